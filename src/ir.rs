@@ -1,0 +1,330 @@
+//! What a statement says, in migrade's own terms. The parse module fills
+//! these from pg_query's tree; everything after it (facts, rules, plans)
+//! reads only these types, never the parser's.
+
+use std::fmt;
+
+/// A possibly schema-qualified object name, lower-cased as PostgreSQL folds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct QName {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+impl QName {
+    pub fn new(name: impl Into<String>) -> Self {
+        QName { schema: None, name: name.into() }
+    }
+    /// The key used in the schema history: the bare name (search_path is not modelled).
+    pub fn key(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for QName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(s) => write!(f, "{}.{}", quote_ident(s), quote_ident(&self.name)),
+            None => write!(f, "{}", quote_ident(&self.name)),
+        }
+    }
+}
+
+/// Quotes an identifier when PostgreSQL needs it.
+pub fn quote_ident(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && !crate::ir::is_reserved(s);
+    if plain { s.to_string() } else { format!("\"{}\"", s.replace('"', "\"\"")) }
+}
+
+pub(crate) fn is_reserved(s: &str) -> bool {
+    matches!(
+        s,
+        "all" | "analyse" | "analyze" | "and" | "any" | "array" | "as" | "asc" | "asymmetric" | "both" | "case" | "cast"
+            | "check" | "collate" | "column" | "constraint" | "create" | "current_date" | "current_role"
+            | "current_time" | "current_timestamp" | "current_user" | "default" | "deferrable" | "desc"
+            | "distinct" | "do" | "else" | "end" | "except" | "false" | "fetch" | "for" | "foreign" | "from"
+            | "grant" | "group" | "having" | "in" | "initially" | "intersect" | "into" | "lateral" | "leading"
+            | "limit" | "localtime" | "localtimestamp" | "not" | "null" | "offset" | "on" | "only" | "or"
+            | "order" | "placing" | "primary" | "references" | "returning" | "select" | "session_user"
+            | "some" | "symmetric" | "table" | "then" | "to" | "trailing" | "true" | "union" | "unique" | "user"
+            | "using" | "variadic" | "when" | "where" | "window" | "with"
+    )
+}
+
+/// A column type as written, normalised to PostgreSQL's internal name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TypeRef {
+    /// Internal name, e.g. `int4`, `varchar`, `timestamptz`, or a user type.
+    pub name: String,
+    /// Type modifiers, e.g. `[20]` for varchar(20), `[10, 2]` for numeric(10,2).
+    pub mods: Vec<i64>,
+    pub array: bool,
+    /// The type as the user would write it, for messages and plans.
+    pub display: String,
+}
+
+impl TypeRef {
+    pub fn is_serial(&self) -> bool {
+        matches!(self.name.as_str(), "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2")
+    }
+}
+
+/// How a column default behaves when added to an existing table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefaultKind {
+    /// A constant or a stable/immutable expression: stored once, no rewrite (PG 11+).
+    NonVolatile,
+    /// A volatile expression: every row gets its own value, the table is rewritten.
+    Volatile(String),
+    /// `DEFAULT NULL`.
+    Null,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ForeignKeyRef {
+    pub table: QName,
+    pub columns: Vec<String>,
+    pub on_delete: Option<String>,
+}
+
+/// A column definition (CREATE TABLE or ADD COLUMN).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ColumnSpec {
+    pub name: String,
+    pub type_ref: TypeRef,
+    pub not_null: bool,
+    pub default: Option<DefaultKind>,
+    pub identity: bool,
+    pub generated_stored: bool,
+    pub generated_virtual: bool,
+    pub check: bool,
+    pub unique: bool,
+    pub primary_key: bool,
+    pub references: Option<ForeignKeyRef>,
+    pub collation: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintKind {
+    Check,
+    ForeignKey,
+    Unique,
+    PrimaryKey,
+    Exclude,
+    NotNull,
+}
+
+/// A table constraint (CREATE TABLE or ADD CONSTRAINT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstraintSpec {
+    pub kind: ConstraintKind,
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+    pub not_valid: bool,
+    pub using_index: Option<String>,
+    pub nulls_not_distinct: bool,
+    /// For `CHECK (col IS NOT NULL)`: the column.
+    pub not_null_check_of: Option<String>,
+    pub references: Option<ForeignKeyRef>,
+    /// The constraint's SQL as written (for plans), when available.
+    pub expr_sql: Option<String>,
+}
+
+/// What a `USING` clause of a type change does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsingKind {
+    /// A function or cast known to cut values (left, substr, ::varchar(n)).
+    Truncating(String),
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowSecurity {
+    Enable,
+    Disable,
+    Force,
+    NoForce,
+}
+
+/// One sub-command of ALTER TABLE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlterCmd {
+    AddColumn { column: ColumnSpec, if_not_exists: bool },
+    DropColumn { column: String, cascade: bool },
+    AlterType { column: String, new_type: TypeRef, using: Option<UsingKind>, collation: Option<String> },
+    SetNotNull { column: String },
+    DropNotNull { column: String },
+    SetDefault { column: String, default: DefaultKind },
+    DropDefault { column: String },
+    AddConstraint(ConstraintSpec),
+    ValidateConstraint { name: String },
+    DropConstraint { name: String, cascade: bool },
+    AlterConstraint,
+    SetLogged,
+    SetUnlogged,
+    SetTablespace(String),
+    SetAccessMethod,
+    AttachPartition { partition: QName },
+    DetachPartition { partition: QName, concurrently: bool },
+    RowSecurity(RowSecurity),
+    Trigger { enable: bool },
+    ReplicaIdentity,
+    OwnerTo,
+    ClusterOn,
+    SetStatistics,
+    SetStorage,
+    SetOptions,
+    AddIdentity { column: String },
+    SetExpression { column: String },
+    DropExpression,
+    Inherit,
+    Other(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjKind {
+    Table,
+    Index,
+    View,
+    MaterializedView,
+    Sequence,
+    Schema,
+    Function,
+    Procedure,
+    Type,
+    Domain,
+    Trigger,
+    Policy,
+    Extension,
+    ForeignTable,
+    Column,
+    Constraint,
+    Other,
+}
+
+impl ObjKind {
+    pub fn sql(&self) -> &'static str {
+        match self {
+            ObjKind::Table => "TABLE",
+            ObjKind::Index => "INDEX",
+            ObjKind::View => "VIEW",
+            ObjKind::MaterializedView => "MATERIALIZED VIEW",
+            ObjKind::Sequence => "SEQUENCE",
+            ObjKind::Schema => "SCHEMA",
+            ObjKind::Function => "FUNCTION",
+            ObjKind::Procedure => "PROCEDURE",
+            ObjKind::Type => "TYPE",
+            ObjKind::Domain => "DOMAIN",
+            ObjKind::Trigger => "TRIGGER",
+            ObjKind::Policy => "POLICY",
+            ObjKind::Extension => "EXTENSION",
+            ObjKind::ForeignTable => "FOREIGN TABLE",
+            ObjKind::Column => "COLUMN",
+            ObjKind::Constraint => "CONSTRAINT",
+            ObjKind::Other => "OBJECT",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxKind {
+    Begin,
+    Commit,
+    Rollback,
+    Savepoint,
+    Other,
+}
+
+/// An SQL statement found inside a `DO` block or function body, located in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedSql {
+    /// Byte offset of the text in the file.
+    pub offset: usize,
+    pub sql: String,
+}
+
+/// An `EXECUTE` in a DO block whose string is built at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamicExecute {
+    pub offset: usize,
+    pub len: usize,
+    /// Concatenates values without quote_ident/quote_literal/format.
+    pub unsafe_concat: bool,
+}
+
+/// The statement, in migrade's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    CreateTable {
+        table: QName,
+        columns: Vec<ColumnSpec>,
+        constraints: Vec<ConstraintSpec>,
+        partition_of: Option<QName>,
+        partitioned: bool,
+        if_not_exists: bool,
+    },
+    CreateTableAs { table: QName, matview: bool },
+    AlterTable { table: QName, kind: ObjKind, cmds: Vec<AlterCmd> },
+    CreateIndex {
+        name: Option<String>,
+        table: QName,
+        columns: Vec<String>,
+        unique: bool,
+        concurrently: bool,
+        if_not_exists: bool,
+    },
+    Drop { kind: ObjKind, names: Vec<QName>, cascade: bool, if_exists: bool, concurrently: bool },
+    Rename { kind: ObjKind, object: QName, column: Option<String>, new_name: String },
+    SetSchema { kind: ObjKind, object: QName, new_schema: String },
+    Truncate { tables: Vec<QName>, cascade: bool },
+    Update { table: QName, has_where: bool },
+    Delete { table: QName, has_where: bool },
+    Insert { table: QName, from_query: bool },
+    Merge { table: QName },
+    Copy { table: Option<QName>, from: bool },
+    Select,
+    Vacuum { full: bool, analyze_only: bool, tables: Vec<QName> },
+    Cluster { table: Option<QName> },
+    Reindex { kind: ObjKind, name: QName, concurrently: bool },
+    RefreshMatView { name: QName, concurrently: bool },
+    AlterEnum { type_name: QName, add_value: Option<String>, rename: Option<(String, String)> },
+    CreateEnum { type_name: QName },
+    CreateFunction {
+        name: QName,
+        security_definer: bool,
+        sets_search_path: bool,
+        language: Option<String>,
+        body: Vec<EmbeddedSql>,
+    },
+    CreateView { name: QName, replace: bool, materialized: bool },
+    CreateTrigger { table: QName, replace: bool },
+    CreatePolicy { table: QName },
+    AlterSequence { name: QName },
+    CreateSequence { name: QName },
+    AlterDomainAddConstraint { name: QName, not_valid: bool },
+    Do { statements: Vec<EmbeddedSql>, dynamic: Vec<DynamicExecute>, error: Option<String> },
+    Set { name: String, value: String, local: bool },
+    Transaction(TxKind),
+    Lock { tables: Vec<QName>, mode: String },
+    Grant { is_grant: bool, to_public: bool, all_privileges: bool },
+    AlterDefaultPrivileges { all_privileges: bool, to_public: bool },
+    Role { with_password: bool },
+    UserMapping { with_password: bool },
+    ForeignServer { sslmode_disable: bool, with_password: bool },
+    CreateLanguage { untrusted: bool, name: String },
+    Comment,
+    Other,
+}
+
+/// A parsed statement: its op, its summary (`ALTER TABLE users ADD COLUMN`) and
+/// whether it is one of the statements PostgreSQL refuses inside a transaction block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedStatement {
+    pub op: Op,
+    pub summary: String,
+    /// The statement's tag if it refuses a transaction block (`CREATE INDEX CONCURRENTLY` ...).
+    pub refuses_transaction: Option<String>,
+}

@@ -1,0 +1,943 @@
+//! The only module (with its DO-block helper) that sees pg_query: turns one
+//! statement's text into a [`ParsedStatement`] in migrade's own terms.
+
+use crate::ir::*;
+use pg_query::NodeEnum;
+use pg_query::protobuf::{
+    self, AlterTableType, ConstrType, DropBehavior, Node, ObjectType, TransactionStmtKind,
+};
+use serde_json::Value;
+
+/// A statement the parser could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub message: String,
+}
+
+/// Parses one statement (its text without the final `;`). `offset` is the
+/// statement's byte offset in the file, used to locate SQL inside DO blocks.
+pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, ParseError> {
+    let result = pg_query::parse(sql, 0).map_err(|e| ParseError { message: clean_error(&e.to_string()) })?;
+    let stmts = &result.protobuf.stmts;
+    let Some(raw) = stmts.first() else {
+        return Ok(ParsedStatement { op: Op::Other, summary: "(empty)".into(), refuses_transaction: None });
+    };
+    let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
+        return Ok(ParsedStatement { op: Op::Other, summary: "(empty)".into(), refuses_transaction: None });
+    };
+    Ok(convert(node, sql, offset))
+}
+
+fn clean_error(msg: &str) -> String {
+    msg.trim_start_matches("Invalid statement: ").to_string()
+}
+
+fn sval(node: &Node) -> Option<&str> {
+    match node.node.as_ref()? {
+        NodeEnum::String(s) => Some(&s.sval),
+        _ => None,
+    }
+}
+
+fn strings(list: &[Node]) -> Vec<String> {
+    list.iter().filter_map(sval).map(str::to_string).collect()
+}
+
+fn qname_from_list(list: &[Node]) -> QName {
+    let parts = strings(list);
+    match parts.len() {
+        0 => QName::default(),
+        1 => QName::new(parts[0].clone()),
+        n => QName { schema: Some(parts[n - 2].clone()), name: parts[n - 1].clone() },
+    }
+}
+
+fn rangevar(rv: &protobuf::RangeVar) -> QName {
+    QName {
+        schema: if rv.schemaname.is_empty() { None } else { Some(rv.schemaname.clone()) },
+        name: rv.relname.clone(),
+    }
+}
+
+fn opt_rv(rv: &Option<protobuf::RangeVar>) -> QName {
+    rv.as_ref().map(rangevar).unwrap_or_default()
+}
+
+fn const_int(node: &Node) -> Option<i64> {
+    match node.node.as_ref()? {
+        NodeEnum::AConst(c) => match c.val.as_ref()? {
+            protobuf::a_const::Val::Ival(i) => Some(i.ival as i64),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Normalises a type name to PostgreSQL's internal one and a readable form.
+pub(crate) fn type_ref(t: &protobuf::TypeName) -> TypeRef {
+    let mut names = strings(&t.names);
+    if names.len() > 1 && names[0] == "pg_catalog" {
+        names.remove(0);
+    }
+    let name = names.last().cloned().unwrap_or_default();
+    let name = match name.as_str() {
+        "int" | "integer" => "int4".to_string(),
+        "bigint" => "int8".into(),
+        "smallint" => "int2".into(),
+        "decimal" => "numeric".into(),
+        "character varying" => "varchar".into(),
+        "timestamp with time zone" => "timestamptz".into(),
+        "boolean" => "bool".into(),
+        _ => name,
+    };
+    let mods: Vec<i64> = t.typmods.iter().filter_map(const_int).collect();
+    let array = !t.array_bounds.is_empty();
+    let base = match name.as_str() {
+        "int4" => "integer".to_string(),
+        "int8" => "bigint".into(),
+        "int2" => "smallint".into(),
+        "float8" => "double precision".into(),
+        "float4" => "real".into(),
+        "bool" => "boolean".into(),
+        "bpchar" => "char".into(),
+        _ => {
+            if names.len() > 1 {
+                names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(".")
+            } else {
+                quote_ident(&name)
+            }
+        }
+    };
+    let mut display = base;
+    if !mods.is_empty() {
+        display.push('(');
+        display.push_str(&mods.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(","));
+        display.push(')');
+    }
+    if array {
+        display.push_str("[]");
+    }
+    TypeRef { name, mods, array, display }
+}
+
+/// Every function called anywhere inside a node (found through its serde form).
+fn func_names(node: &Node) -> Vec<String> {
+    let v = match serde_json::to_value(node) {
+        Ok(v) => v,
+        Err(_) => return vec!["(unreadable expression)".into()],
+    };
+    let mut out = Vec::new();
+    walk_json(&v, &mut |k, val| {
+        if k == "FuncCall"
+            && let Some(parts) = val.get("funcname").and_then(Value::as_array)
+            && let Some(last) = parts.last()
+            && let Some(s) = last.pointer("/node/String/sval").and_then(Value::as_str)
+        {
+            out.push(s.to_string());
+        }
+    });
+    out
+}
+
+fn json_has_key(node: &Node, key: &str) -> bool {
+    let Ok(v) = serde_json::to_value(node) else { return false };
+    let mut found = false;
+    walk_json(&v, &mut |k, _| {
+        if k == key {
+            found = true;
+        }
+    });
+    found
+}
+
+fn walk_json(v: &Value, f: &mut dyn FnMut(&str, &Value)) {
+    match v {
+        Value::Object(m) => {
+            for (k, val) in m {
+                f(k, val);
+                walk_json(val, f);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                walk_json(x, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+const VOLATILE_FUNCS: &[&str] = &[
+    "random", "clock_timestamp", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
+    "uuidv4", "uuidv7", "uuid_generate_v7", "nextval", "timeofday", "setseed", "gen_random_bytes", "txid_current",
+    "pg_current_xact_id", "random_normal",
+];
+
+const NON_VOLATILE_FUNCS: &[&str] = &[
+    "now", "transaction_timestamp", "statement_timestamp", "current_timestamp", "current_date", "localtimestamp",
+    "lower", "upper", "concat", "to_jsonb", "to_json", "jsonb_build_object", "json_build_object", "jsonb_build_array",
+    "json_build_array", "array", "make_interval", "make_date", "timezone", "date_trunc", "to_timestamp", "to_char",
+    "to_date", "coalesce", "nullif", "greatest", "least", "length", "md5", "trim", "btrim", "replace", "current_setting",
+    "current_user", "session_user", "inet_client_addr", "abs", "round", "floor", "ceil", "extract", "date_part",
+    "array_fill", "string_to_array", "encode", "decode", "row", "point", "tsrange", "tstzrange", "daterange",
+    "int4range", "numrange", "uuid_nil", "jsonb_object", "array_length", "format", "left", "right", "substr",
+    "substring",
+];
+
+fn default_kind(expr: &Node) -> DefaultKind {
+    if let Some(NodeEnum::AConst(c)) = expr.node.as_ref()
+        && c.isnull
+    {
+        return DefaultKind::Null;
+    }
+    for f in func_names(expr) {
+        let lf = f.to_ascii_lowercase();
+        if VOLATILE_FUNCS.contains(&lf.as_str()) {
+            return DefaultKind::Volatile(format!("{lf}()"));
+        }
+        if !NON_VOLATILE_FUNCS.contains(&lf.as_str()) {
+            return DefaultKind::Volatile(format!("{lf}() (volatility unknown, assumed volatile)"));
+        }
+    }
+    if json_has_key(expr, "SubLink") {
+        return DefaultKind::Volatile("a subquery".into());
+    }
+    DefaultKind::NonVolatile
+}
+
+fn fk_ref(c: &protobuf::Constraint) -> ForeignKeyRef {
+    ForeignKeyRef {
+        table: opt_rv(&c.pktable),
+        columns: strings(&c.pk_attrs),
+        on_delete: match c.fk_del_action.as_str() {
+            "n" => Some("SET NULL".into()),
+            "c" => Some("CASCADE".into()),
+            "d" => Some("SET DEFAULT".into()),
+            "r" => Some("RESTRICT".into()),
+            _ => None,
+        },
+    }
+}
+
+/// `CHECK (col IS NOT NULL)`: returns the column.
+fn not_null_check_column(expr: &Node) -> Option<String> {
+    match expr.node.as_ref()? {
+        NodeEnum::NullTest(nt) if nt.nulltesttype == protobuf::NullTestType::IsNotNull as i32 => {
+            match nt.arg.as_ref()?.node.as_ref()? {
+                NodeEnum::ColumnRef(cr) => cr.fields.last().and_then(sval).map(str::to_string),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<ConstraintSpec> {
+    let kind = match ConstrType::try_from(c.contype).ok()? {
+        ConstrType::ConstrCheck => ConstraintKind::Check,
+        ConstrType::ConstrForeign => ConstraintKind::ForeignKey,
+        ConstrType::ConstrUnique => ConstraintKind::Unique,
+        ConstrType::ConstrPrimary => ConstraintKind::PrimaryKey,
+        ConstrType::ConstrExclusion => ConstraintKind::Exclude,
+        ConstrType::ConstrNotnull => ConstraintKind::NotNull,
+        _ => return None,
+    };
+    let mut columns = match kind {
+        ConstraintKind::ForeignKey => strings(&c.fk_attrs),
+        _ => strings(&c.keys),
+    };
+    if columns.is_empty()
+        && let Some(col) = column
+    {
+        columns.push(col.to_string());
+    }
+    Some(ConstraintSpec {
+        kind,
+        name: if c.conname.is_empty() { None } else { Some(c.conname.clone()) },
+        columns,
+        not_valid: c.skip_validation,
+        using_index: if c.indexname.is_empty() { None } else { Some(c.indexname.clone()) },
+        nulls_not_distinct: c.nulls_not_distinct,
+        not_null_check_of: if kind == ConstraintKind::Check { c.raw_expr.as_deref().and_then(not_null_check_column) } else { None },
+        references: if kind == ConstraintKind::ForeignKey { Some(fk_ref(c)) } else { None },
+        expr_sql: None,
+    })
+}
+
+fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
+    let mut col = ColumnSpec {
+        name: cd.colname.clone(),
+        type_ref: cd.type_name.as_ref().map(type_ref).unwrap_or_default(),
+        not_null: cd.is_not_null,
+        ..Default::default()
+    };
+    if let Some(d) = cd.raw_default.as_deref() {
+        col.default = Some(default_kind(d));
+    }
+    if !cd.identity.is_empty() {
+        col.identity = true;
+    }
+    if let Some(cc) = &cd.coll_clause {
+        col.collation = strings(&cc.collname).last().cloned();
+    }
+    for c in &cd.constraints {
+        let Some(NodeEnum::Constraint(c)) = c.node.as_ref() else { continue };
+        match ConstrType::try_from(c.contype) {
+            Ok(ConstrType::ConstrNotnull) => col.not_null = true,
+            Ok(ConstrType::ConstrNull) => col.not_null = false,
+            Ok(ConstrType::ConstrDefault) => {
+                if let Some(e) = c.raw_expr.as_deref() {
+                    col.default = Some(default_kind(e));
+                }
+            }
+            Ok(ConstrType::ConstrIdentity) => col.identity = true,
+            Ok(ConstrType::ConstrGenerated) => {
+                // PG 18: VIRTUAL is the default kind; "s" is STORED.
+                if c.generated_kind == "v" {
+                    col.generated_virtual = true;
+                } else {
+                    col.generated_stored = true;
+                }
+            }
+            Ok(ConstrType::ConstrCheck) => col.check = true,
+            Ok(ConstrType::ConstrUnique) => col.unique = true,
+            Ok(ConstrType::ConstrPrimary) => {
+                col.primary_key = true;
+                col.not_null = true;
+            }
+            Ok(ConstrType::ConstrForeign) => col.references = Some(fk_ref(c)),
+            _ => {}
+        }
+    }
+    col
+}
+
+fn behavior_cascade(b: i32) -> bool {
+    b == DropBehavior::DropCascade as i32
+}
+
+fn obj_kind(t: i32) -> ObjKind {
+    match ObjectType::try_from(t) {
+        Ok(ObjectType::ObjectTable) => ObjKind::Table,
+        Ok(ObjectType::ObjectIndex) => ObjKind::Index,
+        Ok(ObjectType::ObjectView) => ObjKind::View,
+        Ok(ObjectType::ObjectMatview) => ObjKind::MaterializedView,
+        Ok(ObjectType::ObjectSequence) => ObjKind::Sequence,
+        Ok(ObjectType::ObjectSchema) => ObjKind::Schema,
+        Ok(ObjectType::ObjectFunction) | Ok(ObjectType::ObjectRoutine) | Ok(ObjectType::ObjectAggregate) => {
+            ObjKind::Function
+        }
+        Ok(ObjectType::ObjectProcedure) => ObjKind::Procedure,
+        Ok(ObjectType::ObjectType) => ObjKind::Type,
+        Ok(ObjectType::ObjectDomain) => ObjKind::Domain,
+        Ok(ObjectType::ObjectTrigger) => ObjKind::Trigger,
+        Ok(ObjectType::ObjectPolicy) => ObjKind::Policy,
+        Ok(ObjectType::ObjectExtension) => ObjKind::Extension,
+        Ok(ObjectType::ObjectForeignTable) => ObjKind::ForeignTable,
+        Ok(ObjectType::ObjectColumn) => ObjKind::Column,
+        Ok(ObjectType::ObjectTabconstraint) | Ok(ObjectType::ObjectDomconstraint) => ObjKind::Constraint,
+        _ => ObjKind::Other,
+    }
+}
+
+/// Names of the objects a DROP lists.
+fn drop_names(objects: &[Node], kind: ObjKind) -> Vec<QName> {
+    objects
+        .iter()
+        .filter_map(|o| match o.node.as_ref()? {
+            NodeEnum::List(l) => {
+                // DROP TRIGGER/POLICY name ON table: [table..., name]; we keep the table.
+                if matches!(kind, ObjKind::Trigger | ObjKind::Policy) && l.items.len() >= 2 {
+                    Some(qname_from_list(&l.items[..l.items.len() - 1]))
+                } else {
+                    Some(qname_from_list(&l.items))
+                }
+            }
+            NodeEnum::String(s) => Some(QName::new(s.sval.clone())),
+            NodeEnum::TypeName(t) => Some(qname_from_list(&t.names)),
+            NodeEnum::ObjectWithArgs(o) => Some(qname_from_list(&o.objname)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn def_string(d: &protobuf::DefElem) -> Option<String> {
+    let arg = d.arg.as_deref()?;
+    match arg.node.as_ref()? {
+        NodeEnum::String(s) => Some(s.sval.clone()),
+        NodeEnum::Integer(i) => Some(i.ival.to_string()),
+        NodeEnum::Boolean(b) => Some(b.boolval.to_string()),
+        NodeEnum::List(l) => Some(strings(&l.items).join(",")),
+        NodeEnum::TypeName(t) => Some(strings(&t.names).join(".")),
+        _ => None,
+    }
+}
+
+fn def_elems(list: &[Node]) -> impl Iterator<Item = &protobuf::DefElem> {
+    list.iter().filter_map(|n| match n.node.as_ref()? {
+        NodeEnum::DefElem(d) => Some(d.as_ref()),
+        _ => None,
+    })
+}
+
+fn has_password_option(options: &[Node]) -> bool {
+    def_elems(options).any(|d| d.defname == "password" && d.arg.as_deref().and_then(sval).is_some())
+}
+
+fn summary_from_variant(node: &NodeEnum) -> String {
+    let dbg = format!("{node:?}");
+    let name = dbg.split(['(', ' ', '{']).next().unwrap_or("");
+    let name = name.strip_suffix("Stmt").unwrap_or(name);
+    let mut out = String::new();
+    for (i, ch) in name.chars().enumerate() {
+        if ch.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(ch.to_ascii_uppercase());
+    }
+    out
+}
+
+fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
+    ParsedStatement { op, summary: summary.into(), refuses_transaction: None }
+}
+
+fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
+    use AlterTableType as T;
+    let t = AlterTableType::try_from(cmd.subtype).unwrap_or(T::Undefined);
+    let col = || cmd.name.clone();
+    let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
+    match t {
+        T::AtAddColumn => match def {
+            Some(NodeEnum::ColumnDef(cd)) => {
+                (AlterCmd::AddColumn { column: column_spec(cd), if_not_exists: cmd.missing_ok }, "ADD COLUMN")
+            }
+            _ => (AlterCmd::Other("ADD COLUMN".into()), "ADD COLUMN"),
+        },
+        T::AtDropColumn => (AlterCmd::DropColumn { column: col(), cascade: behavior_cascade(cmd.behavior) }, "DROP COLUMN"),
+        T::AtAlterColumnType => {
+            let (new_type, using, collation) = match def {
+                Some(NodeEnum::ColumnDef(cd)) => {
+                    let using = cd.raw_default.as_deref().map(|u| using_kind(u, &cmd.name));
+                    let coll = cd.coll_clause.as_ref().and_then(|c| strings(&c.collname).last().cloned());
+                    (cd.type_name.as_ref().map(type_ref).unwrap_or_default(), using.flatten(), coll)
+                }
+                _ => (TypeRef::default(), None, None),
+            };
+            (AlterCmd::AlterType { column: col(), new_type, using, collation }, "ALTER COLUMN TYPE")
+        }
+        T::AtSetNotNull => (AlterCmd::SetNotNull { column: col() }, "ALTER COLUMN SET NOT NULL"),
+        T::AtDropNotNull => (AlterCmd::DropNotNull { column: col() }, "ALTER COLUMN DROP NOT NULL"),
+        T::AtColumnDefault => match cmd.def.as_deref() {
+            Some(d) => (AlterCmd::SetDefault { column: col(), default: default_kind(d) }, "ALTER COLUMN SET DEFAULT"),
+            None => (AlterCmd::DropDefault { column: col() }, "ALTER COLUMN DROP DEFAULT"),
+        },
+        T::AtAddConstraint => match def {
+            Some(NodeEnum::Constraint(c)) => match constraint_spec(c, None) {
+                Some(spec) => (AlterCmd::AddConstraint(spec), "ADD CONSTRAINT"),
+                None => (AlterCmd::Other("ADD CONSTRAINT".into()), "ADD CONSTRAINT"),
+            },
+            _ => (AlterCmd::Other("ADD CONSTRAINT".into()), "ADD CONSTRAINT"),
+        },
+        T::AtValidateConstraint => (AlterCmd::ValidateConstraint { name: col() }, "VALIDATE CONSTRAINT"),
+        T::AtDropConstraint => {
+            (AlterCmd::DropConstraint { name: col(), cascade: behavior_cascade(cmd.behavior) }, "DROP CONSTRAINT")
+        }
+        T::AtAlterConstraint => (AlterCmd::AlterConstraint, "ALTER CONSTRAINT"),
+        T::AtSetLogged => (AlterCmd::SetLogged, "SET LOGGED"),
+        T::AtSetUnLogged => (AlterCmd::SetUnlogged, "SET UNLOGGED"),
+        T::AtSetTableSpace => (AlterCmd::SetTablespace(col()), "SET TABLESPACE"),
+        T::AtSetAccessMethod => (AlterCmd::SetAccessMethod, "SET ACCESS METHOD"),
+        T::AtAttachPartition | T::AtDetachPartition | T::AtDetachPartitionFinalize => {
+            let (name, conc) = match def {
+                Some(NodeEnum::PartitionCmd(p)) => (opt_rv(&p.name), p.concurrent),
+                _ => (QName::default(), false),
+            };
+            if t == T::AtAttachPartition {
+                (AlterCmd::AttachPartition { partition: name }, "ATTACH PARTITION")
+            } else if t == T::AtDetachPartitionFinalize {
+                (AlterCmd::Other("DETACH PARTITION FINALIZE".into()), "DETACH PARTITION FINALIZE")
+            } else {
+                (AlterCmd::DetachPartition { partition: name, concurrently: conc }, "DETACH PARTITION")
+            }
+        }
+        T::AtEnableRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Enable), "ENABLE ROW LEVEL SECURITY"),
+        T::AtDisableRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Disable), "DISABLE ROW LEVEL SECURITY"),
+        T::AtForceRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Force), "FORCE ROW LEVEL SECURITY"),
+        T::AtNoForceRowSecurity => (AlterCmd::RowSecurity(RowSecurity::NoForce), "NO FORCE ROW LEVEL SECURITY"),
+        T::AtEnableTrig | T::AtEnableAlwaysTrig | T::AtEnableReplicaTrig | T::AtEnableTrigAll | T::AtEnableTrigUser => {
+            (AlterCmd::Trigger { enable: true }, "ENABLE TRIGGER")
+        }
+        T::AtDisableTrig | T::AtDisableTrigAll | T::AtDisableTrigUser => {
+            (AlterCmd::Trigger { enable: false }, "DISABLE TRIGGER")
+        }
+        T::AtReplicaIdentity => (AlterCmd::ReplicaIdentity, "REPLICA IDENTITY"),
+        T::AtChangeOwner => (AlterCmd::OwnerTo, "OWNER TO"),
+        T::AtClusterOn => (AlterCmd::ClusterOn, "CLUSTER ON"),
+        T::AtSetStatistics => (AlterCmd::SetStatistics, "ALTER COLUMN SET STATISTICS"),
+        T::AtSetStorage | T::AtSetCompression => (AlterCmd::SetStorage, "ALTER COLUMN SET STORAGE"),
+        T::AtSetOptions | T::AtResetOptions | T::AtSetRelOptions | T::AtResetRelOptions | T::AtReplaceRelOptions => {
+            (AlterCmd::SetOptions, "SET (...)")
+        }
+        T::AtAddIdentity => (AlterCmd::AddIdentity { column: col() }, "ALTER COLUMN ADD GENERATED AS IDENTITY"),
+        T::AtSetExpression => (AlterCmd::SetExpression { column: col() }, "ALTER COLUMN SET EXPRESSION"),
+        T::AtDropExpression => (AlterCmd::DropExpression, "ALTER COLUMN DROP EXPRESSION"),
+        T::AtAddInherit | T::AtDropInherit => (AlterCmd::Inherit, "INHERIT"),
+        _ => (AlterCmd::Other(format!("{t:?}")), "ALTER"),
+    }
+}
+
+fn using_kind(expr: &Node, _column: &str) -> Option<UsingKind> {
+    // `USING col` or `USING col::newtype` with no function are plain casts.
+    let funcs = func_names(expr);
+    for f in &funcs {
+        let lf = f.to_ascii_lowercase();
+        if matches!(lf.as_str(), "left" | "substr" | "substring" | "trunc" | "round" | "split_part" | "right") {
+            return Some(UsingKind::Truncating(format!("{lf}()")));
+        }
+    }
+    if let Some(NodeEnum::TypeCast(tc)) = expr.node.as_ref()
+        && let Some(t) = &tc.type_name
+    {
+        let tr = type_ref(t);
+        if tr.name == "varchar" && !tr.mods.is_empty() || tr.name == "bpchar" {
+            return Some(UsingKind::Truncating(format!("::{}", tr.display)));
+        }
+    }
+    Some(UsingKind::Other)
+}
+
+fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
+    match node {
+        NodeEnum::CreateStmt(c) => {
+            let mut columns = Vec::new();
+            let mut constraints = Vec::new();
+            for e in &c.table_elts {
+                match e.node.as_ref() {
+                    Some(NodeEnum::ColumnDef(cd)) => {
+                        let col = column_spec(cd);
+                        for cn in &cd.constraints {
+                            if let Some(NodeEnum::Constraint(k)) = cn.node.as_ref()
+                                && let Some(spec) = constraint_spec(k, Some(&cd.colname))
+                                && spec.kind != ConstraintKind::NotNull
+                            {
+                                constraints.push(spec);
+                            }
+                        }
+                        columns.push(col);
+                    }
+                    Some(NodeEnum::Constraint(k)) => {
+                        if let Some(spec) = constraint_spec(k, None) {
+                            constraints.push(spec);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let partition_of = if c.partbound.is_some() {
+                c.inh_relations.first().and_then(|n| match n.node.as_ref()? {
+                    NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+                    _ => None,
+                })
+            } else {
+                None
+            };
+            let summary = if partition_of.is_some() { "CREATE TABLE PARTITION OF" } else { "CREATE TABLE" };
+            plain(
+                Op::CreateTable {
+                    table: opt_rv(&c.relation),
+                    columns,
+                    constraints,
+                    partition_of,
+                    partitioned: c.partspec.is_some(),
+                    if_not_exists: c.if_not_exists,
+                },
+                summary,
+            )
+        }
+        NodeEnum::CreateTableAsStmt(c) => {
+            let matview = c.objtype == ObjectType::ObjectMatview as i32;
+            let table = c.into.as_ref().map(|i| opt_rv(&i.rel)).unwrap_or_default();
+            plain(
+                Op::CreateTableAs { table, matview },
+                if matview { "CREATE MATERIALIZED VIEW" } else { "CREATE TABLE AS" },
+            )
+        }
+        NodeEnum::AlterTableStmt(a) => {
+            let kind = obj_kind(a.objtype);
+            let mut cmds = Vec::new();
+            let mut names: Vec<&str> = Vec::new();
+            for c in &a.cmds {
+                if let Some(NodeEnum::AlterTableCmd(cmd)) = c.node.as_ref() {
+                    let (ac, name) = alter_cmd(cmd);
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                    cmds.push(ac);
+                }
+            }
+            let refuses = cmds
+                .iter()
+                .any(|c| matches!(c, AlterCmd::DetachPartition { concurrently: true, .. }))
+                .then(|| "ALTER TABLE ... DETACH PARTITION CONCURRENTLY".to_string());
+            let summary = format!("ALTER {} {} {}", kind.sql(), opt_rv(&a.relation), names.join(", "));
+            ParsedStatement { op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds }, summary, refuses_transaction: refuses }
+        }
+        NodeEnum::IndexStmt(i) => {
+            let columns = i
+                .index_params
+                .iter()
+                .filter_map(|p| match p.node.as_ref()? {
+                    NodeEnum::IndexElem(e) if !e.name.is_empty() => Some(e.name.clone()),
+                    NodeEnum::IndexElem(_) => Some("(expression)".to_string()),
+                    _ => None,
+                })
+                .collect();
+            let summary = format!(
+                "CREATE {}INDEX{}",
+                if i.unique { "UNIQUE " } else { "" },
+                if i.concurrent { " CONCURRENTLY" } else { "" }
+            );
+            ParsedStatement {
+                refuses_transaction: i.concurrent.then(|| "CREATE INDEX CONCURRENTLY".to_string()),
+                op: Op::CreateIndex {
+                    name: if i.idxname.is_empty() { None } else { Some(i.idxname.clone()) },
+                    table: opt_rv(&i.relation),
+                    columns,
+                    unique: i.unique,
+                    concurrently: i.concurrent,
+                    if_not_exists: i.if_not_exists,
+                },
+                summary,
+            }
+        }
+        NodeEnum::DropStmt(d) => {
+            let kind = obj_kind(d.remove_type);
+            let names = drop_names(&d.objects, kind);
+            let summary = format!("DROP {}{}", kind.sql(), if d.concurrent { " CONCURRENTLY" } else { "" });
+            ParsedStatement {
+                refuses_transaction: d.concurrent.then(|| "DROP INDEX CONCURRENTLY".to_string()),
+                op: Op::Drop {
+                    kind,
+                    names,
+                    cascade: behavior_cascade(d.behavior),
+                    if_exists: d.missing_ok,
+                    concurrently: d.concurrent,
+                },
+                summary,
+            }
+        }
+        NodeEnum::RenameStmt(r) => {
+            let kind = obj_kind(r.rename_type);
+            let object = if r.relation.is_some() {
+                opt_rv(&r.relation)
+            } else {
+                match r.object.as_deref().and_then(|o| o.node.as_ref()) {
+                    Some(NodeEnum::List(l)) => qname_from_list(&l.items),
+                    Some(NodeEnum::String(s)) => QName::new(s.sval.clone()),
+                    Some(NodeEnum::ObjectWithArgs(o)) => qname_from_list(&o.objname),
+                    _ => QName::new(r.subname.clone()),
+                }
+            };
+            let column = match kind {
+                ObjKind::Column | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy => Some(r.subname.clone()),
+                _ => None,
+            };
+            let summary = match kind {
+                ObjKind::Column => format!("ALTER TABLE {object} RENAME COLUMN"),
+                ObjKind::Constraint => format!("ALTER TABLE {object} RENAME CONSTRAINT"),
+                k => format!("ALTER {} RENAME", k.sql()),
+            };
+            plain(Op::Rename { kind, object, column, new_name: r.newname.clone() }, summary)
+        }
+        NodeEnum::AlterObjectSchemaStmt(a) => {
+            let kind = obj_kind(a.object_type);
+            let object = if a.relation.is_some() {
+                opt_rv(&a.relation)
+            } else {
+                match a.object.as_deref().and_then(|o| o.node.as_ref()) {
+                    Some(NodeEnum::List(l)) => qname_from_list(&l.items),
+                    Some(NodeEnum::ObjectWithArgs(o)) => qname_from_list(&o.objname),
+                    _ => QName::default(),
+                }
+            };
+            plain(
+                Op::SetSchema { kind, object, new_schema: a.newschema.clone() },
+                format!("ALTER {} SET SCHEMA", kind.sql()),
+            )
+        }
+        NodeEnum::TruncateStmt(t) => {
+            let tables = t
+                .relations
+                .iter()
+                .filter_map(|n| match n.node.as_ref()? {
+                    NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+                    _ => None,
+                })
+                .collect();
+            plain(Op::Truncate { tables, cascade: behavior_cascade(t.behavior) }, "TRUNCATE")
+        }
+        NodeEnum::UpdateStmt(u) => {
+            plain(Op::Update { table: opt_rv(&u.relation), has_where: u.where_clause.is_some() }, "UPDATE")
+        }
+        NodeEnum::DeleteStmt(d) => {
+            plain(Op::Delete { table: opt_rv(&d.relation), has_where: d.where_clause.is_some() }, "DELETE")
+        }
+        NodeEnum::InsertStmt(i) => {
+            let from_query = match i.select_stmt.as_deref().and_then(|s| s.node.as_ref()) {
+                Some(NodeEnum::SelectStmt(s)) => s.values_lists.is_empty(),
+                Some(_) => true,
+                None => false,
+            };
+            let summary = if from_query { "INSERT ... SELECT" } else { "INSERT" };
+            plain(Op::Insert { table: opt_rv(&i.relation), from_query }, summary)
+        }
+        NodeEnum::MergeStmt(m) => plain(Op::Merge { table: opt_rv(&m.relation) }, "MERGE"),
+        NodeEnum::CopyStmt(c) => plain(
+            Op::Copy { table: c.relation.as_ref().map(rangevar), from: c.is_from },
+            if c.is_from { "COPY FROM" } else { "COPY TO" },
+        ),
+        NodeEnum::SelectStmt(_) => plain(Op::Select, "SELECT"),
+        NodeEnum::VacuumStmt(v) => {
+            let mut full = false;
+            for d in def_elems(&v.options) {
+                if d.defname == "full" && def_string(d).is_none_or(|s| s != "false") {
+                    full = true;
+                }
+            }
+            let tables = v
+                .rels
+                .iter()
+                .filter_map(|n| match n.node.as_ref()? {
+                    NodeEnum::VacuumRelation(r) => r.relation.as_ref().map(rangevar),
+                    _ => None,
+                })
+                .collect();
+            let summary = if !v.is_vacuumcmd {
+                "ANALYZE"
+            } else if full {
+                "VACUUM FULL"
+            } else {
+                "VACUUM"
+            };
+            ParsedStatement {
+                refuses_transaction: v.is_vacuumcmd.then(|| "VACUUM".to_string()),
+                op: Op::Vacuum { full, analyze_only: !v.is_vacuumcmd, tables },
+                summary: summary.into(),
+            }
+        }
+        NodeEnum::ClusterStmt(c) => ParsedStatement {
+            refuses_transaction: c.relation.is_none().then(|| "CLUSTER".to_string()),
+            op: Op::Cluster { table: c.relation.as_ref().map(rangevar) },
+            summary: "CLUSTER".into(),
+        },
+        NodeEnum::ReindexStmt(r) => {
+            let concurrently = def_elems(&r.params).any(|d| d.defname == "concurrently");
+            let kind = match protobuf::ReindexObjectType::try_from(r.kind) {
+                Ok(protobuf::ReindexObjectType::ReindexObjectIndex) => ObjKind::Index,
+                Ok(protobuf::ReindexObjectType::ReindexObjectTable) => ObjKind::Table,
+                Ok(protobuf::ReindexObjectType::ReindexObjectSchema) => ObjKind::Schema,
+                _ => ObjKind::Other,
+            };
+            let name = if r.relation.is_some() { opt_rv(&r.relation) } else { QName::new(r.name.clone()) };
+            let refuses = if concurrently || matches!(kind, ObjKind::Schema | ObjKind::Other) {
+                Some(format!("REINDEX {}{}", kind.sql(), if concurrently { " CONCURRENTLY" } else { "" }))
+            } else {
+                None
+            };
+            ParsedStatement {
+                refuses_transaction: refuses,
+                op: Op::Reindex { kind, name, concurrently },
+                summary: format!("REINDEX{}", if concurrently { " CONCURRENTLY" } else { "" }),
+            }
+        }
+        NodeEnum::RefreshMatViewStmt(r) => plain(
+            Op::RefreshMatView { name: opt_rv(&r.relation), concurrently: r.concurrent },
+            format!("REFRESH MATERIALIZED VIEW{}", if r.concurrent { " CONCURRENTLY" } else { "" }),
+        ),
+        NodeEnum::AlterEnumStmt(a) => {
+            let type_name = qname_from_list(&a.type_name);
+            if !a.old_val.is_empty() {
+                plain(
+                    Op::AlterEnum { type_name, add_value: None, rename: Some((a.old_val.clone(), a.new_val.clone())) },
+                    "ALTER TYPE RENAME VALUE",
+                )
+            } else {
+                plain(Op::AlterEnum { type_name, add_value: Some(a.new_val.clone()), rename: None }, "ALTER TYPE ADD VALUE")
+            }
+        }
+        NodeEnum::CreateEnumStmt(e) => plain(Op::CreateEnum { type_name: qname_from_list(&e.type_name) }, "CREATE TYPE AS ENUM"),
+        NodeEnum::CreateFunctionStmt(f) => {
+            let mut security_definer = false;
+            let mut sets_search_path = false;
+            let mut language = None;
+            for d in def_elems(&f.options) {
+                match d.defname.as_str() {
+                    "security" => {
+                        if let Some(NodeEnum::Boolean(b)) = d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                            security_definer = b.boolval;
+                        }
+                    }
+                    "language" => language = def_string(d),
+                    "set" => {
+                        if let Some(NodeEnum::VariableSetStmt(v)) = d.arg.as_deref().and_then(|a| a.node.as_ref())
+                            && v.name == "search_path"
+                        {
+                            sets_search_path = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            plain(
+                Op::CreateFunction {
+                    name: qname_from_list(&f.funcname),
+                    security_definer,
+                    sets_search_path,
+                    language,
+                    body: Vec::new(),
+                },
+                if f.is_procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" },
+            )
+        }
+        NodeEnum::ViewStmt(v) => plain(
+            Op::CreateView { name: opt_rv(&v.view), replace: v.replace, materialized: false },
+            if v.replace { "CREATE OR REPLACE VIEW" } else { "CREATE VIEW" },
+        ),
+        NodeEnum::CreateTrigStmt(t) => plain(
+            Op::CreateTrigger { table: opt_rv(&t.relation), replace: t.replace },
+            if t.replace { "CREATE OR REPLACE TRIGGER" } else { "CREATE TRIGGER" },
+        ),
+        NodeEnum::CreatePolicyStmt(p) => plain(Op::CreatePolicy { table: opt_rv(&p.table) }, "CREATE POLICY"),
+        NodeEnum::AlterSeqStmt(s) => plain(Op::AlterSequence { name: opt_rv(&s.sequence) }, "ALTER SEQUENCE"),
+        NodeEnum::CreateSeqStmt(s) => plain(Op::CreateSequence { name: opt_rv(&s.sequence) }, "CREATE SEQUENCE"),
+        NodeEnum::AlterDomainStmt(d) => {
+            let name = qname_from_list(&d.type_name);
+            if d.subtype == "C" {
+                let not_valid = match d.def.as_deref().and_then(|n| n.node.as_ref()) {
+                    Some(NodeEnum::Constraint(c)) => c.skip_validation,
+                    _ => false,
+                };
+                plain(Op::AlterDomainAddConstraint { name, not_valid }, "ALTER DOMAIN ADD CONSTRAINT")
+            } else if d.subtype == "V" || d.subtype == "O" {
+                plain(
+                    Op::AlterDomainAddConstraint { name, not_valid: false },
+                    if d.subtype == "V" { "ALTER DOMAIN VALIDATE CONSTRAINT" } else { "ALTER DOMAIN SET NOT NULL" },
+                )
+            } else {
+                plain(Op::Other, "ALTER DOMAIN")
+            }
+        }
+        NodeEnum::DoStmt(d) => crate::parse::do_block(d, sql, offset),
+        NodeEnum::VariableSetStmt(v) => {
+            let value = v
+                .args
+                .iter()
+                .filter_map(|a| match a.node.as_ref()? {
+                    NodeEnum::AConst(c) => match c.val.as_ref()? {
+                        protobuf::a_const::Val::Sval(s) => Some(s.sval.clone()),
+                        protobuf::a_const::Val::Ival(i) => Some(i.ival.to_string()),
+                        protobuf::a_const::Val::Fval(f) => Some(f.fval.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            plain(
+                Op::Set { name: v.name.to_ascii_lowercase(), value, local: v.is_local },
+                if v.is_local { "SET LOCAL" } else { "SET" },
+            )
+        }
+        NodeEnum::TransactionStmt(t) => {
+            let kind = match TransactionStmtKind::try_from(t.kind) {
+                Ok(TransactionStmtKind::TransStmtBegin) | Ok(TransactionStmtKind::TransStmtStart) => TxKind::Begin,
+                Ok(TransactionStmtKind::TransStmtCommit) => TxKind::Commit,
+                Ok(TransactionStmtKind::TransStmtRollback) => TxKind::Rollback,
+                Ok(TransactionStmtKind::TransStmtSavepoint)
+                | Ok(TransactionStmtKind::TransStmtRelease)
+                | Ok(TransactionStmtKind::TransStmtRollbackTo) => TxKind::Savepoint,
+                _ => TxKind::Other,
+            };
+            let summary = match kind {
+                TxKind::Begin => "BEGIN",
+                TxKind::Commit => "COMMIT",
+                TxKind::Rollback => "ROLLBACK",
+                TxKind::Savepoint => "SAVEPOINT",
+                TxKind::Other => "TRANSACTION",
+            };
+            plain(Op::Transaction(kind), summary)
+        }
+        NodeEnum::LockStmt(l) => {
+            let tables = l
+                .relations
+                .iter()
+                .filter_map(|n| match n.node.as_ref()? {
+                    NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+                    _ => None,
+                })
+                .collect();
+            let mode = match l.mode {
+                1 => "ACCESS SHARE",
+                2 => "ROW SHARE",
+                3 => "ROW EXCLUSIVE",
+                4 => "SHARE UPDATE EXCLUSIVE",
+                5 => "SHARE",
+                6 => "SHARE ROW EXCLUSIVE",
+                7 => "EXCLUSIVE",
+                _ => "ACCESS EXCLUSIVE",
+            };
+            plain(Op::Lock { tables, mode: mode.into() }, "LOCK TABLE")
+        }
+        NodeEnum::GrantStmt(g) => {
+            let to_public = g.grantees.iter().any(|n| match n.node.as_ref() {
+                Some(NodeEnum::RoleSpec(r)) => r.roletype == protobuf::RoleSpecType::RolespecPublic as i32,
+                _ => false,
+            });
+            let all_privileges = g.privileges.is_empty();
+            plain(
+                Op::Grant { is_grant: g.is_grant, to_public, all_privileges },
+                if g.is_grant { "GRANT" } else { "REVOKE" },
+            )
+        }
+        NodeEnum::AlterDefaultPrivilegesStmt(a) => {
+            let (all, public) = match &a.action {
+                Some(g) => (
+                    g.is_grant && g.privileges.is_empty(),
+                    g.is_grant
+                        && g.grantees.iter().any(|n| match n.node.as_ref() {
+                            Some(NodeEnum::RoleSpec(r)) => r.roletype == protobuf::RoleSpecType::RolespecPublic as i32,
+                            _ => false,
+                        }),
+                ),
+                None => (false, false),
+            };
+            plain(Op::AlterDefaultPrivileges { all_privileges: all, to_public: public }, "ALTER DEFAULT PRIVILEGES")
+        }
+        NodeEnum::CreateRoleStmt(r) => {
+            plain(Op::Role { with_password: has_password_option(&r.options) }, "CREATE ROLE")
+        }
+        NodeEnum::AlterRoleStmt(r) => plain(Op::Role { with_password: has_password_option(&r.options) }, "ALTER ROLE"),
+        NodeEnum::CreateUserMappingStmt(u) => {
+            plain(Op::UserMapping { with_password: has_password_option(&u.options) }, "CREATE USER MAPPING")
+        }
+        NodeEnum::AlterUserMappingStmt(u) => {
+            plain(Op::UserMapping { with_password: has_password_option(&u.options) }, "ALTER USER MAPPING")
+        }
+        NodeEnum::CreateForeignServerStmt(s) => {
+            let sslmode_disable = def_elems(&s.options)
+                .any(|d| d.defname == "sslmode" && def_string(d).is_some_and(|v| v == "disable"));
+            plain(
+                Op::ForeignServer { sslmode_disable, with_password: has_password_option(&s.options) },
+                "CREATE SERVER",
+            )
+        }
+        NodeEnum::CreatePlangStmt(l) => {
+            plain(Op::CreateLanguage { untrusted: !l.pltrusted, name: l.plname.clone() }, "CREATE LANGUAGE")
+        }
+        NodeEnum::CommentStmt(_) => plain(Op::Comment, "COMMENT"),
+        other => plain(Op::Other, summary_from_variant(other)),
+    }
+}
+
+pub(crate) use crate::plpgsql::do_block;

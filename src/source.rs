@@ -1,0 +1,83 @@
+//! Source text and its line index: the one place that maps byte offsets to
+//! 1-based line and column (columns counted in characters, a UTF-8 BOM not counted).
+
+/// A position in a file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Line starts of a text, for offset → line/column lookups.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Builds the index. A line ends at `\n`, at `\r\n`, or at a lone `\r`.
+    pub fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => starts.push(i + 1),
+                b'\r' => {
+                    if bytes.get(i + 1) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    starts.push(i + 1);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        LineIndex { starts }
+    }
+
+    /// Line and column (both 1-based) of a byte offset. Offsets inside a
+    /// multi-byte character count as that character.
+    pub fn line_col(&self, text: &str, offset: usize) -> LineCol {
+        let offset = offset.min(text.len());
+        let line = match self.starts.binary_search(&offset) {
+            Ok(l) => l,
+            Err(l) => l - 1,
+        };
+        let start = self.starts[line];
+        let mut end = offset;
+        while end > start && !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut column = text[start..end].chars().count() + 1;
+        if start == 0 && text.starts_with('\u{feff}') && end >= 3 {
+            column -= 1;
+        }
+        LineCol { line: line + 1, column }
+    }
+
+    /// Number of lines.
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_bom_and_wide_chars() {
+        let text = "\u{feff}-- 한국어\r\nSELECT 1;\rSELECT 2;";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_col(text, 3), LineCol { line: 1, column: 1 });
+        let sel = text.find("SELECT 1").unwrap();
+        assert_eq!(idx.line_col(text, sel), LineCol { line: 2, column: 1 });
+        let two = text.find("SELECT 2").unwrap();
+        assert_eq!(idx.line_col(text, two), LineCol { line: 3, column: 1 });
+        let semi = text.find("1;").unwrap() + 1;
+        assert_eq!(idx.line_col(text, semi), LineCol { line: 2, column: 9 });
+        let ko = text.find("국").unwrap();
+        assert_eq!(idx.line_col(text, ko), LineCol { line: 1, column: 5 });
+    }
+}
