@@ -138,6 +138,8 @@ pub struct ConstraintSpec {
 pub enum UsingKind {
     /// A function or cast known to cut values (left, substr, ::varchar(n)).
     Truncating(String),
+    /// `USING col::type`: the plain cast PostgreSQL would do anyway.
+    Cast,
     Other,
 }
 

@@ -487,8 +487,15 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
     }
 }
 
-fn using_kind(expr: &Node, _column: &str) -> Option<UsingKind> {
+fn using_kind(expr: &Node, column: &str) -> Option<UsingKind> {
     // `USING col` or `USING col::newtype` with no function are plain casts.
+    let is_col = |n: &Node| match n.node.as_ref() {
+        Some(NodeEnum::ColumnRef(cr)) => cr.fields.last().and_then(sval) == Some(column),
+        _ => false,
+    };
+    if is_col(expr) {
+        return None;
+    }
     let funcs = func_names(expr);
     for f in &funcs {
         let lf = f.to_ascii_lowercase();
@@ -502,6 +509,9 @@ fn using_kind(expr: &Node, _column: &str) -> Option<UsingKind> {
         let tr = type_ref(t);
         if tr.name == "varchar" && !tr.mods.is_empty() || tr.name == "bpchar" {
             return Some(UsingKind::Truncating(format!("::{}", tr.display)));
+        }
+        if funcs.is_empty() && tc.arg.as_deref().is_some_and(is_col) {
+            return Some(UsingKind::Cast);
         }
     }
     Some(UsingKind::Other)

@@ -1,0 +1,498 @@
+//! Facts: what each statement does to a live database — the lock on each
+//! table, rewrite, scan, data loss, broken running code — given the target
+//! PostgreSQL version and what the schema history knows. Parser-free: it
+//! reads [`crate::ir`] only. Lock modes follow LOCK-FACTS-PG15.md.
+
+use crate::ir::*;
+use crate::model::{Effects, LockMode};
+use crate::schema::Schema;
+use std::collections::HashSet;
+
+use LockMode::*;
+
+/// What the facts depend on besides the statement.
+pub struct FactCtx<'a> {
+    pub schema: &'a Schema,
+    /// Tables, indexes and other objects created earlier in the same file.
+    pub new_objects: &'a HashSet<String>,
+    pub pg_version: u32,
+    /// The deploy session's TimeZone is UTC (configuration).
+    pub utc: bool,
+}
+
+impl FactCtx<'_> {
+    pub fn is_new(&self, name: &str) -> bool {
+        self.new_objects.contains(name)
+    }
+}
+
+/// How PostgreSQL performs a column type change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TypeChange {
+    /// Catalog only: no rewrite, no index rebuild.
+    NoRewrite,
+    /// No table rewrite, but the column's indexes are rebuilt (a scan).
+    IndexRebuild(&'static str),
+    /// A full rewrite of the table and its indexes.
+    Rewrite,
+    /// Rewrite assumed: the old type is not known from earlier migrations.
+    Unknown,
+    /// The USING expression cuts values.
+    Truncating(String),
+}
+
+impl TypeChange {
+    pub fn rewrites(&self) -> bool {
+        matches!(self, TypeChange::Rewrite | TypeChange::Unknown | TypeChange::Truncating(_))
+    }
+}
+
+fn varlen_widening(old: &TypeRef, new: &TypeRef) -> bool {
+    match (old.mods.first(), new.mods.first()) {
+        (_, None) => true,
+        (Some(o), Some(n)) => n >= o,
+        (None, Some(_)) => false,
+    }
+}
+
+/// Classifies `ALTER COLUMN ... TYPE new` given the old type, when known.
+pub fn type_change(
+    old: Option<&TypeRef>,
+    new: &TypeRef,
+    using: Option<&UsingKind>,
+    collation: Option<&str>,
+    pg_version: u32,
+    utc: bool,
+) -> TypeChange {
+    if let Some(UsingKind::Truncating(f)) = using {
+        return TypeChange::Truncating(f.clone());
+    }
+    if matches!(using, Some(UsingKind::Other)) {
+        return TypeChange::Rewrite;
+    }
+    let Some(old) = old else { return TypeChange::Unknown };
+    if old.array != new.array {
+        return TypeChange::Rewrite;
+    }
+    let same = old.name == new.name && old.mods == new.mods;
+    let base = if same {
+        TypeChange::NoRewrite
+    } else {
+        match (old.name.as_str(), new.name.as_str()) {
+            ("varchar", "varchar") if varlen_widening(old, new) => TypeChange::NoRewrite,
+            ("varchar", "text") => TypeChange::NoRewrite,
+            ("text", "varchar") if new.mods.is_empty() => TypeChange::NoRewrite,
+            ("varbit", "varbit") if varlen_widening(old, new) => TypeChange::NoRewrite,
+            ("numeric", "numeric") => {
+                if new.mods.is_empty() {
+                    TypeChange::NoRewrite
+                } else if old.mods.len() == 2 && new.mods.len() == 2 && new.mods[1] == old.mods[1] && new.mods[0] >= old.mods[0] {
+                    TypeChange::NoRewrite
+                } else if old.mods.len() == 1 && new.mods.len() == 1 && new.mods[0] >= old.mods[0] {
+                    TypeChange::NoRewrite
+                } else {
+                    TypeChange::Rewrite
+                }
+            }
+            ("cidr", "inet") => TypeChange::NoRewrite,
+            ("timestamp", "timestamptz") | ("timestamptz", "timestamp") => {
+                if utc && pg_version >= 12 {
+                    TypeChange::IndexRebuild("timestamp and timestamptz share storage under a UTC session, but indexes are rebuilt")
+                } else {
+                    TypeChange::Rewrite
+                }
+            }
+            _ => TypeChange::Rewrite,
+        }
+    };
+    if base == TypeChange::NoRewrite && collation.is_some() {
+        return TypeChange::IndexRebuild("a collation change rebuilds the column's indexes");
+    }
+    base
+}
+
+fn add_column_rewrites(c: &ColumnSpec, pg_version: u32) -> Option<String> {
+    if c.type_ref.is_serial() {
+        return Some(format!("{} fills every row from a sequence", c.type_ref.name));
+    }
+    if c.identity {
+        return Some("an identity column fills every row from a sequence".into());
+    }
+    if c.generated_stored {
+        return Some("a stored generated column is computed for every row".into());
+    }
+    match &c.default {
+        Some(DefaultKind::Volatile(f)) => Some(format!("the volatile default {f} is evaluated for every row")),
+        Some(DefaultKind::NonVolatile) if pg_version < 11 => {
+            Some("before PostgreSQL 11 any non-NULL default rewrites the table".into())
+        }
+        _ => None,
+    }
+}
+
+/// Computes the effects of one statement.
+pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
+    let mut e = Effects::default();
+    match op {
+        Op::CreateTable { table, columns, constraints, partition_of, .. } => {
+            e.lock(&table.name, AccessExclusive);
+            e.creates.push(table.name.clone());
+            if let Some(p) = partition_of {
+                e.lock(&p.name, AccessExclusive);
+            }
+            for r in columns
+                .iter()
+                .filter_map(|c| c.references.as_ref())
+                .chain(constraints.iter().filter_map(|k| k.references.as_ref()))
+            {
+                if r.table.name != table.name {
+                    e.lock(&r.table.name, ShareRowExclusive);
+                }
+            }
+        }
+        Op::CreateTableAs { table, .. } => {
+            e.lock(&table.name, AccessExclusive);
+            e.creates.push(table.name.clone());
+        }
+        Op::AlterTable { table, cmds, kind } => {
+            for cmd in cmds {
+                alter_effects(&table.name, *kind, cmd, cx, &mut e);
+            }
+        }
+        Op::CreateIndex { name, table, concurrently, .. } => {
+            e.lock(&table.name, if *concurrently { ShareUpdateExclusive } else { Share });
+            e.scan = !cx.is_new(&table.name);
+            if let Some(n) = name {
+                e.creates.push(n.clone());
+            }
+        }
+        Op::Drop { kind, names, concurrently, .. } => {
+            for n in names {
+                match kind {
+                    ObjKind::Table | ObjKind::ForeignTable => {
+                        e.lock(&n.name, AccessExclusive);
+                        if let Some(t) = cx.schema.table(&n.name) {
+                            for k in &t.constraints {
+                                if let Some(r) = &k.references
+                                    && r != &n.name
+                                {
+                                    e.lock(r, AccessExclusive);
+                                }
+                            }
+                        }
+                        for (other, t) in &cx.schema.tables {
+                            if other != &n.name
+                                && t.constraints.iter().any(|k| k.references.as_deref() == Some(n.name.as_str()))
+                            {
+                                e.lock(other, AccessExclusive);
+                            }
+                        }
+                        e.data_loss = true;
+                        e.breaks_running_code = true;
+                    }
+                    ObjKind::Index => {
+                        let mode = if *concurrently { ShareUpdateExclusive } else { AccessExclusive };
+                        match cx.schema.indexes.get(&n.name) {
+                            Some(i) => {
+                                e.lock(&i.table.clone(), mode);
+                                e.lock(&n.name, AccessExclusive);
+                            }
+                            None => e.lock(&n.name, AccessExclusive),
+                        }
+                    }
+                    ObjKind::View | ObjKind::MaterializedView | ObjKind::Sequence => {
+                        e.lock(&n.name, AccessExclusive);
+                        e.breaks_running_code = true;
+                        e.data_loss = *kind == ObjKind::Sequence;
+                    }
+                    ObjKind::Schema => {
+                        e.data_loss = true;
+                        e.breaks_running_code = true;
+                    }
+                    ObjKind::Trigger | ObjKind::Policy => e.lock(&n.name, AccessExclusive),
+                    ObjKind::Function | ObjKind::Procedure | ObjKind::Type | ObjKind::Domain => {
+                        e.breaks_running_code = true;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Op::Rename { kind, object, .. } => {
+            match kind {
+                ObjKind::Index => {
+                    let mode = if cx.pg_version >= 12 { ShareUpdateExclusive } else { AccessExclusive };
+                    e.lock(&object.name, mode);
+                }
+                ObjKind::Table | ObjKind::Column | ObjKind::Constraint | ObjKind::View | ObjKind::MaterializedView
+                | ObjKind::Sequence | ObjKind::ForeignTable | ObjKind::Trigger | ObjKind::Policy => {
+                    e.lock(&object.name, AccessExclusive)
+                }
+                _ => {}
+            }
+            e.breaks_running_code = !matches!(kind, ObjKind::Index | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy);
+        }
+        Op::SetSchema { kind, object, .. } => {
+            if matches!(kind, ObjKind::Table | ObjKind::View | ObjKind::MaterializedView | ObjKind::Sequence) {
+                e.lock(&object.name, AccessExclusive);
+            }
+            e.breaks_running_code = true;
+        }
+        Op::Truncate { tables, .. } => {
+            for t in tables {
+                e.lock(&t.name, AccessExclusive);
+            }
+            e.data_loss = true;
+        }
+        Op::Update { table, has_where } => {
+            e.lock(&table.name, RowExclusive);
+            e.scan = !has_where;
+            e.data_loss = true;
+        }
+        Op::Delete { table, has_where } => {
+            e.lock(&table.name, RowExclusive);
+            e.scan = !has_where;
+            e.data_loss = true;
+        }
+        Op::Merge { table } => {
+            e.lock(&table.name, RowExclusive);
+            e.data_loss = true;
+        }
+        Op::Insert { table, .. } => e.lock(&table.name, RowExclusive),
+        Op::Copy { table: Some(t), from: true } => e.lock(&t.name, RowExclusive),
+        Op::Vacuum { full, analyze_only, tables } => {
+            for t in tables {
+                e.lock(&t.name, if *full { AccessExclusive } else { ShareUpdateExclusive });
+            }
+            if *full && !analyze_only {
+                e.rewrite = true;
+                e.scan = true;
+            }
+        }
+        Op::Cluster { table } => {
+            if let Some(t) = table {
+                e.lock(&t.name, AccessExclusive);
+            }
+            e.rewrite = true;
+            e.scan = true;
+        }
+        Op::Reindex { kind, name, concurrently } => {
+            match kind {
+                ObjKind::Index => {
+                    let table = cx.schema.indexes.get(&name.name).map(|i| i.table.clone());
+                    if let Some(t) = table {
+                        e.lock(&t, if *concurrently { ShareUpdateExclusive } else { Share });
+                    }
+                    e.lock(&name.name, if *concurrently { ShareUpdateExclusive } else { AccessExclusive });
+                }
+                ObjKind::Table => {
+                    e.lock(&name.name, if *concurrently { ShareUpdateExclusive } else { Share });
+                    if !concurrently {
+                        let mut idx: Vec<&str> = cx
+                            .schema
+                            .indexes
+                            .values()
+                            .filter(|i| i.table == name.name)
+                            .map(|i| i.name.as_str())
+                            .collect();
+                        idx.sort();
+                        for i in idx {
+                            e.lock(i, AccessExclusive);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            e.scan = true;
+        }
+        Op::RefreshMatView { name, concurrently } => {
+            e.lock(&name.name, if *concurrently { Exclusive } else { AccessExclusive });
+            e.scan = true;
+        }
+        Op::CreateView { name, replace, .. } => {
+            if *replace {
+                e.lock(&name.name, AccessExclusive);
+            } else {
+                e.creates.push(name.name.clone());
+            }
+        }
+        Op::CreateTrigger { table, .. } => e.lock(&table.name, ShareRowExclusive),
+        Op::CreatePolicy { table } => e.lock(&table.name, AccessExclusive),
+        Op::AlterSequence { name } => e.lock(&name.name, ShareRowExclusive),
+        Op::CreateSequence { name } => e.creates.push(name.name.clone()),
+        Op::Lock { tables, mode } => {
+            let m = LockMode::parse(mode).unwrap_or(AccessExclusive);
+            for t in tables {
+                e.lock(&t.name, m);
+            }
+        }
+        Op::AlterEnum { rename: Some(_), .. } => e.breaks_running_code = true,
+        Op::CreateEnum { type_name } => e.creates.push(type_name.name.clone()),
+        Op::CreateFunction { name, .. } => e.creates.push(name.name.clone()),
+        Op::AlterDomainAddConstraint { not_valid, .. } => {
+            e.scan = !not_valid;
+        }
+        _ => {}
+    }
+    e
+}
+
+fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &mut Effects) {
+    let existing = !cx.is_new(table);
+    let known = cx.schema.table(table);
+    match cmd {
+        AlterCmd::AddColumn { column, .. } => {
+            e.lock(table, AccessExclusive);
+            if existing {
+                if add_column_rewrites(column, cx.pg_version).is_some() {
+                    e.rewrite = true;
+                    e.scan = true;
+                }
+                if column.check || column.unique || column.primary_key {
+                    e.scan = true;
+                }
+            }
+            if let Some(r) = &column.references
+                && r.table.name != table
+            {
+                e.lock(&r.table.name, ShareRowExclusive);
+            }
+        }
+        AlterCmd::DropColumn { column, .. } => {
+            e.lock(table, AccessExclusive);
+            if let Some(r) = cx.schema.fk_target(table, column)
+                && r != table
+            {
+                e.lock(&r, AccessExclusive);
+            }
+            e.data_loss = existing;
+            e.breaks_running_code = existing;
+        }
+        AlterCmd::AlterType { column, new_type, using, collation } => {
+            e.lock(table, AccessExclusive);
+            if let Some(r) = cx.schema.fk_target(table, column)
+                && r != table
+            {
+                e.lock(&r, AccessExclusive);
+            }
+            if existing {
+                let old = known.and_then(|t| t.column(column)).map(|c| &c.type_ref);
+                let tc = type_change(old, new_type, using.as_ref(), collation.as_deref(), cx.pg_version, cx.utc);
+                match tc {
+                    TypeChange::NoRewrite => {}
+                    TypeChange::IndexRebuild(_) => e.scan = true,
+                    TypeChange::Truncating(_) => {
+                        e.rewrite = true;
+                        e.scan = true;
+                        e.data_loss = true;
+                        e.breaks_running_code = true;
+                    }
+                    TypeChange::Rewrite | TypeChange::Unknown => {
+                        e.rewrite = true;
+                        e.scan = true;
+                        e.breaks_running_code = true;
+                    }
+                }
+            }
+        }
+        AlterCmd::SetNotNull { column } => {
+            e.lock(table, AccessExclusive);
+            let proven = cx.pg_version >= 12 && known.is_some_and(|t| t.has_valid_not_null_check(column));
+            let already = known.and_then(|t| t.column(column)).is_some_and(|c| c.not_null);
+            if existing && !proven && !already {
+                e.scan = true;
+            }
+        }
+        AlterCmd::AddConstraint(spec) => {
+            match spec.kind {
+                ConstraintKind::ForeignKey => {
+                    e.lock(table, ShareRowExclusive);
+                    if let Some(r) = &spec.references
+                        && r.table.name != table
+                    {
+                        e.lock(&r.table.name, ShareRowExclusive);
+                    }
+                    e.scan = existing && !spec.not_valid;
+                }
+                ConstraintKind::Check | ConstraintKind::NotNull => {
+                    e.lock(table, AccessExclusive);
+                    e.scan = existing && !spec.not_valid;
+                }
+                ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
+                    e.lock(table, AccessExclusive);
+                    if existing {
+                        if spec.using_index.is_none() {
+                            e.scan = true;
+                        } else if spec.kind == ConstraintKind::PrimaryKey {
+                            let all_not_null = known.is_some_and(|t| {
+                                spec.columns.iter().all(|c| t.column(c).is_some_and(|col| col.not_null))
+                            });
+                            // Without known columns, USING INDEX has no column list: the
+                            // columns come from the index.
+                            let idx_cols = cx.schema.indexes.get(spec.using_index.as_deref().unwrap_or("")).map(|i| i.columns.clone());
+                            let all_not_null = all_not_null
+                                || (known.is_some()
+                                    && idx_cols.is_some_and(|cols| {
+                                        !cols.is_empty()
+                                            && cols.iter().all(|c| known.and_then(|t| t.column(c)).is_some_and(|col| col.not_null))
+                                    }));
+                            if !all_not_null {
+                                e.scan = true;
+                            }
+                        }
+                    }
+                }
+                ConstraintKind::Exclude => {
+                    e.lock(table, AccessExclusive);
+                    e.scan = existing;
+                }
+            }
+        }
+        AlterCmd::ValidateConstraint { name } => {
+            e.lock(table, ShareUpdateExclusive);
+            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references.clone())
+                && r != table
+            {
+                e.lock(&r, RowShare);
+            }
+            e.scan = existing;
+        }
+        AlterCmd::DropConstraint { name, .. } => {
+            e.lock(table, AccessExclusive);
+            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references.clone())
+                && r != table
+            {
+                e.lock(&r, AccessExclusive);
+            }
+        }
+        AlterCmd::SetLogged | AlterCmd::SetUnlogged | AlterCmd::SetTablespace(_) | AlterCmd::SetAccessMethod => {
+            e.lock(table, AccessExclusive);
+            if existing {
+                e.rewrite = true;
+                e.scan = true;
+            }
+        }
+        AlterCmd::SetExpression { .. } => {
+            e.lock(table, AccessExclusive);
+            if existing {
+                e.rewrite = true;
+                e.scan = true;
+            }
+        }
+        AlterCmd::AttachPartition { partition } => {
+            e.lock(table, if cx.pg_version >= 12 { ShareUpdateExclusive } else { AccessExclusive });
+            e.lock(&partition.name, AccessExclusive);
+            e.scan = !cx.is_new(&partition.name);
+        }
+        AlterCmd::DetachPartition { partition, concurrently } => {
+            e.lock(table, if *concurrently { ShareUpdateExclusive } else { AccessExclusive });
+            e.lock(&partition.name, AccessExclusive);
+            e.breaks_running_code = existing;
+        }
+        AlterCmd::Trigger { .. } => e.lock(table, ShareRowExclusive),
+        AlterCmd::ClusterOn | AlterCmd::SetStatistics | AlterCmd::SetOptions => e.lock(table, ShareUpdateExclusive),
+        _ => {
+            let _ = kind;
+            e.lock(table, AccessExclusive)
+        }
+    }
+}

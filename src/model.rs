@@ -1,0 +1,315 @@
+//! Data that flows from the analysis to the reporters: levels, lock modes,
+//! statement effects, findings, plans, file reports.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Risk level, ordered `low < medium < high < very-high`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    #[default]
+    Low,
+    Medium,
+    High,
+    VeryHigh,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Level::Low, Level::Medium, Level::High, Level::VeryHigh];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::VeryHigh => "very-high",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Level> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "low" => Some(Level::Low),
+            "medium" => Some(Level::Medium),
+            "high" => Some(Level::High),
+            "very-high" | "veryhigh" => Some(Level::VeryHigh),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// PostgreSQL's table lock modes, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LockMode {
+    AccessShare,
+    RowShare,
+    RowExclusive,
+    ShareUpdateExclusive,
+    Share,
+    ShareRowExclusive,
+    Exclusive,
+    AccessExclusive,
+}
+
+impl LockMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LockMode::AccessShare => "ACCESS SHARE",
+            LockMode::RowShare => "ROW SHARE",
+            LockMode::RowExclusive => "ROW EXCLUSIVE",
+            LockMode::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE",
+            LockMode::Share => "SHARE",
+            LockMode::ShareRowExclusive => "SHARE ROW EXCLUSIVE",
+            LockMode::Exclusive => "EXCLUSIVE",
+            LockMode::AccessExclusive => "ACCESS EXCLUSIVE",
+        }
+    }
+    pub fn parse(s: &str) -> Option<LockMode> {
+        let all = [
+            LockMode::AccessShare,
+            LockMode::RowShare,
+            LockMode::RowExclusive,
+            LockMode::ShareUpdateExclusive,
+            LockMode::Share,
+            LockMode::ShareRowExclusive,
+            LockMode::Exclusive,
+            LockMode::AccessExclusive,
+        ];
+        all.into_iter().find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+    /// Blocks plain SELECTs.
+    pub fn blocks_reads(&self) -> bool {
+        *self == LockMode::AccessExclusive
+    }
+    /// Blocks INSERT/UPDATE/DELETE (conflicts with ROW EXCLUSIVE).
+    pub fn blocks_writes(&self) -> bool {
+        *self >= LockMode::Share
+    }
+    /// What the lock stops, for messages.
+    pub fn blocks(&self) -> &'static str {
+        if self.blocks_reads() {
+            "blocks reads and writes"
+        } else if self.blocks_writes() {
+            "blocks writes"
+        } else {
+            "blocks neither reads nor writes"
+        }
+    }
+}
+
+impl Serialize for LockMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl fmt::Display for LockMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a statement does to a live database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Main target table (or index/view/sequence), and the lock taken on it.
+    pub table: Option<String>,
+    pub lock: Option<LockMode>,
+    /// Locks on other relations.
+    pub other_locks: Vec<(String, LockMode)>,
+    pub rewrite: bool,
+    pub scan: bool,
+    pub data_loss: bool,
+    pub breaks_running_code: bool,
+    /// Objects the statement creates.
+    pub creates: Vec<String>,
+}
+
+impl Effects {
+    /// Adds a lock, keeping the strongest mode per relation.
+    pub fn lock(&mut self, table: &str, mode: LockMode) {
+        if self.table.is_none() {
+            self.table = Some(table.to_string());
+            self.lock = Some(mode);
+            return;
+        }
+        if self.table.as_deref() == Some(table) {
+            self.lock = self.lock.max(Some(mode));
+            return;
+        }
+        if let Some(e) = self.other_locks.iter_mut().find(|(t, _)| t == table) {
+            e.1 = e.1.max(mode);
+        } else {
+            self.other_locks.push((table.to_string(), mode));
+        }
+    }
+    /// Every (relation, mode) pair.
+    pub fn all_locks(&self) -> impl Iterator<Item = (&str, LockMode)> {
+        self.table
+            .as_deref()
+            .zip(self.lock)
+            .into_iter()
+            .chain(self.other_locks.iter().map(|(t, m)| (t.as_str(), *m)))
+    }
+    pub fn merge(&mut self, other: &Effects) {
+        for (t, m) in other.all_locks() {
+            self.lock(t, m);
+        }
+        self.rewrite |= other.rewrite;
+        self.scan |= other.scan;
+        self.data_loss |= other.data_loss;
+        self.breaks_running_code |= other.breaks_running_code;
+        self.creates.extend(other.creates.iter().cloned());
+    }
+}
+
+/// Stage of an expand/contract plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Expand,
+    Deploy,
+    Backfill,
+    Contract,
+}
+
+impl Stage {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stage::Expand => "expand",
+            Stage::Deploy => "deploy",
+            Stage::Backfill => "backfill",
+            Stage::Contract => "contract",
+        }
+    }
+    pub fn heading(&self) -> &'static str {
+        match self {
+            Stage::Expand => "stage 1 — expand (before the code deploy)",
+            Stage::Deploy => "deploy",
+            Stage::Backfill => "backfill (in batches, outside the schema migration)",
+            Stage::Contract => "stage 2 — contract (after the deploy)",
+        }
+    }
+}
+
+/// One step of a plan: runnable SQL, or an instruction when `sql` is empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanStep {
+    pub stage: Stage,
+    pub title: String,
+    pub sql: String,
+    /// The lock the step takes, when it takes one.
+    pub lock: Option<String>,
+    /// Cannot be undone: backup and approval needed.
+    pub irreversible: bool,
+    /// Must run outside a transaction block.
+    pub no_transaction: bool,
+}
+
+impl PlanStep {
+    pub fn new(stage: Stage, title: impl Into<String>, sql: impl Into<String>) -> Self {
+        PlanStep { stage, title: title.into(), sql: sql.into(), lock: None, irreversible: false, no_transaction: false }
+    }
+    pub fn lock(mut self, l: impl Into<String>) -> Self {
+        self.lock = Some(l.into());
+        self
+    }
+    pub fn irreversible(mut self) -> Self {
+        self.irreversible = true;
+        self
+    }
+    pub fn no_transaction(mut self) -> Self {
+        self.no_transaction = true;
+        self
+    }
+}
+
+/// A byte span in a file, `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One finding of one rule.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub level: Level,
+    pub statement: Option<usize>,
+    pub span: Span,
+    pub message: String,
+    pub help: String,
+    pub ignored: bool,
+    pub ignore_reason: Option<String>,
+    pub plan: Vec<PlanStep>,
+}
+
+/// A statement as reported.
+#[derive(Debug, Clone)]
+pub struct StatementReport {
+    pub index: usize,
+    pub span: Span,
+    pub summary: String,
+    pub level: Level,
+    pub effects: Effects,
+    pub in_transaction: bool,
+    pub section: Option<Direction>,
+}
+
+/// Which way a migration file (or a section of it) goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    Up,
+    Down,
+    /// Flyway repeatable (`R__`).
+    Repeatable,
+    /// sqitch `verify/`: only checks, not a schema change.
+    Verify,
+}
+
+/// Deploy advice that goes with a grade (RISK-MODEL.md, "Advice per grade").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Advice {
+    pub deploy: &'static str,
+    pub backup: &'static str,
+    pub manual_review: bool,
+    pub stage2_approval: bool,
+}
+
+impl Advice {
+    pub fn for_grade(level: Level) -> Advice {
+        match level {
+            Level::Low => Advice { deploy: "automatic", backup: "optional", manual_review: false, stage2_approval: false },
+            Level::Medium => Advice {
+                deploy: "review-then-automatic",
+                backup: "recommended",
+                manual_review: true,
+                stage2_approval: false,
+            },
+            Level::High => Advice { deploy: "manual", backup: "required", manual_review: true, stage2_approval: false },
+            Level::VeryHigh => {
+                Advice { deploy: "manual", backup: "required", manual_review: true, stage2_approval: true }
+            }
+        }
+    }
+}
+
+/// Everything migrade says about one file.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub path: String,
+    pub text: std::sync::Arc<str>,
+    pub direction: Direction,
+    pub layout: &'static str,
+    pub grade: Level,
+    pub advice: Advice,
+    pub statements: Vec<StatementReport>,
+    pub findings: Vec<Finding>,
+    pub plan: Vec<PlanStep>,
+}

@@ -1,0 +1,369 @@
+//! Schema history: what earlier up migrations defined (tables, columns,
+//! types, NOT NULL, constraints and whether they are validated, indexes).
+//! Names are keyed without their schema (search_path is not modelled).
+
+use crate::ir::*;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Clone, Default)]
+pub struct Column {
+    pub name: String,
+    pub type_ref: TypeRef,
+    pub not_null: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Constraint {
+    pub name: String,
+    pub kind: ConstraintKind,
+    pub columns: Vec<String>,
+    pub validated: bool,
+    pub not_null_check_of: Option<String>,
+    pub references: Option<String>,
+    pub index: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+    pub constraints: Vec<Constraint>,
+    pub partitioned: bool,
+    pub partition_of: Option<String>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+    fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
+        self.columns.iter_mut().find(|c| c.name == name)
+    }
+    /// A validated `CHECK (col IS NOT NULL)` exists.
+    pub fn has_valid_not_null_check(&self, column: &str) -> bool {
+        self.constraints
+            .iter()
+            .any(|c| c.validated && c.not_null_check_of.as_deref() == Some(column))
+    }
+    pub fn constraint(&self, name: &str) -> Option<&Constraint> {
+        self.constraints.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Index {
+    pub name: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    pub tables: HashMap<String, Table>,
+    pub indexes: HashMap<String, Index>,
+    pub views: HashSet<String>,
+    pub enums: HashSet<String>,
+}
+
+impl Schema {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    /// Indexes on a table that use a column.
+    pub fn indexes_on(&self, table: &str, column: &str) -> Vec<&Index> {
+        let mut v: Vec<&Index> = self
+            .indexes
+            .values()
+            .filter(|i| i.table == table && i.columns.iter().any(|c| c == column))
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// The table a foreign-key column points to, when known.
+    pub fn fk_target(&self, table: &str, column: &str) -> Option<String> {
+        self.table(table)?
+            .constraints
+            .iter()
+            .find(|c| c.kind == ConstraintKind::ForeignKey && c.columns.iter().any(|x| x == column))
+            .and_then(|c| c.references.clone())
+    }
+
+    fn add_constraint(&mut self, table: &str, spec: &ConstraintSpec, validated: bool) {
+        let name = spec.name.clone().unwrap_or_else(|| default_constraint_name(table, spec));
+        let index = match spec.kind {
+            ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
+                let idx = spec.using_index.clone().unwrap_or_else(|| name.clone());
+                self.indexes.insert(
+                    idx.clone(),
+                    Index { name: idx.clone(), table: table.to_string(), columns: spec.columns.clone(), unique: true },
+                );
+                Some(idx)
+            }
+            _ => None,
+        };
+        if let Some(t) = self.tables.get_mut(table) {
+            if spec.kind == ConstraintKind::PrimaryKey || spec.kind == ConstraintKind::NotNull {
+                for c in &spec.columns {
+                    if let Some(col) = t.column_mut(c) {
+                        col.not_null = true;
+                    }
+                }
+            }
+            t.constraints.push(Constraint {
+                name,
+                kind: spec.kind,
+                columns: spec.columns.clone(),
+                validated,
+                not_null_check_of: spec.not_null_check_of.clone(),
+                references: spec.references.as_ref().map(|r| r.table.name.clone()),
+                index,
+            });
+        }
+    }
+
+    /// Applies a statement to the history.
+    pub fn apply(&mut self, op: &Op) {
+        match op {
+            Op::CreateTable { table, columns, constraints, partition_of, partitioned, .. } => {
+                let mut t = Table {
+                    name: table.name.clone(),
+                    partitioned: *partitioned,
+                    partition_of: partition_of.as_ref().map(|p| p.name.clone()),
+                    ..Default::default()
+                };
+                for c in columns {
+                    t.columns.push(Column { name: c.name.clone(), type_ref: c.type_ref.clone(), not_null: c.not_null });
+                }
+                self.tables.insert(table.name.clone(), t);
+                for c in columns {
+                    if let Some(r) = &c.references {
+                        let spec = ConstraintSpec {
+                            kind: ConstraintKind::ForeignKey,
+                            name: None,
+                            columns: vec![c.name.clone()],
+                            not_valid: false,
+                            using_index: None,
+                            nulls_not_distinct: false,
+                            not_null_check_of: None,
+                            references: Some(r.clone()),
+                            expr_sql: None,
+                        };
+                        self.add_constraint(&table.name, &spec, true);
+                    }
+                }
+                for spec in constraints {
+                    if spec.kind != ConstraintKind::ForeignKey || spec.name.is_some() || !columns.iter().any(|c| c.references.is_some() && spec.columns == vec![c.name.clone()]) {
+                        self.add_constraint(&table.name, spec, !spec.not_valid);
+                    }
+                }
+            }
+            Op::CreateTableAs { table, matview } => {
+                if *matview {
+                    self.views.insert(table.name.clone());
+                } else {
+                    self.tables.insert(table.name.clone(), Table { name: table.name.clone(), ..Default::default() });
+                }
+            }
+            Op::AlterTable { table, cmds, .. } => {
+                for cmd in cmds {
+                    self.apply_alter(&table.name, cmd);
+                }
+            }
+            Op::CreateIndex { name, table, columns, unique, .. } => {
+                let name = name.clone().unwrap_or_else(|| format!("{}_{}_idx", table.name, columns.join("_")));
+                self.indexes.insert(
+                    name.clone(),
+                    Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique },
+                );
+            }
+            Op::Drop { kind, names, .. } => {
+                for n in names {
+                    match kind {
+                        ObjKind::Table | ObjKind::ForeignTable => {
+                            self.tables.remove(&n.name);
+                            self.indexes.retain(|_, i| i.table != n.name);
+                        }
+                        ObjKind::Index => {
+                            self.indexes.remove(&n.name);
+                        }
+                        ObjKind::View | ObjKind::MaterializedView => {
+                            self.views.remove(&n.name);
+                        }
+                        ObjKind::Type => {
+                            self.enums.remove(&n.name);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Op::Rename { kind, object, column, new_name } => match kind {
+                ObjKind::Table => {
+                    if let Some(mut t) = self.tables.remove(&object.name) {
+                        t.name = new_name.clone();
+                        for i in self.indexes.values_mut() {
+                            if i.table == object.name {
+                                i.table = new_name.clone();
+                            }
+                        }
+                        self.tables.insert(new_name.clone(), t);
+                    }
+                }
+                ObjKind::Column => {
+                    if let (Some(t), Some(old)) = (self.tables.get_mut(&object.name), column) {
+                        if let Some(c) = t.column_mut(old) {
+                            c.name = new_name.clone();
+                        }
+                        for k in &mut t.constraints {
+                            for c in &mut k.columns {
+                                if c == old {
+                                    *c = new_name.clone();
+                                }
+                            }
+                            if k.not_null_check_of.as_deref() == Some(old) {
+                                k.not_null_check_of = Some(new_name.clone());
+                            }
+                        }
+                        for i in self.indexes.values_mut() {
+                            if i.table == object.name {
+                                for c in &mut i.columns {
+                                    if c == old {
+                                        *c = new_name.clone();
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                ObjKind::Index => {
+                    if let Some(mut i) = self.indexes.remove(&object.name) {
+                        i.name = new_name.clone();
+                        self.indexes.insert(new_name.clone(), i);
+                    }
+                }
+                ObjKind::Constraint => {
+                    if let (Some(t), Some(old)) = (self.tables.get_mut(&object.name), column)
+                        && let Some(k) = t.constraints.iter_mut().find(|k| &k.name == old)
+                    {
+                        k.name = new_name.clone();
+                    }
+                }
+                _ => {}
+            },
+            Op::CreateView { name, .. } => {
+                self.views.insert(name.name.clone());
+            }
+            Op::CreateEnum { type_name } => {
+                self.enums.insert(type_name.name.clone());
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_alter(&mut self, table: &str, cmd: &AlterCmd) {
+        match cmd {
+            AlterCmd::AddColumn { column, .. } => {
+                if let Some(t) = self.tables.get_mut(table)
+                    && t.column(&column.name).is_none()
+                {
+                    t.columns.push(Column {
+                        name: column.name.clone(),
+                        type_ref: column.type_ref.clone(),
+                        not_null: column.not_null,
+                    });
+                }
+                if column.unique || column.primary_key {
+                    let kind = if column.primary_key { ConstraintKind::PrimaryKey } else { ConstraintKind::Unique };
+                    let spec = ConstraintSpec {
+                        kind,
+                        name: None,
+                        columns: vec![column.name.clone()],
+                        not_valid: false,
+                        using_index: None,
+                        nulls_not_distinct: false,
+                        not_null_check_of: None,
+                        references: None,
+                        expr_sql: None,
+                    };
+                    self.add_constraint(table, &spec, true);
+                }
+                if let Some(r) = &column.references {
+                    let spec = ConstraintSpec {
+                        kind: ConstraintKind::ForeignKey,
+                        name: None,
+                        columns: vec![column.name.clone()],
+                        not_valid: false,
+                        using_index: None,
+                        nulls_not_distinct: false,
+                        not_null_check_of: None,
+                        references: Some(r.clone()),
+                        expr_sql: None,
+                    };
+                    self.add_constraint(table, &spec, true);
+                }
+            }
+            AlterCmd::DropColumn { column, .. } => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    t.columns.retain(|c| &c.name != column);
+                    t.constraints.retain(|k| !k.columns.contains(column));
+                }
+                self.indexes.retain(|_, i| !(i.table == table && i.columns.contains(column)));
+            }
+            AlterCmd::AlterType { column, new_type, .. } => {
+                if let Some(t) = self.tables.get_mut(table)
+                    && let Some(c) = t.column_mut(column)
+                {
+                    c.type_ref = new_type.clone();
+                }
+            }
+            AlterCmd::SetNotNull { column } => {
+                if let Some(t) = self.tables.get_mut(table)
+                    && let Some(c) = t.column_mut(column)
+                {
+                    c.not_null = true;
+                }
+            }
+            AlterCmd::DropNotNull { column } => {
+                if let Some(t) = self.tables.get_mut(table)
+                    && let Some(c) = t.column_mut(column)
+                {
+                    c.not_null = false;
+                }
+            }
+            AlterCmd::AddConstraint(spec) => self.add_constraint(table, spec, !spec.not_valid),
+            AlterCmd::ValidateConstraint { name } => {
+                if let Some(t) = self.tables.get_mut(table)
+                    && let Some(k) = t.constraints.iter_mut().find(|k| &k.name == name)
+                {
+                    k.validated = true;
+                }
+            }
+            AlterCmd::DropConstraint { name, .. } => {
+                let mut idx = None;
+                if let Some(t) = self.tables.get_mut(table) {
+                    idx = t.constraint(name).and_then(|k| k.index.clone());
+                    t.constraints.retain(|k| &k.name != name);
+                }
+                if let Some(i) = idx {
+                    self.indexes.remove(&i);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// PostgreSQL's default constraint names (`t_col_key`, `t_pkey`, `t_col_fkey`, `t_col_check`).
+pub fn default_constraint_name(table: &str, spec: &ConstraintSpec) -> String {
+    let cols = spec.columns.join("_");
+    match spec.kind {
+        ConstraintKind::PrimaryKey => format!("{table}_pkey"),
+        ConstraintKind::Unique => format!("{table}_{cols}_key"),
+        ConstraintKind::ForeignKey => format!("{table}_{cols}_fkey"),
+        ConstraintKind::Check => format!("{table}_{}check", if cols.is_empty() { String::new() } else { format!("{cols}_") }),
+        ConstraintKind::Exclude => format!("{table}_{cols}_excl"),
+        ConstraintKind::NotNull => format!("{table}_{cols}_not_null"),
+    }
+}
