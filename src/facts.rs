@@ -243,12 +243,12 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
             }
             e.data_loss = true;
         }
-        Op::Update { table, has_where } => {
+        Op::Update { table, has_where, .. } => {
             e.lock(&table.name, RowExclusive);
             e.scan = !has_where;
             e.data_loss = true;
         }
-        Op::Delete { table, has_where } => {
+        Op::Delete { table, has_where, .. } => {
             e.lock(&table.name, RowExclusive);
             e.scan = !has_where;
             e.data_loss = true;

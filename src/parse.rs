@@ -28,6 +28,17 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
     Ok(convert(node, sql, offset))
 }
 
+/// SQL text of an expression, via the deparser.
+fn deparse_expr(expr: &Node) -> Option<String> {
+    let target = protobuf::ResTarget { name: String::new(), indirection: vec![], val: Some(Box::new(expr.clone())), location: 0 };
+    let select = protobuf::SelectStmt {
+        target_list: vec![Node { node: Some(NodeEnum::ResTarget(Box::new(target))) }],
+        ..Default::default()
+    };
+    let s = NodeEnum::SelectStmt(Box::new(select)).deparse(Default::default()).ok()?;
+    s.strip_prefix("SELECT ").map(str::to_string)
+}
+
 fn clean_error(msg: &str) -> String {
     msg.trim_start_matches("Invalid statement: ").to_string()
 }
@@ -688,11 +699,30 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             plain(Op::Truncate { tables, cascade: behavior_cascade(t.behavior) }, "TRUNCATE")
         }
         NodeEnum::UpdateStmt(u) => {
-            plain(Op::Update { table: opt_rv(&u.relation), has_where: u.where_clause.is_some() }, "UPDATE")
+            let mut bare = (**u).clone();
+            bare.where_clause = None;
+            let set_sql = NodeEnum::UpdateStmt(Box::new(bare))
+                .deparse(Default::default())
+                .ok()
+                .and_then(|s| s.split_once(" SET ").map(|(_, rest)| rest.to_string()));
+            plain(
+                Op::Update {
+                    table: opt_rv(&u.relation),
+                    has_where: u.where_clause.is_some(),
+                    set_sql,
+                    where_sql: u.where_clause.as_deref().and_then(deparse_expr),
+                },
+                "UPDATE",
+            )
         }
-        NodeEnum::DeleteStmt(d) => {
-            plain(Op::Delete { table: opt_rv(&d.relation), has_where: d.where_clause.is_some() }, "DELETE")
-        }
+        NodeEnum::DeleteStmt(d) => plain(
+            Op::Delete {
+                table: opt_rv(&d.relation),
+                has_where: d.where_clause.is_some(),
+                where_sql: d.where_clause.as_deref().and_then(deparse_expr),
+            },
+            "DELETE",
+        ),
         NodeEnum::InsertStmt(i) => {
             let from_query = match i.select_stmt.as_deref().and_then(|s| s.node.as_ref()) {
                 Some(NodeEnum::SelectStmt(s)) => s.values_lists.is_empty(),

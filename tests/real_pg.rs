@@ -17,6 +17,7 @@
 mod pg;
 
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -162,10 +163,14 @@ fn real_server_locks_match_migrade() {
         Ok(b) => b,
         Err(e) => {
             if env_flag("MIGRADE_SKIP_PG") {
-                eprintln!("\n{}", "!".repeat(78));
-                eprintln!("!!! real_pg SKIPPED (MIGRADE_SKIP_PG=1): {e}");
-                eprintln!("!!! The lock facts were NOT verified against a real PostgreSQL server.");
-                eprintln!("{}\n", "!".repeat(78));
+                // Straight to the process's stderr: the test harness captures
+                // eprintln!, and this must be seen even without --nocapture.
+                let bar = "!".repeat(78);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n{bar}\n!!! real_pg SKIPPED (MIGRADE_SKIP_PG=1): {e}\n\
+                     !!! The lock facts were NOT verified against a real PostgreSQL server.\n{bar}\n"
+                );
                 return;
             }
             panic!(
@@ -247,6 +252,12 @@ fn real_server_locks_match_migrade() {
                     println!("[{idx:3}] {:<40} {status:<8} server: {server_desc}", case.name);
                     if !mm.is_empty() {
                         println!("      {:<40}          migrade: {mig_desc}", "");
+                        if !rep.summaries.is_empty() {
+                            println!("      {:<40}          migrade summary: {}", "", rep.summaries.join(" / "));
+                        }
+                        if !case.notx {
+                            println!("      {:<40}          all relation locks: {}", "", measure::describe_raw(&facts));
+                        }
                     }
                     for n in notes {
                         println!("      {:<40}          note: {n}", "");
@@ -310,6 +321,11 @@ fn real_server_locks_match_migrade() {
     );
     if !report.is_empty() {
         println!("{report}");
-        panic!("real_pg failed:{report}");
+        panic!(
+            "real_pg failed: {} mismatch(es), {} server error(s); the table is printed above \
+             (in the test's stdout)",
+            mismatches.len(),
+            harness_errors.len()
+        );
     }
 }

@@ -81,6 +81,8 @@ fn ensure_semicolon(s: &str) -> String {
 fn prelude(schema: &str, case: &Case, with_fixture: bool) -> String {
     let mut s = String::new();
     s.push_str("SET client_min_messages = warning;\n");
+    // Nothing in a case may hang the test run.
+    s.push_str("SET statement_timeout = '60s';\n");
     if with_fixture {
         s.push_str(&format!("CREATE SCHEMA {schema};\n"));
     }
@@ -251,7 +253,7 @@ pub fn run_tx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String>
 /// Runs a statement that refuses a transaction block:
 /// 1. asserts that `BEGIN; <stmt>` fails with "cannot run inside a transaction block";
 /// 2. runs it for real in session A while a blocker session B holds
-///    SHARE UPDATE EXCLUSIVE on the case's table for ~1 s (so A has to queue for its
+///    SHARE UPDATE EXCLUSIVE on the case's table for ~1.5 s (so A has to queue for its
 ///    table lock, or wait for B's snapshot), and a sampler session S reads A's
 ///    `pg_locks` rows in a tight loop inside the server, granted or waiting;
 /// 3. compares the relfilenodes before and after (committed).
@@ -305,7 +307,7 @@ pub fn run_notx(server: &Server, idx: usize, case: &Case, blocker_table: &str) -
     let app_blocker = format!("migrade_blocker_{idx}");
     let blocker_sql = format!(
         "SET search_path = {schema};\nBEGIN ISOLATION LEVEL REPEATABLE READ;\n\
-         LOCK TABLE {blocker_table} IN SHARE UPDATE EXCLUSIVE MODE;\nSELECT pg_sleep(1.0);\nCOMMIT;\n"
+         LOCK TABLE {blocker_table} IN SHARE UPDATE EXCLUSIVE MODE;\nSELECT pg_sleep(1.5);\nCOMMIT;\n"
     );
     let blocker = server.spawn_sql(&app_blocker, &blocker_sql)?;
     // Wait until the blocker holds its lock.
@@ -341,6 +343,7 @@ BEGIN
       RAISE EXCEPTION 'sampler: the statement session never appeared';
     END IF;
     PERFORM pg_sleep(0.001);
+    COMMIT;
   END LOOP;
   LOOP
     INSERT INTO _samp (relation, mode, granted)
@@ -348,6 +351,10 @@ BEGIN
       WHERE l.pid = apid AND l.locktype = 'relation'
       ON CONFLICT DO NOTHING;
     i := i + 1;
+    -- End the transaction on every iteration: CREATE INDEX CONCURRENTLY and
+    -- REINDEX CONCURRENTLY wait for every transaction older than their snapshot,
+    -- which would otherwise include this sampler (a deadlock until the timeout).
+    COMMIT;
     IF i % 20 = 0 THEN
       PERFORM pg_stat_clear_snapshot();
       EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = apid);
@@ -407,12 +414,41 @@ SELECT format('samp|%s|%s|%s', relation::bigint, mode, granted) FROM _samp;
     if p.locks.is_empty() {
         facts.notes.push("sampler saw no relation lock".into());
     }
-    let sampled_on_blocked = facts
+    if !facts
         .raw_locks
         .iter()
-        .filter(|l| l.0 == blocker_table)
-        .map(|l| format!("{}{}", mode_name(l.2), if l.3 { "" } else { " (waiting)" }))
-        .collect::<Vec<_>>();
-    facts.notes.push(format!("sampled on {blocker_table}: {}", sampled_on_blocked.join(", ")));
+        .any(|(name, _, _, granted, _)| name == blocker_table && !granted)
+    {
+        facts.notes.push(format!(
+            "WARNING: the statement never queued behind the blocker on {blocker_table}: \
+             the sampling may have missed its locks"
+        ));
+    }
+    let sampled = describe_raw(&facts);
+    facts.notes.push(format!("sampled: {sampled}"));
     Ok(facts)
+}
+
+/// Every relation lock the server reported for the case schema (indexes too).
+pub fn describe_raw(facts: &Facts) -> String {
+    let v: Vec<String> = facts
+        .raw_locks
+        .iter()
+        .map(|(name, kind, mode, granted, is_new)| {
+            let kind = match kind {
+                'i' | 'I' => " (index)",
+                'S' => " (sequence)",
+                'm' => " (matview)",
+                'v' => " (view)",
+                _ => "",
+            };
+            format!(
+                "{name}{kind} {}{}{}",
+                mode_name(*mode),
+                if *granted { "" } else { " (waiting)" },
+                if *is_new { " [new]" } else { "" }
+            )
+        })
+        .collect();
+    if v.is_empty() { "(none)".into() } else { v.join(", ") }
 }

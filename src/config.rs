@@ -1,0 +1,190 @@
+//! `migrade.toml`: found by walking up from the working directory (or `--config`).
+//! Unknown keys and bad values are errors that point at the key (miette).
+
+use crate::lint::{RuleSetting, Settings};
+use crate::model::Level;
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+pub const FILE_NAME: &str = "migrade.toml";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub pg_version: Option<Spanned<u32>>,
+    pub fail_on: Option<Spanned<String>>,
+    pub assume_in_transaction: Option<bool>,
+    /// The deploy session's TimeZone is UTC (timestamp → timestamptz needs no rewrite).
+    pub session_timezone_utc: Option<bool>,
+    pub include: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+    pub session_level: Option<Spanned<String>>,
+    pub require_ignore_reason: Option<bool>,
+    pub layout: Option<Spanned<String>>,
+    pub max_file_size: Option<u64>,
+    #[serde(default)]
+    pub rules: BTreeMap<String, Spanned<String>>,
+}
+
+/// A config error with the file and the key's location.
+#[derive(Debug, Diagnostic)]
+#[diagnostic(code(migrade::config))]
+pub struct ConfigError {
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("here")]
+    pub span: Option<SourceSpan>,
+    #[help]
+    pub help: Option<String>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The loaded configuration, resolved into settings.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub path: Option<PathBuf>,
+    pub fail_on: Option<Level>,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub layout: Option<String>,
+    pub max_file_size: Option<u64>,
+}
+
+/// Finds `migrade.toml` in `start` or its parents.
+pub fn find(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let p = d.join(FILE_NAME);
+        if p.is_file() {
+            return Some(p);
+        }
+        dir = d.parent();
+    }
+    None
+}
+
+fn err(path: &Path, text: &str, message: String, span: Option<std::ops::Range<usize>>, help: Option<String>) -> ConfigError {
+    ConfigError {
+        message: format!("{}: {message}", path.display()),
+        src: NamedSource::new(path.display().to_string(), text.to_string()),
+        span: span.map(|r| (r.start, r.end.saturating_sub(r.start)).into()),
+        help,
+    }
+}
+
+/// Loads and validates a config file into `settings`.
+pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigError>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Box::new(err(path, "", format!("cannot read: {e}"), None, None)))?;
+    let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
+        Box::new(err(
+            path,
+            &text,
+            e.message().to_string(),
+            e.span(),
+            Some("Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, [rules]".into()),
+        ))
+    })?;
+    let mut loaded = Loaded { path: Some(path.to_path_buf()), ..Default::default() };
+    if let Some(v) = &cfg.pg_version {
+        if !(9..=19).contains(v.get_ref()) {
+            return Err(Box::new(err(path, &text, format!("pg_version {} is not a PostgreSQL major version", v.get_ref()), Some(v.span()), Some("Use a major version such as 15".into()))));
+        }
+        settings.pg_version = *v.get_ref();
+    }
+    let level = |s: &Spanned<String>, key: &str| {
+        Level::parse(s.get_ref()).ok_or_else(|| {
+            Box::new(err(path, &text, format!("{key} = \"{}\" is not a level", s.get_ref()), Some(s.span()), Some("Use low, medium, high or very-high".into())))
+        })
+    };
+    if let Some(f) = &cfg.fail_on {
+        loaded.fail_on = Some(level(f, "fail_on")?);
+    }
+    if let Some(s) = &cfg.session_level {
+        settings.session_level = Some(level(s, "session_level")?);
+    }
+    if let Some(b) = cfg.assume_in_transaction {
+        settings.assume_in_transaction = b;
+    }
+    if let Some(b) = cfg.session_timezone_utc {
+        settings.utc = b;
+    }
+    if let Some(b) = cfg.require_ignore_reason {
+        settings.require_ignore_reason = b;
+    }
+    if let Some(l) = &cfg.layout {
+        if crate::discover::Layout::parse(l.get_ref()).is_none() {
+            return Err(Box::new(err(path, &text, format!("unknown layout \"{}\"", l.get_ref()), Some(l.span()), Some("Use one of: golang-migrate, up-down-suffix, diesel, flyway, dbmate, goose, sqitch, prisma, supabase, plain".into()))));
+        }
+        loaded.layout = Some(l.get_ref().clone());
+    }
+    loaded.include = cfg.include.unwrap_or_default();
+    loaded.exclude = cfg.exclude.unwrap_or_default();
+    loaded.max_file_size = cfg.max_file_size;
+    for (id, v) in &cfg.rules {
+        if crate::rules::find(id).is_none() {
+            // Point at the value: the key itself has no span in this map.
+            return Err(Box::new(err(path, &text, format!("unknown rule \"{id}\" in [rules]"), Some(v.span()), Some("Run `migrade rules` for the list of rule ids".into()))));
+        }
+        let setting = if v.get_ref() == "off" {
+            RuleSetting::Off
+        } else {
+            RuleSetting::Level(Level::parse(v.get_ref()).ok_or_else(|| {
+                Box::new(err(path, &text, format!("rules.{id} = \"{}\" is not off or a level", v.get_ref()), Some(v.span()), Some("Use off, low, medium, high or very-high".into())))
+            })?)
+        };
+        settings.rules.insert(id.clone(), setting);
+    }
+    Ok(loaded)
+}
+
+/// The commented default file `migrade init` writes.
+pub const DEFAULT_FILE: &str = r#"# migrade configuration (https://github.com/ — see README.md)
+# Every key is optional; command-line flags override these values.
+
+# Target PostgreSQL major version: version-dependent facts follow it.
+# Default: 15, the oldest version the PostgreSQL project still supports.
+# pg_version = 15
+
+# Exit with code 1 when a file's grade reaches this level: low, medium, high, very-high.
+# fail_on = "high"
+
+# Treat every file as running inside one transaction (most migration tools wrap files).
+# assume_in_transaction = false
+
+# The deploy session's TimeZone is UTC: timestamp -> timestamptz then needs no rewrite.
+# session_timezone_utc = false
+
+# Which files to lint inside directories, and which to skip (globs).
+# include = ["**/*.sql"]
+# exclude = ["**/seeds/**"]
+
+# Migration tool layout; detected per folder when unset.
+# golang-migrate, up-down-suffix, diesel, flyway, dbmate, goose, sqitch, prisma, supabase, plain
+# layout = "golang-migrate"
+
+# Level of the session-safety findings (missing-lock-timeout,
+# statements-after-access-exclusive-lock). Default: low.
+# session_level = "low"
+
+# Inline ignores must give a reason: -- migrade-ignore: rule -- reason
+# require_ignore_reason = false
+
+# Files larger than this many bytes are reported and skipped (default 16 MiB).
+# max_file_size = 16777216
+
+[rules]
+# Turn a rule off or change its level:
+# drop-index = "off"
+# missing-lock-timeout = "medium"
+"#;

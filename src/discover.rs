@@ -1,0 +1,561 @@
+//! Finds migration files (walkdir + globset), recognises each folder's
+//! migration tool layout, and orders files the way the tool applies them.
+
+use crate::lint::{Section, Unit};
+use crate::model::Direction;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// An operational error about one path: reported, the rest goes on, exit 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Where a file's text comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+/// Discovery options.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverOptions {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+fn build_set(globs: &[String]) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let glob = Glob::new(g).map_err(|e| format!("invalid glob `{g}`: {e}"))?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+fn has_glob_chars(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+fn display(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}
+
+/// Finds the files to lint. Explicit file arguments are always linted; directories
+/// are walked for files matching `include` (default `**/*.sql`) and not `exclude`.
+pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>, Vec<PathError>), String> {
+    let include = if opts.include.is_empty() { build_set(&["**/*.sql".to_string()])? } else { build_set(&opts.include)? };
+    let exclude = build_set(&opts.exclude)?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = HashSet::new();
+    let mut push = |p: PathBuf, out: &mut Vec<Input>| {
+        if seen.insert(p.clone()) {
+            out.push(Input::File(p));
+        }
+    };
+    for arg in paths {
+        if arg == "-" {
+            out.push(Input::Stdin);
+            continue;
+        }
+        let path = Path::new(arg);
+        if path.is_file() {
+            push(path.to_path_buf(), &mut out);
+            continue;
+        }
+        if path.is_dir() {
+            let before = out.len();
+            walk(path, &include, &exclude, &mut |p| push(p, &mut out), &mut errors);
+            if out.len() == before {
+                errors.push(PathError {
+                    path: display(path),
+                    message: "no migration files found here (looked for *.sql; set --include to change)".into(),
+                });
+            }
+            continue;
+        }
+        if has_glob_chars(arg) {
+            // Walk from the literal prefix of the pattern.
+            let prefix: PathBuf = arg
+                .split('/')
+                .take_while(|c| !has_glob_chars(c))
+                .collect::<Vec<_>>()
+                .join("/")
+                .into();
+            let root = if prefix.as_os_str().is_empty() { PathBuf::from(".") } else { prefix };
+            let set = build_set(&[arg.trim_start_matches("./").to_string()])?;
+            let before = out.len();
+            walk(&root, &set, &exclude, &mut |p| push(p, &mut out), &mut errors);
+            if out.len() == before {
+                errors.push(PathError { path: arg.clone(), message: "the pattern matches no files".into() });
+            }
+            continue;
+        }
+        let message = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() => "a symbolic link that cannot be followed (broken or a loop)".to_string(),
+            Ok(_) => "not a regular file or directory".to_string(),
+            Err(e) => format!("cannot read: {e}; check the path"),
+        };
+        errors.push(PathError { path: arg.clone(), message });
+    }
+    Ok((out, errors))
+}
+
+fn walk(root: &Path, include: &GlobSet, exclude: &GlobSet, found: &mut dyn FnMut(PathBuf), errors: &mut Vec<PathError>) {
+    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+        match entry {
+            Ok(e) => {
+                if !e.file_type().is_file() {
+                    continue;
+                }
+                let p = e.path();
+                let rel = p.strip_prefix(root).unwrap_or(p);
+                let rel_s = rel.to_string_lossy();
+                let full_s = display(p);
+                let inc = include.is_match(rel) || include.is_match(&full_s) || include.is_match(rel_s.as_ref());
+                let exc = exclude.is_match(rel) || exclude.is_match(&full_s);
+                if inc && !exc {
+                    found(p.to_path_buf());
+                }
+            }
+            Err(e) => {
+                let path = e.path().map(display).unwrap_or_else(|| display(root));
+                let message = if e.loop_ancestor().is_some() {
+                    "symbolic link loop; skipped".to_string()
+                } else {
+                    match e.io_error() {
+                        Some(io) => format!("cannot read: {io}"),
+                        None => e.to_string(),
+                    }
+                };
+                errors.push(PathError { path, message });
+            }
+        }
+    }
+}
+
+// ---------- layouts ----------
+
+/// The migration tool a folder follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layout {
+    GolangMigrate,
+    UpDownSuffix,
+    Diesel,
+    Flyway,
+    Dbmate,
+    Goose,
+    Sqitch,
+    Prisma,
+    Supabase,
+    Plain,
+}
+
+impl Layout {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Layout::GolangMigrate => "golang-migrate",
+            Layout::UpDownSuffix => "up-down-suffix",
+            Layout::Diesel => "diesel",
+            Layout::Flyway => "flyway",
+            Layout::Dbmate => "dbmate",
+            Layout::Goose => "goose",
+            Layout::Sqitch => "sqitch",
+            Layout::Prisma => "prisma",
+            Layout::Supabase => "supabase",
+            Layout::Plain => "plain",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Layout> {
+        [
+            Layout::GolangMigrate,
+            Layout::UpDownSuffix,
+            Layout::Diesel,
+            Layout::Flyway,
+            Layout::Dbmate,
+            Layout::Goose,
+            Layout::Sqitch,
+            Layout::Prisma,
+            Layout::Supabase,
+            Layout::Plain,
+        ]
+        .into_iter()
+        .find(|l| l.name() == s)
+    }
+    /// Whether the tool runs each file in a transaction (before per-file opt-outs).
+    pub fn wraps_tx(&self) -> bool {
+        matches!(self, Layout::GolangMigrate | Layout::Diesel | Layout::Flyway | Layout::Dbmate | Layout::Goose | Layout::Supabase)
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+fn parent_name(p: &Path) -> String {
+    p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+fn is_dir_style(p: &Path) -> bool {
+    matches!(file_name(p).as_str(), "up.sql" | "down.sql" | "migration.sql")
+}
+
+/// The name that carries the version: the file, or its folder for Diesel/Prisma.
+pub fn version_name(p: &Path) -> String {
+    if is_dir_style(p) { parent_name(p) } else { file_name(p) }
+}
+
+/// The folder whose files share one schema history.
+pub fn group_of(p: &Path) -> PathBuf {
+    let parent = p.parent().unwrap_or(Path::new("")).to_path_buf();
+    if is_dir_style(p) {
+        return parent.parent().unwrap_or(Path::new("")).to_path_buf();
+    }
+    if matches!(parent_name(p).as_str(), "deploy" | "revert" | "verify") {
+        return parent.parent().unwrap_or(Path::new("")).to_path_buf();
+    }
+    parent
+}
+
+/// A version for ordering: components compared numerically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionKey {
+    /// 0 versioned, 1 unversioned, 2 repeatable (Flyway R__, run last).
+    pub category: u8,
+    pub parts: Vec<String>,
+}
+
+fn cmp_num(a: &str, b: &str) -> Ordering {
+    let a = a.trim_start_matches('0');
+    let b = b.trim_start_matches('0');
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+impl Ord for VersionKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.category.cmp(&other.category).then_with(|| {
+            for (a, b) in self.parts.iter().zip(&other.parts) {
+                let o = cmp_num(a, b);
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            self.parts.len().cmp(&other.parts.len())
+        })
+    }
+}
+
+impl PartialOrd for VersionKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Version of a migration name: Flyway `V1_2__x` → [1, 2]; `0002_x` → [2];
+/// Diesel `2019-03-22-170700_x` → [20190322170700]; `R__x` → repeatable.
+pub fn version_key(name: &str) -> VersionKey {
+    let b = name.as_bytes();
+    if (name.starts_with('R') || name.starts_with('r')) && name[1..].starts_with("__") {
+        return VersionKey { category: 2, parts: vec![] };
+    }
+    if b.len() > 1 && matches!(b[0], b'V' | b'v' | b'U' | b'u') && b[1].is_ascii_digit() && name.contains("__") {
+        let ver = &name[1..name.find("__").unwrap_or(name.len())];
+        let parts = ver.split(['.', '_']).filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())).map(str::to_string).collect();
+        return VersionKey { category: 0, parts };
+    }
+    let digits: String = {
+        let mut s = String::new();
+        let mut chars = name.chars().peekable();
+        while let Some(&c) = chars.peek() {
+            if c.is_ascii_digit() {
+                s.push(c);
+                chars.next();
+            } else if c == '-' && !s.is_empty() {
+                chars.next();
+                if !chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    break;
+                }
+            } else {
+                break;
+            }
+        }
+        s
+    };
+    if digits.is_empty() {
+        VersionKey { category: 1, parts: vec![] }
+    } else {
+        VersionKey { category: 0, parts: vec![digits] }
+    }
+}
+
+/// The migration's descriptive name: `0002_add_email.up.sql` → `add_email`.
+pub fn migration_name(path: &str) -> String {
+    let p = Path::new(path);
+    let mut n = version_name(p);
+    for suf in [".sql", ".up", ".down", ".postgres", ".autocommit", "_up", "_down"] {
+        if let Some(s) = n.strip_suffix(suf) {
+            n = s.to_string();
+        }
+    }
+    for suf in [".up", ".down", ".postgres", ".autocommit", "_up", "_down"] {
+        if let Some(s) = n.strip_suffix(suf) {
+            n = s.to_string();
+        }
+    }
+    if let Some(i) = n.find("__") {
+        return n[i + 2..].to_string();
+    }
+    let trimmed = n.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '_' || c == '.');
+    trimmed.to_string()
+}
+
+fn direction_of(p: &Path, layout: Layout) -> Direction {
+    let f = file_name(p).to_ascii_lowercase();
+    let parent = parent_name(p);
+    if layout == Layout::Sqitch {
+        return match parent.as_str() {
+            "revert" => Direction::Down,
+            "verify" => Direction::Verify,
+            _ => Direction::Up,
+        };
+    }
+    if f == "down.sql" || f.ends_with(".down.sql") || f.ends_with("_down.sql") || (f.starts_with('u') && f.contains("__") && f.as_bytes().get(1).is_some_and(|b| b.is_ascii_digit())) {
+        Direction::Down
+    } else if f.starts_with("r__") {
+        Direction::Repeatable
+    } else {
+        Direction::Up
+    }
+}
+
+/// Detects a folder's layout from its file names (files' markers refine it later).
+pub fn detect_layout(files: &[&Path]) -> Layout {
+    let names: Vec<String> = files.iter().map(|p| file_name(p)).collect();
+    let parents: Vec<String> = files.iter().map(|p| parent_name(p)).collect();
+    if parents.iter().any(|p| p == "deploy" || p == "revert") {
+        return Layout::Sqitch;
+    }
+    if names.iter().any(|n| n == "up.sql" || n == "down.sql") {
+        return Layout::Diesel;
+    }
+    if names.iter().any(|n| n == "migration.sql") {
+        return Layout::Prisma;
+    }
+    let is_flyway = |n: &String| {
+        let b = n.as_bytes();
+        (b.len() > 2 && matches!(b[0], b'V' | b'U') && b[1].is_ascii_digit() && n.contains("__")) || n.starts_with("R__")
+    };
+    if names.iter().any(is_flyway) {
+        return Layout::Flyway;
+    }
+    if names.iter().any(|n| n.ends_with(".up.sql") || n.ends_with(".down.sql")) {
+        return Layout::GolangMigrate;
+    }
+    if names.iter().any(|n| n.ends_with("_up.sql") || n.ends_with("_down.sql")) {
+        return Layout::UpDownSuffix;
+    }
+    if files.iter().any(|p| p.to_string_lossy().contains("supabase/migrations")) {
+        return Layout::Supabase;
+    }
+    Layout::Plain
+}
+
+/// Reads `sqitch.plan` in a sqitch project folder: change name → position.
+fn sqitch_order(root: &Path) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    if let Ok(text) = std::fs::read_to_string(root.join("sqitch.plan")) {
+        for line in text.lines() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('%') || l.starts_with('#') || l.starts_with('@') {
+                continue;
+            }
+            if let Some(name) = l.split_whitespace().next() {
+                let n = m.len();
+                m.entry(name.to_string()).or_insert(n);
+            }
+        }
+    }
+    m
+}
+
+/// A file placed in its group, in migration order.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub input: Input,
+    pub group: PathBuf,
+    pub layout: Layout,
+    pub direction: Direction,
+    pub has_down: Option<bool>,
+}
+
+/// Groups files by migration folder and orders each group as the tool would.
+pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
+    let mut stdin = Vec::new();
+    let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    for i in inputs {
+        match i {
+            Input::File(p) => groups.entry(group_of(&p)).or_default().push(p),
+            Input::Stdin => stdin.push(Placed { input: Input::Stdin, group: PathBuf::from("-"), layout: forced.unwrap_or(Layout::Plain), direction: Direction::Up, has_down: None }),
+        }
+    }
+    let mut out = Vec::new();
+    for (group, mut files) in groups {
+        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let layout = forced.unwrap_or_else(|| detect_layout(&refs));
+        let plan = if layout == Layout::Sqitch { sqitch_order(&group) } else { HashMap::new() };
+        // Which up files have a matching down.
+        let downs: HashSet<String> = files
+            .iter()
+            .filter(|p| direction_of(p, layout) == Direction::Down)
+            .map(|p| down_key(p, layout))
+            .collect();
+        let layout_has_downs = !downs.is_empty() && matches!(layout, Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel);
+        files.sort_by(|a, b| {
+            let (na, nb) = (version_name(a), version_name(b));
+            let ka = if layout == Layout::Sqitch {
+                VersionKey { category: 0, parts: vec![plan.get(file_stem(a).as_str()).copied().unwrap_or(usize::MAX).to_string()] }
+            } else {
+                version_key(&na)
+            };
+            let kb = if layout == Layout::Sqitch {
+                VersionKey { category: 0, parts: vec![plan.get(file_stem(b).as_str()).copied().unwrap_or(usize::MAX).to_string()] }
+            } else {
+                version_key(&nb)
+            };
+            ka.cmp(&kb)
+                .then_with(|| direction_rank(direction_of(a, layout)).cmp(&direction_rank(direction_of(b, layout))))
+                .then_with(|| na.cmp(&nb))
+                .then_with(|| a.cmp(b))
+        });
+        for p in files {
+            let direction = direction_of(&p, layout);
+            let has_down = (layout_has_downs && direction == Direction::Up).then(|| downs.contains(&down_key(&p, layout)));
+            out.push(Placed { input: Input::File(p), group: group.clone(), layout, direction, has_down });
+        }
+    }
+    out.extend(stdin);
+    out
+}
+
+fn direction_rank(d: Direction) -> u8 {
+    match d {
+        Direction::Up => 0,
+        Direction::Verify => 1,
+        Direction::Down => 2,
+        Direction::Repeatable => 3,
+    }
+}
+
+fn file_stem(p: &Path) -> String {
+    p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+}
+
+/// The key an up file and its down file share.
+fn down_key(p: &Path, layout: Layout) -> String {
+    if layout == Layout::Diesel {
+        return p.parent().map(|d| d.to_string_lossy().to_string()).unwrap_or_default();
+    }
+    let f = p.to_string_lossy().to_string();
+    for (a, b) in [(".down.sql", ""), (".up.sql", ""), ("_down.sql", ""), ("_up.sql", "")] {
+        if let Some(s) = f.strip_suffix(a) {
+            return format!("{s}{b}");
+        }
+    }
+    f
+}
+
+/// Builds the lint unit for a file's text: sections for dbmate/goose markers,
+/// the transaction behaviour of its tool.
+pub fn unit_for(path: &str, text: Arc<str>, placed: &Placed) -> Unit {
+    let mut unit = Unit::plain(path.to_string(), text.clone(), placed.direction, placed.layout.wraps_tx());
+    unit.layout = placed.layout.name();
+    unit.has_down = placed.has_down;
+    let lower_path = path.to_ascii_lowercase();
+    if lower_path.contains(".autocommit.") {
+        unit.sections[0].wraps_tx = false;
+    }
+    if let Some(sections) = marker_sections(&text) {
+        unit.layout = sections.0.name();
+        unit.sections = sections.1;
+    }
+    if placed.direction == Direction::Verify {
+        unit.sections[0].wraps_tx = false;
+    }
+    unit
+}
+
+/// dbmate (`-- migrate:up` / `-- migrate:down`) and goose (`-- +goose Up` / `Down`) sections.
+fn marker_sections(text: &str) -> Option<(Layout, Vec<Section>)> {
+    let mut marks: Vec<(usize, Direction, bool, Layout)> = Vec::new();
+    let mut goose_no_tx = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let l = line.trim();
+        let start = offset;
+        offset += line.len();
+        let Some(c) = l.strip_prefix("--") else { continue };
+        let c = c.trim();
+        if let Some(rest) = c.strip_prefix("migrate:") {
+            let no_tx = rest.contains("transaction:false");
+            if rest.starts_with("up") {
+                marks.push((start, Direction::Up, !no_tx, Layout::Dbmate));
+            } else if rest.starts_with("down") {
+                marks.push((start, Direction::Down, !no_tx, Layout::Dbmate));
+            }
+        } else if let Some(rest) = c.strip_prefix("+goose") {
+            let r = rest.trim();
+            if r.eq_ignore_ascii_case("up") {
+                marks.push((start, Direction::Up, true, Layout::Goose));
+            } else if r.eq_ignore_ascii_case("down") {
+                marks.push((start, Direction::Down, true, Layout::Goose));
+            } else if r.eq_ignore_ascii_case("no transaction") {
+                goose_no_tx = true;
+            }
+        }
+    }
+    if marks.is_empty() {
+        return None;
+    }
+    let layout = marks[0].3;
+    let mut sections = Vec::new();
+    for (i, (start, dir, tx, _)) in marks.iter().enumerate() {
+        let end = marks.get(i + 1).map(|m| m.0).unwrap_or(text.len());
+        let wraps = *tx && !(layout == Layout::Goose && goose_no_tx);
+        sections.push(Section { start: *start, end, direction: *dir, wraps_tx: wraps });
+    }
+    // Text before the first marker belongs to the first section.
+    if let Some(first) = sections.first_mut() {
+        first.start = 0;
+    }
+    Some((layout, sections))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_and_flyway_ordering() {
+        assert!(version_key("2_x.sql") < version_key("10_x.sql"));
+        assert!(version_key("V1_2__a.sql") < version_key("V1_10__a.sql"));
+        assert!(version_key("V1__a.sql") < version_key("R__views.sql"));
+        assert!(version_key("20161115111853_x") < version_key("2019-03-22-170700_x"));
+        assert!(version_key("0001_a") < version_key("0002_a"));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(migration_name("m/0002_add_email.up.sql"), "add_email");
+        assert_eq!(migration_name("m/V1_2__drop_x.sql"), "drop_x");
+        assert_eq!(migration_name("m/2019-03-22-170700_remove_x/up.sql"), "remove_x");
+        assert_eq!(migration_name("m/03_create_users_up.sql"), "create_users");
+    }
+}

@@ -1,0 +1,535 @@
+//! The per-file driver: split → parse → facts → rules → ignores → grade.
+
+use crate::facts::{self, FactCtx};
+use crate::ir::{Op, ParsedStatement, TxKind};
+use crate::model::*;
+use crate::parse::parse_statement;
+use crate::rules::{self, Check, FileCtx, Hit, RuleSettings, StmtCtx, StmtRecord, TxState, ignores};
+use crate::schema::Schema;
+use crate::source::LineIndex;
+use crate::split::{self, RawStatement};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// A rule's configured level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSetting {
+    Off,
+    Level(Level),
+}
+
+/// Settings for a run (config file + flags).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub pg_version: u32,
+    pub utc: bool,
+    pub assume_in_transaction: bool,
+    pub rules: HashMap<String, RuleSetting>,
+    /// Level of the session-safety findings (missing-lock-timeout ...).
+    pub session_level: Option<Level>,
+    pub require_ignore_reason: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            pg_version: DEFAULT_PG_VERSION,
+            utc: false,
+            assume_in_transaction: false,
+            rules: HashMap::new(),
+            session_level: None,
+            require_ignore_reason: false,
+        }
+    }
+}
+
+/// The oldest PostgreSQL major version the project still supports (Nov 2026).
+pub const DEFAULT_PG_VERSION: u32 = 15;
+
+/// A part of a file that runs in one direction (dbmate/goose sections).
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub start: usize,
+    pub end: usize,
+    pub direction: Direction,
+    /// The tool wraps this section in a transaction.
+    pub wraps_tx: bool,
+}
+
+/// One migration file, ready to lint.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub path: String,
+    pub text: Arc<str>,
+    pub layout: &'static str,
+    /// The migration's name without version prefix and extension.
+    pub name: String,
+    pub sections: Vec<Section>,
+    /// Some(false): the layout has down migrations and this up file has none.
+    pub has_down: Option<bool>,
+}
+
+impl Unit {
+    /// A plain file in one direction.
+    pub fn plain(path: impl Into<String>, text: impl Into<Arc<str>>, direction: Direction, wraps_tx: bool) -> Unit {
+        let text: Arc<str> = text.into();
+        let path = path.into();
+        let name = crate::discover::migration_name(&path);
+        Unit {
+            sections: vec![Section { start: 0, end: text.len(), direction, wraps_tx }],
+            path,
+            text,
+            layout: "plain",
+            name,
+            has_down: None,
+        }
+    }
+    pub fn direction(&self) -> Direction {
+        if self.sections.iter().any(|s| s.direction == Direction::Up) {
+            Direction::Up
+        } else {
+            self.sections.first().map(|s| s.direction).unwrap_or(Direction::Up)
+        }
+    }
+}
+
+struct FileState {
+    new_objects: HashSet<String>,
+    created_at: HashMap<String, usize>,
+    explicit: bool,
+    wrapped: bool,
+    tx: TxState,
+    tx_id: usize,
+    lock_timeout_session: bool,
+    statement_timeout_session: bool,
+}
+
+impl FileState {
+    fn new(wrapped: bool) -> Self {
+        FileState {
+            new_objects: HashSet::new(),
+            created_at: HashMap::new(),
+            explicit: false,
+            wrapped,
+            tx: TxState::default(),
+            tx_id: 0,
+            lock_timeout_session: false,
+            statement_timeout_session: false,
+        }
+    }
+    fn snapshot(&self) -> TxState {
+        let mut t = self.tx.clone();
+        t.in_tx = self.explicit || self.wrapped;
+        t.wrapped = self.wrapped && !self.explicit;
+        t.lock_timeout |= self.lock_timeout_session;
+        t.statement_timeout |= self.statement_timeout_session;
+        t
+    }
+    fn new_tx(&mut self) {
+        self.tx = TxState::default();
+        self.tx_id += 1;
+    }
+}
+
+struct Collected {
+    statements: Vec<StatementReport>,
+    findings: Vec<Finding>,
+    records: Vec<StmtRecord>,
+}
+
+fn timeout_on(value: &str) -> bool {
+    let v = value.trim().trim_matches('\'');
+    !(v == "0" || v.is_empty() || v.eq_ignore_ascii_case("default"))
+}
+
+/// Level of an unreadable statement from its leading keywords (never below medium).
+pub fn fallback_level(sql: &str) -> (Level, Option<&'static str>) {
+    let w = rules::leading_words(sql, 3);
+    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    let upper = sql.to_ascii_uppercase();
+    match w.as_slice() {
+        ["DROP", "TABLE" | "SCHEMA" | "DATABASE", ..] | ["TRUNCATE", ..] | ["UPDATE", ..] | ["DELETE", ..] | ["MERGE", ..] => {
+            (Level::VeryHigh, Some("data loss or a data change"))
+        }
+        ["ALTER", "TABLE", ..] if upper.contains("DROP COLUMN") => (Level::VeryHigh, Some("DROP COLUMN")),
+        ["ALTER", "TABLE", ..] if upper.contains(" TYPE ") || upper.contains("RENAME") || upper.contains("SET NOT NULL") => {
+            (Level::High, Some("a type change, rename or SET NOT NULL"))
+        }
+        ["CREATE", "INDEX" | "UNIQUE", ..] if !upper.contains("CONCURRENTLY") => (Level::High, Some("an index build that blocks writes")),
+        ["VACUUM", "FULL", ..] | ["CLUSTER", ..] | ["REINDEX", ..] => (Level::High, Some("a table rewrite or index rebuild")),
+        ["INSERT", ..] if upper.contains("SELECT") => (Level::VeryHigh, Some("a data change")),
+        _ => (Level::Medium, None),
+    }
+}
+
+struct Linter<'a> {
+    text: &'a str,
+    lines: LineIndex,
+    settings: &'a Settings,
+    rule_settings: RuleSettings,
+}
+
+impl Linter<'_> {
+    fn finding(&self, rule: &'static str, hit: Hit, statement: Option<usize>, span: Span) -> Option<Finding> {
+        let def = rules::find(rule);
+        let mut level = hit.level;
+        if def.is_some_and(|r| r.session)
+            && let Some(l) = self.settings.session_level
+        {
+            level = l;
+        }
+        match self.settings.rules.get(rule) {
+            Some(RuleSetting::Off) => return None,
+            Some(RuleSetting::Level(l)) => level = *l,
+            None => {}
+        }
+        Some(Finding {
+            rule,
+            level,
+            statement,
+            span,
+            message: hit.message,
+            help: hit.help,
+            ignored: false,
+            ignore_reason: None,
+            plan: hit.plan,
+        })
+    }
+
+    fn unparsable(&self, index: usize, span: Span, sql: &str, reason: String) -> Option<Finding> {
+        let (level, kind) = fallback_level(sql);
+        let mut message = format!("could not analyze: {reason}");
+        if let Some(p) = sql.find('\u{a0}') {
+            let lc = self.lines.line_col(self.text, span.start + p);
+            message.push_str(&format!(
+                "; a no-break space (U+00A0) at line {}, column {} is read by PostgreSQL as part of a name",
+                lc.line, lc.column
+            ));
+        }
+        if let Some(k) = kind {
+            message.push_str(&format!("; its leading keywords show {k}"));
+        }
+        let help = if sql.contains('\u{a0}') {
+            "Replace the no-break space with a normal space, then review the statement by hand"
+        } else {
+            "Fix the syntax (does it run on the target PostgreSQL?) or review the statement by hand"
+        };
+        self.finding("unparsable-statement", Hit::new(level, message, help), Some(index), span)
+    }
+
+    /// Runs the statement rules and updates the state. Returns effects.
+    #[allow(clippy::too_many_arguments)]
+    fn analyze(
+        &self,
+        parsed: &ParsedStatement,
+        sql: &str,
+        index: usize,
+        span: Span,
+        schema: &mut Schema,
+        st: &mut FileState,
+        out: &mut Collected,
+        embedded: bool,
+    ) -> Effects {
+        let mut tx = st.snapshot();
+        if embedded {
+            tx.in_tx = true;
+        }
+        let fx = FactCtx { schema, new_objects: &st.new_objects, pg_version: self.settings.pg_version, utc: self.settings.utc };
+        let mut effects = facts::effects(&parsed.op, &fx);
+        let mut hits: Vec<(&'static str, Hit)> = Vec::new();
+        {
+            let cx = StmtCtx {
+                index,
+                op: &parsed.op,
+                sql,
+                summary: &parsed.summary,
+                effects: &effects,
+                facts: &fx,
+                tx: &tx,
+                refuses_transaction: parsed.refuses_transaction.as_deref(),
+                settings: &self.rule_settings,
+            };
+            let mut buf = Vec::new();
+            for rule in rules::ALL {
+                if let Check::Statement(f) = rule.check {
+                    if matches!(self.settings.rules.get(rule.id), Some(RuleSetting::Off)) {
+                        continue;
+                    }
+                    f(&cx, &mut buf);
+                    hits.extend(buf.drain(..).map(|h| (rule.id, h)));
+                }
+            }
+        }
+        for (id, h) in hits {
+            if let Some(f) = self.finding(id, h, Some(index), span) {
+                out.findings.push(f);
+            }
+        }
+        // Statements inside a DO block run now: analyse them at their own location.
+        if let Op::Do { statements, .. } = &parsed.op {
+            for emb in statements {
+                let espan = Span { start: emb.offset, end: (emb.offset + emb.sql.len()).min(self.text.len()) };
+                match parse_statement(&emb.sql, emb.offset) {
+                    Ok(p) => {
+                        let e = self.analyze(&p, &emb.sql, index, espan, schema, st, out, true);
+                        effects.merge(&e);
+                    }
+                    Err(e) => {
+                        if let Some(f) = self.unparsable(index, espan, &emb.sql, e.message) {
+                            out.findings.push(f);
+                        }
+                    }
+                }
+            }
+        }
+        // State after the statement.
+        if !embedded {
+            match &parsed.op {
+                Op::Transaction(TxKind::Begin) => {
+                    st.explicit = true;
+                    st.new_tx();
+                }
+                Op::Transaction(TxKind::Commit | TxKind::Rollback) => {
+                    st.explicit = false;
+                    st.new_tx();
+                }
+                _ => {}
+            }
+        }
+        if let Op::Set { name, value, local } = &parsed.op {
+            let on = timeout_on(value);
+            match (name.as_str(), local) {
+                ("lock_timeout", true) => st.tx.lock_timeout = on,
+                ("lock_timeout", false) => st.lock_timeout_session = on,
+                ("statement_timeout", true) => st.tx.statement_timeout = on,
+                ("statement_timeout", false) => st.statement_timeout_session = on,
+                _ => {}
+            }
+        }
+        if tx.in_tx && !matches!(parsed.op, Op::Transaction(_)) {
+            let new_objects = st.new_objects.clone();
+            let existing = |t: &str| !new_objects.contains(t);
+            for (t, m) in effects.all_locks() {
+                if m == LockMode::AccessExclusive && existing(t) && !st.tx.access_exclusive.iter().any(|x| x == t) {
+                    st.tx.access_exclusive.push(t.to_string());
+                }
+            }
+            let dml = matches!(
+                parsed.op,
+                Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. }
+            ) && effects.table.as_deref().is_some_and(existing);
+            let ddl = match &parsed.op {
+                Op::AlterTable { table, .. } => existing(&table.name),
+                Op::CreateIndex { table, .. } => existing(&table.name),
+                Op::Drop { kind: crate::ir::ObjKind::Table, names, .. } => names.iter().any(|n| existing(&n.name)),
+                Op::Rename { object, .. } => existing(&object.name),
+                _ => false,
+            };
+            if dml && st.tx.dml_at.is_none() {
+                st.tx.dml_at = Some(index);
+            }
+            if ddl && st.tx.ddl_at.is_none() {
+                st.tx.ddl_at = Some(index);
+            }
+            if let Op::AlterEnum { type_name, add_value: Some(v), .. } = &parsed.op {
+                st.tx.enum_values_added.push((type_name.name.clone(), v.clone()));
+            }
+        }
+        schema.apply(&parsed.op);
+        for c in &effects.creates {
+            st.new_objects.insert(c.clone());
+            st.created_at.entry(c.clone()).or_insert(index);
+        }
+        if let Op::CreateIndex { name: None, table, columns, .. } = &parsed.op {
+            let n = format!("{}_{}_idx", table.name, columns.join("_"));
+            st.new_objects.insert(n);
+        }
+        effects
+    }
+
+    fn statement(&self, index: usize, raw: &RawStatement, schema: &mut Schema, st: &mut FileState, out: &mut Collected, section: Direction) {
+        let span = Span { start: raw.start, end: raw.end };
+        let sql = &self.text[raw.start..raw.body_end];
+        let tx_before = st.snapshot();
+        let tx_id = st.tx_id;
+        let (summary, effects, op) = if let Some(u) = raw.unterminated {
+            let lc = self.lines.line_col(self.text, u.start());
+            let reason = format!("{} starting at line {}, column {} runs to the end of the file", u.describe(), lc.line, lc.column);
+            if let Some(f) = self.unparsable(index, span, sql, reason) {
+                out.findings.push(f);
+            }
+            (summary_of(sql), Effects::default(), None)
+        } else {
+            match parse_statement(sql, raw.start) {
+                Ok(p) => {
+                    let e = self.analyze(&p, sql, index, span, schema, st, out, false);
+                    (p.summary.clone(), e, Some(p.op))
+                }
+                Err(e) => {
+                    if let Some(f) = self.unparsable(index, span, sql, e.message) {
+                        out.findings.push(f);
+                    }
+                    (summary_of(sql), Effects::default(), None)
+                }
+            }
+        };
+        let targets_new = effects.table.as_deref().is_some_and(|t| st.created_at.get(t).is_some_and(|&i| i < index));
+        out.records.push(StmtRecord {
+            index,
+            summary: summary.clone(),
+            op,
+            effects: effects.clone(),
+            in_tx: tx_before.in_tx,
+            tx_id,
+            lock_timeout_before: tx_before.lock_timeout,
+            statement_timeout_before: tx_before.statement_timeout,
+            targets_new,
+        });
+        if !tx_before.in_tx && !st.explicit {
+            st.new_tx();
+        }
+        out.statements.push(StatementReport {
+            index,
+            span,
+            summary,
+            level: Level::Low,
+            effects,
+            in_transaction: tx_before.in_tx,
+            section: Some(section),
+        });
+    }
+}
+
+fn summary_of(sql: &str) -> String {
+    rules::leading_words(sql, 3).join(" ")
+}
+
+/// Lints one file against the schema history (updated in place for up sections).
+pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileReport {
+    let text: &str = &unit.text;
+    let linter = Linter {
+        text,
+        lines: LineIndex::new(text),
+        settings,
+        rule_settings: RuleSettings { pg_version: settings.pg_version, utc: settings.utc },
+    };
+    let sp = split::split(text);
+    let mut out = Collected { statements: vec![], findings: vec![], records: vec![] };
+    let mut index = 0;
+    for section in &unit.sections {
+        let mut scratch;
+        let schema_ref: &mut Schema = if section.direction == Direction::Up {
+            &mut *schema
+        } else {
+            scratch = schema.clone();
+            &mut scratch
+        };
+        let mut st = FileState::new(section.wraps_tx || settings.assume_in_transaction);
+        let first_record = out.records.len();
+        let first_finding = out.findings.len();
+        for raw in sp.statements.iter().filter(|r| r.start >= section.start && r.start < section.end) {
+            linter.statement(index, raw, schema_ref, &mut st, &mut out, section.direction);
+            index += 1;
+        }
+        // File-level rules, per section.
+        let records = out.records[first_record..].to_vec();
+        let grade_so_far =
+            out.findings[first_finding..].iter().map(|f| f.level).max().unwrap_or(Level::Low);
+        let fcx = FileCtx {
+            path: &unit.path,
+            name: &unit.name,
+            direction: section.direction,
+            has_down: if grade_so_far >= Level::Medium { unit.has_down } else { None },
+            statements: &records,
+            created_at: &st.created_at,
+        };
+        let mut buf = Vec::new();
+        for rule in rules::ALL {
+            if let Check::File(f) = rule.check {
+                f(&fcx, &mut buf);
+                for h in buf.drain(..) {
+                    let (stmt, span) = match h.statement.and_then(|i| out.statements.iter().find(|s| s.index == i)) {
+                        Some(s) => (Some(s.index), s.span),
+                        None => (None, Span { start: section.start.min(text.len()), end: section.start.min(text.len()) }),
+                    };
+                    if let Some(f) = linter.finding(rule.id, h, stmt, span) {
+                        out.findings.push(f);
+                    }
+                }
+            }
+        }
+    }
+    apply_ignores(&linter, &sp, &mut out, settings);
+    // Statement levels.
+    for s in &mut out.statements {
+        s.level = out
+            .findings
+            .iter()
+            .filter(|f| !f.ignored && f.statement == Some(s.index))
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Low);
+    }
+    out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
+    let grade = out.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
+    let mut plan: Vec<PlanStep> = Vec::new();
+    for f in out.findings.iter().filter(|f| !f.ignored) {
+        for step in &f.plan {
+            if !plan.iter().any(|p| p.title == step.title && p.sql == step.sql) {
+                plan.push(step.clone());
+            }
+        }
+    }
+    plan.sort_by_key(|p| p.stage);
+    FileReport {
+        path: unit.path.clone(),
+        text: unit.text.clone(),
+        direction: unit.direction(),
+        layout: unit.layout,
+        grade,
+        advice: Advice::for_grade(grade),
+        statements: out.statements,
+        findings: out.findings,
+        plan,
+    }
+}
+
+fn apply_ignores(linter: &Linter, sp: &split::Split, out: &mut Collected, settings: &Settings) {
+    let text = linter.text;
+    let mut parsed: Vec<ignores::Ignore> = sp
+        .comments
+        .iter()
+        .filter(|c| c.line)
+        .filter_map(|c| ignores::parse_ignore(&text[c.start + 2..c.end], c.start, c.end))
+        .collect();
+    let mut extra = Vec::new();
+    for ig in &mut parsed {
+        let span = Span { start: ig.start, end: ig.end };
+        for p in &ig.problems {
+            extra.push(("invalid-ignore", Hit::new(Level::Low, format!("invalid ignore comment: {p}"), "Write it as `-- migrade-ignore: rule-id, other-rule -- reason`"), span));
+        }
+        if settings.require_ignore_reason && ig.reason.is_none() && !ig.rules.is_empty() {
+            extra.push(("invalid-ignore", Hit::new(Level::Low, "ignore comment without a reason (require_ignore_reason is on): it is not applied".to_string(), "Add the reason after a second `--`: `-- migrade-ignore: rule -- why it is safe here`"), span));
+            ig.rules.clear();
+        }
+        // The statement an ignore applies to: the first that starts after it.
+        let target = if ig.file_wide { None } else { out.statements.iter().find(|s| s.span.start >= ig.end).map(|s| s.index) };
+        let mut used = false;
+        for f in &mut out.findings {
+            let applies = ig.rules.iter().any(|r| r == f.rule) && (ig.file_wide || (target.is_some() && f.statement == target));
+            if applies && !f.ignored {
+                f.ignored = true;
+                f.ignore_reason = ig.reason.clone();
+                used = true;
+            }
+        }
+        if !used && !ig.rules.is_empty() {
+            extra.push(("unused-ignore", Hit::new(Level::Low, format!("this ignore of {} matches no finding", ig.rules.join(", ")), "Remove the ignore comment, or move it just above the statement it is for"), span));
+        }
+    }
+    for (rule, hit, span) in extra {
+        if let Some(f) = linter.finding(rule, hit, None, span) {
+            out.findings.push(f);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `add-check-constraint-without-not-valid`: ADD CONSTRAINT ... CHECK without NOT VALID scans the whole table under ACCESS EXCLUSIVE.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "add-check-constraint-without-not-valid",
+    level: Level::High,
+    summary: "ADD CONSTRAINT ... CHECK without NOT VALID scans the whole table under ACCESS EXCLUSIVE",
+    doc: rule_doc!("add-check-constraint-without-not-valid"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        if let AlterCmd::AddConstraint(spec) = cmd
+            && spec.kind == ConstraintKind::Check
+            && !spec.not_valid
+        {
+            let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+            out.push(
+                Hit::new(
+                    Level::High,
+                    format!("adding CHECK constraint {name} on {table} checks every row while ACCESS EXCLUSIVE blocks reads and writes"),
+                    "Add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction (SHARE UPDATE EXCLUSIVE)",
+                )
+                .plan(plan::constraint_not_valid(table, cx.sql, &name, false)),
+            );
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! `add-column-generated-stored`: a stored generated column is computed for every existing row: a full rewrite under ACCESS EXCLUSIVE.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "add-column-generated-stored",
+    level: Level::High,
+    summary: "a stored generated column is computed for every existing row: a full rewrite under ACCESS EXCLUSIVE",
+    doc: rule_doc!("add-column-generated-stored"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        if let AlterCmd::AddColumn { column, .. } = cmd
+            && column.generated_stored
+        {
+            out.push(Hit::new(
+                Level::High,
+                format!("adding the stored generated column {table}.{} rewrites the table under an ACCESS EXCLUSIVE lock", column.name),
+                "Add a plain nullable column, fill it with a trigger and a batched backfill, or use a VIRTUAL generated column on PostgreSQL 18+",
+            ));
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `add-column-not-null-without-default`: ADD COLUMN ... NOT NULL without a default fails on a table that has rows.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "add-column-not-null-without-default",
+    level: Level::High,
+    summary: "ADD COLUMN ... NOT NULL without a default fails on a table that has rows",
+    doc: rule_doc!("add-column-not-null-without-default"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        let AlterCmd::AddColumn { column, .. } = cmd else { continue };
+        let has_value = matches!(column.default, Some(DefaultKind::NonVolatile | DefaultKind::Volatile(_)))
+            || column.identity
+            || column.type_ref.is_serial()
+            || column.generated_stored
+            || column.generated_virtual;
+        if column.not_null && !has_value {
+            let pk = pk_of(cx.schema(), &table.name);
+            out.push(
+                Hit::new(
+                    Level::High,
+                    format!("adding {table}.{} as NOT NULL without a default fails as soon as the table has a row", column.name),
+                    "Add the column nullable (or with a constant DEFAULT), backfill it in batches, then enforce NOT NULL with a validated CHECK",
+                )
+                .plan(plan::add_not_null_column(table, &column.name, &column.type_ref.display, None, &pk, cx.pg())),
+            );
+        }
+    }
+}

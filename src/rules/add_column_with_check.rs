@@ -1,0 +1,37 @@
+//! `add-column-with-check`: an inline CHECK on a new column scans the whole table under ACCESS EXCLUSIVE.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "add-column-with-check",
+    level: Level::High,
+    summary: "an inline CHECK on a new column scans the whole table under ACCESS EXCLUSIVE",
+    doc: rule_doc!("add-column-with-check"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        if let AlterCmd::AddColumn { column, .. } = cmd
+            && column.check
+        {
+            out.push(Hit::new(
+                Level::High,
+                format!("the inline CHECK on {table}.{} is verified against every row while ACCESS EXCLUSIVE blocks reads and writes", column.name),
+                "Add the column without the CHECK, then ADD CONSTRAINT ... CHECK ... NOT VALID and VALIDATE CONSTRAINT in a separate transaction",
+            ));
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! `add-column-with-unique`: an inline UNIQUE or PRIMARY KEY on a new column builds an index under ACCESS EXCLUSIVE.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "add-column-with-unique",
+    level: Level::High,
+    summary: "an inline UNIQUE or PRIMARY KEY on a new column builds an index under ACCESS EXCLUSIVE",
+    doc: rule_doc!("add-column-with-unique"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        if let AlterCmd::AddColumn { column, .. } = cmd
+            && (column.unique || column.primary_key)
+        {
+            let name = format!("{}_{}_key", table.name, column.name);
+            out.push(
+                Hit::new(
+                    Level::High,
+                    format!("the inline {} on {table}.{} builds an index while ACCESS EXCLUSIVE blocks reads and writes", if column.primary_key { "PRIMARY KEY" } else { "UNIQUE" }, column.name),
+                    "Add the column plain, build a unique index CONCURRENTLY, then attach it with ADD CONSTRAINT ... UNIQUE USING INDEX",
+                )
+                .plan(plan::add_unique(table, &name, std::slice::from_ref(&column.name), column.primary_key, cx.pg())),
+            );
+        }
+    }
+}

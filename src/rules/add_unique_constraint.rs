@@ -1,0 +1,49 @@
+//! `add-unique-constraint`: ADD UNIQUE builds an index under ACCESS EXCLUSIVE; UNIQUE USING INDEX only attaches one.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "add-unique-constraint",
+    level: Level::High,
+    summary: "ADD UNIQUE builds an index under ACCESS EXCLUSIVE; UNIQUE USING INDEX only attaches one",
+    doc: rule_doc!("add-unique-constraint"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        let AlterCmd::AddConstraint(spec) = cmd else { continue };
+        if spec.kind != ConstraintKind::Unique {
+            continue;
+        }
+        let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+        if let Some(idx) = &spec.using_index {
+            out.push(Hit::new(
+                Level::Medium,
+                format!("attaching unique index {idx} as constraint {name} takes a brief ACCESS EXCLUSIVE lock on {table}, no build"),
+                "Make sure the index was built CONCURRENTLY and is valid; run with a short lock_timeout",
+            ));
+        } else {
+            out.push(
+                Hit::new(
+                    Level::High,
+                    format!("adding unique constraint {name} builds its index on {table} while ACCESS EXCLUSIVE blocks reads and writes"),
+                    "Build the unique index with CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX",
+                )
+                .plan(plan::add_unique(table, &name, &spec.columns, false, cx.pg())),
+            );
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `alter-domain-add-constraint`: ALTER DOMAIN ... ADD CONSTRAINT checks every column of that domain while blocking writes to each table.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "alter-domain-add-constraint",
+    level: Level::High,
+    summary: "ALTER DOMAIN ... ADD CONSTRAINT checks every column of that domain while blocking writes to each table",
+    doc: rule_doc!("alter-domain-add-constraint"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Op::AlterDomainAddConstraint { name, not_valid: false } = cx.op else { return };
+    if cx.is_new(&name.name) {
+        return;
+    }
+    out.push(Hit::new(
+        Level::High,
+        format!("{} on domain {name} scans every table that uses the domain under a SHARE lock (writes blocked)", cx.summary),
+        "Add the domain constraint NOT VALID; validating it still scans under SHARE, so run that in a quiet window",
+    ));
+}

@@ -1,0 +1,32 @@
+//! `concurrently-in-transaction`: CONCURRENTLY cannot run inside a transaction block: the migration fails.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "concurrently-in-transaction",
+    level: Level::High,
+    summary: "CONCURRENTLY cannot run inside a transaction block: the migration fails",
+    doc: rule_doc!("concurrently-in-transaction"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some(tag) = cx.refuses_transaction else { return };
+    if !tag.contains("CONCURRENTLY") || !cx.tx.in_tx {
+        return;
+    }
+    let why = if cx.tx.wrapped { "the migration tool runs this file in a transaction" } else { "it is inside BEGIN ... COMMIT" };
+    out.push(Hit::new(
+        Level::High,
+        format!("{tag} cannot run inside a transaction block ({why}): the migration fails"),
+        "Put it in its own migration that runs outside a transaction (e.g. golang-migrate: one statement per file; goose: -- +goose NO TRANSACTION; Flyway: executeInTransaction=false)",
+    ));
+}

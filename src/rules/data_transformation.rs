@@ -1,0 +1,46 @@
+//! `data-transformation`: UPDATE, DELETE, MERGE or INSERT ... SELECT into an existing table changes production data.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "data-transformation",
+    level: Level::VeryHigh,
+    summary: "UPDATE, DELETE, MERGE or INSERT ... SELECT into an existing table changes production data",
+    doc: rule_doc!("data-transformation"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let (table, what) = match cx.op {
+        Op::Update { table, has_where: true, .. } => (table, "UPDATE"),
+        Op::Delete { table, has_where: true, .. } => (table, "DELETE"),
+        Op::Merge { table } => (table, "MERGE"),
+        Op::Insert { table, from_query: true } => (table, "INSERT ... SELECT"),
+        _ => return,
+    };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    let pk = pk_of(cx.schema(), &table.name);
+    let plan = match cx.op {
+        Op::Update { set_sql, where_sql, .. } => plan::large_update(table, &pk, set_sql.as_deref(), where_sql.as_deref()),
+        Op::Delete { where_sql, .. } => plan::large_delete(table, &pk, where_sql.as_deref()),
+        _ => vec![],
+    };
+    out.push(
+        Hit::new(
+            Level::VeryHigh,
+            format!("{what} changes data in the existing table {table}: a data migration that cannot be undone without a backup"),
+            "Back up the affected rows, review the change, and run it in batches outside the schema migration",
+        )
+        .plan(plan),
+    );
+}

@@ -1,0 +1,42 @@
+//! `dynamic-sql`: EXECUTE of a string built at run time cannot be analysed.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "dynamic-sql",
+    level: Level::Medium,
+    summary: "EXECUTE of a string built at run time cannot be analysed",
+    doc: rule_doc!("dynamic-sql"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Op::Do { dynamic, error, .. } = cx.op else { return };
+    if let Some(e) = error {
+        out.push(Hit::new(
+            Level::Medium,
+            format!("could not analyze the DO block: {e}"),
+            "Review the block by hand, or move its statements to plain SQL",
+        ));
+    }
+    if !dynamic.is_empty() {
+        let unsafe_n = dynamic.iter().filter(|d| d.unsafe_concat).count();
+        out.push(Hit::new(
+            Level::Medium,
+            format!(
+                "the DO block runs {} EXECUTE of SQL built at run time, which cannot be analysed{}",
+                dynamic.len(),
+                if unsafe_n > 0 { format!("; {unsafe_n} concatenate values without quote_ident/quote_literal/format('%I'/'%L') (SQL injection)") } else { String::new() }
+            ),
+            "Review the generated statements by hand; build identifiers with format('%I') and values with format('%L')",
+        ));
+    }
+}

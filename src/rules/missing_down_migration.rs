@@ -1,0 +1,30 @@
+//! `missing-down-migration`: an up migration graded medium or worse has no down migration, where the project's layout has them.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "missing-down-migration",
+    level: Level::Medium,
+    summary: "an up migration graded medium or worse has no down migration, where the project's layout has them",
+    doc: rule_doc!("missing-down-migration"),
+    check: Check::File(check),
+    session: false,
+};
+
+fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
+    // The driver only calls this for up files graded medium or worse.
+    if cx.direction == Direction::Up && cx.has_down == Some(false) {
+        out.push(Hit::new(
+            Level::Medium,
+            format!("{} has no down migration: there is no tested rollback for a risky change", cx.path),
+            "Add the matching down migration (the source documents' rule: NN_name_up.sql with NN_name_down.sql)",
+        ));
+    }
+}

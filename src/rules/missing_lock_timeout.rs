@@ -1,0 +1,37 @@
+//! `missing-lock-timeout`: a statement that blocks reads or writes on an existing table runs with no lock_timeout set.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "missing-lock-timeout",
+    level: Level::Low,
+    summary: "a statement that blocks reads or writes on an existing table runs with no lock_timeout set",
+    doc: rule_doc!("missing-lock-timeout"),
+    check: Check::File(check),
+    session: true,
+};
+
+fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
+    let Some(s) = cx.statements.iter().find(|s| {
+        !s.lock_timeout_before
+            && s.effects.all_locks().any(|(t, m)| m >= LockMode::Share && !cx.new_objects_before(s, t))
+    }) else {
+        return;
+    };
+    let (t, m) = s.effects.all_locks().find(|(_, m)| *m >= LockMode::Share).unwrap_or(("the table", LockMode::AccessExclusive));
+    out.push(
+        Hit::new(
+            Level::Low,
+            format!("{} waits for {m} on {t} with no lock_timeout set: while it waits, every query on {t} queues behind it", s.summary),
+            "Start the file with SET lock_timeout = '5s' (and a statement_timeout); use SET LOCAL inside a transaction, since a plain SET persists on a pooled connection",
+        )
+        .at(s.index),
+    );
+}

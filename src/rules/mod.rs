@@ -1,0 +1,324 @@
+//! The rule catalogue. One rule = one file here + one line in [`ALL`] +
+//! `rules/<id>.md` + fixture lines that expect it. Rules read facts and the
+//! statement in migrade's terms; they cannot fail; they only emit hits.
+
+use crate::facts::FactCtx;
+use crate::ir::*;
+use crate::model::{Direction, Effects, Level, LockMode, PlanStep};
+use crate::schema::Schema;
+use std::collections::HashMap;
+
+mod add_check_constraint_without_not_valid;
+mod add_column_generated_stored;
+mod add_column_not_null_without_default;
+mod add_column_volatile_default;
+mod add_column_with_check;
+mod add_column_with_unique;
+mod add_exclusion_constraint;
+mod add_foreign_key_without_not_valid;
+mod add_primary_key;
+mod add_unique_constraint;
+mod alter_domain_add_constraint;
+mod attach_partition;
+mod change_column_type;
+mod cluster;
+mod concurrently_in_transaction;
+mod create_index;
+mod create_index_concurrently_if_not_exists;
+mod create_index_non_concurrently;
+mod data_transformation;
+mod delete_without_where;
+mod detach_partition;
+mod drop_cascade;
+mod drop_column;
+mod drop_foreign_key;
+mod drop_index;
+mod drop_object;
+mod drop_schema;
+mod drop_table;
+mod dynamic_sql;
+mod enum_value_used_in_same_transaction;
+mod foreign_key_set_null_on_not_null_column;
+mod missing_down_migration;
+mod missing_lock_timeout;
+mod mixed_expand_contract;
+mod refresh_materialized_view;
+mod reindex;
+mod rename_column;
+mod rename_enum_value;
+mod rename_schema;
+mod rename_table;
+mod scan_while_holding_access_exclusive;
+mod schema_and_data_change_in_transaction;
+mod security;
+mod set_logged_unlogged;
+mod set_not_null;
+mod set_tablespace;
+mod stage_name_mismatch;
+mod statements_after_access_exclusive_lock;
+mod truncate_table;
+mod unparsable_statement;
+pub mod ignores;
+mod unsupported_by_target_version;
+mod update_without_where;
+mod vacuum_full;
+mod vacuum_in_transaction;
+
+/// What a rule reports; the driver adds the location.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub level: Level,
+    pub message: String,
+    pub help: String,
+    pub plan: Vec<PlanStep>,
+    /// For file rules: the statement the hit points at.
+    pub statement: Option<usize>,
+}
+
+impl Hit {
+    pub fn new(level: Level, message: impl Into<String>, help: impl Into<String>) -> Self {
+        Hit { level, message: message.into(), help: help.into(), plan: Vec::new(), statement: None }
+    }
+    pub fn plan(mut self, plan: Vec<PlanStep>) -> Self {
+        self.plan = plan;
+        self
+    }
+    pub fn at(mut self, statement: usize) -> Self {
+        self.statement = Some(statement);
+        self
+    }
+}
+
+/// Transaction state before a statement runs.
+#[derive(Debug, Clone, Default)]
+pub struct TxState {
+    /// Inside a transaction block (explicit BEGIN, or the tool wraps the file).
+    pub in_tx: bool,
+    /// The block is the migration tool's wrapper, not an explicit BEGIN.
+    pub wrapped: bool,
+    /// Tables locked ACCESS EXCLUSIVE earlier in this transaction (existing tables only).
+    pub access_exclusive: Vec<String>,
+    /// An earlier statement in this transaction changed the schema of an existing table.
+    pub ddl_at: Option<usize>,
+    /// An earlier statement in this transaction changed data in an existing table.
+    pub dml_at: Option<usize>,
+    /// Enum values added earlier in this transaction.
+    pub enum_values_added: Vec<(String, String)>,
+    pub lock_timeout: bool,
+    pub statement_timeout: bool,
+}
+
+/// Settings the rules read.
+#[derive(Debug, Clone)]
+pub struct RuleSettings {
+    pub pg_version: u32,
+    pub utc: bool,
+}
+
+/// One statement, as a rule sees it.
+pub struct StmtCtx<'a> {
+    pub index: usize,
+    pub op: &'a Op,
+    pub sql: &'a str,
+    pub summary: &'a str,
+    pub effects: &'a Effects,
+    pub facts: &'a FactCtx<'a>,
+    pub tx: &'a TxState,
+    pub refuses_transaction: Option<&'a str>,
+    pub settings: &'a RuleSettings,
+}
+
+impl StmtCtx<'_> {
+    pub fn schema(&self) -> &Schema {
+        self.facts.schema
+    }
+    /// The object was created earlier in this file: new and empty.
+    pub fn is_new(&self, name: &str) -> bool {
+        self.facts.is_new(name)
+    }
+    pub fn pg(&self) -> u32 {
+        self.settings.pg_version
+    }
+}
+
+/// What file-level rules see about each statement.
+#[derive(Debug, Clone)]
+pub struct StmtRecord {
+    pub index: usize,
+    pub summary: String,
+    pub op: Option<Op>,
+    pub effects: Effects,
+    pub in_tx: bool,
+    /// Identifies the transaction the statement ran in (autocommit statements get their own).
+    pub tx_id: usize,
+    pub lock_timeout_before: bool,
+    pub statement_timeout_before: bool,
+    /// The statement's main table was created earlier in the same file.
+    pub targets_new: bool,
+}
+
+/// A file, as file-level rules see it.
+pub struct FileCtx<'a> {
+    pub path: &'a str,
+    /// The migration's name without its version prefix and extension (`add_email`).
+    pub name: &'a str,
+    pub direction: Direction,
+    /// Some(false): the layout has down migrations and this up file has none.
+    pub has_down: Option<bool>,
+    pub statements: &'a [StmtRecord],
+    /// Objects created in this file, with the statement that created them.
+    pub created_at: &'a HashMap<String, usize>,
+}
+
+impl FileCtx<'_> {
+    /// `name` was created in this file, by statement `s` or before it.
+    pub fn new_objects_before(&self, s: &StmtRecord, name: &str) -> bool {
+        self.created_at.get(name).is_some_and(|&i| i <= s.index)
+    }
+}
+
+pub enum Check {
+    Statement(fn(&StmtCtx, &mut Vec<Hit>)),
+    File(fn(&FileCtx, &mut Vec<Hit>)),
+    /// Emitted by the driver itself (unparsable statements).
+    Driver,
+}
+
+pub struct Rule {
+    pub id: &'static str,
+    pub level: Level,
+    pub summary: &'static str,
+    pub doc: &'static str,
+    pub check: Check,
+    /// Session-safety rule: its level follows the `session_level` setting.
+    pub session: bool,
+}
+
+macro_rules! rule_doc {
+    ($id:literal) => {
+        include_str!(concat!("../../rules/", $id, ".md"))
+    };
+}
+pub(crate) use rule_doc;
+
+/// Every rule, in the order `migrade rules` lists them.
+pub static ALL: &[&Rule] = &[
+    &drop_table::RULE,
+    &drop_column::RULE,
+    &drop_schema::RULE,
+    &truncate_table::RULE,
+    &update_without_where::RULE,
+    &delete_without_where::RULE,
+    &data_transformation::RULE,
+    &schema_and_data_change_in_transaction::RULE,
+    &add_column_not_null_without_default::RULE,
+    &add_column_volatile_default::RULE,
+    &add_column_generated_stored::RULE,
+    &add_column_with_check::RULE,
+    &add_column_with_unique::RULE,
+    &change_column_type::RULE,
+    &set_not_null::RULE,
+    &add_check_constraint_without_not_valid::RULE,
+    &add_foreign_key_without_not_valid::RULE,
+    &add_unique_constraint::RULE,
+    &add_primary_key::RULE,
+    &add_exclusion_constraint::RULE,
+    &foreign_key_set_null_on_not_null_column::RULE,
+    &drop_foreign_key::RULE,
+    &alter_domain_add_constraint::RULE,
+    &create_index_non_concurrently::RULE,
+    &create_index::RULE,
+    &create_index_concurrently_if_not_exists::RULE,
+    &drop_index::RULE,
+    &reindex::RULE,
+    &concurrently_in_transaction::RULE,
+    &vacuum_in_transaction::RULE,
+    &vacuum_full::RULE,
+    &cluster::RULE,
+    &set_tablespace::RULE,
+    &set_logged_unlogged::RULE,
+    &refresh_materialized_view::RULE,
+    &attach_partition::RULE,
+    &detach_partition::RULE,
+    &rename_column::RULE,
+    &rename_table::RULE,
+    &rename_schema::RULE,
+    &rename_enum_value::RULE,
+    &drop_object::RULE,
+    &drop_cascade::RULE,
+    &enum_value_used_in_same_transaction::RULE,
+    &unsupported_by_target_version::RULE,
+    &scan_while_holding_access_exclusive::RULE,
+    &missing_lock_timeout::RULE,
+    &statements_after_access_exclusive_lock::RULE,
+    &mixed_expand_contract::RULE,
+    &stage_name_mismatch::RULE,
+    &missing_down_migration::RULE,
+    &unparsable_statement::RULE,
+    &ignores::UNUSED_IGNORE,
+    &ignores::INVALID_IGNORE,
+    &dynamic_sql::RULE,
+    &security::HARDCODED_SECRET,
+    &security::SECURITY_DEFINER_WITHOUT_SEARCH_PATH,
+    &security::DISABLE_ROW_LEVEL_SECURITY,
+    &security::GRANT_TO_PUBLIC,
+    &security::UNTRUSTED_LANGUAGE,
+    &security::SSLMODE_DISABLE,
+];
+
+pub fn find(id: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().find(|r| r.id == id)
+}
+
+// ---- helpers shared by rules ----
+
+/// The ALTER TABLE sub-commands of a statement with its table, if it is one.
+pub fn alter_cmds<'a>(op: &'a Op) -> Option<(&'a QName, &'a [AlterCmd])> {
+    match op {
+        Op::AlterTable { table, cmds, kind: ObjKind::Table | ObjKind::ForeignTable | ObjKind::Other } => {
+            Some((table, cmds.as_slice()))
+        }
+        _ => None,
+    }
+}
+
+/// `SET lock_timeout` line for plans.
+pub const LOCK_TIMEOUT: &str = "SET lock_timeout = '5s';";
+
+/// Describes a lock for messages: `ACCESS EXCLUSIVE lock on users (blocks reads and writes)`.
+pub fn lock_phrase(table: &str, mode: LockMode) -> String {
+    format!("{mode} lock on {table} ({})", mode.blocks())
+}
+
+/// The single-column primary key of a table when known, else `id`.
+pub fn pk_of(schema: &Schema, table: &str) -> String {
+    schema
+        .table(table)
+        .and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.len() == 1))
+        .map(|k| k.columns[0].clone())
+        .unwrap_or_else(|| "id".to_string())
+}
+
+/// Leading keywords of a statement, upper-cased, comments skipped.
+pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut rest = sql;
+    while words.len() < n {
+        rest = rest.trim_start();
+        if rest.starts_with("--") {
+            rest = rest.find('\n').map(|i| &rest[i..]).unwrap_or("");
+            continue;
+        }
+        if rest.starts_with("/*") {
+            rest = rest.find("*/").map(|i| &rest[i + 2..]).unwrap_or("");
+            continue;
+        }
+        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        if end == 0 {
+            break;
+        }
+        words.push(rest[..end].to_ascii_uppercase());
+        rest = &rest[end..];
+    }
+    words
+}

@@ -1,0 +1,34 @@
+//! `rename-table`: renaming a table breaks running code that still uses the old name.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "rename-table",
+    level: Level::High,
+    summary: "renaming a table breaks running code that still uses the old name",
+    doc: rule_doc!("rename-table"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Op::Rename { kind, object, new_name, .. } = cx.op else { return };
+    if !matches!(kind, ObjKind::Table | ObjKind::View | ObjKind::MaterializedView) || cx.is_new(&object.name) {
+        return;
+    }
+    out.push(
+        Hit::new(
+            Level::High,
+            format!("renaming {} {object} to {new_name} breaks every running query that still uses {object}", kind.sql().to_lowercase()),
+            "Rename it and leave a view under the old name until every deploy uses the new one",
+        )
+        .plan(if *kind == ObjKind::Table { plan::rename_table(object, new_name) } else { vec![] }),
+    );
+}

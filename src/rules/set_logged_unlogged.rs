@@ -1,0 +1,39 @@
+//! `set-logged-unlogged`: SET LOGGED / SET UNLOGGED rewrites the table under ACCESS EXCLUSIVE.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "set-logged-unlogged",
+    level: Level::High,
+    summary: "SET LOGGED / SET UNLOGGED rewrites the table under ACCESS EXCLUSIVE",
+    doc: rule_doc!("set-logged-unlogged"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        let what = match cmd {
+            AlterCmd::SetLogged => "SET LOGGED",
+            AlterCmd::SetUnlogged => "SET UNLOGGED",
+            AlterCmd::SetAccessMethod => "SET ACCESS METHOD",
+            _ => continue,
+        };
+        out.push(Hit::new(
+            Level::High,
+            format!("{what} on {table} rewrites the table under ACCESS EXCLUSIVE{}", if what == "SET UNLOGGED" { "; an unlogged table is emptied after a crash and not replicated" } else { "" }),
+            "Run it in a maintenance window with a lock_timeout",
+        ));
+    }
+}

@@ -1,0 +1,54 @@
+//! `set-not-null`: SET NOT NULL scans the whole table under ACCESS EXCLUSIVE unless a validated CHECK (col IS NOT NULL) exists.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "set-not-null",
+    level: Level::High,
+    summary: "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE unless a validated CHECK (col IS NOT NULL) exists",
+    doc: rule_doc!("set-not-null"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        let AlterCmd::SetNotNull { column } = cmd else { continue };
+        let t = cx.schema().table(&table.name);
+        if t.and_then(|t| t.column(column)).is_some_and(|c| c.not_null) {
+            continue;
+        }
+        if cx.pg() >= 12 && t.is_some_and(|t| t.has_valid_not_null_check(column)) {
+            out.push(Hit::new(
+                Level::Low,
+                format!("SET NOT NULL on {table}.{column} uses the validated CHECK (IS NOT NULL) and skips the scan; it still takes a brief ACCESS EXCLUSIVE lock"),
+                "Drop the helper CHECK constraint afterwards; run with a short lock_timeout",
+            ));
+            continue;
+        }
+        let pk = pk_of(cx.schema(), &table.name);
+        out.push(
+            Hit::new(
+                Level::High,
+                format!("SET NOT NULL on {table}.{column} scans every row while ACCESS EXCLUSIVE blocks reads and writes"),
+                if cx.pg() >= 12 {
+                    "Add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in its own transaction, then SET NOT NULL (no scan on PostgreSQL 12+)"
+                } else {
+                    "Before PostgreSQL 12 SET NOT NULL always scans: run it in a quiet window with a lock_timeout"
+                },
+            )
+            .plan(plan::set_not_null(table, column, &pk, cx.pg())),
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! `set-tablespace`: SET TABLESPACE copies the whole table under ACCESS EXCLUSIVE.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "set-tablespace",
+    level: Level::High,
+    summary: "SET TABLESPACE copies the whole table under ACCESS EXCLUSIVE",
+    doc: rule_doc!("set-tablespace"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Op::AlterTable { table, cmds, kind } = cx.op else { return };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        if let AlterCmd::SetTablespace(ts) = cmd {
+            out.push(Hit::new(
+                Level::High,
+                format!("moving {} {table} to tablespace {ts} copies every block under ACCESS EXCLUSIVE", kind.sql().to_lowercase()),
+                "Move it in a maintenance window, or with pg_repack --tablespace online",
+            ));
+        }
+    }
+}

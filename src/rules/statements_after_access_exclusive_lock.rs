@@ -1,0 +1,41 @@
+//! `statements-after-access-exclusive-lock`: more statements run after an ACCESS EXCLUSIVE lock in the same transaction, holding the lock longer.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "statements-after-access-exclusive-lock",
+    level: Level::Low,
+    summary: "more statements run after an ACCESS EXCLUSIVE lock in the same transaction, holding the lock longer",
+    doc: rule_doc!("statements-after-access-exclusive-lock"),
+    check: Check::File(check),
+    session: true,
+};
+
+fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
+    let mut reported = std::collections::HashSet::new();
+    for (i, s) in cx.statements.iter().enumerate() {
+        if !s.in_tx || reported.contains(&s.tx_id) {
+            continue;
+        }
+        let Some((t, _)) = s.effects.all_locks().find(|(t, m)| *m == LockMode::AccessExclusive && !cx.new_objects_before(s, t)) else { continue };
+        if let Some(next) = cx.statements[i + 1..].iter().find(|n| n.tx_id == s.tx_id && n.op.as_ref().is_some_and(|o| !matches!(o, Op::Transaction(_) | Op::Set { .. })))
+        {
+            reported.insert(s.tx_id);
+            out.push(
+                Hit::new(
+                    Level::Low,
+                    format!("the ACCESS EXCLUSIVE lock on {t} taken by statement {} is held while statement {} and the rest of the transaction run", s.index + 1, next.index + 1),
+                    "Put the statement that takes ACCESS EXCLUSIVE last in its transaction, or in a transaction of its own",
+                )
+                .at(next.index),
+            );
+        }
+    }
+}

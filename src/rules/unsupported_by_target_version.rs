@@ -1,0 +1,52 @@
+//! `unsupported-by-target-version`: the statement uses syntax the target PostgreSQL version does not have: it fails.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "unsupported-by-target-version",
+    level: Level::High,
+    summary: "the statement uses syntax the target PostgreSQL version does not have: it fails",
+    doc: rule_doc!("unsupported-by-target-version"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let pg = cx.pg();
+    let mut need = |min: u32, what: &str| {
+        if pg < min {
+            out.push(Hit::new(
+                Level::High,
+                format!("{what} needs PostgreSQL {min}+, the target is {pg}: the statement fails"),
+                "Rewrite it for the target version, or raise --pg-version if production already runs a newer one",
+            ));
+        }
+    };
+    match cx.op {
+        Op::Merge { .. } => need(15, "MERGE"),
+        Op::Reindex { concurrently: true, .. } => need(12, "REINDEX CONCURRENTLY"),
+        Op::CreateTrigger { replace: true, .. } => need(14, "CREATE OR REPLACE TRIGGER"),
+        Op::CreateIndex { .. } if cx.sql.to_ascii_uppercase().contains("NULLS NOT DISTINCT") => need(15, "NULLS NOT DISTINCT"),
+        Op::AlterTable { cmds, .. } => {
+            for cmd in cmds {
+                match cmd {
+                    AlterCmd::DetachPartition { concurrently: true, .. } => need(14, "DETACH PARTITION CONCURRENTLY"),
+                    AlterCmd::SetAccessMethod => need(15, "SET ACCESS METHOD"),
+                    AlterCmd::AddConstraint(k) if k.nulls_not_distinct => need(15, "NULLS NOT DISTINCT"),
+                    AlterCmd::AddConstraint(k) if k.kind == ConstraintKind::NotNull && k.not_valid => need(18, "NOT NULL ... NOT VALID"),
+                    AlterCmd::AddColumn { column, .. } if column.generated_virtual => need(18, "VIRTUAL generated columns"),
+                    AlterCmd::SetExpression { .. } => need(17, "ALTER COLUMN SET EXPRESSION"),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,31 @@
+//! `vacuum-in-transaction`: VACUUM (and other statements that refuse a transaction block) inside a transaction fails.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "vacuum-in-transaction",
+    level: Level::High,
+    summary: "VACUUM (and other statements that refuse a transaction block) inside a transaction fails",
+    doc: rule_doc!("vacuum-in-transaction"),
+    check: Check::Statement(check),
+    session: false,
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some(tag) = cx.refuses_transaction else { return };
+    if tag.contains("CONCURRENTLY") || !cx.tx.in_tx {
+        return;
+    }
+    out.push(Hit::new(
+        Level::High,
+        format!("{tag} cannot run inside a transaction block: the migration fails"),
+        "Run it outside the migration's transaction, or drop it from the migration",
+    ));
+}

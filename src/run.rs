@@ -1,0 +1,118 @@
+//! Runs a lint over many files: discovery, reading, per-folder schema history
+//! (folders in parallel, files within a folder in migration order).
+
+use crate::discover::{self, DiscoverOptions, Input, Layout, PathError, Placed};
+use crate::lint::{self, Settings};
+use crate::model::{Direction, FileReport};
+use crate::report::RunReport;
+use crate::schema::Schema;
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Default size limit: files above it are reported and skipped.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
+
+pub struct RunOptions {
+    pub paths: Vec<String>,
+    pub discover: DiscoverOptions,
+    pub layout: Option<Layout>,
+    pub max_file_size: u64,
+    /// Only these files are reported (the others still feed the schema history).
+    pub only: Option<HashSet<std::path::PathBuf>>,
+}
+
+/// Reads a file as UTF-8 text, with clear errors for binary, oversized or invalid input.
+pub fn read_source(path: &Path, max: u64) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.len() > max {
+        return Err(format!(
+            "file is {} bytes, over the {max}-byte limit; skipped (raise it with --max-file-size or max_file_size in migrade.toml)",
+            meta.len()
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    decode(bytes)
+}
+
+/// Validates bytes as UTF-8 SQL text.
+pub fn decode(bytes: Vec<u8>) -> Result<String, String> {
+    if let Some(p) = bytes.iter().position(|&b| b == 0) {
+        let line = bytes[..p].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(format!("binary file (a NUL byte at byte offset {p}, line {line}); not SQL text, skipped"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let off = e.utf8_error().valid_up_to();
+        let b = e.as_bytes();
+        let line = b[..off].iter().filter(|&&c| c == b'\n').count() + 1;
+        format!("invalid UTF-8 at byte offset {off} (line {line}); save the file as UTF-8 and run again")
+    })
+}
+
+fn lint_group(files: &[Placed], settings: &Settings, max: u64, only: Option<&HashSet<std::path::PathBuf>>) -> Vec<(Option<FileReport>, Option<PathError>)> {
+    let mut schema = Schema::default();
+    let mut out = Vec::with_capacity(files.len());
+    for p in files {
+        let (path_s, text) = match &p.input {
+            Input::Stdin => {
+                let mut buf = Vec::new();
+                let r = std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read standard input: {e}")).and_then(|_| decode(buf));
+                ("-".to_string(), r)
+            }
+            Input::File(f) => {
+                let s = f.to_string_lossy();
+                (s.strip_prefix("./").unwrap_or(&s).to_string(), read_source(f, max))
+            }
+        };
+        let reported = match (&p.input, only) {
+            (Input::File(f), Some(set)) => set.contains(&std::fs::canonicalize(f).unwrap_or(f.clone())),
+            _ => true,
+        };
+        match text {
+            Ok(t) => {
+                let text: Arc<str> = Arc::from(t);
+                let unit = discover::unit_for(&path_s, text, p);
+                let report = if p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose" {
+                    lint::lint_unit(&unit, &mut schema, settings)
+                } else {
+                    // Down, undo and verify files do not change what later files see.
+                    let mut scratch = schema.clone();
+                    lint::lint_unit(&unit, &mut scratch, settings)
+                };
+                out.push((reported.then_some(report), None));
+            }
+            Err(message) => out.push((None, reported.then_some(PathError { path: path_s, message }))),
+        }
+    }
+    out
+}
+
+/// Lints everything the options name.
+pub fn run(opts: &RunOptions, settings: &Settings) -> Result<RunReport, String> {
+    let (inputs, mut errors) = discover::discover(&opts.paths, &opts.discover)?;
+    let placed = discover::order(inputs, opts.layout);
+    // Split into groups, keeping order.
+    let mut groups: Vec<Vec<Placed>> = Vec::new();
+    for p in placed {
+        match groups.last_mut() {
+            Some(g) if g[0].group == p.group => g.push(p),
+            _ => groups.push(vec![p]),
+        }
+    }
+    let results: Vec<Vec<(Option<FileReport>, Option<PathError>)>> = groups
+        .par_iter()
+        .map(|g| lint_group(g, settings, opts.max_file_size, opts.only.as_ref()))
+        .collect();
+    let mut files = Vec::new();
+    for (r, e) in results.into_iter().flatten() {
+        if let Some(r) = r {
+            files.push(r);
+        }
+        if let Some(e) = e {
+            errors.push(e);
+        }
+    }
+    Ok(RunReport { files, errors })
+}
