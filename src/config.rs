@@ -74,7 +74,13 @@ pub fn find(start: &Path) -> Option<PathBuf> {
     None
 }
 
-fn err(path: &Path, text: &str, message: String, span: Option<std::ops::Range<usize>>, help: Option<String>) -> ConfigError {
+fn err(
+    path: &Path,
+    text: &str,
+    message: String,
+    span: Option<std::ops::Range<usize>>,
+    help: Option<String>,
+) -> ConfigError {
     ConfigError {
         message: format!("{}: {message}", path.display()),
         src: NamedSource::new(path.display().to_string(), text.to_string()),
@@ -85,7 +91,8 @@ fn err(path: &Path, text: &str, message: String, span: Option<std::ops::Range<us
 
 /// Loads and validates a config file into `settings`.
 pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigError>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Box::new(err(path, "", format!("cannot read: {e}"), None, None)))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Box::new(err(path, "", format!("cannot read: {e}"), None, None)))?;
     let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
         Box::new(err(
             path,
@@ -95,16 +102,34 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
             Some("Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, [rules]".into()),
         ))
     })?;
-    let mut loaded = Loaded { path: Some(path.to_path_buf()), ..Default::default() };
+    let mut loaded = Loaded {
+        path: Some(path.to_path_buf()),
+        ..Default::default()
+    };
     if let Some(v) = &cfg.pg_version {
         if !(9..=19).contains(v.get_ref()) {
-            return Err(Box::new(err(path, &text, format!("pg_version {} is not a PostgreSQL major version", v.get_ref()), Some(v.span()), Some("Use a major version such as 15".into()))));
+            return Err(Box::new(err(
+                path,
+                &text,
+                format!(
+                    "pg_version {} is not a PostgreSQL major version",
+                    v.get_ref()
+                ),
+                Some(v.span()),
+                Some("Use a major version such as 15".into()),
+            )));
         }
         settings.pg_version = *v.get_ref();
     }
     let level = |s: &Spanned<String>, key: &str| {
         Level::parse(s.get_ref()).ok_or_else(|| {
-            Box::new(err(path, &text, format!("{key} = \"{}\" is not a level", s.get_ref()), Some(s.span()), Some("Use low, medium, high or very-high".into())))
+            Box::new(err(
+                path,
+                &text,
+                format!("{key} = \"{}\" is not a level", s.get_ref()),
+                Some(s.span()),
+                Some("Use low, medium, high or very-high".into()),
+            ))
         })
     };
     if let Some(f) = &cfg.fail_on {
@@ -134,13 +159,25 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
     for (id, v) in &cfg.rules {
         if crate::rules::find(id).is_none() {
             // Point at the value: the key itself has no span in this map.
-            return Err(Box::new(err(path, &text, format!("unknown rule \"{id}\" in [rules]"), Some(v.span()), Some("Run `migrade rules` for the list of rule ids".into()))));
+            return Err(Box::new(err(
+                path,
+                &text,
+                format!("unknown rule \"{id}\" in [rules]"),
+                Some(v.span()),
+                Some("Run `migrade rules` for the list of rule ids".into()),
+            )));
         }
         let setting = if v.get_ref() == "off" {
             RuleSetting::Off
         } else {
             RuleSetting::Level(Level::parse(v.get_ref()).ok_or_else(|| {
-                Box::new(err(path, &text, format!("rules.{id} = \"{}\" is not off or a level", v.get_ref()), Some(v.span()), Some("Use off, low, medium, high or very-high".into())))
+                Box::new(err(
+                    path,
+                    &text,
+                    format!("rules.{id} = \"{}\" is not off or a level", v.get_ref()),
+                    Some(v.span()),
+                    Some("Use off, low, medium, high or very-high".into()),
+                ))
             })?)
         };
         settings.rules.insert(id.clone(), setting);

@@ -1,7 +1,7 @@
 //! Finds migration files (walkdir + globset), recognises each folder's
 //! migration tool layout, and orders files the way the tool applies them.
 
-use crate::lint::{Section, Unit};
+use crate::lint::{Section, TxWrap, Unit};
 use crate::model::Direction;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::cmp::Ordering;
@@ -50,8 +50,15 @@ fn display(p: &Path) -> String {
 
 /// Finds the files to lint. Explicit file arguments are always linted; directories
 /// are walked for files matching `include` (default `**/*.sql`) and not `exclude`.
-pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>, Vec<PathError>), String> {
-    let include = if opts.include.is_empty() { build_set(&["**/*.sql".to_string()])? } else { build_set(&opts.include)? };
+pub fn discover(
+    paths: &[String],
+    opts: &DiscoverOptions,
+) -> Result<(Vec<Input>, Vec<PathError>), String> {
+    let include = if opts.include.is_empty() {
+        build_set(&["**/*.sql".to_string()])?
+    } else {
+        build_set(&opts.include)?
+    };
     let exclude = build_set(&opts.exclude)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -73,11 +80,19 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>,
         }
         if path.is_dir() {
             let before = out.len();
-            walk(path, &include, &exclude, &mut |p| push(p, &mut out), &mut errors);
+            walk(
+                path,
+                &include,
+                &exclude,
+                &mut |p| push(p, &mut out),
+                &mut errors,
+            );
             if out.len() == before {
                 errors.push(PathError {
                     path: display(path),
-                    message: "no migration files found here (looked for *.sql; set --include to change)".into(),
+                    message:
+                        "no migration files found here (looked for *.sql; set --include to change)"
+                            .into(),
                 });
             }
             continue;
@@ -90,27 +105,54 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>,
                 .collect::<Vec<_>>()
                 .join("/")
                 .into();
-            let root = if prefix.as_os_str().is_empty() { PathBuf::from(".") } else { prefix };
+            let root = if prefix.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                prefix
+            };
             let set = build_set(&[arg.trim_start_matches("./").to_string()])?;
             let before = out.len();
-            walk(&root, &set, &exclude, &mut |p| push(p, &mut out), &mut errors);
+            walk(
+                &root,
+                &set,
+                &exclude,
+                &mut |p| push(p, &mut out),
+                &mut errors,
+            );
             if out.len() == before {
-                errors.push(PathError { path: arg.clone(), message: "the pattern matches no files".into() });
+                errors.push(PathError {
+                    path: arg.clone(),
+                    message: "the pattern matches no files".into(),
+                });
             }
             continue;
         }
         let message = match std::fs::symlink_metadata(path) {
-            Ok(m) if m.file_type().is_symlink() => "a symbolic link that cannot be followed (broken or a loop)".to_string(),
+            Ok(m) if m.file_type().is_symlink() => {
+                "a symbolic link that cannot be followed (broken or a loop)".to_string()
+            }
             Ok(_) => "not a regular file or directory".to_string(),
             Err(e) => format!("cannot read: {e}; check the path"),
         };
-        errors.push(PathError { path: arg.clone(), message });
+        errors.push(PathError {
+            path: arg.clone(),
+            message,
+        });
     }
     Ok((out, errors))
 }
 
-fn walk(root: &Path, include: &GlobSet, exclude: &GlobSet, found: &mut dyn FnMut(PathBuf), errors: &mut Vec<PathError>) {
-    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+fn walk(
+    root: &Path,
+    include: &GlobSet,
+    exclude: &GlobSet,
+    found: &mut dyn FnMut(PathBuf),
+    errors: &mut Vec<PathError>,
+) {
+    for entry in walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         match entry {
             Ok(e) => {
                 if !e.file_type().is_file() {
@@ -120,7 +162,9 @@ fn walk(root: &Path, include: &GlobSet, exclude: &GlobSet, found: &mut dyn FnMut
                 let rel = p.strip_prefix(root).unwrap_or(p);
                 let rel_s = rel.to_string_lossy();
                 let full_s = display(p);
-                let inc = include.is_match(rel) || include.is_match(&full_s) || include.is_match(rel_s.as_ref());
+                let inc = include.is_match(rel)
+                    || include.is_match(&full_s)
+                    || include.is_match(rel_s.as_ref());
                 let exc = exclude.is_match(rel) || exclude.is_match(&full_s);
                 if inc && !exc {
                     found(p.to_path_buf());
@@ -190,27 +234,44 @@ impl Layout {
         .into_iter()
         .find(|l| l.name() == s)
     }
-    /// Whether the tool runs each file in a transaction (before per-file opt-outs).
-    pub fn wraps_tx(&self) -> bool {
-        matches!(self, Layout::GolangMigrate | Layout::Diesel | Layout::Flyway | Layout::Dbmate | Layout::Goose | Layout::Supabase)
+    /// How the tool runs each file (before per-file opt-outs).
+    pub fn tx(&self) -> TxWrap {
+        match self {
+            Layout::GolangMigrate => TxWrap::MultiStatement,
+            Layout::Flyway => TxWrap::FlywayAuto,
+            Layout::Diesel | Layout::Dbmate | Layout::Goose | Layout::Supabase => TxWrap::Always,
+            _ => TxWrap::Never,
+        }
     }
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+    p.file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
 }
 
 fn parent_name(p: &Path) -> String {
-    p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+    p.parent()
+        .and_then(|d| d.file_name())
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
 }
 
 fn is_dir_style(p: &Path) -> bool {
-    matches!(file_name(p).as_str(), "up.sql" | "down.sql" | "migration.sql")
+    matches!(
+        file_name(p).as_str(),
+        "up.sql" | "down.sql" | "migration.sql"
+    )
 }
 
 /// The name that carries the version: the file, or its folder for Diesel/Prisma.
 pub fn version_name(p: &Path) -> String {
-    if is_dir_style(p) { parent_name(p) } else { file_name(p) }
+    if is_dir_style(p) {
+        parent_name(p)
+    } else {
+        file_name(p)
+    }
 }
 
 /// The folder whose files share one schema history.
@@ -264,11 +325,22 @@ impl PartialOrd for VersionKey {
 pub fn version_key(name: &str) -> VersionKey {
     let b = name.as_bytes();
     if (name.starts_with('R') || name.starts_with('r')) && name[1..].starts_with("__") {
-        return VersionKey { category: 2, parts: vec![] };
+        return VersionKey {
+            category: 2,
+            parts: vec![],
+        };
     }
-    if b.len() > 1 && matches!(b[0], b'V' | b'v' | b'U' | b'u') && b[1].is_ascii_digit() && name.contains("__") {
+    if b.len() > 1
+        && matches!(b[0], b'V' | b'v' | b'U' | b'u')
+        && b[1].is_ascii_digit()
+        && name.contains("__")
+    {
         let ver = &name[1..name.find("__").unwrap_or(name.len())];
-        let parts = ver.split(['.', '_']).filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit())).map(str::to_string).collect();
+        let parts = ver
+            .split(['.', '_'])
+            .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+            .map(str::to_string)
+            .collect();
         return VersionKey { category: 0, parts };
     }
     let digits: String = {
@@ -290,9 +362,15 @@ pub fn version_key(name: &str) -> VersionKey {
         s
     };
     if digits.is_empty() {
-        VersionKey { category: 1, parts: vec![] }
+        VersionKey {
+            category: 1,
+            parts: vec![],
+        }
     } else {
-        VersionKey { category: 0, parts: vec![digits] }
+        VersionKey {
+            category: 0,
+            parts: vec![digits],
+        }
     }
 }
 
@@ -300,7 +378,15 @@ pub fn version_key(name: &str) -> VersionKey {
 pub fn migration_name(path: &str) -> String {
     let p = Path::new(path);
     let mut n = version_name(p);
-    for suf in [".sql", ".up", ".down", ".postgres", ".autocommit", "_up", "_down"] {
+    for suf in [
+        ".sql",
+        ".up",
+        ".down",
+        ".postgres",
+        ".autocommit",
+        "_up",
+        "_down",
+    ] {
         if let Some(s) = n.strip_suffix(suf) {
             n = s.to_string();
         }
@@ -313,7 +399,8 @@ pub fn migration_name(path: &str) -> String {
     if let Some(i) = n.find("__") {
         return n[i + 2..].to_string();
     }
-    let trimmed = n.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '_' || c == '.');
+    let trimmed =
+        n.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '_' || c == '.');
     trimmed.to_string()
 }
 
@@ -327,7 +414,13 @@ fn direction_of(p: &Path, layout: Layout) -> Direction {
             _ => Direction::Up,
         };
     }
-    if f == "down.sql" || f.ends_with(".down.sql") || f.ends_with("_down.sql") || (f.starts_with('u') && f.contains("__") && f.as_bytes().get(1).is_some_and(|b| b.is_ascii_digit())) {
+    if f == "down.sql"
+        || f.ends_with(".down.sql")
+        || f.ends_with("_down.sql")
+        || (f.starts_with('u')
+            && f.contains("__")
+            && f.as_bytes().get(1).is_some_and(|b| b.is_ascii_digit()))
+    {
         Direction::Down
     } else if f.starts_with("r__") {
         Direction::Repeatable
@@ -351,18 +444,28 @@ pub fn detect_layout(files: &[&Path]) -> Layout {
     }
     let is_flyway = |n: &String| {
         let b = n.as_bytes();
-        (b.len() > 2 && matches!(b[0], b'V' | b'U') && b[1].is_ascii_digit() && n.contains("__")) || n.starts_with("R__")
+        (b.len() > 2 && matches!(b[0], b'V' | b'U') && b[1].is_ascii_digit() && n.contains("__"))
+            || n.starts_with("R__")
     };
     if names.iter().any(is_flyway) {
         return Layout::Flyway;
     }
-    if names.iter().any(|n| n.ends_with(".up.sql") || n.ends_with(".down.sql")) {
+    if names
+        .iter()
+        .any(|n| n.ends_with(".up.sql") || n.ends_with(".down.sql"))
+    {
         return Layout::GolangMigrate;
     }
-    if names.iter().any(|n| n.ends_with("_up.sql") || n.ends_with("_down.sql")) {
+    if names
+        .iter()
+        .any(|n| n.ends_with("_up.sql") || n.ends_with("_down.sql"))
+    {
         return Layout::UpDownSuffix;
     }
-    if files.iter().any(|p| p.to_string_lossy().contains("supabase/migrations")) {
+    if files
+        .iter()
+        .any(|p| p.to_string_lossy().contains("supabase/migrations"))
+    {
         return Layout::Supabase;
     }
     Layout::Plain
@@ -403,42 +506,82 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
     for i in inputs {
         match i {
             Input::File(p) => groups.entry(group_of(&p)).or_default().push(p),
-            Input::Stdin => stdin.push(Placed { input: Input::Stdin, group: PathBuf::from("-"), layout: forced.unwrap_or(Layout::Plain), direction: Direction::Up, has_down: None }),
+            Input::Stdin => stdin.push(Placed {
+                input: Input::Stdin,
+                group: PathBuf::from("-"),
+                layout: forced.unwrap_or(Layout::Plain),
+                direction: Direction::Up,
+                has_down: None,
+            }),
         }
     }
     let mut out = Vec::new();
     for (group, mut files) in groups {
         let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
         let layout = forced.unwrap_or_else(|| detect_layout(&refs));
-        let plan = if layout == Layout::Sqitch { sqitch_order(&group) } else { HashMap::new() };
+        let plan = if layout == Layout::Sqitch {
+            sqitch_order(&group)
+        } else {
+            HashMap::new()
+        };
         // Which up files have a matching down.
         let downs: HashSet<String> = files
             .iter()
             .filter(|p| direction_of(p, layout) == Direction::Down)
             .map(|p| down_key(p, layout))
             .collect();
-        let layout_has_downs = !downs.is_empty() && matches!(layout, Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel);
+        let layout_has_downs = !downs.is_empty()
+            && matches!(
+                layout,
+                Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel
+            );
         files.sort_by(|a, b| {
             let (na, nb) = (version_name(a), version_name(b));
             let ka = if layout == Layout::Sqitch {
-                VersionKey { category: 0, parts: vec![plan.get(file_stem(a).as_str()).copied().unwrap_or(usize::MAX).to_string()] }
+                VersionKey {
+                    category: 0,
+                    parts: vec![
+                        plan.get(file_stem(a).as_str())
+                            .copied()
+                            .unwrap_or(usize::MAX)
+                            .to_string(),
+                    ],
+                }
             } else {
                 version_key(&na)
             };
             let kb = if layout == Layout::Sqitch {
-                VersionKey { category: 0, parts: vec![plan.get(file_stem(b).as_str()).copied().unwrap_or(usize::MAX).to_string()] }
+                VersionKey {
+                    category: 0,
+                    parts: vec![
+                        plan.get(file_stem(b).as_str())
+                            .copied()
+                            .unwrap_or(usize::MAX)
+                            .to_string(),
+                    ],
+                }
             } else {
                 version_key(&nb)
             };
             ka.cmp(&kb)
-                .then_with(|| direction_rank(direction_of(a, layout)).cmp(&direction_rank(direction_of(b, layout))))
+                .then_with(|| {
+                    direction_rank(direction_of(a, layout))
+                        .cmp(&direction_rank(direction_of(b, layout)))
+                })
                 .then_with(|| na.cmp(&nb))
                 .then_with(|| a.cmp(b))
         });
         for p in files {
             let direction = direction_of(&p, layout);
-            let has_down = (layout_has_downs && direction == Direction::Up).then(|| downs.contains(&down_key(&p, layout)));
-            out.push(Placed { input: Input::File(p), group: group.clone(), layout, direction, has_down });
+            let has_down = (layout_has_downs && direction == Direction::Up)
+                .then(|| downs.contains(&down_key(&p, layout)));
+            out.push(Placed {
+                input: Input::File(p),
+                group: group.clone(),
+                layout,
+                direction,
+                has_down,
+            });
         }
     }
     out.extend(stdin);
@@ -455,16 +598,26 @@ fn direction_rank(d: Direction) -> u8 {
 }
 
 fn file_stem(p: &Path) -> String {
-    p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+    p.file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
 }
 
 /// The key an up file and its down file share.
 fn down_key(p: &Path, layout: Layout) -> String {
     if layout == Layout::Diesel {
-        return p.parent().map(|d| d.to_string_lossy().to_string()).unwrap_or_default();
+        return p
+            .parent()
+            .map(|d| d.to_string_lossy().to_string())
+            .unwrap_or_default();
     }
     let f = p.to_string_lossy().to_string();
-    for (a, b) in [(".down.sql", ""), (".up.sql", ""), ("_down.sql", ""), ("_up.sql", "")] {
+    for (a, b) in [
+        (".down.sql", ""),
+        (".up.sql", ""),
+        ("_down.sql", ""),
+        ("_up.sql", ""),
+    ] {
         if let Some(s) = f.strip_suffix(a) {
             return format!("{s}{b}");
         }
@@ -475,19 +628,36 @@ fn down_key(p: &Path, layout: Layout) -> String {
 /// Builds the lint unit for a file's text: sections for dbmate/goose markers,
 /// the transaction behaviour of its tool.
 pub fn unit_for(path: &str, text: Arc<str>, placed: &Placed) -> Unit {
-    let mut unit = Unit::plain(path.to_string(), text.clone(), placed.direction, placed.layout.wraps_tx());
+    let mut unit = Unit::plain(
+        path.to_string(),
+        text.clone(),
+        placed.direction,
+        placed.layout.tx(),
+    );
     unit.layout = placed.layout.name();
     unit.has_down = placed.has_down;
     let lower_path = path.to_ascii_lowercase();
+    // ory/popx: `.autocommit.` files run outside a transaction.
     if lower_path.contains(".autocommit.") {
-        unit.sections[0].wraps_tx = false;
+        unit.sections[0].tx = TxWrap::Never;
+    }
+    // Diesel: metadata.toml with `run_in_transaction = false`.
+    if placed.layout == Layout::Diesel
+        && let Some(dir) = Path::new(path).parent()
+        && let Ok(meta) = std::fs::read_to_string(dir.join("metadata.toml"))
+        && meta.lines().any(|l| {
+            let l: String = l.chars().filter(|c| !c.is_whitespace()).collect();
+            l == "run_in_transaction=false"
+        })
+    {
+        unit.sections[0].tx = TxWrap::Never;
     }
     if let Some(sections) = marker_sections(&text) {
         unit.layout = sections.0.name();
         unit.sections = sections.1;
     }
     if placed.direction == Direction::Verify {
-        unit.sections[0].wraps_tx = false;
+        unit.sections[0].tx = TxWrap::Never;
     }
     unit
 }
@@ -501,7 +671,9 @@ fn marker_sections(text: &str) -> Option<(Layout, Vec<Section>)> {
         let l = line.trim();
         let start = offset;
         offset += line.len();
-        let Some(c) = l.strip_prefix("--") else { continue };
+        let Some(c) = l.strip_prefix("--") else {
+            continue;
+        };
         let c = c.trim();
         if let Some(rest) = c.strip_prefix("migrate:") {
             let no_tx = rest.contains("transaction:false");
@@ -529,7 +701,12 @@ fn marker_sections(text: &str) -> Option<(Layout, Vec<Section>)> {
     for (i, (start, dir, tx, _)) in marks.iter().enumerate() {
         let end = marks.get(i + 1).map(|m| m.0).unwrap_or(text.len());
         let wraps = *tx && !(layout == Layout::Goose && goose_no_tx);
-        sections.push(Section { start: *start, end, direction: *dir, wraps_tx: wraps });
+        sections.push(Section {
+            start: *start,
+            end,
+            direction: *dir,
+            tx: if wraps { TxWrap::Always } else { TxWrap::Never },
+        });
     }
     // Text before the first marker belongs to the first section.
     if let Some(first) = sections.first_mut() {
@@ -555,7 +732,10 @@ mod tests {
     fn names() {
         assert_eq!(migration_name("m/0002_add_email.up.sql"), "add_email");
         assert_eq!(migration_name("m/V1_2__drop_x.sql"), "drop_x");
-        assert_eq!(migration_name("m/2019-03-22-170700_remove_x/up.sql"), "remove_x");
+        assert_eq!(
+            migration_name("m/2019-03-22-170700_remove_x/up.sql"),
+            "remove_x"
+        );
         assert_eq!(migration_name("m/03_create_users_up.sql"), "create_users");
     }
 }

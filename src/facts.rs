@@ -43,7 +43,10 @@ pub enum TypeChange {
 
 impl TypeChange {
     pub fn rewrites(&self) -> bool {
-        matches!(self, TypeChange::Rewrite | TypeChange::Unknown | TypeChange::Truncating(_))
+        matches!(
+            self,
+            TypeChange::Rewrite | TypeChange::Unknown | TypeChange::Truncating(_)
+        )
     }
 }
 
@@ -70,7 +73,9 @@ pub fn type_change(
     if matches!(using, Some(UsingKind::Other)) {
         return TypeChange::Rewrite;
     }
-    let Some(old) = old else { return TypeChange::Unknown };
+    let Some(old) = old else {
+        return TypeChange::Unknown;
+    };
     if old.array != new.array {
         return TypeChange::Rewrite;
     }
@@ -86,7 +91,11 @@ pub fn type_change(
             ("numeric", "numeric") => {
                 if new.mods.is_empty() {
                     TypeChange::NoRewrite
-                } else if old.mods.len() == 2 && new.mods.len() == 2 && new.mods[1] == old.mods[1] && new.mods[0] >= old.mods[0] {
+                } else if old.mods.len() == 2
+                    && new.mods.len() == 2
+                    && new.mods[1] == old.mods[1]
+                    && new.mods[0] >= old.mods[0]
+                {
                     TypeChange::NoRewrite
                 } else if old.mods.len() == 1 && new.mods.len() == 1 && new.mods[0] >= old.mods[0] {
                     TypeChange::NoRewrite
@@ -97,7 +106,9 @@ pub fn type_change(
             ("cidr", "inet") => TypeChange::NoRewrite,
             ("timestamp", "timestamptz") | ("timestamptz", "timestamp") => {
                 if utc && pg_version >= 12 {
-                    TypeChange::IndexRebuild("timestamp and timestamptz share storage under a UTC session, but indexes are rebuilt")
+                    TypeChange::IndexRebuild(
+                        "timestamp and timestamptz share storage under a UTC session, but indexes are rebuilt",
+                    )
                 } else {
                     TypeChange::Rewrite
                 }
@@ -113,7 +124,10 @@ pub fn type_change(
 
 fn add_column_rewrites(c: &ColumnSpec, pg_version: u32) -> Option<String> {
     if c.type_ref.is_serial() {
-        return Some(format!("{} fills every row from a sequence", c.type_ref.name));
+        return Some(format!(
+            "{} fills every row from a sequence",
+            c.type_ref.name
+        ));
     }
     if c.identity {
         return Some("an identity column fills every row from a sequence".into());
@@ -122,7 +136,9 @@ fn add_column_rewrites(c: &ColumnSpec, pg_version: u32) -> Option<String> {
         return Some("a stored generated column is computed for every row".into());
     }
     match &c.default {
-        Some(DefaultKind::Volatile(f)) => Some(format!("the volatile default {f} is evaluated for every row")),
+        Some(DefaultKind::Volatile(f)) => Some(format!(
+            "the volatile default {f} is evaluated for every row"
+        )),
         Some(DefaultKind::NonVolatile) if pg_version < 11 => {
             Some("before PostgreSQL 11 any non-NULL default rewrites the table".into())
         }
@@ -134,7 +150,13 @@ fn add_column_rewrites(c: &ColumnSpec, pg_version: u32) -> Option<String> {
 pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
     let mut e = Effects::default();
     match op {
-        Op::CreateTable { table, columns, constraints, partition_of, .. } => {
+        Op::CreateTable {
+            table,
+            columns,
+            constraints,
+            partition_of,
+            ..
+        } => {
             e.lock(&table.name, AccessExclusive);
             e.creates.push(table.name.clone());
             if let Some(p) = partition_of {
@@ -159,14 +181,31 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
                 alter_effects(&table.name, *kind, cmd, cx, &mut e);
             }
         }
-        Op::CreateIndex { name, table, concurrently, .. } => {
-            e.lock(&table.name, if *concurrently { ShareUpdateExclusive } else { Share });
+        Op::CreateIndex {
+            name,
+            table,
+            concurrently,
+            ..
+        } => {
+            e.lock(
+                &table.name,
+                if *concurrently {
+                    ShareUpdateExclusive
+                } else {
+                    Share
+                },
+            );
             e.scan = !cx.is_new(&table.name);
             if let Some(n) = name {
                 e.creates.push(n.clone());
             }
         }
-        Op::Drop { kind, names, concurrently, .. } => {
+        Op::Drop {
+            kind,
+            names,
+            concurrently,
+            ..
+        } => {
             for n in names {
                 match kind {
                     ObjKind::Table | ObjKind::ForeignTable => {
@@ -182,7 +221,9 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
                         }
                         for (other, t) in &cx.schema.tables {
                             if other != &n.name
-                                && t.constraints.iter().any(|k| k.references.as_deref() == Some(n.name.as_str()))
+                                && t.constraints
+                                    .iter()
+                                    .any(|k| k.references.as_deref() == Some(n.name.as_str()))
                             {
                                 e.lock(other, AccessExclusive);
                             }
@@ -191,7 +232,11 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
                         e.breaks_running_code = true;
                     }
                     ObjKind::Index => {
-                        let mode = if *concurrently { ShareUpdateExclusive } else { AccessExclusive };
+                        let mode = if *concurrently {
+                            ShareUpdateExclusive
+                        } else {
+                            AccessExclusive
+                        };
                         match cx.schema.indexes.get(&n.name) {
                             Some(i) => {
                                 e.lock(&i.table.clone(), mode);
@@ -220,19 +265,34 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
         Op::Rename { kind, object, .. } => {
             match kind {
                 ObjKind::Index => {
-                    let mode = if cx.pg_version >= 12 { ShareUpdateExclusive } else { AccessExclusive };
+                    let mode = if cx.pg_version >= 12 {
+                        ShareUpdateExclusive
+                    } else {
+                        AccessExclusive
+                    };
                     e.lock(&object.name, mode);
                 }
-                ObjKind::Table | ObjKind::Column | ObjKind::Constraint | ObjKind::View | ObjKind::MaterializedView
-                | ObjKind::Sequence | ObjKind::ForeignTable | ObjKind::Trigger | ObjKind::Policy => {
-                    e.lock(&object.name, AccessExclusive)
-                }
+                ObjKind::Table
+                | ObjKind::Column
+                | ObjKind::Constraint
+                | ObjKind::View
+                | ObjKind::MaterializedView
+                | ObjKind::Sequence
+                | ObjKind::ForeignTable
+                | ObjKind::Trigger
+                | ObjKind::Policy => e.lock(&object.name, AccessExclusive),
                 _ => {}
             }
-            e.breaks_running_code = !matches!(kind, ObjKind::Index | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy);
+            e.breaks_running_code = !matches!(
+                kind,
+                ObjKind::Index | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy
+            );
         }
         Op::SetSchema { kind, object, .. } => {
-            if matches!(kind, ObjKind::Table | ObjKind::View | ObjKind::MaterializedView | ObjKind::Sequence) {
+            if matches!(
+                kind,
+                ObjKind::Table | ObjKind::View | ObjKind::MaterializedView | ObjKind::Sequence
+            ) {
                 e.lock(&object.name, AccessExclusive);
             }
             e.breaks_running_code = true;
@@ -243,12 +303,16 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
             }
             e.data_loss = true;
         }
-        Op::Update { table, has_where, .. } => {
+        Op::Update {
+            table, has_where, ..
+        } => {
             e.lock(&table.name, RowExclusive);
             e.scan = !has_where;
             e.data_loss = true;
         }
-        Op::Delete { table, has_where, .. } => {
+        Op::Delete {
+            table, has_where, ..
+        } => {
             e.lock(&table.name, RowExclusive);
             e.scan = !has_where;
             e.data_loss = true;
@@ -258,10 +322,24 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
             e.data_loss = true;
         }
         Op::Insert { table, .. } => e.lock(&table.name, RowExclusive),
-        Op::Copy { table: Some(t), from: true } => e.lock(&t.name, RowExclusive),
-        Op::Vacuum { full, analyze_only, tables } => {
+        Op::Copy {
+            table: Some(t),
+            from: true,
+        } => e.lock(&t.name, RowExclusive),
+        Op::Vacuum {
+            full,
+            analyze_only,
+            tables,
+        } => {
             for t in tables {
-                e.lock(&t.name, if *full { AccessExclusive } else { ShareUpdateExclusive });
+                e.lock(
+                    &t.name,
+                    if *full {
+                        AccessExclusive
+                    } else {
+                        ShareUpdateExclusive
+                    },
+                );
             }
             if *full && !analyze_only {
                 e.rewrite = true;
@@ -275,17 +353,42 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
             e.rewrite = true;
             e.scan = true;
         }
-        Op::Reindex { kind, name, concurrently } => {
+        Op::Reindex {
+            kind,
+            name,
+            concurrently,
+        } => {
             match kind {
                 ObjKind::Index => {
                     let table = cx.schema.indexes.get(&name.name).map(|i| i.table.clone());
                     if let Some(t) = table {
-                        e.lock(&t, if *concurrently { ShareUpdateExclusive } else { Share });
+                        e.lock(
+                            &t,
+                            if *concurrently {
+                                ShareUpdateExclusive
+                            } else {
+                                Share
+                            },
+                        );
                     }
-                    e.lock(&name.name, if *concurrently { ShareUpdateExclusive } else { AccessExclusive });
+                    e.lock(
+                        &name.name,
+                        if *concurrently {
+                            ShareUpdateExclusive
+                        } else {
+                            AccessExclusive
+                        },
+                    );
                 }
                 ObjKind::Table => {
-                    e.lock(&name.name, if *concurrently { ShareUpdateExclusive } else { Share });
+                    e.lock(
+                        &name.name,
+                        if *concurrently {
+                            ShareUpdateExclusive
+                        } else {
+                            Share
+                        },
+                    );
                     if !concurrently {
                         let mut idx: Vec<&str> = cx
                             .schema
@@ -305,7 +408,14 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
             e.scan = true;
         }
         Op::RefreshMatView { name, concurrently } => {
-            e.lock(&name.name, if *concurrently { Exclusive } else { AccessExclusive });
+            e.lock(
+                &name.name,
+                if *concurrently {
+                    Exclusive
+                } else {
+                    AccessExclusive
+                },
+            );
             e.scan = true;
         }
         Op::CreateView { name, replace, .. } => {
@@ -325,7 +435,9 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
                 e.lock(&t.name, m);
             }
         }
-        Op::AlterEnum { rename: Some(_), .. } => e.breaks_running_code = true,
+        Op::AlterEnum {
+            rename: Some(_), ..
+        } => e.breaks_running_code = true,
         Op::CreateEnum { type_name } => e.creates.push(type_name.name.clone()),
         Op::CreateFunction { name, .. } => e.creates.push(name.name.clone()),
         Op::AlterDomainAddConstraint { not_valid, .. } => {
@@ -367,7 +479,12 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
             e.data_loss = existing;
             e.breaks_running_code = existing;
         }
-        AlterCmd::AlterType { column, new_type, using, collation } => {
+        AlterCmd::AlterType {
+            column,
+            new_type,
+            using,
+            collation,
+        } => {
             e.lock(table, AccessExclusive);
             if let Some(r) = cx.schema.fk_target(table, column)
                 && r != table
@@ -376,7 +493,14 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
             }
             if existing {
                 let old = known.and_then(|t| t.column(column)).map(|c| &c.type_ref);
-                let tc = type_change(old, new_type, using.as_ref(), collation.as_deref(), cx.pg_version, cx.utc);
+                let tc = type_change(
+                    old,
+                    new_type,
+                    using.as_ref(),
+                    collation.as_deref(),
+                    cx.pg_version,
+                    cx.utc,
+                );
                 match tc {
                     TypeChange::NoRewrite => {}
                     TypeChange::IndexRebuild(_) => e.scan = true,
@@ -396,8 +520,11 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
         }
         AlterCmd::SetNotNull { column } => {
             e.lock(table, AccessExclusive);
-            let proven = cx.pg_version >= 12 && known.is_some_and(|t| t.has_valid_not_null_check(column));
-            let already = known.and_then(|t| t.column(column)).is_some_and(|c| c.not_null);
+            let proven =
+                cx.pg_version >= 12 && known.is_some_and(|t| t.has_valid_not_null_check(column));
+            let already = known
+                .and_then(|t| t.column(column))
+                .is_some_and(|c| c.not_null);
             if existing && !proven && !already {
                 e.scan = true;
             }
@@ -424,16 +551,26 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
                             e.scan = true;
                         } else if spec.kind == ConstraintKind::PrimaryKey {
                             let all_not_null = known.is_some_and(|t| {
-                                spec.columns.iter().all(|c| t.column(c).is_some_and(|col| col.not_null))
+                                spec.columns
+                                    .iter()
+                                    .all(|c| t.column(c).is_some_and(|col| col.not_null))
                             });
                             // Without known columns, USING INDEX has no column list: the
                             // columns come from the index.
-                            let idx_cols = cx.schema.indexes.get(spec.using_index.as_deref().unwrap_or("")).map(|i| i.columns.clone());
+                            let idx_cols = cx
+                                .schema
+                                .indexes
+                                .get(spec.using_index.as_deref().unwrap_or(""))
+                                .map(|i| i.columns.clone());
                             let all_not_null = all_not_null
                                 || (known.is_some()
                                     && idx_cols.is_some_and(|cols| {
                                         !cols.is_empty()
-                                            && cols.iter().all(|c| known.and_then(|t| t.column(c)).is_some_and(|col| col.not_null))
+                                            && cols.iter().all(|c| {
+                                                known
+                                                    .and_then(|t| t.column(c))
+                                                    .is_some_and(|col| col.not_null)
+                                            })
                                     }));
                             if !all_not_null {
                                 e.scan = true;
@@ -449,7 +586,9 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
         }
         AlterCmd::ValidateConstraint { name } => {
             e.lock(table, ShareUpdateExclusive);
-            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references.clone())
+            if let Some(r) = known
+                .and_then(|t| t.constraint(name))
+                .and_then(|k| k.references.clone())
                 && r != table
             {
                 e.lock(&r, RowShare);
@@ -458,13 +597,18 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
         }
         AlterCmd::DropConstraint { name, .. } => {
             e.lock(table, AccessExclusive);
-            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references.clone())
+            if let Some(r) = known
+                .and_then(|t| t.constraint(name))
+                .and_then(|k| k.references.clone())
                 && r != table
             {
                 e.lock(&r, AccessExclusive);
             }
         }
-        AlterCmd::SetLogged | AlterCmd::SetUnlogged | AlterCmd::SetTablespace(_) | AlterCmd::SetAccessMethod => {
+        AlterCmd::SetLogged
+        | AlterCmd::SetUnlogged
+        | AlterCmd::SetTablespace(_)
+        | AlterCmd::SetAccessMethod => {
             e.lock(table, AccessExclusive);
             if existing {
                 e.rewrite = true;
@@ -479,17 +623,36 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
             }
         }
         AlterCmd::AttachPartition { partition } => {
-            e.lock(table, if cx.pg_version >= 12 { ShareUpdateExclusive } else { AccessExclusive });
+            e.lock(
+                table,
+                if cx.pg_version >= 12 {
+                    ShareUpdateExclusive
+                } else {
+                    AccessExclusive
+                },
+            );
             e.lock(&partition.name, AccessExclusive);
             e.scan = !cx.is_new(&partition.name);
         }
-        AlterCmd::DetachPartition { partition, concurrently } => {
-            e.lock(table, if *concurrently { ShareUpdateExclusive } else { AccessExclusive });
+        AlterCmd::DetachPartition {
+            partition,
+            concurrently,
+        } => {
+            e.lock(
+                table,
+                if *concurrently {
+                    ShareUpdateExclusive
+                } else {
+                    AccessExclusive
+                },
+            );
             e.lock(&partition.name, AccessExclusive);
             e.breaks_running_code = existing;
         }
         AlterCmd::Trigger { .. } => e.lock(table, ShareRowExclusive),
-        AlterCmd::ClusterOn | AlterCmd::SetStatistics | AlterCmd::SetOptions => e.lock(table, ShareUpdateExclusive),
+        AlterCmd::ClusterOn | AlterCmd::SetStatistics | AlterCmd::SetOptions => {
+            e.lock(table, ShareUpdateExclusive)
+        }
         _ => {
             let _ = kind;
             e.lock(table, AccessExclusive)

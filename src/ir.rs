@@ -13,7 +13,10 @@ pub struct QName {
 
 impl QName {
     pub fn new(name: impl Into<String>) -> Self {
-        QName { schema: None, name: name.into() }
+        QName {
+            schema: None,
+            name: name.into(),
+        }
     }
     /// The key used in the schema history: the bare name (search_path is not modelled).
     pub fn key(&self) -> &str {
@@ -33,24 +36,98 @@ impl fmt::Display for QName {
 /// Quotes an identifier when PostgreSQL needs it.
 pub fn quote_ident(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
         && !crate::ir::is_reserved(s);
-    if plain { s.to_string() } else { format!("\"{}\"", s.replace('"', "\"\"")) }
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
 }
 
 pub(crate) fn is_reserved(s: &str) -> bool {
     matches!(
         s,
-        "all" | "analyse" | "analyze" | "and" | "any" | "array" | "as" | "asc" | "asymmetric" | "both" | "case" | "cast"
-            | "check" | "collate" | "column" | "constraint" | "create" | "current_date" | "current_role"
-            | "current_time" | "current_timestamp" | "current_user" | "default" | "deferrable" | "desc"
-            | "distinct" | "do" | "else" | "end" | "except" | "false" | "fetch" | "for" | "foreign" | "from"
-            | "grant" | "group" | "having" | "in" | "initially" | "intersect" | "into" | "lateral" | "leading"
-            | "limit" | "localtime" | "localtimestamp" | "not" | "null" | "offset" | "on" | "only" | "or"
-            | "order" | "placing" | "primary" | "references" | "returning" | "select" | "session_user"
-            | "some" | "symmetric" | "table" | "then" | "to" | "trailing" | "true" | "union" | "unique" | "user"
-            | "using" | "variadic" | "when" | "where" | "window" | "with"
+        "all"
+            | "analyse"
+            | "analyze"
+            | "and"
+            | "any"
+            | "array"
+            | "as"
+            | "asc"
+            | "asymmetric"
+            | "both"
+            | "case"
+            | "cast"
+            | "check"
+            | "collate"
+            | "column"
+            | "constraint"
+            | "create"
+            | "current_date"
+            | "current_role"
+            | "current_time"
+            | "current_timestamp"
+            | "current_user"
+            | "default"
+            | "deferrable"
+            | "desc"
+            | "distinct"
+            | "do"
+            | "else"
+            | "end"
+            | "except"
+            | "false"
+            | "fetch"
+            | "for"
+            | "foreign"
+            | "from"
+            | "grant"
+            | "group"
+            | "having"
+            | "in"
+            | "initially"
+            | "intersect"
+            | "into"
+            | "lateral"
+            | "leading"
+            | "limit"
+            | "localtime"
+            | "localtimestamp"
+            | "not"
+            | "null"
+            | "offset"
+            | "on"
+            | "only"
+            | "or"
+            | "order"
+            | "placing"
+            | "primary"
+            | "references"
+            | "returning"
+            | "select"
+            | "session_user"
+            | "some"
+            | "symmetric"
+            | "table"
+            | "then"
+            | "to"
+            | "trailing"
+            | "true"
+            | "union"
+            | "unique"
+            | "user"
+            | "using"
+            | "variadic"
+            | "when"
+            | "where"
+            | "window"
+            | "with"
     )
 }
 
@@ -68,7 +145,10 @@ pub struct TypeRef {
 
 impl TypeRef {
     pub fn is_serial(&self) -> bool {
-        matches!(self.name.as_str(), "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2")
+        matches!(
+            self.name.as_str(),
+            "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2"
+        )
     }
 }
 
@@ -154,33 +234,69 @@ pub enum RowSecurity {
 /// One sub-command of ALTER TABLE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlterCmd {
-    AddColumn { column: ColumnSpec, if_not_exists: bool },
-    DropColumn { column: String, cascade: bool },
-    AlterType { column: String, new_type: TypeRef, using: Option<UsingKind>, collation: Option<String> },
-    SetNotNull { column: String },
-    DropNotNull { column: String },
-    SetDefault { column: String, default: DefaultKind },
-    DropDefault { column: String },
+    AddColumn {
+        column: ColumnSpec,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        column: String,
+        cascade: bool,
+    },
+    AlterType {
+        column: String,
+        new_type: TypeRef,
+        using: Option<UsingKind>,
+        collation: Option<String>,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    SetDefault {
+        column: String,
+        default: DefaultKind,
+    },
+    DropDefault {
+        column: String,
+    },
     AddConstraint(ConstraintSpec),
-    ValidateConstraint { name: String },
-    DropConstraint { name: String, cascade: bool },
+    ValidateConstraint {
+        name: String,
+    },
+    DropConstraint {
+        name: String,
+        cascade: bool,
+    },
     AlterConstraint,
     SetLogged,
     SetUnlogged,
     SetTablespace(String),
     SetAccessMethod,
-    AttachPartition { partition: QName },
-    DetachPartition { partition: QName, concurrently: bool },
+    AttachPartition {
+        partition: QName,
+    },
+    DetachPartition {
+        partition: QName,
+        concurrently: bool,
+    },
     RowSecurity(RowSecurity),
-    Trigger { enable: bool },
+    Trigger {
+        enable: bool,
+    },
     ReplicaIdentity,
     OwnerTo,
     ClusterOn,
     SetStatistics,
     SetStorage,
     SetOptions,
-    AddIdentity { column: String },
-    SetExpression { column: String },
+    AddIdentity {
+        column: String,
+    },
+    SetExpression {
+        column: String,
+    },
     DropExpression,
     Inherit,
     Other(String),
@@ -268,8 +384,15 @@ pub enum Op {
         partitioned: bool,
         if_not_exists: bool,
     },
-    CreateTableAs { table: QName, matview: bool },
-    AlterTable { table: QName, kind: ObjKind, cmds: Vec<AlterCmd> },
+    CreateTableAs {
+        table: QName,
+        matview: bool,
+    },
+    AlterTable {
+        table: QName,
+        kind: ObjKind,
+        cmds: Vec<AlterCmd>,
+    },
     CreateIndex {
         name: Option<String>,
         table: QName,
@@ -278,22 +401,76 @@ pub enum Op {
         concurrently: bool,
         if_not_exists: bool,
     },
-    Drop { kind: ObjKind, names: Vec<QName>, cascade: bool, if_exists: bool, concurrently: bool },
-    Rename { kind: ObjKind, object: QName, column: Option<String>, new_name: String },
-    SetSchema { kind: ObjKind, object: QName, new_schema: String },
-    Truncate { tables: Vec<QName>, cascade: bool },
-    Update { table: QName, has_where: bool, set_sql: Option<String>, where_sql: Option<String> },
-    Delete { table: QName, has_where: bool, where_sql: Option<String> },
-    Insert { table: QName, from_query: bool },
-    Merge { table: QName },
-    Copy { table: Option<QName>, from: bool },
+    Drop {
+        kind: ObjKind,
+        names: Vec<QName>,
+        cascade: bool,
+        if_exists: bool,
+        concurrently: bool,
+    },
+    Rename {
+        kind: ObjKind,
+        object: QName,
+        column: Option<String>,
+        new_name: String,
+    },
+    SetSchema {
+        kind: ObjKind,
+        object: QName,
+        new_schema: String,
+    },
+    Truncate {
+        tables: Vec<QName>,
+        cascade: bool,
+    },
+    Update {
+        table: QName,
+        has_where: bool,
+        set_sql: Option<String>,
+        where_sql: Option<String>,
+    },
+    Delete {
+        table: QName,
+        has_where: bool,
+        where_sql: Option<String>,
+    },
+    Insert {
+        table: QName,
+        from_query: bool,
+    },
+    Merge {
+        table: QName,
+    },
+    Copy {
+        table: Option<QName>,
+        from: bool,
+    },
     Select,
-    Vacuum { full: bool, analyze_only: bool, tables: Vec<QName> },
-    Cluster { table: Option<QName> },
-    Reindex { kind: ObjKind, name: QName, concurrently: bool },
-    RefreshMatView { name: QName, concurrently: bool },
-    AlterEnum { type_name: QName, add_value: Option<String>, rename: Option<(String, String)> },
-    CreateEnum { type_name: QName },
+    Vacuum {
+        full: bool,
+        analyze_only: bool,
+        tables: Vec<QName>,
+    },
+    Cluster {
+        table: Option<QName>,
+    },
+    Reindex {
+        kind: ObjKind,
+        name: QName,
+        concurrently: bool,
+    },
+    RefreshMatView {
+        name: QName,
+        concurrently: bool,
+    },
+    AlterEnum {
+        type_name: QName,
+        add_value: Option<String>,
+        rename: Option<(String, String)>,
+    },
+    CreateEnum {
+        type_name: QName,
+    },
     CreateFunction {
         name: QName,
         security_definer: bool,
@@ -301,22 +478,66 @@ pub enum Op {
         language: Option<String>,
         body: Vec<EmbeddedSql>,
     },
-    CreateView { name: QName, replace: bool, materialized: bool },
-    CreateTrigger { table: QName, replace: bool },
-    CreatePolicy { table: QName },
-    AlterSequence { name: QName },
-    CreateSequence { name: QName },
-    AlterDomainAddConstraint { name: QName, not_valid: bool },
-    Do { statements: Vec<EmbeddedSql>, dynamic: Vec<DynamicExecute>, error: Option<String> },
-    Set { name: String, value: String, local: bool },
+    CreateView {
+        name: QName,
+        replace: bool,
+        materialized: bool,
+    },
+    CreateTrigger {
+        table: QName,
+        replace: bool,
+    },
+    CreatePolicy {
+        table: QName,
+    },
+    AlterSequence {
+        name: QName,
+    },
+    CreateSequence {
+        name: QName,
+    },
+    AlterDomainAddConstraint {
+        name: QName,
+        not_valid: bool,
+    },
+    Do {
+        statements: Vec<EmbeddedSql>,
+        dynamic: Vec<DynamicExecute>,
+        error: Option<String>,
+    },
+    Set {
+        name: String,
+        value: String,
+        local: bool,
+    },
     Transaction(TxKind),
-    Lock { tables: Vec<QName>, mode: String },
-    Grant { is_grant: bool, to_public: bool, all_privileges: bool },
-    AlterDefaultPrivileges { all_privileges: bool, to_public: bool },
-    Role { with_password: bool },
-    UserMapping { with_password: bool },
-    ForeignServer { sslmode_disable: bool, with_password: bool },
-    CreateLanguage { untrusted: bool, name: String },
+    Lock {
+        tables: Vec<QName>,
+        mode: String,
+    },
+    Grant {
+        is_grant: bool,
+        to_public: bool,
+        all_privileges: bool,
+    },
+    AlterDefaultPrivileges {
+        all_privileges: bool,
+        to_public: bool,
+    },
+    Role {
+        with_password: bool,
+    },
+    UserMapping {
+        with_password: bool,
+    },
+    ForeignServer {
+        sslmode_disable: bool,
+        with_password: bool,
+    },
+    CreateLanguage {
+        untrusted: bool,
+        name: String,
+    },
     Comment,
     Other,
 }

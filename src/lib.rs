@@ -1,18 +1,18 @@
 //! migrade: grades PostgreSQL migration files by the risk they carry.
+pub mod config;
+pub mod discover;
 pub mod facts;
+pub mod git;
 pub mod ir;
+pub mod lint;
 pub mod model;
-pub mod schema;
 pub mod parse;
+pub mod plan;
+pub mod plan_cmd;
 mod plpgsql;
+pub mod report;
+pub mod rules;
+pub mod run;
+pub mod schema;
 pub mod source;
 pub mod split;
-pub mod discover;
-pub mod lint;
-pub mod plan;
-pub mod rules;
-pub mod config;
-pub mod git;
-pub mod plan_cmd;
-pub mod report;
-pub mod run;

@@ -4,7 +4,9 @@ use crate::facts::{self, FactCtx};
 use crate::ir::{Op, ParsedStatement, TxKind};
 use crate::model::*;
 use crate::parse::parse_statement;
-use crate::rules::{self, Check, FileCtx, Hit, RuleSettings, StmtCtx, StmtRecord, TxState, ignores};
+use crate::rules::{
+    self, Check, FileCtx, Hit, RuleSettings, StmtCtx, StmtRecord, TxState, ignores,
+};
 use crate::schema::Schema;
 use crate::source::LineIndex;
 use crate::split::{self, RawStatement};
@@ -52,8 +54,39 @@ pub struct Section {
     pub start: usize,
     pub end: usize,
     pub direction: Direction,
-    /// The tool wraps this section in a transaction.
-    pub wraps_tx: bool,
+    /// Whether the tool wraps this section in a transaction.
+    pub tx: TxWrap,
+}
+
+/// How a migration tool runs a file (RISK-MODEL.md, "Transactions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxWrap {
+    /// Each statement on its own (psql -f), unless the file says BEGIN.
+    Never,
+    /// The whole file in one transaction (Diesel, dbmate, goose, Supabase).
+    Always,
+    /// One multi-statement query: an implicit transaction when there is more
+    /// than one statement (golang-migrate).
+    MultiStatement,
+    /// Flyway: a transaction, unless every statement is non-transactional
+    /// (CONCURRENTLY, VACUUM ...), which Flyway detects and runs outside one.
+    FlywayAuto,
+}
+
+impl TxWrap {
+    fn effective(self, statements: &[&RawStatement], text: &str) -> bool {
+        match self {
+            TxWrap::Never => false,
+            TxWrap::Always => true,
+            TxWrap::MultiStatement => statements.len() > 1,
+            TxWrap::FlywayAuto => !statements.iter().all(|s| {
+                let sql = text[s.start..s.body_end].to_ascii_uppercase();
+                let w = rules::leading_words(&sql, 1);
+                sql.contains("CONCURRENTLY")
+                    || matches!(w.first().map(String::as_str), Some("VACUUM"))
+            }),
+        }
+    }
 }
 
 /// One migration file, ready to lint.
@@ -71,12 +104,22 @@ pub struct Unit {
 
 impl Unit {
     /// A plain file in one direction.
-    pub fn plain(path: impl Into<String>, text: impl Into<Arc<str>>, direction: Direction, wraps_tx: bool) -> Unit {
+    pub fn plain(
+        path: impl Into<String>,
+        text: impl Into<Arc<str>>,
+        direction: Direction,
+        tx: TxWrap,
+    ) -> Unit {
         let text: Arc<str> = text.into();
         let path = path.into();
         let name = crate::discover::migration_name(&path);
         Unit {
-            sections: vec![Section { start: 0, end: text.len(), direction, wraps_tx }],
+            sections: vec![Section {
+                start: 0,
+                end: text.len(),
+                direction,
+                tx,
+            }],
             path,
             text,
             layout: "plain",
@@ -88,7 +131,10 @@ impl Unit {
         if self.sections.iter().any(|s| s.direction == Direction::Up) {
             Direction::Up
         } else {
-            self.sections.first().map(|s| s.direction).unwrap_or(Direction::Up)
+            self.sections
+                .first()
+                .map(|s| s.direction)
+                .unwrap_or(Direction::Up)
         }
     }
 }
@@ -148,15 +194,27 @@ pub fn fallback_level(sql: &str) -> (Level, Option<&'static str>) {
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
     let upper = sql.to_ascii_uppercase();
     match w.as_slice() {
-        ["DROP", "TABLE" | "SCHEMA" | "DATABASE", ..] | ["TRUNCATE", ..] | ["UPDATE", ..] | ["DELETE", ..] | ["MERGE", ..] => {
-            (Level::VeryHigh, Some("data loss or a data change"))
+        ["DROP", "TABLE" | "SCHEMA" | "DATABASE", ..]
+        | ["TRUNCATE", ..]
+        | ["UPDATE", ..]
+        | ["DELETE", ..]
+        | ["MERGE", ..] => (Level::VeryHigh, Some("data loss or a data change")),
+        ["ALTER", "TABLE", ..] if upper.contains("DROP COLUMN") => {
+            (Level::VeryHigh, Some("DROP COLUMN"))
         }
-        ["ALTER", "TABLE", ..] if upper.contains("DROP COLUMN") => (Level::VeryHigh, Some("DROP COLUMN")),
-        ["ALTER", "TABLE", ..] if upper.contains(" TYPE ") || upper.contains("RENAME") || upper.contains("SET NOT NULL") => {
+        ["ALTER", "TABLE", ..]
+            if upper.contains(" TYPE ")
+                || upper.contains("RENAME")
+                || upper.contains("SET NOT NULL") =>
+        {
             (Level::High, Some("a type change, rename or SET NOT NULL"))
         }
-        ["CREATE", "INDEX" | "UNIQUE", ..] if !upper.contains("CONCURRENTLY") => (Level::High, Some("an index build that blocks writes")),
-        ["VACUUM", "FULL", ..] | ["CLUSTER", ..] | ["REINDEX", ..] => (Level::High, Some("a table rewrite or index rebuild")),
+        ["CREATE", "INDEX" | "UNIQUE", ..] if !upper.contains("CONCURRENTLY") => {
+            (Level::High, Some("an index build that blocks writes"))
+        }
+        ["VACUUM", "FULL", ..] | ["CLUSTER", ..] | ["REINDEX", ..] => {
+            (Level::High, Some("a table rewrite or index rebuild"))
+        }
         ["INSERT", ..] if upper.contains("SELECT") => (Level::VeryHigh, Some("a data change")),
         _ => (Level::Medium, None),
     }
@@ -170,8 +228,18 @@ struct Linter<'a> {
 }
 
 impl Linter<'_> {
-    fn finding(&self, rule: &'static str, hit: Hit, statement: Option<usize>, span: Span) -> Option<Finding> {
+    fn finding(
+        &self,
+        rule: &'static str,
+        hit: Hit,
+        statement: Option<usize>,
+        span: Span,
+    ) -> Option<Finding> {
         let def = rules::find(rule);
+        let span = match hit.span {
+            Some((s, e)) if s <= e && e <= self.text.len() => Span { start: s, end: e },
+            _ => span,
+        };
         let mut level = hit.level;
         if def.is_some_and(|r| r.session)
             && let Some(l) = self.settings.session_level
@@ -214,7 +282,12 @@ impl Linter<'_> {
         } else {
             "Fix the syntax (does it run on the target PostgreSQL?) or review the statement by hand"
         };
-        self.finding("unparsable-statement", Hit::new(level, message, help), Some(index), span)
+        self.finding(
+            "unparsable-statement",
+            Hit::new(level, message, help),
+            Some(index),
+            span,
+        )
     }
 
     /// Runs the statement rules and updates the state. Returns effects.
@@ -234,7 +307,12 @@ impl Linter<'_> {
         if embedded {
             tx.in_tx = true;
         }
-        let fx = FactCtx { schema, new_objects: &st.new_objects, pg_version: self.settings.pg_version, utc: self.settings.utc };
+        let fx = FactCtx {
+            schema,
+            new_objects: &st.new_objects,
+            pg_version: self.settings.pg_version,
+            utc: self.settings.utc,
+        };
         let mut effects = facts::effects(&parsed.op, &fx);
         let mut hits: Vec<(&'static str, Hit)> = Vec::new();
         {
@@ -268,7 +346,10 @@ impl Linter<'_> {
         // Statements inside a DO block run now: analyse them at their own location.
         if let Op::Do { statements, .. } = &parsed.op {
             for emb in statements {
-                let espan = Span { start: emb.offset, end: (emb.offset + emb.sql.len()).min(self.text.len()) };
+                let espan = Span {
+                    start: emb.offset,
+                    end: (emb.offset + emb.sql.len()).min(self.text.len()),
+                };
                 match parse_statement(&emb.sql, emb.offset) {
                     Ok(p) => {
                         let e = self.analyze(&p, &emb.sql, index, espan, schema, st, out, true);
@@ -310,18 +391,31 @@ impl Linter<'_> {
             let new_objects = st.new_objects.clone();
             let existing = |t: &str| !new_objects.contains(t);
             for (t, m) in effects.all_locks() {
-                if m == LockMode::AccessExclusive && existing(t) && !st.tx.access_exclusive.iter().any(|x| x == t) {
+                if m == LockMode::AccessExclusive
+                    && existing(t)
+                    && !st.tx.access_exclusive.iter().any(|x| x == t)
+                {
                     st.tx.access_exclusive.push(t.to_string());
                 }
             }
             let dml = matches!(
                 parsed.op,
-                Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. }
+                Op::Update { .. }
+                    | Op::Delete { .. }
+                    | Op::Merge { .. }
+                    | Op::Insert {
+                        from_query: true,
+                        ..
+                    }
             ) && effects.table.as_deref().is_some_and(existing);
             let ddl = match &parsed.op {
                 Op::AlterTable { table, .. } => existing(&table.name),
                 Op::CreateIndex { table, .. } => existing(&table.name),
-                Op::Drop { kind: crate::ir::ObjKind::Table, names, .. } => names.iter().any(|n| existing(&n.name)),
+                Op::Drop {
+                    kind: crate::ir::ObjKind::Table,
+                    names,
+                    ..
+                } => names.iter().any(|n| existing(&n.name)),
                 Op::Rename { object, .. } => existing(&object.name),
                 _ => false,
             };
@@ -331,8 +425,15 @@ impl Linter<'_> {
             if ddl && st.tx.ddl_at.is_none() {
                 st.tx.ddl_at = Some(index);
             }
-            if let Op::AlterEnum { type_name, add_value: Some(v), .. } = &parsed.op {
-                st.tx.enum_values_added.push((type_name.name.clone(), v.clone()));
+            if let Op::AlterEnum {
+                type_name,
+                add_value: Some(v),
+                ..
+            } = &parsed.op
+            {
+                st.tx
+                    .enum_values_added
+                    .push((type_name.name.clone(), v.clone()));
             }
         }
         schema.apply(&parsed.op);
@@ -340,21 +441,43 @@ impl Linter<'_> {
             st.new_objects.insert(c.clone());
             st.created_at.entry(c.clone()).or_insert(index);
         }
-        if let Op::CreateIndex { name: None, table, columns, .. } = &parsed.op {
+        if let Op::CreateIndex {
+            name: None,
+            table,
+            columns,
+            ..
+        } = &parsed.op
+        {
             let n = format!("{}_{}_idx", table.name, columns.join("_"));
             st.new_objects.insert(n);
         }
         effects
     }
 
-    fn statement(&self, index: usize, raw: &RawStatement, schema: &mut Schema, st: &mut FileState, out: &mut Collected, section: Direction) {
-        let span = Span { start: raw.start, end: raw.end };
+    fn statement(
+        &self,
+        index: usize,
+        raw: &RawStatement,
+        schema: &mut Schema,
+        st: &mut FileState,
+        out: &mut Collected,
+        section: Direction,
+    ) {
+        let span = Span {
+            start: raw.start,
+            end: raw.end,
+        };
         let sql = &self.text[raw.start..raw.body_end];
         let tx_before = st.snapshot();
         let tx_id = st.tx_id;
         let (summary, effects, op) = if let Some(u) = raw.unterminated {
             let lc = self.lines.line_col(self.text, u.start());
-            let reason = format!("{} starting at line {}, column {} runs to the end of the file", u.describe(), lc.line, lc.column);
+            let reason = format!(
+                "{} starting at line {}, column {} runs to the end of the file",
+                u.describe(),
+                lc.line,
+                lc.column
+            );
             if let Some(f) = self.unparsable(index, span, sql, reason) {
                 out.findings.push(f);
             }
@@ -373,7 +496,10 @@ impl Linter<'_> {
                 }
             }
         };
-        let targets_new = effects.table.as_deref().is_some_and(|t| st.created_at.get(t).is_some_and(|&i| i < index));
+        let targets_new = effects
+            .table
+            .as_deref()
+            .is_some_and(|t| st.created_at.get(t).is_some_and(|&i| i < index));
         out.records.push(StmtRecord {
             index,
             summary: summary.clone(),
@@ -411,10 +537,17 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
         text,
         lines: LineIndex::new(text),
         settings,
-        rule_settings: RuleSettings { pg_version: settings.pg_version, utc: settings.utc },
+        rule_settings: RuleSettings {
+            pg_version: settings.pg_version,
+            utc: settings.utc,
+        },
     };
     let sp = split::split(text);
-    let mut out = Collected { statements: vec![], findings: vec![], records: vec![] };
+    let mut out = Collected {
+        statements: vec![],
+        findings: vec![],
+        records: vec![],
+    };
     let mut index = 0;
     for section in &unit.sections {
         let mut scratch;
@@ -424,22 +557,35 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
             scratch = schema.clone();
             &mut scratch
         };
-        let mut st = FileState::new(section.wraps_tx || settings.assume_in_transaction);
+        let raws: Vec<&RawStatement> = sp
+            .statements
+            .iter()
+            .filter(|r| r.start >= section.start && r.start < section.end)
+            .collect();
+        let mut st =
+            FileState::new(section.tx.effective(&raws, text) || settings.assume_in_transaction);
         let first_record = out.records.len();
         let first_finding = out.findings.len();
-        for raw in sp.statements.iter().filter(|r| r.start >= section.start && r.start < section.end) {
+        for raw in raws {
             linter.statement(index, raw, schema_ref, &mut st, &mut out, section.direction);
             index += 1;
         }
         // File-level rules, per section.
         let records = out.records[first_record..].to_vec();
-        let grade_so_far =
-            out.findings[first_finding..].iter().map(|f| f.level).max().unwrap_or(Level::Low);
+        let grade_so_far = out.findings[first_finding..]
+            .iter()
+            .map(|f| f.level)
+            .max()
+            .unwrap_or(Level::Low);
         let fcx = FileCtx {
             path: &unit.path,
             name: &unit.name,
             direction: section.direction,
-            has_down: if grade_so_far >= Level::Medium { unit.has_down } else { None },
+            has_down: if grade_so_far >= Level::Medium {
+                unit.has_down
+            } else {
+                None
+            },
             statements: &records,
             created_at: &st.created_at,
         };
@@ -448,9 +594,18 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
             if let Check::File(f) = rule.check {
                 f(&fcx, &mut buf);
                 for h in buf.drain(..) {
-                    let (stmt, span) = match h.statement.and_then(|i| out.statements.iter().find(|s| s.index == i)) {
+                    let (stmt, span) = match h
+                        .statement
+                        .and_then(|i| out.statements.iter().find(|s| s.index == i))
+                    {
                         Some(s) => (Some(s.index), s.span),
-                        None => (None, Span { start: section.start.min(text.len()), end: section.start.min(text.len()) }),
+                        None => (
+                            None,
+                            Span {
+                                start: section.start.min(text.len()),
+                                end: section.start.min(text.len()),
+                            },
+                        ),
                     };
                     if let Some(f) = linter.finding(rule.id, h, stmt, span) {
                         out.findings.push(f);
@@ -470,12 +625,22 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
             .max()
             .unwrap_or(Level::Low);
     }
-    out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
-    let grade = out.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
+    out.findings
+        .sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
+    let grade = out
+        .findings
+        .iter()
+        .filter(|f| !f.ignored)
+        .map(|f| f.level)
+        .max()
+        .unwrap_or(Level::Low);
     let mut plan: Vec<PlanStep> = Vec::new();
     for f in out.findings.iter().filter(|f| !f.ignored) {
         for step in &f.plan {
-            if !plan.iter().any(|p| p.title == step.title && p.sql == step.sql) {
+            if !plan
+                .iter()
+                .any(|p| p.title == step.title && p.sql == step.sql)
+            {
                 plan.push(step.clone());
             }
         }
@@ -504,19 +669,38 @@ fn apply_ignores(linter: &Linter, sp: &split::Split, out: &mut Collected, settin
         .collect();
     let mut extra = Vec::new();
     for ig in &mut parsed {
-        let span = Span { start: ig.start, end: ig.end };
+        let span = Span {
+            start: ig.start,
+            end: ig.end,
+        };
         for p in &ig.problems {
-            extra.push(("invalid-ignore", Hit::new(Level::Low, format!("invalid ignore comment: {p}"), "Write it as `-- migrade-ignore: rule-id, other-rule -- reason`"), span));
+            extra.push((
+                "invalid-ignore",
+                Hit::new(
+                    Level::Low,
+                    format!("invalid ignore comment: {p}"),
+                    "Write it as `-- migrade-ignore: rule-id, other-rule -- reason`",
+                ),
+                span,
+            ));
         }
         if settings.require_ignore_reason && ig.reason.is_none() && !ig.rules.is_empty() {
             extra.push(("invalid-ignore", Hit::new(Level::Low, "ignore comment without a reason (require_ignore_reason is on): it is not applied".to_string(), "Add the reason after a second `--`: `-- migrade-ignore: rule -- why it is safe here`"), span));
             ig.rules.clear();
         }
         // The statement an ignore applies to: the first that starts after it.
-        let target = if ig.file_wide { None } else { out.statements.iter().find(|s| s.span.start >= ig.end).map(|s| s.index) };
+        let target = if ig.file_wide {
+            None
+        } else {
+            out.statements
+                .iter()
+                .find(|s| s.span.start >= ig.end)
+                .map(|s| s.index)
+        };
         let mut used = false;
         for f in &mut out.findings {
-            let applies = ig.rules.iter().any(|r| r == f.rule) && (ig.file_wide || (target.is_some() && f.statement == target));
+            let applies = ig.rules.iter().any(|r| r == f.rule)
+                && (ig.file_wide || (target.is_some() && f.statement == target));
             if applies && !f.ignored {
                 f.ignored = true;
                 f.ignore_reason = ig.reason.clone();
@@ -524,7 +708,15 @@ fn apply_ignores(linter: &Linter, sp: &split::Split, out: &mut Collected, settin
             }
         }
         if !used && !ig.rules.is_empty() {
-            extra.push(("unused-ignore", Hit::new(Level::Low, format!("this ignore of {} matches no finding", ig.rules.join(", ")), "Remove the ignore comment, or move it just above the statement it is for"), span));
+            extra.push((
+                "unused-ignore",
+                Hit::new(
+                    Level::Low,
+                    format!("this ignore of {} matches no finding", ig.rules.join(", ")),
+                    "Remove the ignore comment, or move it just above the statement it is for",
+                ),
+                span,
+            ));
         }
     }
     for (rule, hit, span) in extra {

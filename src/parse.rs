@@ -17,26 +17,42 @@ pub struct ParseError {
 /// Parses one statement (its text without the final `;`). `offset` is the
 /// statement's byte offset in the file, used to locate SQL inside DO blocks.
 pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, ParseError> {
-    let result = pg_query::parse(sql, 0).map_err(|e| ParseError { message: clean_error(&e.to_string()) })?;
+    let result = pg_query::parse(sql, 0).map_err(|e| ParseError {
+        message: clean_error(&e.to_string()),
+    })?;
     let stmts = &result.protobuf.stmts;
     let Some(raw) = stmts.first() else {
-        return Ok(ParsedStatement { op: Op::Other, summary: "(empty)".into(), refuses_transaction: None });
+        return Ok(ParsedStatement {
+            op: Op::Other,
+            summary: "(empty)".into(),
+            refuses_transaction: None,
+        });
     };
     let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
-        return Ok(ParsedStatement { op: Op::Other, summary: "(empty)".into(), refuses_transaction: None });
+        return Ok(ParsedStatement {
+            op: Op::Other,
+            summary: "(empty)".into(),
+            refuses_transaction: None,
+        });
     };
     Ok(convert(node, sql, offset))
 }
 
-/// SQL text of an expression, via the deparser.
-fn deparse_expr(expr: &Node) -> Option<String> {
-    let target = protobuf::ResTarget { name: String::new(), indirection: vec![], val: Some(Box::new(expr.clone())), location: 0 };
-    let select = protobuf::SelectStmt {
-        target_list: vec![Node { node: Some(NodeEnum::ResTarget(Box::new(target))) }],
-        ..Default::default()
+/// SQL text of a WHERE expression, via the deparser: only nodes from the
+/// original tree are used (a hand-built node with default enum values trips
+/// libpg_query's assertions).
+fn deparse_where(relation: &Option<protobuf::RangeVar>, expr: &Node) -> Option<String> {
+    let stmt = protobuf::DeleteStmt {
+        relation: relation.clone(),
+        using_clause: vec![],
+        where_clause: Some(Box::new(expr.clone())),
+        returning_clause: None,
+        with_clause: None,
     };
-    let s = NodeEnum::SelectStmt(Box::new(select)).deparse(Default::default()).ok()?;
-    s.strip_prefix("SELECT ").map(str::to_string)
+    let s = NodeEnum::DeleteStmt(Box::new(stmt))
+        .deparse(Default::default())
+        .ok()?;
+    s.split_once(" WHERE ").map(|(_, w)| w.to_string())
 }
 
 fn clean_error(msg: &str) -> String {
@@ -59,13 +75,20 @@ fn qname_from_list(list: &[Node]) -> QName {
     match parts.len() {
         0 => QName::default(),
         1 => QName::new(parts[0].clone()),
-        n => QName { schema: Some(parts[n - 2].clone()), name: parts[n - 1].clone() },
+        n => QName {
+            schema: Some(parts[n - 2].clone()),
+            name: parts[n - 1].clone(),
+        },
     }
 }
 
 fn rangevar(rv: &protobuf::RangeVar) -> QName {
     QName {
-        schema: if rv.schemaname.is_empty() { None } else { Some(rv.schemaname.clone()) },
+        schema: if rv.schemaname.is_empty() {
+            None
+        } else {
+            Some(rv.schemaname.clone())
+        },
         name: rv.relname.clone(),
     }
 }
@@ -113,7 +136,11 @@ pub(crate) fn type_ref(t: &protobuf::TypeName) -> TypeRef {
         "bpchar" => "char".into(),
         _ => {
             if names.len() > 1 {
-                names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(".")
+                names
+                    .iter()
+                    .map(|n| quote_ident(n))
+                    .collect::<Vec<_>>()
+                    .join(".")
             } else {
                 quote_ident(&name)
             }
@@ -122,13 +149,24 @@ pub(crate) fn type_ref(t: &protobuf::TypeName) -> TypeRef {
     let mut display = base;
     if !mods.is_empty() {
         display.push('(');
-        display.push_str(&mods.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(","));
+        display.push_str(
+            &mods
+                .iter()
+                .map(|m| m.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         display.push(')');
     }
     if array {
         display.push_str("[]");
     }
-    TypeRef { name, mods, array, display }
+    TypeRef {
+        name,
+        mods,
+        array,
+        display,
+    }
 }
 
 /// Every function called anywhere inside a node (found through its serde form).
@@ -151,7 +189,9 @@ fn func_names(node: &Node) -> Vec<String> {
 }
 
 fn json_has_key(node: &Node, key: &str) -> bool {
-    let Ok(v) = serde_json::to_value(node) else { return false };
+    let Ok(v) = serde_json::to_value(node) else {
+        return false;
+    };
     let mut found = false;
     walk_json(&v, &mut |k, _| {
         if k == key {
@@ -179,19 +219,85 @@ fn walk_json(v: &Value, f: &mut dyn FnMut(&str, &Value)) {
 }
 
 const VOLATILE_FUNCS: &[&str] = &[
-    "random", "clock_timestamp", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
-    "uuidv4", "uuidv7", "uuid_generate_v7", "nextval", "timeofday", "setseed", "gen_random_bytes", "txid_current",
-    "pg_current_xact_id", "random_normal",
+    "random",
+    "clock_timestamp",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "uuidv4",
+    "uuidv7",
+    "uuid_generate_v7",
+    "nextval",
+    "timeofday",
+    "setseed",
+    "gen_random_bytes",
+    "txid_current",
+    "pg_current_xact_id",
+    "random_normal",
 ];
 
 const NON_VOLATILE_FUNCS: &[&str] = &[
-    "now", "transaction_timestamp", "statement_timestamp", "current_timestamp", "current_date", "localtimestamp",
-    "lower", "upper", "concat", "to_jsonb", "to_json", "jsonb_build_object", "json_build_object", "jsonb_build_array",
-    "json_build_array", "array", "make_interval", "make_date", "timezone", "date_trunc", "to_timestamp", "to_char",
-    "to_date", "coalesce", "nullif", "greatest", "least", "length", "md5", "trim", "btrim", "replace", "current_setting",
-    "current_user", "session_user", "inet_client_addr", "abs", "round", "floor", "ceil", "extract", "date_part",
-    "array_fill", "string_to_array", "encode", "decode", "row", "point", "tsrange", "tstzrange", "daterange",
-    "int4range", "numrange", "uuid_nil", "jsonb_object", "array_length", "format", "left", "right", "substr",
+    "now",
+    "transaction_timestamp",
+    "statement_timestamp",
+    "current_timestamp",
+    "current_date",
+    "localtimestamp",
+    "lower",
+    "upper",
+    "concat",
+    "to_jsonb",
+    "to_json",
+    "jsonb_build_object",
+    "json_build_object",
+    "jsonb_build_array",
+    "json_build_array",
+    "array",
+    "make_interval",
+    "make_date",
+    "timezone",
+    "date_trunc",
+    "to_timestamp",
+    "to_char",
+    "to_date",
+    "coalesce",
+    "nullif",
+    "greatest",
+    "least",
+    "length",
+    "md5",
+    "trim",
+    "btrim",
+    "replace",
+    "current_setting",
+    "current_user",
+    "session_user",
+    "inet_client_addr",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+    "extract",
+    "date_part",
+    "array_fill",
+    "string_to_array",
+    "encode",
+    "decode",
+    "row",
+    "point",
+    "tsrange",
+    "tstzrange",
+    "daterange",
+    "int4range",
+    "numrange",
+    "uuid_nil",
+    "jsonb_object",
+    "array_length",
+    "format",
+    "left",
+    "right",
+    "substr",
     "substring",
 ];
 
@@ -264,13 +370,29 @@ fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<Con
     }
     Some(ConstraintSpec {
         kind,
-        name: if c.conname.is_empty() { None } else { Some(c.conname.clone()) },
+        name: if c.conname.is_empty() {
+            None
+        } else {
+            Some(c.conname.clone())
+        },
         columns,
         not_valid: c.skip_validation,
-        using_index: if c.indexname.is_empty() { None } else { Some(c.indexname.clone()) },
+        using_index: if c.indexname.is_empty() {
+            None
+        } else {
+            Some(c.indexname.clone())
+        },
         nulls_not_distinct: c.nulls_not_distinct,
-        not_null_check_of: if kind == ConstraintKind::Check { c.raw_expr.as_deref().and_then(not_null_check_column) } else { None },
-        references: if kind == ConstraintKind::ForeignKey { Some(fk_ref(c)) } else { None },
+        not_null_check_of: if kind == ConstraintKind::Check {
+            c.raw_expr.as_deref().and_then(not_null_check_column)
+        } else {
+            None
+        },
+        references: if kind == ConstraintKind::ForeignKey {
+            Some(fk_ref(c))
+        } else {
+            None
+        },
         expr_sql: None,
     })
 }
@@ -292,7 +414,9 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
         col.collation = strings(&cc.collname).last().cloned();
     }
     for c in &cd.constraints {
-        let Some(NodeEnum::Constraint(c)) = c.node.as_ref() else { continue };
+        let Some(NodeEnum::Constraint(c)) = c.node.as_ref() else {
+            continue;
+        };
         match ConstrType::try_from(c.contype) {
             Ok(ConstrType::ConstrNotnull) => col.not_null = true,
             Ok(ConstrType::ConstrNull) => col.not_null = false,
@@ -335,9 +459,9 @@ fn obj_kind(t: i32) -> ObjKind {
         Ok(ObjectType::ObjectMatview) => ObjKind::MaterializedView,
         Ok(ObjectType::ObjectSequence) => ObjKind::Sequence,
         Ok(ObjectType::ObjectSchema) => ObjKind::Schema,
-        Ok(ObjectType::ObjectFunction) | Ok(ObjectType::ObjectRoutine) | Ok(ObjectType::ObjectAggregate) => {
-            ObjKind::Function
-        }
+        Ok(ObjectType::ObjectFunction)
+        | Ok(ObjectType::ObjectRoutine)
+        | Ok(ObjectType::ObjectAggregate) => ObjKind::Function,
         Ok(ObjectType::ObjectProcedure) => ObjKind::Procedure,
         Ok(ObjectType::ObjectType) => ObjKind::Type,
         Ok(ObjectType::ObjectDomain) => ObjKind::Domain,
@@ -346,7 +470,9 @@ fn obj_kind(t: i32) -> ObjKind {
         Ok(ObjectType::ObjectExtension) => ObjKind::Extension,
         Ok(ObjectType::ObjectForeignTable) => ObjKind::ForeignTable,
         Ok(ObjectType::ObjectColumn) => ObjKind::Column,
-        Ok(ObjectType::ObjectTabconstraint) | Ok(ObjectType::ObjectDomconstraint) => ObjKind::Constraint,
+        Ok(ObjectType::ObjectTabconstraint) | Ok(ObjectType::ObjectDomconstraint) => {
+            ObjKind::Constraint
+        }
         _ => ObjKind::Other,
     }
 }
@@ -410,7 +536,11 @@ fn summary_from_variant(node: &NodeEnum) -> String {
 }
 
 fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
-    ParsedStatement { op, summary: summary.into(), refuses_transaction: None }
+    ParsedStatement {
+        op,
+        summary: summary.into(),
+        refuses_transaction: None,
+    }
 }
 
 fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
@@ -420,28 +550,68 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
     let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
     match t {
         T::AtAddColumn => match def {
-            Some(NodeEnum::ColumnDef(cd)) => {
-                (AlterCmd::AddColumn { column: column_spec(cd), if_not_exists: cmd.missing_ok }, "ADD COLUMN")
-            }
+            Some(NodeEnum::ColumnDef(cd)) => (
+                AlterCmd::AddColumn {
+                    column: column_spec(cd),
+                    if_not_exists: cmd.missing_ok,
+                },
+                "ADD COLUMN",
+            ),
             _ => (AlterCmd::Other("ADD COLUMN".into()), "ADD COLUMN"),
         },
-        T::AtDropColumn => (AlterCmd::DropColumn { column: col(), cascade: behavior_cascade(cmd.behavior) }, "DROP COLUMN"),
+        T::AtDropColumn => (
+            AlterCmd::DropColumn {
+                column: col(),
+                cascade: behavior_cascade(cmd.behavior),
+            },
+            "DROP COLUMN",
+        ),
         T::AtAlterColumnType => {
             let (new_type, using, collation) = match def {
                 Some(NodeEnum::ColumnDef(cd)) => {
                     let using = cd.raw_default.as_deref().map(|u| using_kind(u, &cmd.name));
-                    let coll = cd.coll_clause.as_ref().and_then(|c| strings(&c.collname).last().cloned());
-                    (cd.type_name.as_ref().map(type_ref).unwrap_or_default(), using.flatten(), coll)
+                    let coll = cd
+                        .coll_clause
+                        .as_ref()
+                        .and_then(|c| strings(&c.collname).last().cloned());
+                    (
+                        cd.type_name.as_ref().map(type_ref).unwrap_or_default(),
+                        using.flatten(),
+                        coll,
+                    )
                 }
                 _ => (TypeRef::default(), None, None),
             };
-            (AlterCmd::AlterType { column: col(), new_type, using, collation }, "ALTER COLUMN TYPE")
+            (
+                AlterCmd::AlterType {
+                    column: col(),
+                    new_type,
+                    using,
+                    collation,
+                },
+                "ALTER COLUMN TYPE",
+            )
         }
-        T::AtSetNotNull => (AlterCmd::SetNotNull { column: col() }, "ALTER COLUMN SET NOT NULL"),
-        T::AtDropNotNull => (AlterCmd::DropNotNull { column: col() }, "ALTER COLUMN DROP NOT NULL"),
+        T::AtSetNotNull => (
+            AlterCmd::SetNotNull { column: col() },
+            "ALTER COLUMN SET NOT NULL",
+        ),
+        T::AtDropNotNull => (
+            AlterCmd::DropNotNull { column: col() },
+            "ALTER COLUMN DROP NOT NULL",
+        ),
         T::AtColumnDefault => match cmd.def.as_deref() {
-            Some(d) => (AlterCmd::SetDefault { column: col(), default: default_kind(d) }, "ALTER COLUMN SET DEFAULT"),
-            None => (AlterCmd::DropDefault { column: col() }, "ALTER COLUMN DROP DEFAULT"),
+            Some(d) => (
+                AlterCmd::SetDefault {
+                    column: col(),
+                    default: default_kind(d),
+                },
+                "ALTER COLUMN SET DEFAULT",
+            ),
+            None => (
+                AlterCmd::DropDefault { column: col() },
+                "ALTER COLUMN DROP DEFAULT",
+            ),
         },
         T::AtAddConstraint => match def {
             Some(NodeEnum::Constraint(c)) => match constraint_spec(c, None) {
@@ -450,10 +620,17 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
             },
             _ => (AlterCmd::Other("ADD CONSTRAINT".into()), "ADD CONSTRAINT"),
         },
-        T::AtValidateConstraint => (AlterCmd::ValidateConstraint { name: col() }, "VALIDATE CONSTRAINT"),
-        T::AtDropConstraint => {
-            (AlterCmd::DropConstraint { name: col(), cascade: behavior_cascade(cmd.behavior) }, "DROP CONSTRAINT")
-        }
+        T::AtValidateConstraint => (
+            AlterCmd::ValidateConstraint { name: col() },
+            "VALIDATE CONSTRAINT",
+        ),
+        T::AtDropConstraint => (
+            AlterCmd::DropConstraint {
+                name: col(),
+                cascade: behavior_cascade(cmd.behavior),
+            },
+            "DROP CONSTRAINT",
+        ),
         T::AtAlterConstraint => (AlterCmd::AlterConstraint, "ALTER CONSTRAINT"),
         T::AtSetLogged => (AlterCmd::SetLogged, "SET LOGGED"),
         T::AtSetUnLogged => (AlterCmd::SetUnlogged, "SET UNLOGGED"),
@@ -465,20 +642,46 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
                 _ => (QName::default(), false),
             };
             if t == T::AtAttachPartition {
-                (AlterCmd::AttachPartition { partition: name }, "ATTACH PARTITION")
+                (
+                    AlterCmd::AttachPartition { partition: name },
+                    "ATTACH PARTITION",
+                )
             } else if t == T::AtDetachPartitionFinalize {
-                (AlterCmd::Other("DETACH PARTITION FINALIZE".into()), "DETACH PARTITION FINALIZE")
+                (
+                    AlterCmd::Other("DETACH PARTITION FINALIZE".into()),
+                    "DETACH PARTITION FINALIZE",
+                )
             } else {
-                (AlterCmd::DetachPartition { partition: name, concurrently: conc }, "DETACH PARTITION")
+                (
+                    AlterCmd::DetachPartition {
+                        partition: name,
+                        concurrently: conc,
+                    },
+                    "DETACH PARTITION",
+                )
             }
         }
-        T::AtEnableRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Enable), "ENABLE ROW LEVEL SECURITY"),
-        T::AtDisableRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Disable), "DISABLE ROW LEVEL SECURITY"),
-        T::AtForceRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Force), "FORCE ROW LEVEL SECURITY"),
-        T::AtNoForceRowSecurity => (AlterCmd::RowSecurity(RowSecurity::NoForce), "NO FORCE ROW LEVEL SECURITY"),
-        T::AtEnableTrig | T::AtEnableAlwaysTrig | T::AtEnableReplicaTrig | T::AtEnableTrigAll | T::AtEnableTrigUser => {
-            (AlterCmd::Trigger { enable: true }, "ENABLE TRIGGER")
-        }
+        T::AtEnableRowSecurity => (
+            AlterCmd::RowSecurity(RowSecurity::Enable),
+            "ENABLE ROW LEVEL SECURITY",
+        ),
+        T::AtDisableRowSecurity => (
+            AlterCmd::RowSecurity(RowSecurity::Disable),
+            "DISABLE ROW LEVEL SECURITY",
+        ),
+        T::AtForceRowSecurity => (
+            AlterCmd::RowSecurity(RowSecurity::Force),
+            "FORCE ROW LEVEL SECURITY",
+        ),
+        T::AtNoForceRowSecurity => (
+            AlterCmd::RowSecurity(RowSecurity::NoForce),
+            "NO FORCE ROW LEVEL SECURITY",
+        ),
+        T::AtEnableTrig
+        | T::AtEnableAlwaysTrig
+        | T::AtEnableReplicaTrig
+        | T::AtEnableTrigAll
+        | T::AtEnableTrigUser => (AlterCmd::Trigger { enable: true }, "ENABLE TRIGGER"),
         T::AtDisableTrig | T::AtDisableTrigAll | T::AtDisableTrigUser => {
             (AlterCmd::Trigger { enable: false }, "DISABLE TRIGGER")
         }
@@ -487,11 +690,19 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
         T::AtClusterOn => (AlterCmd::ClusterOn, "CLUSTER ON"),
         T::AtSetStatistics => (AlterCmd::SetStatistics, "ALTER COLUMN SET STATISTICS"),
         T::AtSetStorage | T::AtSetCompression => (AlterCmd::SetStorage, "ALTER COLUMN SET STORAGE"),
-        T::AtSetOptions | T::AtResetOptions | T::AtSetRelOptions | T::AtResetRelOptions | T::AtReplaceRelOptions => {
-            (AlterCmd::SetOptions, "SET (...)")
-        }
-        T::AtAddIdentity => (AlterCmd::AddIdentity { column: col() }, "ALTER COLUMN ADD GENERATED AS IDENTITY"),
-        T::AtSetExpression => (AlterCmd::SetExpression { column: col() }, "ALTER COLUMN SET EXPRESSION"),
+        T::AtSetOptions
+        | T::AtResetOptions
+        | T::AtSetRelOptions
+        | T::AtResetRelOptions
+        | T::AtReplaceRelOptions => (AlterCmd::SetOptions, "SET (...)"),
+        T::AtAddIdentity => (
+            AlterCmd::AddIdentity { column: col() },
+            "ALTER COLUMN ADD GENERATED AS IDENTITY",
+        ),
+        T::AtSetExpression => (
+            AlterCmd::SetExpression { column: col() },
+            "ALTER COLUMN SET EXPRESSION",
+        ),
         T::AtDropExpression => (AlterCmd::DropExpression, "ALTER COLUMN DROP EXPRESSION"),
         T::AtAddInherit | T::AtDropInherit => (AlterCmd::Inherit, "INHERIT"),
         _ => (AlterCmd::Other(format!("{t:?}")), "ALTER"),
@@ -510,7 +721,10 @@ fn using_kind(expr: &Node, column: &str) -> Option<UsingKind> {
     let funcs = func_names(expr);
     for f in &funcs {
         let lf = f.to_ascii_lowercase();
-        if matches!(lf.as_str(), "left" | "substr" | "substring" | "trunc" | "round" | "split_part" | "right") {
+        if matches!(
+            lf.as_str(),
+            "left" | "substr" | "substring" | "trunc" | "round" | "split_part" | "right"
+        ) {
             return Some(UsingKind::Truncating(format!("{lf}()")));
         }
     }
@@ -556,14 +770,20 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 }
             }
             let partition_of = if c.partbound.is_some() {
-                c.inh_relations.first().and_then(|n| match n.node.as_ref()? {
-                    NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
-                    _ => None,
-                })
+                c.inh_relations
+                    .first()
+                    .and_then(|n| match n.node.as_ref()? {
+                        NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+                        _ => None,
+                    })
             } else {
                 None
             };
-            let summary = if partition_of.is_some() { "CREATE TABLE PARTITION OF" } else { "CREATE TABLE" };
+            let summary = if partition_of.is_some() {
+                "CREATE TABLE PARTITION OF"
+            } else {
+                "CREATE TABLE"
+            };
             plain(
                 Op::CreateTable {
                     table: opt_rv(&c.relation),
@@ -581,7 +801,11 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             let table = c.into.as_ref().map(|i| opt_rv(&i.rel)).unwrap_or_default();
             plain(
                 Op::CreateTableAs { table, matview },
-                if matview { "CREATE MATERIALIZED VIEW" } else { "CREATE TABLE AS" },
+                if matview {
+                    "CREATE MATERIALIZED VIEW"
+                } else {
+                    "CREATE TABLE AS"
+                },
             )
         }
         NodeEnum::AlterTableStmt(a) => {
@@ -599,10 +823,31 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             }
             let refuses = cmds
                 .iter()
-                .any(|c| matches!(c, AlterCmd::DetachPartition { concurrently: true, .. }))
+                .any(|c| {
+                    matches!(
+                        c,
+                        AlterCmd::DetachPartition {
+                            concurrently: true,
+                            ..
+                        }
+                    )
+                })
                 .then(|| "ALTER TABLE ... DETACH PARTITION CONCURRENTLY".to_string());
-            let summary = format!("ALTER {} {} {}", kind.sql(), opt_rv(&a.relation), names.join(", "));
-            ParsedStatement { op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds }, summary, refuses_transaction: refuses }
+            let summary = format!(
+                "ALTER {} {} {}",
+                kind.sql(),
+                opt_rv(&a.relation),
+                names.join(", ")
+            );
+            ParsedStatement {
+                op: Op::AlterTable {
+                    table: opt_rv(&a.relation),
+                    kind,
+                    cmds,
+                },
+                summary,
+                refuses_transaction: refuses,
+            }
         }
         NodeEnum::IndexStmt(i) => {
             let columns = i
@@ -620,9 +865,15 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 if i.concurrent { " CONCURRENTLY" } else { "" }
             );
             ParsedStatement {
-                refuses_transaction: i.concurrent.then(|| "CREATE INDEX CONCURRENTLY".to_string()),
+                refuses_transaction: i
+                    .concurrent
+                    .then(|| "CREATE INDEX CONCURRENTLY".to_string()),
                 op: Op::CreateIndex {
-                    name: if i.idxname.is_empty() { None } else { Some(i.idxname.clone()) },
+                    name: if i.idxname.is_empty() {
+                        None
+                    } else {
+                        Some(i.idxname.clone())
+                    },
                     table: opt_rv(&i.relation),
                     columns,
                     unique: i.unique,
@@ -635,7 +886,11 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
         NodeEnum::DropStmt(d) => {
             let kind = obj_kind(d.remove_type);
             let names = drop_names(&d.objects, kind);
-            let summary = format!("DROP {}{}", kind.sql(), if d.concurrent { " CONCURRENTLY" } else { "" });
+            let summary = format!(
+                "DROP {}{}",
+                kind.sql(),
+                if d.concurrent { " CONCURRENTLY" } else { "" }
+            );
             ParsedStatement {
                 refuses_transaction: d.concurrent.then(|| "DROP INDEX CONCURRENTLY".to_string()),
                 op: Op::Drop {
@@ -661,7 +916,9 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 }
             };
             let column = match kind {
-                ObjKind::Column | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy => Some(r.subname.clone()),
+                ObjKind::Column | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy => {
+                    Some(r.subname.clone())
+                }
                 _ => None,
             };
             let summary = match kind {
@@ -669,7 +926,15 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 ObjKind::Constraint => format!("ALTER TABLE {object} RENAME CONSTRAINT"),
                 k => format!("ALTER {} RENAME", k.sql()),
             };
-            plain(Op::Rename { kind, object, column, new_name: r.newname.clone() }, summary)
+            plain(
+                Op::Rename {
+                    kind,
+                    object,
+                    column,
+                    new_name: r.newname.clone(),
+                },
+                summary,
+            )
         }
         NodeEnum::AlterObjectSchemaStmt(a) => {
             let kind = obj_kind(a.object_type);
@@ -683,7 +948,11 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 }
             };
             plain(
-                Op::SetSchema { kind, object, new_schema: a.newschema.clone() },
+                Op::SetSchema {
+                    kind,
+                    object,
+                    new_schema: a.newschema.clone(),
+                },
                 format!("ALTER {} SET SCHEMA", kind.sql()),
             )
         }
@@ -696,7 +965,13 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     _ => None,
                 })
                 .collect();
-            plain(Op::Truncate { tables, cascade: behavior_cascade(t.behavior) }, "TRUNCATE")
+            plain(
+                Op::Truncate {
+                    tables,
+                    cascade: behavior_cascade(t.behavior),
+                },
+                "TRUNCATE",
+            )
         }
         NodeEnum::UpdateStmt(u) => {
             let mut bare = (**u).clone();
@@ -710,7 +985,10 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     table: opt_rv(&u.relation),
                     has_where: u.where_clause.is_some(),
                     set_sql,
-                    where_sql: u.where_clause.as_deref().and_then(deparse_expr),
+                    where_sql: u
+                        .where_clause
+                        .as_deref()
+                        .and_then(|w| deparse_where(&u.relation, w)),
                 },
                 "UPDATE",
             )
@@ -719,7 +997,10 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             Op::Delete {
                 table: opt_rv(&d.relation),
                 has_where: d.where_clause.is_some(),
-                where_sql: d.where_clause.as_deref().and_then(deparse_expr),
+                where_sql: d
+                    .where_clause
+                    .as_deref()
+                    .and_then(|w| deparse_where(&d.relation, w)),
             },
             "DELETE",
         ),
@@ -729,12 +1010,30 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 Some(_) => true,
                 None => false,
             };
-            let summary = if from_query { "INSERT ... SELECT" } else { "INSERT" };
-            plain(Op::Insert { table: opt_rv(&i.relation), from_query }, summary)
+            let summary = if from_query {
+                "INSERT ... SELECT"
+            } else {
+                "INSERT"
+            };
+            plain(
+                Op::Insert {
+                    table: opt_rv(&i.relation),
+                    from_query,
+                },
+                summary,
+            )
         }
-        NodeEnum::MergeStmt(m) => plain(Op::Merge { table: opt_rv(&m.relation) }, "MERGE"),
+        NodeEnum::MergeStmt(m) => plain(
+            Op::Merge {
+                table: opt_rv(&m.relation),
+            },
+            "MERGE",
+        ),
         NodeEnum::CopyStmt(c) => plain(
-            Op::Copy { table: c.relation.as_ref().map(rangevar), from: c.is_from },
+            Op::Copy {
+                table: c.relation.as_ref().map(rangevar),
+                from: c.is_from,
+            },
             if c.is_from { "COPY FROM" } else { "COPY TO" },
         ),
         NodeEnum::SelectStmt(_) => plain(Op::Select, "SELECT"),
@@ -762,13 +1061,19 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             };
             ParsedStatement {
                 refuses_transaction: v.is_vacuumcmd.then(|| "VACUUM".to_string()),
-                op: Op::Vacuum { full, analyze_only: !v.is_vacuumcmd, tables },
+                op: Op::Vacuum {
+                    full,
+                    analyze_only: !v.is_vacuumcmd,
+                    tables,
+                },
                 summary: summary.into(),
             }
         }
         NodeEnum::ClusterStmt(c) => ParsedStatement {
             refuses_transaction: c.relation.is_none().then(|| "CLUSTER".to_string()),
-            op: Op::Cluster { table: c.relation.as_ref().map(rangevar) },
+            op: Op::Cluster {
+                table: c.relation.as_ref().map(rangevar),
+            },
             summary: "CLUSTER".into(),
         },
         NodeEnum::ReindexStmt(r) => {
@@ -779,34 +1084,68 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 Ok(protobuf::ReindexObjectType::ReindexObjectSchema) => ObjKind::Schema,
                 _ => ObjKind::Other,
             };
-            let name = if r.relation.is_some() { opt_rv(&r.relation) } else { QName::new(r.name.clone()) };
+            let name = if r.relation.is_some() {
+                opt_rv(&r.relation)
+            } else {
+                QName::new(r.name.clone())
+            };
             let refuses = if concurrently || matches!(kind, ObjKind::Schema | ObjKind::Other) {
-                Some(format!("REINDEX {}{}", kind.sql(), if concurrently { " CONCURRENTLY" } else { "" }))
+                Some(format!(
+                    "REINDEX {}{}",
+                    kind.sql(),
+                    if concurrently { " CONCURRENTLY" } else { "" }
+                ))
             } else {
                 None
             };
             ParsedStatement {
                 refuses_transaction: refuses,
-                op: Op::Reindex { kind, name, concurrently },
+                op: Op::Reindex {
+                    kind,
+                    name,
+                    concurrently,
+                },
                 summary: format!("REINDEX{}", if concurrently { " CONCURRENTLY" } else { "" }),
             }
         }
         NodeEnum::RefreshMatViewStmt(r) => plain(
-            Op::RefreshMatView { name: opt_rv(&r.relation), concurrently: r.concurrent },
-            format!("REFRESH MATERIALIZED VIEW{}", if r.concurrent { " CONCURRENTLY" } else { "" }),
+            Op::RefreshMatView {
+                name: opt_rv(&r.relation),
+                concurrently: r.concurrent,
+            },
+            format!(
+                "REFRESH MATERIALIZED VIEW{}",
+                if r.concurrent { " CONCURRENTLY" } else { "" }
+            ),
         ),
         NodeEnum::AlterEnumStmt(a) => {
             let type_name = qname_from_list(&a.type_name);
             if !a.old_val.is_empty() {
                 plain(
-                    Op::AlterEnum { type_name, add_value: None, rename: Some((a.old_val.clone(), a.new_val.clone())) },
+                    Op::AlterEnum {
+                        type_name,
+                        add_value: None,
+                        rename: Some((a.old_val.clone(), a.new_val.clone())),
+                    },
                     "ALTER TYPE RENAME VALUE",
                 )
             } else {
-                plain(Op::AlterEnum { type_name, add_value: Some(a.new_val.clone()), rename: None }, "ALTER TYPE ADD VALUE")
+                plain(
+                    Op::AlterEnum {
+                        type_name,
+                        add_value: Some(a.new_val.clone()),
+                        rename: None,
+                    },
+                    "ALTER TYPE ADD VALUE",
+                )
             }
         }
-        NodeEnum::CreateEnumStmt(e) => plain(Op::CreateEnum { type_name: qname_from_list(&e.type_name) }, "CREATE TYPE AS ENUM"),
+        NodeEnum::CreateEnumStmt(e) => plain(
+            Op::CreateEnum {
+                type_name: qname_from_list(&e.type_name),
+            },
+            "CREATE TYPE AS ENUM",
+        ),
         NodeEnum::CreateFunctionStmt(f) => {
             let mut security_definer = false;
             let mut sets_search_path = false;
@@ -814,13 +1153,16 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             for d in def_elems(&f.options) {
                 match d.defname.as_str() {
                     "security" => {
-                        if let Some(NodeEnum::Boolean(b)) = d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                        if let Some(NodeEnum::Boolean(b)) =
+                            d.arg.as_deref().and_then(|a| a.node.as_ref())
+                        {
                             security_definer = b.boolval;
                         }
                     }
                     "language" => language = def_string(d),
                     "set" => {
-                        if let Some(NodeEnum::VariableSetStmt(v)) = d.arg.as_deref().and_then(|a| a.node.as_ref())
+                        if let Some(NodeEnum::VariableSetStmt(v)) =
+                            d.arg.as_deref().and_then(|a| a.node.as_ref())
                             && v.name == "search_path"
                         {
                             sets_search_path = true;
@@ -837,20 +1179,54 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     language,
                     body: Vec::new(),
                 },
-                if f.is_procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" },
+                if f.is_procedure {
+                    "CREATE PROCEDURE"
+                } else {
+                    "CREATE FUNCTION"
+                },
             )
         }
         NodeEnum::ViewStmt(v) => plain(
-            Op::CreateView { name: opt_rv(&v.view), replace: v.replace, materialized: false },
-            if v.replace { "CREATE OR REPLACE VIEW" } else { "CREATE VIEW" },
+            Op::CreateView {
+                name: opt_rv(&v.view),
+                replace: v.replace,
+                materialized: false,
+            },
+            if v.replace {
+                "CREATE OR REPLACE VIEW"
+            } else {
+                "CREATE VIEW"
+            },
         ),
         NodeEnum::CreateTrigStmt(t) => plain(
-            Op::CreateTrigger { table: opt_rv(&t.relation), replace: t.replace },
-            if t.replace { "CREATE OR REPLACE TRIGGER" } else { "CREATE TRIGGER" },
+            Op::CreateTrigger {
+                table: opt_rv(&t.relation),
+                replace: t.replace,
+            },
+            if t.replace {
+                "CREATE OR REPLACE TRIGGER"
+            } else {
+                "CREATE TRIGGER"
+            },
         ),
-        NodeEnum::CreatePolicyStmt(p) => plain(Op::CreatePolicy { table: opt_rv(&p.table) }, "CREATE POLICY"),
-        NodeEnum::AlterSeqStmt(s) => plain(Op::AlterSequence { name: opt_rv(&s.sequence) }, "ALTER SEQUENCE"),
-        NodeEnum::CreateSeqStmt(s) => plain(Op::CreateSequence { name: opt_rv(&s.sequence) }, "CREATE SEQUENCE"),
+        NodeEnum::CreatePolicyStmt(p) => plain(
+            Op::CreatePolicy {
+                table: opt_rv(&p.table),
+            },
+            "CREATE POLICY",
+        ),
+        NodeEnum::AlterSeqStmt(s) => plain(
+            Op::AlterSequence {
+                name: opt_rv(&s.sequence),
+            },
+            "ALTER SEQUENCE",
+        ),
+        NodeEnum::CreateSeqStmt(s) => plain(
+            Op::CreateSequence {
+                name: opt_rv(&s.sequence),
+            },
+            "CREATE SEQUENCE",
+        ),
         NodeEnum::AlterDomainStmt(d) => {
             let name = qname_from_list(&d.type_name);
             if d.subtype == "C" {
@@ -858,11 +1234,21 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     Some(NodeEnum::Constraint(c)) => c.skip_validation,
                     _ => false,
                 };
-                plain(Op::AlterDomainAddConstraint { name, not_valid }, "ALTER DOMAIN ADD CONSTRAINT")
+                plain(
+                    Op::AlterDomainAddConstraint { name, not_valid },
+                    "ALTER DOMAIN ADD CONSTRAINT",
+                )
             } else if d.subtype == "V" || d.subtype == "O" {
                 plain(
-                    Op::AlterDomainAddConstraint { name, not_valid: false },
-                    if d.subtype == "V" { "ALTER DOMAIN VALIDATE CONSTRAINT" } else { "ALTER DOMAIN SET NOT NULL" },
+                    Op::AlterDomainAddConstraint {
+                        name,
+                        not_valid: false,
+                    },
+                    if d.subtype == "V" {
+                        "ALTER DOMAIN VALIDATE CONSTRAINT"
+                    } else {
+                        "ALTER DOMAIN SET NOT NULL"
+                    },
                 )
             } else {
                 plain(Op::Other, "ALTER DOMAIN")
@@ -885,13 +1271,18 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 .collect::<Vec<_>>()
                 .join(", ");
             plain(
-                Op::Set { name: v.name.to_ascii_lowercase(), value, local: v.is_local },
+                Op::Set {
+                    name: v.name.to_ascii_lowercase(),
+                    value,
+                    local: v.is_local,
+                },
                 if v.is_local { "SET LOCAL" } else { "SET" },
             )
         }
         NodeEnum::TransactionStmt(t) => {
             let kind = match TransactionStmtKind::try_from(t.kind) {
-                Ok(TransactionStmtKind::TransStmtBegin) | Ok(TransactionStmtKind::TransStmtStart) => TxKind::Begin,
+                Ok(TransactionStmtKind::TransStmtBegin)
+                | Ok(TransactionStmtKind::TransStmtStart) => TxKind::Begin,
                 Ok(TransactionStmtKind::TransStmtCommit) => TxKind::Commit,
                 Ok(TransactionStmtKind::TransStmtRollback) => TxKind::Rollback,
                 Ok(TransactionStmtKind::TransStmtSavepoint)
@@ -927,16 +1318,28 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 7 => "EXCLUSIVE",
                 _ => "ACCESS EXCLUSIVE",
             };
-            plain(Op::Lock { tables, mode: mode.into() }, "LOCK TABLE")
+            plain(
+                Op::Lock {
+                    tables,
+                    mode: mode.into(),
+                },
+                "LOCK TABLE",
+            )
         }
         NodeEnum::GrantStmt(g) => {
             let to_public = g.grantees.iter().any(|n| match n.node.as_ref() {
-                Some(NodeEnum::RoleSpec(r)) => r.roletype == protobuf::RoleSpecType::RolespecPublic as i32,
+                Some(NodeEnum::RoleSpec(r)) => {
+                    r.roletype == protobuf::RoleSpecType::RolespecPublic as i32
+                }
                 _ => false,
             });
             let all_privileges = g.privileges.is_empty();
             plain(
-                Op::Grant { is_grant: g.is_grant, to_public, all_privileges },
+                Op::Grant {
+                    is_grant: g.is_grant,
+                    to_public,
+                    all_privileges,
+                },
                 if g.is_grant { "GRANT" } else { "REVOKE" },
             )
         }
@@ -946,35 +1349,64 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     g.is_grant && g.privileges.is_empty(),
                     g.is_grant
                         && g.grantees.iter().any(|n| match n.node.as_ref() {
-                            Some(NodeEnum::RoleSpec(r)) => r.roletype == protobuf::RoleSpecType::RolespecPublic as i32,
+                            Some(NodeEnum::RoleSpec(r)) => {
+                                r.roletype == protobuf::RoleSpecType::RolespecPublic as i32
+                            }
                             _ => false,
                         }),
                 ),
                 None => (false, false),
             };
-            plain(Op::AlterDefaultPrivileges { all_privileges: all, to_public: public }, "ALTER DEFAULT PRIVILEGES")
+            plain(
+                Op::AlterDefaultPrivileges {
+                    all_privileges: all,
+                    to_public: public,
+                },
+                "ALTER DEFAULT PRIVILEGES",
+            )
         }
-        NodeEnum::CreateRoleStmt(r) => {
-            plain(Op::Role { with_password: has_password_option(&r.options) }, "CREATE ROLE")
-        }
-        NodeEnum::AlterRoleStmt(r) => plain(Op::Role { with_password: has_password_option(&r.options) }, "ALTER ROLE"),
-        NodeEnum::CreateUserMappingStmt(u) => {
-            plain(Op::UserMapping { with_password: has_password_option(&u.options) }, "CREATE USER MAPPING")
-        }
-        NodeEnum::AlterUserMappingStmt(u) => {
-            plain(Op::UserMapping { with_password: has_password_option(&u.options) }, "ALTER USER MAPPING")
-        }
+        NodeEnum::CreateRoleStmt(r) => plain(
+            Op::Role {
+                with_password: has_password_option(&r.options),
+            },
+            "CREATE ROLE",
+        ),
+        NodeEnum::AlterRoleStmt(r) => plain(
+            Op::Role {
+                with_password: has_password_option(&r.options),
+            },
+            "ALTER ROLE",
+        ),
+        NodeEnum::CreateUserMappingStmt(u) => plain(
+            Op::UserMapping {
+                with_password: has_password_option(&u.options),
+            },
+            "CREATE USER MAPPING",
+        ),
+        NodeEnum::AlterUserMappingStmt(u) => plain(
+            Op::UserMapping {
+                with_password: has_password_option(&u.options),
+            },
+            "ALTER USER MAPPING",
+        ),
         NodeEnum::CreateForeignServerStmt(s) => {
             let sslmode_disable = def_elems(&s.options)
                 .any(|d| d.defname == "sslmode" && def_string(d).is_some_and(|v| v == "disable"));
             plain(
-                Op::ForeignServer { sslmode_disable, with_password: has_password_option(&s.options) },
+                Op::ForeignServer {
+                    sslmode_disable,
+                    with_password: has_password_option(&s.options),
+                },
                 "CREATE SERVER",
             )
         }
-        NodeEnum::CreatePlangStmt(l) => {
-            plain(Op::CreateLanguage { untrusted: !l.pltrusted, name: l.plname.clone() }, "CREATE LANGUAGE")
-        }
+        NodeEnum::CreatePlangStmt(l) => plain(
+            Op::CreateLanguage {
+                untrusted: !l.pltrusted,
+                name: l.plname.clone(),
+            },
+            "CREATE LANGUAGE",
+        ),
         NodeEnum::CommentStmt(_) => plain(Op::Comment, "COMMENT"),
         other => plain(Op::Other, summary_from_variant(other)),
     }

@@ -12,7 +12,12 @@ fn qi(s: &str) -> String {
 
 /// A primary-key-range batched UPDATE, committing each batch (PG 11+ DO with COMMIT).
 pub fn batched_update(table: &QName, pk: &str, set_sql: &str, extra_where: Option<&str>) -> String {
-    batched(table, pk, &format!("UPDATE {table} SET {set_sql}"), extra_where)
+    batched(
+        table,
+        pk,
+        &format!("UPDATE {table} SET {set_sql}"),
+        extra_where,
+    )
 }
 
 /// A primary-key-range batched DELETE.
@@ -21,10 +26,13 @@ pub fn batched_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> Strin
 }
 
 fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>) -> String {
-    let cond = extra_where.map(|w| format!("\n      AND ({w})")).unwrap_or_default();
+    let cond = extra_where
+        .map(|w| format!("\n      AND ({w})"))
+        .unwrap_or_default();
     let pk = qi(pk);
     [
-        "-- run outside a transaction block (psql autocommit): one transaction per batch".to_string(),
+        "-- run outside a transaction block (psql autocommit): one transaction per batch"
+            .to_string(),
         "DO $batch$".to_string(),
         "DECLARE".to_string(),
         "  batch_start bigint;".to_string(),
@@ -48,22 +56,37 @@ fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>) -> St
 pub fn drop_column(table: &QName, column: &str) -> Vec<PlanStep> {
     let c = qi(column);
     vec![
-        PlanStep::new(Stage::Deploy, format!("deploy code that no longer reads or writes {table}.{c}"), ""),
+        PlanStep::new(
+            Stage::Deploy,
+            format!("deploy code that no longer reads or writes {table}.{c}"),
+            "",
+        ),
         PlanStep::new(
             Stage::Contract,
             format!("check {table}.{c} is unused and back it up"),
-            format!("SELECT count(*) FILTER (WHERE {c} IS NOT NULL) AS non_null FROM {table};\n-- pg_dump --table={table} --data-only, or: CREATE TABLE {}_{}_backup AS SELECT * FROM {table};", table.name, column),
+            format!(
+                "SELECT count(*) FILTER (WHERE {c} IS NOT NULL) AS non_null FROM {table};\n-- pg_dump --table={table} --data-only, or: CREATE TABLE {}_{}_backup AS SELECT * FROM {table};",
+                table.name, column
+            ),
         ),
-        PlanStep::new(Stage::Contract, format!("drop {table}.{c} (needs approval)"), format!("{LT}\nALTER TABLE {table} DROP COLUMN {c};"))
-            .lock("ACCESS EXCLUSIVE (brief)")
-            .irreversible(),
+        PlanStep::new(
+            Stage::Contract,
+            format!("drop {table}.{c} (needs approval)"),
+            format!("{LT}\nALTER TABLE {table} DROP COLUMN {c};"),
+        )
+        .lock("ACCESS EXCLUSIVE (brief)")
+        .irreversible(),
     ]
 }
 
 pub fn drop_table(table: &QName) -> Vec<PlanStep> {
     let backup = format!("{}_deprecated", table.name);
     vec![
-        PlanStep::new(Stage::Deploy, format!("deploy code that no longer uses {table}"), ""),
+        PlanStep::new(
+            Stage::Deploy,
+            format!("deploy code that no longer uses {table}"),
+            "",
+        ),
         PlanStep::new(
             Stage::Contract,
             format!("rename {table} first, so it can be brought back cheaply"),
@@ -73,14 +96,23 @@ pub fn drop_table(table: &QName) -> Vec<PlanStep> {
         PlanStep::new(
             Stage::Contract,
             format!("after a release with no errors, back up and drop it (needs approval)"),
-            format!("-- pg_dump --table={backup} first\n{LT}\nDROP TABLE {};", qi(&backup)),
+            format!(
+                "-- pg_dump --table={backup} first\n{LT}\nDROP TABLE {};",
+                qi(&backup)
+            ),
         )
         .lock("ACCESS EXCLUSIVE (brief)")
         .irreversible(),
     ]
 }
 
-pub fn rename_column(table: &QName, old: &str, new: &str, col_type: Option<&str>, pk: &str) -> Vec<PlanStep> {
+pub fn rename_column(
+    table: &QName,
+    old: &str,
+    new: &str,
+    col_type: Option<&str>,
+    pk: &str,
+) -> Vec<PlanStep> {
     let (o, n) = (qi(old), qi(new));
     let ty = col_type.unwrap_or("<type of the old column>");
     let func = qi(&format!("{}_{}_sync", table.name, new));
@@ -137,7 +169,12 @@ pub struct ColumnInfo<'a> {
     pub pg_version: u32,
 }
 
-pub fn change_column_type(table: &QName, column: &str, new_type: &str, info: &ColumnInfo) -> Vec<PlanStep> {
+pub fn change_column_type(
+    table: &QName,
+    column: &str,
+    new_type: &str,
+    info: &ColumnInfo,
+) -> Vec<PlanStep> {
     let c = qi(column);
     let tmp = format!("{column}_new");
     let n = qi(&tmp);
@@ -167,25 +204,47 @@ pub fn change_column_type(table: &QName, column: &str, new_type: &str, info: &Co
             PlanStep::new(
                 Stage::Backfill,
                 format!("build the copy of index {idx} on {n}"),
-                format!("CREATE {}INDEX CONCURRENTLY {new_idx} ON {table} ({n});", if *unique { "UNIQUE " } else { "" }),
+                format!(
+                    "CREATE {}INDEX CONCURRENTLY {new_idx} ON {table} ({n});",
+                    if *unique { "UNIQUE " } else { "" }
+                ),
             )
             .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
             .no_transaction(),
         );
     }
     if info.not_null {
-        steps.extend(not_null_steps(table, &tmp, info.pg_version, Stage::Backfill));
+        steps.extend(not_null_steps(
+            table,
+            &tmp,
+            info.pg_version,
+            Stage::Backfill,
+        ));
     }
-    steps.push(PlanStep::new(Stage::Deploy, format!("deploy code that works with {c} as {new_type}"), ""));
-    let mut swap = format!("BEGIN;\nSET LOCAL lock_timeout = '5s';\nDROP TRIGGER {func} ON {table};\nALTER TABLE {table} DROP COLUMN {c};\nALTER TABLE {table} RENAME COLUMN {n} TO {c};\n");
+    steps.push(PlanStep::new(
+        Stage::Deploy,
+        format!("deploy code that works with {c} as {new_type}"),
+        "",
+    ));
+    let mut swap = format!(
+        "BEGIN;\nSET LOCAL lock_timeout = '5s';\nDROP TRIGGER {func} ON {table};\nALTER TABLE {table} DROP COLUMN {c};\nALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"
+    );
     for (idx, _) in &info.indexes {
-        swap.push_str(&format!("ALTER INDEX {} RENAME TO {};\n", qi(&format!("{idx}_new")), qi(idx)));
+        swap.push_str(&format!(
+            "ALTER INDEX {} RENAME TO {};\n",
+            qi(&format!("{idx}_new")),
+            qi(idx)
+        ));
     }
     swap.push_str(&format!("COMMIT;\nDROP FUNCTION {func}();"));
     steps.push(
-        PlanStep::new(Stage::Contract, format!("swap: drop the old {c} and give {n} its name (needs approval)"), swap)
-            .lock("ACCESS EXCLUSIVE (brief)")
-            .irreversible(),
+        PlanStep::new(
+            Stage::Contract,
+            format!("swap: drop the old {c} and give {n} its name (needs approval)"),
+            swap,
+        )
+        .lock("ACCESS EXCLUSIVE (brief)")
+        .irreversible(),
     );
     steps
 }
@@ -218,16 +277,28 @@ pub fn not_null_steps(table: &QName, column: &str, pg_version: u32, stage: Stage
 
 pub fn set_not_null(table: &QName, column: &str, pk: &str, pg_version: u32) -> Vec<PlanStep> {
     let c = qi(column);
-    let mut steps = vec![PlanStep::new(Stage::Deploy, format!("deploy code that never writes NULL into {table}.{c}"), "")];
+    let mut steps = vec![PlanStep::new(
+        Stage::Deploy,
+        format!("deploy code that never writes NULL into {table}.{c}"),
+        "",
+    )];
     let mut nn = not_null_steps(table, column, pg_version, Stage::Contract);
     if pg_version >= 12 {
         let first = nn.remove(0);
-        steps.push(PlanStep { stage: Stage::Expand, ..first });
+        steps.push(PlanStep {
+            stage: Stage::Expand,
+            ..first
+        });
         steps.push(
             PlanStep::new(
                 Stage::Backfill,
                 format!("fill the remaining NULLs of {c} in batches"),
-                batched_update(table, pk, &format!("{c} = <value>"), Some(&format!("{c} IS NULL"))),
+                batched_update(
+                    table,
+                    pk,
+                    &format!("{c} = <value>"),
+                    Some(&format!("{c} IS NULL")),
+                ),
             )
             .no_transaction(),
         );
@@ -236,15 +307,28 @@ pub fn set_not_null(table: &QName, column: &str, pk: &str, pg_version: u32) -> V
     steps
 }
 
-pub fn add_not_null_column(table: &QName, column: &str, col_type: &str, default_sql: Option<&str>, pk: &str, pg_version: u32) -> Vec<PlanStep> {
+pub fn add_not_null_column(
+    table: &QName,
+    column: &str,
+    col_type: &str,
+    default_sql: Option<&str>,
+    pk: &str,
+    pg_version: u32,
+) -> Vec<PlanStep> {
     let c = qi(column);
-    let mut steps = vec![PlanStep::new(
-        Stage::Expand,
-        format!("add {table}.{c} as a nullable column"),
-        format!("{LT}\nALTER TABLE {table} ADD COLUMN {c} {col_type};"),
-    )
-    .lock("ACCESS EXCLUSIVE (brief, catalog only)")];
-    steps.extend(set_not_null(table, column, pk, pg_version).into_iter().filter(|s| s.stage != Stage::Deploy || !s.sql.is_empty()));
+    let mut steps = vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!("add {table}.{c} as a nullable column"),
+            format!("{LT}\nALTER TABLE {table} ADD COLUMN {c} {col_type};"),
+        )
+        .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
+    ];
+    steps.extend(
+        set_not_null(table, column, pk, pg_version)
+            .into_iter()
+            .filter(|s| s.stage != Stage::Deploy || !s.sql.is_empty()),
+    );
     if let Some(d) = default_sql {
         for s in &mut steps {
             s.sql = s.sql.replace("<value>", d);
@@ -254,18 +338,33 @@ pub fn add_not_null_column(table: &QName, column: &str, col_type: &str, default_
 }
 
 /// An ADD CONSTRAINT statement re-issued NOT VALID, then validated.
-pub fn constraint_not_valid(table: &QName, statement_sql: &str, constraint: &str, fk: bool) -> Vec<PlanStep> {
+pub fn constraint_not_valid(
+    table: &QName,
+    statement_sql: &str,
+    constraint: &str,
+    fk: bool,
+) -> Vec<PlanStep> {
     let mut steps = vec![
         PlanStep::new(
             Stage::Expand,
             format!("add {constraint} NOT VALID: no scan, new rows are checked"),
-            format!("{LT}\n{} NOT VALID;", statement_sql.trim().trim_end_matches(';')),
+            format!(
+                "{LT}\n{} NOT VALID;",
+                statement_sql.trim().trim_end_matches(';')
+            ),
         )
-        .lock(if fk { "SHARE ROW EXCLUSIVE on both tables (brief)" } else { "ACCESS EXCLUSIVE (brief)" }),
+        .lock(if fk {
+            "SHARE ROW EXCLUSIVE on both tables (brief)"
+        } else {
+            "ACCESS EXCLUSIVE (brief)"
+        }),
         PlanStep::new(
             Stage::Expand,
             format!("validate {constraint} in its own transaction"),
-            format!("ALTER TABLE {table} VALIDATE CONSTRAINT {};", qi(constraint)),
+            format!(
+                "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
+                qi(constraint)
+            ),
         )
         .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)"),
     ];
@@ -279,21 +378,32 @@ pub fn constraint_not_valid(table: &QName, statement_sql: &str, constraint: &str
     steps
 }
 
-pub fn add_unique(table: &QName, constraint: &str, columns: &[String], primary: bool, pg_version: u32) -> Vec<PlanStep> {
+pub fn add_unique(
+    table: &QName,
+    constraint: &str,
+    columns: &[String],
+    primary: bool,
+    pg_version: u32,
+) -> Vec<PlanStep> {
     let idx = qi(constraint);
     let cols = columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
-    let mut steps = vec![PlanStep::new(
-        Stage::Expand,
-        format!("build the unique index concurrently"),
-        format!("CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {table} ({cols});"),
-    )
-    .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
-    .no_transaction(),
-    PlanStep::new(
-        Stage::Expand,
-        "check the build succeeded; if not, drop the invalid index and retry",
-        format!("SELECT indisvalid FROM pg_index WHERE indexrelid = '{}'::regclass;\n-- if false: DROP INDEX CONCURRENTLY {idx}; then build it again", constraint.replace('\'', "''")),
-    )];
+    let mut steps = vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!("build the unique index concurrently"),
+            format!("CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {table} ({cols});"),
+        )
+        .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
+        .no_transaction(),
+        PlanStep::new(
+            Stage::Expand,
+            "check the build succeeded; if not, drop the invalid index and retry",
+            format!(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = '{}'::regclass;\n-- if false: DROP INDEX CONCURRENTLY {idx}; then build it again",
+                constraint.replace('\'', "''")
+            ),
+        ),
+    ];
     if primary {
         for c in columns {
             steps.extend(not_null_steps(table, c, pg_version, Stage::Expand));
@@ -302,8 +412,18 @@ pub fn add_unique(table: &QName, constraint: &str, columns: &[String], primary: 
     steps.push(
         PlanStep::new(
             Stage::Expand,
-            format!("attach it as the {}", if primary { "primary key" } else { "unique constraint" }),
-            format!("{LT}\nALTER TABLE {table} ADD CONSTRAINT {idx} {} USING INDEX {idx};", if primary { "PRIMARY KEY" } else { "UNIQUE" }),
+            format!(
+                "attach it as the {}",
+                if primary {
+                    "primary key"
+                } else {
+                    "unique constraint"
+                }
+            ),
+            format!(
+                "{LT}\nALTER TABLE {table} ADD CONSTRAINT {idx} {} USING INDEX {idx};",
+                if primary { "PRIMARY KEY" } else { "UNIQUE" }
+            ),
         )
         .lock("ACCESS EXCLUSIVE (brief, no build)"),
     );
@@ -316,45 +436,93 @@ pub fn create_index_concurrently(sql_concurrent: &str, index: Option<&str>) -> V
         None => "-- if the build fails it leaves an INVALID index: drop it with DROP INDEX CONCURRENTLY and retry".to_string(),
     };
     vec![
-        PlanStep::new(Stage::Expand, "build the index concurrently, in a migration that does not run in a transaction", sql_concurrent.to_string())
-            .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
-            .no_transaction(),
-        PlanStep::new(Stage::Expand, "on failure, remove the invalid index and run it again", retry).no_transaction(),
+        PlanStep::new(
+            Stage::Expand,
+            "build the index concurrently, in a migration that does not run in a transaction",
+            sql_concurrent.to_string(),
+        )
+        .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
+        .no_transaction(),
+        PlanStep::new(
+            Stage::Expand,
+            "on failure, remove the invalid index and run it again",
+            retry,
+        )
+        .no_transaction(),
     ]
 }
 
 pub fn drop_index_concurrently(index: &QName) -> Vec<PlanStep> {
-    vec![PlanStep::new(
-        Stage::Contract,
-        "drop the index concurrently, in a migration that does not run in a transaction",
-        format!("DROP INDEX CONCURRENTLY IF EXISTS {index};"),
-    )
-    .lock("SHARE UPDATE EXCLUSIVE on the table")
-    .no_transaction()]
+    vec![
+        PlanStep::new(
+            Stage::Contract,
+            "drop the index concurrently, in a migration that does not run in a transaction",
+            format!("DROP INDEX CONCURRENTLY IF EXISTS {index};"),
+        )
+        .lock("SHARE UPDATE EXCLUSIVE on the table")
+        .no_transaction(),
+    ]
 }
 
-pub fn large_update(table: &QName, pk: &str, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
+pub fn large_update(
+    table: &QName,
+    pk: &str,
+    set_sql: Option<&str>,
+    where_sql: Option<&str>,
+) -> Vec<PlanStep> {
     let set = set_sql.unwrap_or("<assignments>");
     vec![
-        PlanStep::new(Stage::Backfill, format!("back up the rows this changes"), format!("CREATE TABLE {}_backup AS SELECT * FROM {table}{};", qi(&table.name).trim_matches('"'), where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default())),
-        PlanStep::new(Stage::Backfill, format!("update {table} in batches outside the schema migration"), batched_update(table, pk, set, where_sql))
-            .lock("ROW EXCLUSIVE per batch")
-            .no_transaction(),
+        PlanStep::new(
+            Stage::Backfill,
+            format!("back up the rows this changes"),
+            format!(
+                "CREATE TABLE {}_backup AS SELECT * FROM {table}{};",
+                qi(&table.name).trim_matches('"'),
+                where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default()
+            ),
+        ),
+        PlanStep::new(
+            Stage::Backfill,
+            format!("update {table} in batches outside the schema migration"),
+            batched_update(table, pk, set, where_sql),
+        )
+        .lock("ROW EXCLUSIVE per batch")
+        .no_transaction(),
     ]
 }
 
 pub fn large_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> Vec<PlanStep> {
     vec![
-        PlanStep::new(Stage::Backfill, format!("back up the rows this deletes"), format!("CREATE TABLE {}_backup AS SELECT * FROM {table}{};", table.name, where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default())),
-        PlanStep::new(Stage::Backfill, format!("delete from {table} in batches outside the schema migration"), batched_delete(table, pk, where_sql))
-            .lock("ROW EXCLUSIVE per batch")
-            .no_transaction(),
+        PlanStep::new(
+            Stage::Backfill,
+            format!("back up the rows this deletes"),
+            format!(
+                "CREATE TABLE {}_backup AS SELECT * FROM {table}{};",
+                table.name,
+                where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default()
+            ),
+        ),
+        PlanStep::new(
+            Stage::Backfill,
+            format!("delete from {table} in batches outside the schema migration"),
+            batched_delete(table, pk, where_sql),
+        )
+        .lock("ROW EXCLUSIVE per batch")
+        .no_transaction(),
     ]
 }
 
 pub fn split_schema_and_data() -> Vec<PlanStep> {
     vec![
-        PlanStep::new(Stage::Expand, "keep the schema change alone in this migration, with its own short transaction", ""),
-        PlanStep::new(Stage::Backfill, "move the data change to a separate migration or job that runs after it, in batches", ""),
+        PlanStep::new(
+            Stage::Expand,
+            "keep the schema change alone in this migration, with its own short transaction",
+            "",
+        ),
+        PlanStep::new(
+            Stage::Backfill,
+            "move the data change to a separate migration or job that runs after it, in batches",
+            "",
+        ),
     ]
 }

@@ -41,40 +41,60 @@ pub fn read_source(path: &Path, max: u64) -> Result<String, String> {
 pub fn decode(bytes: Vec<u8>) -> Result<String, String> {
     if let Some(p) = bytes.iter().position(|&b| b == 0) {
         let line = bytes[..p].iter().filter(|&&b| b == b'\n').count() + 1;
-        return Err(format!("binary file (a NUL byte at byte offset {p}, line {line}); not SQL text, skipped"));
+        return Err(format!(
+            "binary file (a NUL byte at byte offset {p}, line {line}); not SQL text, skipped"
+        ));
     }
     String::from_utf8(bytes).map_err(|e| {
         let off = e.utf8_error().valid_up_to();
         let b = e.as_bytes();
         let line = b[..off].iter().filter(|&&c| c == b'\n').count() + 1;
-        format!("invalid UTF-8 at byte offset {off} (line {line}); save the file as UTF-8 and run again")
+        format!(
+            "invalid UTF-8 at byte offset {off} (line {line}); save the file as UTF-8 and run again"
+        )
     })
 }
 
-fn lint_group(files: &[Placed], settings: &Settings, max: u64, only: Option<&HashSet<std::path::PathBuf>>) -> Vec<(Option<FileReport>, Option<PathError>)> {
+fn lint_group(
+    files: &[Placed],
+    settings: &Settings,
+    max: u64,
+    only: Option<&HashSet<std::path::PathBuf>>,
+) -> Vec<(Option<FileReport>, Option<PathError>)> {
     let mut schema = Schema::default();
     let mut out = Vec::with_capacity(files.len());
     for p in files {
         let (path_s, text) = match &p.input {
             Input::Stdin => {
                 let mut buf = Vec::new();
-                let r = std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read standard input: {e}")).and_then(|_| decode(buf));
+                let r = std::io::stdin()
+                    .read_to_end(&mut buf)
+                    .map_err(|e| format!("cannot read standard input: {e}"))
+                    .and_then(|_| decode(buf));
                 ("-".to_string(), r)
             }
             Input::File(f) => {
                 let s = f.to_string_lossy();
-                (s.strip_prefix("./").unwrap_or(&s).to_string(), read_source(f, max))
+                (
+                    s.strip_prefix("./").unwrap_or(&s).to_string(),
+                    read_source(f, max),
+                )
             }
         };
         let reported = match (&p.input, only) {
-            (Input::File(f), Some(set)) => set.contains(&std::fs::canonicalize(f).unwrap_or(f.clone())),
+            (Input::File(f), Some(set)) => {
+                set.contains(&std::fs::canonicalize(f).unwrap_or(f.clone()))
+            }
             _ => true,
         };
         match text {
             Ok(t) => {
                 let text: Arc<str> = Arc::from(t);
                 let unit = discover::unit_for(&path_s, text, p);
-                let report = if p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose" {
+                let report = if p.direction == Direction::Up
+                    || unit.layout == "dbmate"
+                    || unit.layout == "goose"
+                {
                     lint::lint_unit(&unit, &mut schema, settings)
                 } else {
                     // Down, undo and verify files do not change what later files see.
@@ -83,7 +103,13 @@ fn lint_group(files: &[Placed], settings: &Settings, max: u64, only: Option<&Has
                 };
                 out.push((reported.then_some(report), None));
             }
-            Err(message) => out.push((None, reported.then_some(PathError { path: path_s, message }))),
+            Err(message) => out.push((
+                None,
+                reported.then_some(PathError {
+                    path: path_s,
+                    message,
+                }),
+            )),
         }
     }
     out

@@ -92,13 +92,21 @@ impl Schema {
     }
 
     fn add_constraint(&mut self, table: &str, spec: &ConstraintSpec, validated: bool) {
-        let name = spec.name.clone().unwrap_or_else(|| default_constraint_name(table, spec));
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| default_constraint_name(table, spec));
         let index = match spec.kind {
             ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
                 let idx = spec.using_index.clone().unwrap_or_else(|| name.clone());
                 self.indexes.insert(
                     idx.clone(),
-                    Index { name: idx.clone(), table: table.to_string(), columns: spec.columns.clone(), unique: true },
+                    Index {
+                        name: idx.clone(),
+                        table: table.to_string(),
+                        columns: spec.columns.clone(),
+                        unique: true,
+                    },
                 );
                 Some(idx)
             }
@@ -127,7 +135,14 @@ impl Schema {
     /// Applies a statement to the history.
     pub fn apply(&mut self, op: &Op) {
         match op {
-            Op::CreateTable { table, columns, constraints, partition_of, partitioned, .. } => {
+            Op::CreateTable {
+                table,
+                columns,
+                constraints,
+                partition_of,
+                partitioned,
+                ..
+            } => {
                 let mut t = Table {
                     name: table.name.clone(),
                     partitioned: *partitioned,
@@ -135,7 +150,11 @@ impl Schema {
                     ..Default::default()
                 };
                 for c in columns {
-                    t.columns.push(Column { name: c.name.clone(), type_ref: c.type_ref.clone(), not_null: c.not_null });
+                    t.columns.push(Column {
+                        name: c.name.clone(),
+                        type_ref: c.type_ref.clone(),
+                        not_null: c.not_null,
+                    });
                 }
                 self.tables.insert(table.name.clone(), t);
                 for c in columns {
@@ -155,7 +174,12 @@ impl Schema {
                     }
                 }
                 for spec in constraints {
-                    if spec.kind != ConstraintKind::ForeignKey || spec.name.is_some() || !columns.iter().any(|c| c.references.is_some() && spec.columns == vec![c.name.clone()]) {
+                    if spec.kind != ConstraintKind::ForeignKey
+                        || spec.name.is_some()
+                        || !columns
+                            .iter()
+                            .any(|c| c.references.is_some() && spec.columns == vec![c.name.clone()])
+                    {
                         self.add_constraint(&table.name, spec, !spec.not_valid);
                     }
                 }
@@ -164,7 +188,13 @@ impl Schema {
                 if *matview {
                     self.views.insert(table.name.clone());
                 } else {
-                    self.tables.insert(table.name.clone(), Table { name: table.name.clone(), ..Default::default() });
+                    self.tables.insert(
+                        table.name.clone(),
+                        Table {
+                            name: table.name.clone(),
+                            ..Default::default()
+                        },
+                    );
                 }
             }
             Op::AlterTable { table, cmds, .. } => {
@@ -172,11 +202,24 @@ impl Schema {
                     self.apply_alter(&table.name, cmd);
                 }
             }
-            Op::CreateIndex { name, table, columns, unique, .. } => {
-                let name = name.clone().unwrap_or_else(|| format!("{}_{}_idx", table.name, columns.join("_")));
+            Op::CreateIndex {
+                name,
+                table,
+                columns,
+                unique,
+                ..
+            } => {
+                let name = name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}_{}_idx", table.name, columns.join("_")));
                 self.indexes.insert(
                     name.clone(),
-                    Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique },
+                    Index {
+                        name,
+                        table: table.name.clone(),
+                        columns: columns.clone(),
+                        unique: *unique,
+                    },
                 );
             }
             Op::Drop { kind, names, .. } => {
@@ -199,7 +242,12 @@ impl Schema {
                     }
                 }
             }
-            Op::Rename { kind, object, column, new_name } => match kind {
+            Op::Rename {
+                kind,
+                object,
+                column,
+                new_name,
+            } => match kind {
                 ObjKind::Table => {
                     if let Some(mut t) = self.tables.remove(&object.name) {
                         t.name = new_name.clone();
@@ -275,7 +323,11 @@ impl Schema {
                     });
                 }
                 if column.unique || column.primary_key {
-                    let kind = if column.primary_key { ConstraintKind::PrimaryKey } else { ConstraintKind::Unique };
+                    let kind = if column.primary_key {
+                        ConstraintKind::PrimaryKey
+                    } else {
+                        ConstraintKind::Unique
+                    };
                     let spec = ConstraintSpec {
                         kind,
                         name: None,
@@ -309,9 +361,12 @@ impl Schema {
                     t.columns.retain(|c| &c.name != column);
                     t.constraints.retain(|k| !k.columns.contains(column));
                 }
-                self.indexes.retain(|_, i| !(i.table == table && i.columns.contains(column)));
+                self.indexes
+                    .retain(|_, i| !(i.table == table && i.columns.contains(column)));
             }
-            AlterCmd::AlterType { column, new_type, .. } => {
+            AlterCmd::AlterType {
+                column, new_type, ..
+            } => {
                 if let Some(t) = self.tables.get_mut(table)
                     && let Some(c) = t.column_mut(column)
                 {
@@ -362,7 +417,14 @@ pub fn default_constraint_name(table: &str, spec: &ConstraintSpec) -> String {
         ConstraintKind::PrimaryKey => format!("{table}_pkey"),
         ConstraintKind::Unique => format!("{table}_{cols}_key"),
         ConstraintKind::ForeignKey => format!("{table}_{cols}_fkey"),
-        ConstraintKind::Check => format!("{table}_{}check", if cols.is_empty() { String::new() } else { format!("{cols}_") }),
+        ConstraintKind::Check => format!(
+            "{table}_{}check",
+            if cols.is_empty() {
+                String::new()
+            } else {
+                format!("{cols}_")
+            }
+        ),
         ConstraintKind::Exclude => format!("{table}_{cols}_excl"),
         ConstraintKind::NotNull => format!("{table}_{cols}_not_null"),
     }

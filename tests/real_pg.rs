@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use pg::cases::{opt_mode_name, Case, Gap, Mode};
+use pg::cases::{Case, Gap, Mode, opt_mode_name};
 use pg::measure::{self, Facts};
 use pg::server::{self, Server};
 
@@ -44,7 +44,11 @@ fn fmt_locks(universe: &BTreeSet<String>, get: impl Fn(&str) -> Option<Mode>) ->
         .iter()
         .filter_map(|t| get(t).map(|m| format!("{t}={}", opt_mode_name(Some(m)))))
         .collect();
-    if parts.is_empty() { "(no table lock)".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "(no table lock)".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// Compares one case. Returns (mismatches, notes about known gaps).
@@ -95,7 +99,11 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
             continue;
         }
         let gap = case.known_gaps.iter().find(|g| match &g.gap {
-            Gap::Lock { table: gt, server, migrade } => gt == table && *server == s && *migrade == m,
+            Gap::Lock {
+                table: gt,
+                server,
+                migrade,
+            } => gt == table && *server == s && *migrade == m,
             _ => false,
         });
         if let Some(g) = gap {
@@ -107,7 +115,11 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
             ));
             continue;
         }
-        out.push(mm(table.clone(), opt_mode_name(s).into(), opt_mode_name(m).into()));
+        out.push(mm(
+            table.clone(),
+            opt_mode_name(s).into(),
+            opt_mode_name(m).into(),
+        ));
     }
     if facts.rewrite != rep.rewrite {
         let gap = case.known_gaps.iter().find(|g| {
@@ -119,7 +131,11 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
                 facts.rewrite, rep.rewrite, g.reason
             ));
         } else {
-            out.push(mm("(rewrite)".into(), facts.rewrite.to_string(), rep.rewrite.to_string()));
+            out.push(mm(
+                "(rewrite)".into(),
+                facts.rewrite.to_string(),
+                rep.rewrite.to_string(),
+            ));
         }
     }
     // A known gap that migrade no longer needs: worth a note, not a failure.
@@ -129,10 +145,22 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
             Gap::Rewrite { server, .. } => rep.rewrite == *server,
         };
         if unused {
-            notes.push(format!("known gap no longer needed? migrade now agrees with the server: {:?}", g.gap));
+            notes.push(format!(
+                "known gap no longer needed? migrade now agrees with the server: {:?}",
+                g.gap
+            ));
         }
     }
     (out, notes)
+}
+
+fn clip(s: &str, n: usize) -> String {
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= n {
+        one_line
+    } else {
+        format!("{}…", one_line.chars().take(n - 1).collect::<String>())
+    }
 }
 
 fn print_table(rows: &[[String; 4]]) -> String {
@@ -181,14 +209,19 @@ fn real_server_locks_match_migrade() {
         }
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cases = pg::cases::load_dir(&root.join("fixtures/locks")).unwrap_or_else(|e| panic!("{e}"));
+    let mut cases =
+        pg::cases::load_dir(&root.join("fixtures/locks")).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         cases.len() >= MIN_CASES,
         "fixtures/locks has {} cases, expected at least {MIN_CASES}",
         cases.len()
     );
     if let Ok(filter) = std::env::var("MIGRADE_PG_CASES") {
-        let pats: Vec<&str> = filter.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
+        let pats: Vec<&str> = filter
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
         if !pats.is_empty() {
             cases.retain(|c| pats.iter().any(|p| c.name.contains(p)));
         }
@@ -198,7 +231,8 @@ fn real_server_locks_match_migrade() {
     let work = tempfile::tempdir().expect("temp dir for migrade inputs");
 
     let t0 = Instant::now();
-    let server = Server::start(&bins).unwrap_or_else(|e| panic!("real_pg: cannot start PostgreSQL: {e}"));
+    let server =
+        Server::start(&bins).unwrap_or_else(|e| panic!("real_pg: cannot start PostgreSQL: {e}"));
     println!(
         "real_pg: PostgreSQL {} from {} on socket {}/.s.PGSQL.{} ({:.1}s to start); {} cases",
         bins.major,
@@ -215,7 +249,7 @@ fn real_server_locks_match_migrade() {
     for (i, case) in cases.iter().enumerate() {
         let idx = i + 1;
         let res = if case.notx {
-            measure::run_notx(&server, idx, case, "t")
+            measure::run_notx(&server, idx, case)
         } else {
             measure::run_tx(&server, idx, case)
         };
@@ -223,7 +257,12 @@ fn real_server_locks_match_migrade() {
             Ok(f) => f,
             Err(e) => {
                 println!("[{idx:3}] {:<40} SERVER ERROR: {e}", case.name);
-                harness_errors.push(format!("{} ({}:{}): {e}", case.name, case.file.display(), case.line));
+                harness_errors.push(format!(
+                    "{} ({}:{}): {e}",
+                    case.name,
+                    case.file.display(),
+                    case.line
+                ));
                 continue;
             }
         };
@@ -231,7 +270,11 @@ fn real_server_locks_match_migrade() {
             "{}; rewrite={}{}",
             fmt_locks(&facts.existing, |t| facts.locks.get(t).copied()),
             facts.rewrite,
-            if facts.emptied.is_empty() { String::new() } else { format!(" (new empty storage: {})", facts.emptied.join(",")) }
+            if facts.emptied.is_empty() {
+                String::new()
+            } else {
+                format!(" (new empty storage: {})", facts.emptied.join(","))
+            }
         );
         if server_only {
             println!("[{idx:3}] {:<40} server: {server_desc}", case.name);
@@ -249,14 +292,25 @@ fn real_server_locks_match_migrade() {
                     if mm.is_empty() {
                         matched += 1;
                     }
-                    println!("[{idx:3}] {:<40} {status:<8} server: {server_desc}", case.name);
+                    println!(
+                        "[{idx:3}] {:<40} {status:<8} server: {server_desc}",
+                        case.name
+                    );
                     if !mm.is_empty() {
                         println!("      {:<40}          migrade: {mig_desc}", "");
                         if !rep.summaries.is_empty() {
-                            println!("      {:<40}          migrade summary: {}", "", rep.summaries.join(" / "));
+                            println!(
+                                "      {:<40}          migrade summary: {}",
+                                "",
+                                rep.summaries.join(" / ")
+                            );
                         }
                         if !case.notx {
-                            println!("      {:<40}          all relation locks: {}", "", measure::describe_raw(&facts));
+                            println!(
+                                "      {:<40}          all relation locks: {}",
+                                "",
+                                measure::describe_raw(&facts)
+                            );
                         }
                     }
                     for n in notes {
@@ -265,12 +319,15 @@ fn real_server_locks_match_migrade() {
                     mismatches.extend(mm);
                 }
                 Err(e) => {
-                    println!("[{idx:3}] {:<40} MIGRADE ERROR server: {server_desc}\n      {e}", case.name);
+                    println!(
+                        "[{idx:3}] {:<40} MIGRADE ERROR server: {server_desc}\n      {e}",
+                        case.name
+                    );
                     mismatches.push(Mismatch {
                         case: case.name.clone(),
                         what: "(migrade run)".into(),
                         server: server_desc.clone(),
-                        migrade: format!("error: {}", e.chars().take(200).collect::<String>()),
+                        migrade: format!("error: {e}"),
                     });
                 }
             }
@@ -287,7 +344,10 @@ fn real_server_locks_match_migrade() {
 
     let mut report = String::new();
     if !harness_errors.is_empty() {
-        report.push_str(&format!("\n{} case(s) could not be measured on the server:\n", harness_errors.len()));
+        report.push_str(&format!(
+            "\n{} case(s) could not be measured on the server:\n",
+            harness_errors.len()
+        ));
         for e in &harness_errors {
             report.push_str(&format!("  - {e}\n"));
         }
@@ -300,7 +360,12 @@ fn real_server_locks_match_migrade() {
             "migrade".to_string(),
         ]];
         for m in &mismatches {
-            rows.push([m.case.clone(), m.what.clone(), m.server.clone(), m.migrade.clone()]);
+            rows.push([
+                m.case.clone(),
+                m.what.clone(),
+                clip(&m.server, 60),
+                clip(&m.migrade, 90),
+            ]);
         }
         let n_cases: BTreeSet<&str> = mismatches.iter().map(|m| m.case.as_str()).collect();
         report.push_str(&format!(
@@ -315,9 +380,17 @@ fn real_server_locks_match_migrade() {
         cases.len(),
         elapsed.as_secs_f64(),
         matched,
-        mismatches.iter().map(|m| m.case.as_str()).collect::<BTreeSet<_>>().len(),
+        mismatches
+            .iter()
+            .map(|m| m.case.as_str())
+            .collect::<BTreeSet<_>>()
+            .len(),
         harness_errors.len(),
-        if server_only { " (server only: migrade not run)" } else { "" }
+        if server_only {
+            " (server only: migrade not run)"
+        } else {
+            ""
+        }
     );
     if !report.is_empty() {
         println!("{report}");

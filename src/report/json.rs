@@ -127,7 +127,15 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
                     effects: JsonEffects {
                         table: s.effects.table.as_deref(),
                         lock: s.effects.lock.map(|l| l.as_str()),
-                        other_locks: s.effects.other_locks.iter().map(|(t, m)| JsonLock { table: t, lock: m.as_str() }).collect(),
+                        other_locks: s
+                            .effects
+                            .other_locks
+                            .iter()
+                            .map(|(t, m)| JsonLock {
+                                table: t,
+                                lock: m.as_str(),
+                            })
+                            .collect(),
                         rewrite: s.effects.rewrite,
                         scan: s.effects.scan,
                         data_loss: s.effects.data_loss,
@@ -135,7 +143,9 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
                         creates: &s.effects.creates,
                     },
                     in_transaction: s.in_transaction,
-                    section: s.section.filter(|_| f.layout == "dbmate" || f.layout == "goose"),
+                    section: s
+                        .section
+                        .filter(|_| f.layout == "dbmate" || f.layout == "goose"),
                 }
             })
             .collect(),
@@ -180,7 +190,14 @@ pub fn render(run: &RunReport) -> String {
     let report = JsonReport {
         version: VERSION,
         files: run.files.iter().map(file).collect(),
-        errors: run.errors.iter().map(|e| JsonError { path: &e.path, message: &e.message }).collect(),
+        errors: run
+            .errors
+            .iter()
+            .map(|e| JsonError {
+                path: &e.path,
+                message: &e.message,
+            })
+            .collect(),
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

@@ -3,9 +3,9 @@
 pub mod gcc;
 pub mod github;
 pub mod human;
+pub mod json;
 pub mod markdown;
 pub mod sarif;
-pub mod json;
 
 use crate::discover::PathError;
 use crate::model::{FileReport, Span};

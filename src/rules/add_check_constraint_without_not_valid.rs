@@ -19,7 +19,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
@@ -28,7 +30,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && spec.kind == ConstraintKind::Check
             && !spec.not_valid
         {
-            let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+            let name = spec
+                .name
+                .clone()
+                .unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
             out.push(
                 Hit::new(
                     Level::High,

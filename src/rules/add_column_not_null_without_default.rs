@@ -19,14 +19,20 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
     for cmd in cmds {
-        let AlterCmd::AddColumn { column, .. } = cmd else { continue };
-        let has_value = matches!(column.default, Some(DefaultKind::NonVolatile | DefaultKind::Volatile(_)))
-            || column.identity
+        let AlterCmd::AddColumn { column, .. } = cmd else {
+            continue;
+        };
+        let has_value = matches!(
+            column.default,
+            Some(DefaultKind::NonVolatile | DefaultKind::Volatile(_))
+        ) || column.identity
             || column.type_ref.is_serial()
             || column.generated_stored
             || column.generated_virtual;

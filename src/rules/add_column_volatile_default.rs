@@ -19,20 +19,32 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
     for cmd in cmds {
-        let AlterCmd::AddColumn { column, .. } = cmd else { continue };
+        let AlterCmd::AddColumn { column, .. } = cmd else {
+            continue;
+        };
         let why = if column.type_ref.is_serial() {
-            Some(format!("{} fills every existing row from a sequence", column.type_ref.name))
+            Some(format!(
+                "{} fills every existing row from a sequence",
+                column.type_ref.name
+            ))
         } else if column.identity {
             Some("an identity column fills every existing row from a sequence".to_string())
         } else if let Some(DefaultKind::Volatile(f)) = &column.default {
-            Some(format!("the volatile default {f} is evaluated for every existing row"))
+            Some(format!(
+                "the volatile default {f} is evaluated for every existing row"
+            ))
         } else if cx.pg() < 11 && matches!(column.default, Some(DefaultKind::NonVolatile)) {
-            Some(format!("before PostgreSQL 11 any non-NULL default rewrites the table (target: {})", cx.pg()))
+            Some(format!(
+                "before PostgreSQL 11 any non-NULL default rewrites the table (target: {})",
+                cx.pg()
+            ))
         } else {
             None
         };

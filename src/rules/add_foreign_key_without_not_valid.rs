@@ -19,7 +19,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
@@ -28,8 +30,15 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && spec.kind == ConstraintKind::ForeignKey
             && !spec.not_valid
         {
-            let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
-            let target = spec.references.as_ref().map(|r| r.table.to_string()).unwrap_or_default();
+            let name = spec
+                .name
+                .clone()
+                .unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+            let target = spec
+                .references
+                .as_ref()
+                .map(|r| r.table.to_string())
+                .unwrap_or_default();
             out.push(
                 Hit::new(
                     Level::High,

@@ -19,16 +19,23 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
     for cmd in cmds {
-        let AlterCmd::AddConstraint(spec) = cmd else { continue };
+        let AlterCmd::AddConstraint(spec) = cmd else {
+            continue;
+        };
         if spec.kind != ConstraintKind::PrimaryKey {
             continue;
         }
-        let name = spec.name.clone().unwrap_or_else(|| format!("{}_pkey", table.name));
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}_pkey", table.name));
         if let Some(idx) = &spec.using_index {
             if cx.effects.scan {
                 out.push(Hit::new(

@@ -19,16 +19,23 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
     for cmd in cmds {
-        let AlterCmd::AddConstraint(spec) = cmd else { continue };
+        let AlterCmd::AddConstraint(spec) = cmd else {
+            continue;
+        };
         if spec.kind != ConstraintKind::Unique {
             continue;
         }
-        let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+        let name = spec
+            .name
+            .clone()
+            .unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
         if let Some(idx) = &spec.using_index {
             out.push(Hit::new(
                 Level::Medium,

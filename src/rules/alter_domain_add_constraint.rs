@@ -19,7 +19,13 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::AlterDomainAddConstraint { name, not_valid: false } = cx.op else { return };
+    let Op::AlterDomainAddConstraint {
+        name,
+        not_valid: false,
+    } = cx.op
+    else {
+        return;
+    };
     if cx.is_new(&name.name) {
         return;
     }

@@ -19,16 +19,21 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     for cmd in cmds {
-        let AlterCmd::AttachPartition { partition } = cmd else { continue };
+        let AlterCmd::AttachPartition { partition } = cmd else {
+            continue;
+        };
         if cx.is_new(&partition.name) {
             continue;
         }
-        let has_check = cx
-            .schema()
-            .table(&partition.name)
-            .is_some_and(|t| t.constraints.iter().any(|k| k.kind == ConstraintKind::Check && k.validated));
+        let has_check = cx.schema().table(&partition.name).is_some_and(|t| {
+            t.constraints
+                .iter()
+                .any(|k| k.kind == ConstraintKind::Check && k.validated)
+        });
         if has_check {
             out.push(Hit::new(
                 Level::Medium,

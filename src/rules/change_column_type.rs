@@ -19,33 +19,67 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
     for cmd in cmds {
-        let AlterCmd::AlterType { column, new_type, using, collation } = cmd else { continue };
-        let known = cx.schema().table(&table.name).and_then(|t| t.column(column));
+        let AlterCmd::AlterType {
+            column,
+            new_type,
+            using,
+            collation,
+        } = cmd
+        else {
+            continue;
+        };
+        let known = cx
+            .schema()
+            .table(&table.name)
+            .and_then(|t| t.column(column));
         let old = known.map(|c| &c.type_ref);
-        let tc = type_change(old, new_type, using.as_ref(), collation.as_deref(), cx.pg(), cx.settings.utc);
-        let from = old.map(|t| format!(" from {}", t.display)).unwrap_or_default();
+        let tc = type_change(
+            old,
+            new_type,
+            using.as_ref(),
+            collation.as_deref(),
+            cx.pg(),
+            cx.settings.utc,
+        );
+        let from = old
+            .map(|t| format!(" from {}", t.display))
+            .unwrap_or_default();
         let indexes = cx.schema().indexes_on(&table.name, column);
         let (level, message) = match &tc {
             TypeChange::NoRewrite => (
                 Level::Medium,
-                format!("changing {table}.{column}{from} to {} needs no rewrite, but takes a brief ACCESS EXCLUSIVE lock", new_type.display),
+                format!(
+                    "changing {table}.{column}{from} to {} needs no rewrite, but takes a brief ACCESS EXCLUSIVE lock",
+                    new_type.display
+                ),
             ),
             TypeChange::IndexRebuild(why) => (
                 Level::High,
-                format!("changing {table}.{column}{from} to {}: {why}, under ACCESS EXCLUSIVE", new_type.display),
+                format!(
+                    "changing {table}.{column}{from} to {}: {why}, under ACCESS EXCLUSIVE",
+                    new_type.display
+                ),
             ),
             TypeChange::Truncating(f) => (
                 Level::VeryHigh,
-                format!("changing {table}.{column}{from} to {} with USING {f} cuts values that do not fit: data loss", new_type.display),
+                format!(
+                    "changing {table}.{column}{from} to {} with USING {f} cuts values that do not fit: data loss",
+                    new_type.display
+                ),
             ),
             TypeChange::Unknown => (
                 Level::High,
-                format!("changing {table}.{column} to {} rewrites the table under ACCESS EXCLUSIVE (the old type is not known from earlier migrations, so a rewrite is assumed)", new_type.display),
+                format!(
+                    "changing {table}.{column} to {} rewrites the table under ACCESS EXCLUSIVE (the old type is not known from earlier migrations, so a rewrite is assumed)",
+                    new_type.display
+                ),
             ),
             TypeChange::Rewrite => {
                 let narrowing = matches!((old.map(|t| t.name.as_str()), new_type.name.as_str()), (Some("varchar" | "text"), "varchar") if !new_type.mods.is_empty());
@@ -54,7 +88,11 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!(
                         "changing {table}.{column}{from} to {} rewrites the table and its indexes under ACCESS EXCLUSIVE{}",
                         new_type.display,
-                        if narrowing { "; values that do not fit make it fail" } else { "" }
+                        if narrowing {
+                            "; values that do not fit make it fail"
+                        } else {
+                            ""
+                        }
                     ),
                 )
             }
@@ -64,7 +102,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         } else {
             let info = plan::ColumnInfo {
                 not_null: known.is_some_and(|c| c.not_null),
-                indexes: indexes.iter().map(|i| (i.name.as_str(), i.unique)).collect(),
+                indexes: indexes
+                    .iter()
+                    .map(|i| (i.name.as_str(), i.unique))
+                    .collect(),
                 pk: pk_of(cx.schema(), &table.name),
                 pg_version: cx.pg(),
             };

@@ -19,11 +19,17 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some(tag) = cx.refuses_transaction else { return };
+    let Some(tag) = cx.refuses_transaction else {
+        return;
+    };
     if !tag.contains("CONCURRENTLY") || !cx.tx.in_tx {
         return;
     }
-    let why = if cx.tx.wrapped { "the migration tool runs this file in a transaction" } else { "it is inside BEGIN ... COMMIT" };
+    let why = if cx.tx.wrapped {
+        "the migration tool runs this file in a transaction"
+    } else {
+        "it is inside BEGIN ... COMMIT or a DO block"
+    };
     out.push(Hit::new(
         Level::High,
         format!("{tag} cannot run inside a transaction block ({why}): the migration fails"),

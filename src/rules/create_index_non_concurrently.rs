@@ -19,7 +19,15 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::CreateIndex { name, table, concurrently: false, .. } = cx.op else { return };
+    let Op::CreateIndex {
+        name,
+        table,
+        concurrently: false,
+        ..
+    } = cx.op
+    else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
@@ -38,7 +46,11 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
 pub(crate) fn add_concurrently(sql: &str) -> String {
     let upper = sql.to_ascii_uppercase();
     match upper.find("INDEX") {
-        Some(i) => format!("{} CONCURRENTLY{};", &sql[..i + 5], sql[i + 5..].trim_end().trim_end_matches(';')),
+        Some(i) => format!(
+            "{} CONCURRENTLY{};",
+            &sql[..i + 5],
+            sql[i + 5..].trim_end().trim_end_matches(';')
+        ),
         None => sql.to_string(),
     }
 }

@@ -19,12 +19,18 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
     for cmd in cmds {
-        if let AlterCmd::DetachPartition { partition, concurrently } = cmd {
+        if let AlterCmd::DetachPartition {
+            partition,
+            concurrently,
+        } = cmd
+        {
             out.push(Hit::new(
                 Level::High,
                 format!(

@@ -19,17 +19,28 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
     for cmd in cmds {
-        let AlterCmd::DropConstraint { name, .. } = cmd else { continue };
+        let AlterCmd::DropConstraint { name, .. } = cmd else {
+            continue;
+        };
         let looks_fk = name.ends_with("_fkey") || name.starts_with("fk_") || name.contains("_fk");
-        let known = cx.schema().table(&table.name).and_then(|t| t.constraint(name));
-        let is_fk = known.map(|k| k.kind == ConstraintKind::ForeignKey).unwrap_or(looks_fk);
+        let known = cx
+            .schema()
+            .table(&table.name)
+            .and_then(|t| t.constraint(name));
+        let is_fk = known
+            .map(|k| k.kind == ConstraintKind::ForeignKey)
+            .unwrap_or(looks_fk);
         if is_fk {
-            let target = known.and_then(|k| k.references.clone()).unwrap_or_else(|| "the referenced table".into());
+            let target = known
+                .and_then(|k| k.references.clone())
+                .unwrap_or_else(|| "the referenced table".into());
             out.push(Hit::new(
                 Level::Low,
                 format!("dropping foreign key {name} on {table}: rows of {table} may now point at missing rows of {target}; ACCESS EXCLUSIVE on both tables (brief)"),

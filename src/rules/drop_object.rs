@@ -19,7 +19,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop { kind, names, .. } = cx.op else { return };
+    let Op::Drop { kind, names, .. } = cx.op else {
+        return;
+    };
     let what = match kind {
         ObjKind::View => "view",
         ObjKind::MaterializedView => "materialized view",

@@ -19,11 +19,22 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop { kind: ObjKind::Schema, names, cascade, .. } = cx.op else { return };
+    let Op::Drop {
+        kind: ObjKind::Schema,
+        names,
+        cascade,
+        ..
+    } = cx.op
+    else {
+        return;
+    };
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
         out.push(Hit::new(
             Level::VeryHigh,
-            format!("dropping schema {n}{} deletes its objects and their data", if *cascade { " with CASCADE" } else { "" }),
+            format!(
+                "dropping schema {n}{} deletes its objects and their data",
+                if *cascade { " with CASCADE" } else { "" }
+            ),
             "Back up the schema (pg_dump --schema) and drop it only after nothing uses it",
         ));
     }

@@ -19,7 +19,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Do { dynamic, error, .. } = cx.op else { return };
+    let Op::Do { dynamic, error, .. } = cx.op else {
+        return;
+    };
     if let Some(e) = error {
         out.push(Hit::new(
             Level::Medium,
@@ -27,16 +29,17 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             "Review the block by hand, or move its statements to plain SQL",
         ));
     }
-    if !dynamic.is_empty() {
-        let unsafe_n = dynamic.iter().filter(|d| d.unsafe_concat).count();
-        out.push(Hit::new(
-            Level::Medium,
-            format!(
-                "the DO block runs {} EXECUTE of SQL built at run time, which cannot be analysed{}",
-                dynamic.len(),
-                if unsafe_n > 0 { format!("; {unsafe_n} concatenate values without quote_ident/quote_literal/format('%I'/'%L') (SQL injection)") } else { String::new() }
-            ),
-            "Review the generated statements by hand; build identifiers with format('%I') and values with format('%L')",
-        ));
+    for d in dynamic {
+        out.push(
+            Hit::new(
+                Level::Medium,
+                format!(
+                    "EXECUTE of SQL built at run time cannot be analysed{}",
+                    if d.unsafe_concat { "; it concatenates values without quote_ident/quote_literal/format('%I'/'%L') (SQL injection risk)" } else { "" }
+                ),
+                "Review the generated statements by hand; build identifiers with format('%I') and values with format('%L')",
+            )
+            .span(d.offset, d.offset + d.len),
+        );
     }
 }

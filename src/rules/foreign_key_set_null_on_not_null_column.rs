@@ -19,7 +19,10 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let mut check_fk = |table: &QName, columns: &[String], fk: &ForeignKeyRef, not_null: &dyn Fn(&str) -> bool| {
+    let mut check_fk = |table: &QName,
+                        columns: &[String],
+                        fk: &ForeignKeyRef,
+                        not_null: &dyn Fn(&str) -> bool| {
         if fk.on_delete.as_deref() != Some("SET NULL") {
             return;
         }
@@ -34,7 +37,12 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
     };
     match cx.op {
-        Op::CreateTable { table, columns, constraints, .. } => {
+        Op::CreateTable {
+            table,
+            columns,
+            constraints,
+            ..
+        } => {
             let nn = |c: &str| columns.iter().any(|x| x.name == c && x.not_null);
             for col in columns {
                 if let Some(fk) = &col.references {
@@ -44,7 +52,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             for k in constraints {
                 if let Some(fk) = &k.references
                     && k.kind == ConstraintKind::ForeignKey
-                    && !columns.iter().any(|c| c.references.as_ref() == Some(fk) && k.columns == vec![c.name.clone()])
+                    && !columns.iter().any(|c| {
+                        c.references.as_ref() == Some(fk) && k.columns == vec![c.name.clone()]
+                    })
                 {
                     check_fk(table, &k.columns, fk, &nn);
                 }

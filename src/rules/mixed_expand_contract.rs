@@ -38,8 +38,12 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
 
 pub(crate) fn is_expand(s: &StmtRecord) -> bool {
     match &s.op {
-        Some(Op::CreateTable { .. }) | Some(Op::CreateIndex { .. }) | Some(Op::CreateView { replace: false, .. }) => true,
-        Some(Op::AlterTable { cmds, .. }) => cmds.iter().any(|c| matches!(c, AlterCmd::AddColumn { .. })),
+        Some(Op::CreateTable { .. })
+        | Some(Op::CreateIndex { .. })
+        | Some(Op::CreateView { replace: false, .. }) => true,
+        Some(Op::AlterTable { cmds, .. }) => {
+            cmds.iter().any(|c| matches!(c, AlterCmd::AddColumn { .. }))
+        }
         _ => false,
     }
 }
@@ -47,9 +51,26 @@ pub(crate) fn is_expand(s: &StmtRecord) -> bool {
 pub(crate) fn is_contract(s: &StmtRecord, cx: &FileCtx) -> bool {
     let existing = |name: &str| !cx.new_objects_before(s, name);
     match &s.op {
-        Some(Op::Drop { kind: ObjKind::Table | ObjKind::View | ObjKind::MaterializedView | ObjKind::Schema | ObjKind::Type | ObjKind::Function, names, .. }) => names.iter().any(|n| existing(&n.name)),
-        Some(Op::Rename { kind, object, .. }) => !matches!(kind, ObjKind::Index | ObjKind::Constraint) && existing(&object.name),
-        Some(Op::AlterTable { table, cmds, .. }) => existing(&table.name) && cmds.iter().any(|c| matches!(c, AlterCmd::DropColumn { .. })),
+        Some(Op::Drop {
+            kind:
+                ObjKind::Table
+                | ObjKind::View
+                | ObjKind::MaterializedView
+                | ObjKind::Schema
+                | ObjKind::Type
+                | ObjKind::Function,
+            names,
+            ..
+        }) => names.iter().any(|n| existing(&n.name)),
+        Some(Op::Rename { kind, object, .. }) => {
+            !matches!(kind, ObjKind::Index | ObjKind::Constraint) && existing(&object.name)
+        }
+        Some(Op::AlterTable { table, cmds, .. }) => {
+            existing(&table.name)
+                && cmds
+                    .iter()
+                    .any(|c| matches!(c, AlterCmd::DropColumn { .. }))
+        }
         _ => false,
     }
 }

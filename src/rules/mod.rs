@@ -39,6 +39,7 @@ mod drop_table;
 mod dynamic_sql;
 mod enum_value_used_in_same_transaction;
 mod foreign_key_set_null_on_not_null_column;
+pub mod ignores;
 mod missing_down_migration;
 mod missing_lock_timeout;
 mod mixed_expand_contract;
@@ -58,7 +59,6 @@ mod stage_name_mismatch;
 mod statements_after_access_exclusive_lock;
 mod truncate_table;
 mod unparsable_statement;
-pub mod ignores;
 mod unsupported_by_target_version;
 mod update_without_where;
 mod vacuum_full;
@@ -73,14 +73,27 @@ pub struct Hit {
     pub plan: Vec<PlanStep>,
     /// For file rules: the statement the hit points at.
     pub statement: Option<usize>,
+    /// A narrower location than the statement (byte range in the file).
+    pub span: Option<(usize, usize)>,
 }
 
 impl Hit {
     pub fn new(level: Level, message: impl Into<String>, help: impl Into<String>) -> Self {
-        Hit { level, message: message.into(), help: help.into(), plan: Vec::new(), statement: None }
+        Hit {
+            level,
+            message: message.into(),
+            help: help.into(),
+            plan: Vec::new(),
+            statement: None,
+            span: None,
+        }
     }
     pub fn plan(mut self, plan: Vec<PlanStep>) -> Self {
         self.plan = plan;
+        self
+    }
+    pub fn span(mut self, start: usize, end: usize) -> Self {
+        self.span = Some((start, end));
         self
     }
     pub fn at(mut self, statement: usize) -> Self {
@@ -275,9 +288,11 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 /// The ALTER TABLE sub-commands of a statement with its table, if it is one.
 pub fn alter_cmds<'a>(op: &'a Op) -> Option<(&'a QName, &'a [AlterCmd])> {
     match op {
-        Op::AlterTable { table, cmds, kind: ObjKind::Table | ObjKind::ForeignTable | ObjKind::Other } => {
-            Some((table, cmds.as_slice()))
-        }
+        Op::AlterTable {
+            table,
+            cmds,
+            kind: ObjKind::Table | ObjKind::ForeignTable | ObjKind::Other,
+        } => Some((table, cmds.as_slice())),
         _ => None,
     }
 }
@@ -294,7 +309,11 @@ pub fn lock_phrase(table: &str, mode: LockMode) -> String {
 pub fn pk_of(schema: &Schema, table: &str) -> String {
     schema
         .table(table)
-        .and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.len() == 1))
+        .and_then(|t| {
+            t.constraints
+                .iter()
+                .find(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.len() == 1)
+        })
         .map(|k| k.columns[0].clone())
         .unwrap_or_else(|| "id".to_string())
 }
@@ -313,7 +332,9 @@ pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
             rest = rest.find("*/").map(|i| &rest[i + 2..]).unwrap_or("");
             continue;
         }
-        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
         if end == 0 {
             break;
         }

@@ -19,8 +19,20 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Rename { kind, object, new_name, .. } = cx.op else { return };
-    if !matches!(kind, ObjKind::Table | ObjKind::View | ObjKind::MaterializedView) || cx.is_new(&object.name) {
+    let Op::Rename {
+        kind,
+        object,
+        new_name,
+        ..
+    } = cx.op
+    else {
+        return;
+    };
+    if !matches!(
+        kind,
+        ObjKind::Table | ObjKind::View | ObjKind::MaterializedView
+    ) || cx.is_new(&object.name)
+    {
         return;
     }
     out.push(

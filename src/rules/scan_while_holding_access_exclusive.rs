@@ -22,9 +22,25 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if !cx.tx.in_tx || cx.tx.access_exclusive.is_empty() {
         return;
     }
-    let Some(t) = cx.effects.table.as_deref() else { return };
-    let heavy = cx.effects.scan || matches!(cx.op, Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. });
-    if heavy && !cx.effects.rewrite && cx.tx.access_exclusive.iter().any(|x| x == t) && !cx.is_new(t) {
+    let Some(t) = cx.effects.table.as_deref() else {
+        return;
+    };
+    let heavy = cx.effects.scan
+        || matches!(
+            cx.op,
+            Op::Update { .. }
+                | Op::Delete { .. }
+                | Op::Merge { .. }
+                | Op::Insert {
+                    from_query: true,
+                    ..
+                }
+        );
+    if heavy
+        && !cx.effects.rewrite
+        && cx.tx.access_exclusive.iter().any(|x| x == t)
+        && !cx.is_new(t)
+    {
         out.push(Hit::new(
             Level::High,
             format!("{} reads all of {t} while the ACCESS EXCLUSIVE lock taken earlier in this transaction is still held: reads and writes wait for it", cx.summary),

@@ -16,12 +16,22 @@ pub static HARDCODED_SECRET: Rule = Rule {
 
 fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let what = match cx.op {
-        Op::Role { with_password: true } => "a role password",
-        Op::UserMapping { with_password: true } => "a user-mapping password",
-        Op::ForeignServer { with_password: true, .. } => "a server password",
+        Op::Role {
+            with_password: true,
+        } => "a role password",
+        Op::UserMapping {
+            with_password: true,
+        } => "a user-mapping password",
+        Op::ForeignServer {
+            with_password: true,
+            ..
+        } => "a server password",
         _ => {
             let l = cx.sql.to_ascii_lowercase();
-            if (l.contains("password=") || l.contains("postgres://") || l.contains("postgresql://")) && l.contains('@') || l.contains("password=") {
+            if (l.contains("password=") || l.contains("postgres://") || l.contains("postgresql://"))
+                && l.contains('@')
+                || l.contains("password=")
+            {
                 "a connection string with a password"
             } else {
                 return;
@@ -45,7 +55,13 @@ pub static SECURITY_DEFINER_WITHOUT_SEARCH_PATH: Rule = Rule {
 };
 
 fn security_definer(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    if let Op::CreateFunction { name, security_definer: true, sets_search_path: false, .. } = cx.op {
+    if let Op::CreateFunction {
+        name,
+        security_definer: true,
+        sets_search_path: false,
+        ..
+    } = cx.op
+    {
         out.push(Hit::new(
             Level::High,
             format!("SECURITY DEFINER function {name} runs with its owner's rights but resolves names through the caller's search_path"),
@@ -79,7 +95,11 @@ fn disable_rls(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 ));
             }
         }
-        Op::Drop { kind: ObjKind::Policy, names, .. } => {
+        Op::Drop {
+            kind: ObjKind::Policy,
+            names,
+            ..
+        } => {
             for t in names.iter().filter(|t| !cx.is_new(&t.name)) {
                 out.push(Hit::new(
                     Level::High,
@@ -103,8 +123,15 @@ pub static GRANT_TO_PUBLIC: Rule = Rule {
 
 fn grant(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let (public, all) = match cx.op {
-        Op::Grant { is_grant: true, to_public, all_privileges } => (*to_public, *all_privileges),
-        Op::AlterDefaultPrivileges { all_privileges, to_public } => (*to_public, *all_privileges),
+        Op::Grant {
+            is_grant: true,
+            to_public,
+            all_privileges,
+        } => (*to_public, *all_privileges),
+        Op::AlterDefaultPrivileges {
+            all_privileges,
+            to_public,
+        } => (*to_public, *all_privileges),
         _ => return,
     };
     if public || all {
@@ -132,11 +159,19 @@ pub static UNTRUSTED_LANGUAGE: Rule = Rule {
 
 fn untrusted_language(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let lang = match cx.op {
-        Op::CreateLanguage { untrusted: true, name } => Some(name.clone()),
-        Op::CreateFunction { language: Some(l), .. } if l.ends_with('u') && l != "plpgsql" && l.len() > 2 => Some(l.clone()),
+        Op::CreateLanguage {
+            untrusted: true,
+            name,
+        } => Some(name.clone()),
+        Op::CreateFunction {
+            language: Some(l), ..
+        } if l.ends_with('u') && l != "plpgsql" && l.len() > 2 => Some(l.clone()),
         Op::Other if cx.summary == "CREATE EXTENSION" => {
             let l = cx.sql.to_ascii_lowercase();
-            ["plpython3u", "plperlu", "pltclu", "plpythonu", "plv8u"].iter().find(|x| l.contains(*x)).map(|s| s.to_string())
+            ["plpython3u", "plperlu", "pltclu", "plpythonu", "plv8u"]
+                .iter()
+                .find(|x| l.contains(*x))
+                .map(|s| s.to_string())
         }
         _ => None,
     };
@@ -159,12 +194,24 @@ pub static SSLMODE_DISABLE: Rule = Rule {
 };
 
 fn sslmode(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let hit = matches!(cx.op, Op::ForeignServer { sslmode_disable: true, .. })
-        || cx.sql.to_ascii_lowercase().replace(' ', "").contains("sslmode=disable");
+    let hit = matches!(
+        cx.op,
+        Op::ForeignServer {
+            sslmode_disable: true,
+            ..
+        }
+    ) || cx
+        .sql
+        .to_ascii_lowercase()
+        .replace(' ', "")
+        .contains("sslmode=disable");
     if hit {
         out.push(Hit::new(
             Level::Medium,
-            format!("{} sets sslmode=disable: traffic and credentials travel unencrypted", cx.summary),
+            format!(
+                "{} sets sslmode=disable: traffic and credentials travel unencrypted",
+                cx.summary
+            ),
             "Use sslmode=verify-full (or at least require) in production",
         ));
     }

@@ -19,7 +19,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
@@ -32,7 +34,14 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         };
         out.push(Hit::new(
             Level::High,
-            format!("{what} on {table} rewrites the table under ACCESS EXCLUSIVE{}", if what == "SET UNLOGGED" { "; an unlogged table is emptied after a crash and not replicated" } else { "" }),
+            format!(
+                "{what} on {table} rewrites the table under ACCESS EXCLUSIVE{}",
+                if what == "SET UNLOGGED" {
+                    "; an unlogged table is emptied after a crash and not replicated"
+                } else {
+                    ""
+                }
+            ),
             "Run it in a maintenance window with a lock_timeout",
         ));
     }

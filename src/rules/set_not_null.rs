@@ -19,12 +19,16 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else { return };
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
     if cx.is_new(&table.name) {
         return;
     }
     for cmd in cmds {
-        let AlterCmd::SetNotNull { column } = cmd else { continue };
+        let AlterCmd::SetNotNull { column } = cmd else {
+            continue;
+        };
         let t = cx.schema().table(&table.name);
         if t.and_then(|t| t.column(column)).is_some_and(|c| c.not_null) {
             continue;

@@ -19,13 +19,19 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Truncate { tables, cascade } = cx.op else { return };
+    let Op::Truncate { tables, cascade } = cx.op else {
+        return;
+    };
     for t in tables.iter().filter(|t| !cx.is_new(&t.name)) {
         out.push(Hit::new(
             Level::VeryHigh,
             format!(
                 "TRUNCATE {t}{} deletes every row under an ACCESS EXCLUSIVE lock",
-                if *cascade { " CASCADE also empties every table that references it" } else { "" }
+                if *cascade {
+                    " CASCADE also empties every table that references it"
+                } else {
+                    ""
+                }
             ),
             "Back up the table first; delete data in a separate, reviewed data migration",
         ));

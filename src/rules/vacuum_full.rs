@@ -19,8 +19,21 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Vacuum { full: true, tables, .. } = cx.op else { return };
-    let names = if tables.is_empty() { "every table".to_string() } else { tables.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ") };
+    let Op::Vacuum {
+        full: true, tables, ..
+    } = cx.op
+    else {
+        return;
+    };
+    let names = if tables.is_empty() {
+        "every table".to_string()
+    } else {
+        tables
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     out.push(Hit::new(
         Level::High,
         format!("VACUUM FULL rewrites {names} under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite"),

@@ -19,7 +19,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some(tag) = cx.refuses_transaction else { return };
+    let Some(tag) = cx.refuses_transaction else {
+        return;
+    };
     if tag.contains("CONCURRENTLY") || !cx.tx.in_tx {
         return;
     }

@@ -10,6 +10,11 @@
 //! -- session: SET TimeZone = 'UTC';           session-only SQL (repeatable), run on the
 //!                                             server before the statement, not shown to migrade
 //! -- notx                                     the statement refuses a transaction block
+//! -- migrade-args: --session-timezone-utc     extra arguments for `migrade lint`
+//! -- blocker: pt SHARE UPDATE EXCLUSIVE 1.0   notx only (repeatable): a session that holds this
+//!                                             lock for this many seconds while the statement runs
+//!                                             (default: t SHARE UPDATE EXCLUSIVE 1.0 and
+//!                                             t ACCESS SHARE 2.0, see measure::run_notx)
 //! -- known-gap: lock parent ROW SHARE -> none: <why>
 //! -- known-gap: rewrite false -> true: <why>
 //! -- note: free text, printed in the report
@@ -60,7 +65,11 @@ pub fn opt_mode_name(m: Option<Mode>) -> &'static str {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Gap {
     /// The server takes `server` on `table`; migrade may report `migrade` instead.
-    Lock { table: String, server: Option<Mode>, migrade: Option<Mode> },
+    Lock {
+        table: String,
+        server: Option<Mode>,
+        migrade: Option<Mode>,
+    },
     /// The server's rewrite verdict is `server`; migrade may report `migrade` instead.
     Rewrite { server: bool, migrade: bool },
 }
@@ -69,6 +78,56 @@ pub enum Gap {
 pub struct KnownGap {
     pub gap: Gap,
     pub reason: String,
+}
+
+/// A session that holds `mode` on `table` for `secs` seconds (in a REPEATABLE READ
+/// transaction, so it also holds a snapshot) while a notx statement runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocker {
+    pub table: String,
+    pub mode: Mode,
+    pub secs: f64,
+}
+
+/// `<table> <MODE> <seconds>`, e.g. `pt_2 ACCESS SHARE 2.0`
+pub fn parse_blocker(text: &str) -> Result<Blocker, String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() < 3 {
+        return Err(format!(
+            "blocker: expected `<table> <MODE> <seconds>`, got `{text}`"
+        ));
+    }
+    let secs: f64 = words[words.len() - 1]
+        .parse()
+        .map_err(|_| format!("blocker: bad seconds in `{text}`"))?;
+    let mode_text = words[1..words.len() - 1].join(" ");
+    let mode = mode_from_name(&mode_text)
+        .ok_or_else(|| format!("blocker: unknown lock mode `{mode_text}`"))?;
+    Ok(Blocker {
+        table: words[0].to_string(),
+        mode,
+        secs,
+    })
+}
+
+/// The blockers of a notx case without `-- blocker:` lines: one that makes the
+/// statement queue for its first lock on `t`, then one that holds a snapshot and
+/// an ACCESS SHARE lock on `t` a second longer, so that statements which wait for
+/// older snapshots or for lockers of `t` (CREATE INDEX / REINDEX CONCURRENTLY,
+/// DROP INDEX CONCURRENTLY) are sampled while they hold their lock.
+pub fn default_blockers() -> Vec<Blocker> {
+    vec![
+        Blocker {
+            table: "t".into(),
+            mode: 3,
+            secs: 1.0,
+        },
+        Blocker {
+            table: "t".into(),
+            mode: 0,
+            secs: 2.0,
+        },
+    ]
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +140,10 @@ pub struct Case {
     pub notx: bool,
     pub known_gaps: Vec<KnownGap>,
     pub notes: Vec<String>,
+    /// For notx cases: blocker sessions (none given: the default pair).
+    pub blockers: Vec<Blocker>,
+    /// Extra command-line arguments for `migrade lint` (e.g. `--session-timezone-utc`).
+    pub migrade_args: Vec<String>,
     pub stmt: String,
 }
 
@@ -113,7 +176,9 @@ pub fn parse_known_gap(text: &str) -> Result<KnownGap, String> {
         return Err("known-gap needs a reason".into());
     }
     let spec = spec.trim();
-    let (kind, rest) = spec.split_once(char::is_whitespace).ok_or("known-gap: `lock ...` or `rewrite ...`")?;
+    let (kind, rest) = spec
+        .split_once(char::is_whitespace)
+        .ok_or("known-gap: `lock ...` or `rewrite ...`")?;
     let (from, to) = rest.split_once("->").ok_or("known-gap: missing `->`")?;
     let gap = match kind {
         "lock" => {
@@ -127,7 +192,10 @@ pub fn parse_known_gap(text: &str) -> Result<KnownGap, String> {
                 migrade: parse_mode_or_none(to)?,
             }
         }
-        "rewrite" => Gap::Rewrite { server: parse_bool(from)?, migrade: parse_bool(to)? },
+        "rewrite" => Gap::Rewrite {
+            server: parse_bool(from)?,
+            migrade: parse_bool(to)?,
+        },
         other => return Err(format!("known-gap: unknown kind `{other}`")),
     };
     Ok(KnownGap { gap, reason })
@@ -140,7 +208,12 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
         if let Some(c) = cases.last_mut() {
             let stmt = body.join("\n").trim().to_string();
             if stmt.is_empty() {
-                return Err(format!("{}:{}: case `{}` has no statement", path.display(), c.line, c.name));
+                return Err(format!(
+                    "{}:{}: case `{}` has no statement",
+                    path.display(),
+                    c.line,
+                    c.name
+                ));
             }
             c.stmt = stmt;
         }
@@ -173,16 +246,31 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
                         notx: false,
                         known_gaps: vec![],
                         notes: vec![],
+                        migrade_args: vec![],
+                        blockers: vec![],
                         stmt: String::new(),
                     });
                 }
-                ("setup" | "session" | "known-gap" | "note" | "notx", _) if cases.is_empty() => {
+                (
+                    "setup" | "session" | "known-gap" | "note" | "notx" | "migrade-args"
+                    | "blocker",
+                    _,
+                ) if cases.is_empty() => {
                     return Err(err(format!("`{key}` before the first `-- case:`")));
                 }
                 ("setup", Some(v)) => cases.last_mut().unwrap().setup.push(v.to_string()),
                 ("session", Some(v)) => cases.last_mut().unwrap().session.push(v.to_string()),
                 ("note", Some(v)) => cases.last_mut().unwrap().notes.push(v.to_string()),
                 ("notx", None) => cases.last_mut().unwrap().notx = true,
+                ("blocker", Some(v)) => {
+                    let b = parse_blocker(v).map_err(err)?;
+                    cases.last_mut().unwrap().blockers.push(b);
+                }
+                ("migrade-args", Some(v)) => cases
+                    .last_mut()
+                    .unwrap()
+                    .migrade_args
+                    .extend(v.split_whitespace().map(String::from)),
                 ("known-gap", Some(v)) => {
                     let g = parse_known_gap(v).map_err(err)?;
                     cases.last_mut().unwrap().known_gaps.push(g);
@@ -193,7 +281,10 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
         }
         if cases.is_empty() {
             if !trimmed.is_empty() {
-                return Err(format!("{}:{lineno}: SQL before the first `-- case:`", path.display()));
+                return Err(format!(
+                    "{}:{lineno}: SQL before the first `-- case:`",
+                    path.display()
+                ));
             }
             continue;
         }

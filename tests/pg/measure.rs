@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::cases::{mode_from_pg_locks, mode_name, Case, Mode};
-use super::server::Server;
+use super::cases::{Case, Mode, default_blockers, mode_from_pg_locks, mode_name};
+use super::server::{Server, SqlOut};
 
 /// The common fixture of every case (run in a fresh schema). Data is loaded
 /// separately by [`FIXTURE_DATA`] so that the DDL alone can be shown to migrade as
@@ -75,7 +75,11 @@ fn schema_name(idx: usize) -> String {
 
 fn ensure_semicolon(s: &str) -> String {
     let t = s.trim_end();
-    if t.ends_with(';') { t.to_string() } else { format!("{t};") }
+    if t.ends_with(';') {
+        t.to_string()
+    } else {
+        format!("{t};")
+    }
 }
 
 fn prelude(schema: &str, case: &Case, with_fixture: bool) -> String {
@@ -142,7 +146,10 @@ fn parse_output(out: &str) -> Result<Parsed, String> {
         match parts.as_slice() {
             [tag @ ("rel" | "new"), oid, name, kind] => {
                 let oid: u64 = oid.parse().map_err(|_| format!("bad line {line}"))?;
-                let rel = Rel { name: name.to_string(), kind: kind.chars().next().unwrap_or('?') };
+                let rel = Rel {
+                    name: name.to_string(),
+                    kind: kind.chars().next().unwrap_or('?'),
+                };
                 if *tag == "rel" {
                     p.rels.insert(oid, rel);
                 } else {
@@ -163,7 +170,8 @@ fn parse_output(out: &str) -> Result<Parsed, String> {
                 let Some(m) = mode_from_pg_locks(mode) else {
                     return Err(format!("unknown lock mode in `{line}`"));
                 };
-                p.locks.push((oid, m, *granted == "t" || *granted == "true"));
+                p.locks
+                    .push((oid, m, *granted == "t" || *granted == "true"));
             }
             _ => {} // output of the statement itself (e.g. a SELECT in setup)
         }
@@ -183,7 +191,9 @@ fn facts_from(p: &Parsed, mut facts: Facts) -> Facts {
             (None, Some(r)) => (r, true),
             (None, None) => continue, // a catalog or another schema's relation
         };
-        facts.raw_locks.push((rel.name.clone(), rel.kind, mode, granted, is_new));
+        facts
+            .raw_locks
+            .push((rel.name.clone(), rel.kind, mode, granted, is_new));
         if !is_new && TABLE_KINDS.contains(&rel.kind) {
             let e = facts.locks.entry(rel.name.clone()).or_insert(mode);
             if mode > *e {
@@ -191,14 +201,18 @@ fn facts_from(p: &Parsed, mut facts: Facts) -> Facts {
             }
         }
     }
-    facts.raw_locks.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)));
+    facts
+        .raw_locks
+        .sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)));
     facts.raw_locks.dedup();
     for (oid, (node0, size0)) in &p.fn0 {
         let Some(rel) = p.rels.get(oid) else { continue };
         if !REWRITE_KINDS.contains(&rel.kind) {
             continue;
         }
-        let Some((node1, size1)) = p.fn1.get(oid) else { continue };
+        let Some((node1, size1)) = p.fn1.get(oid) else {
+            continue;
+        };
         if node1.is_none() || node0 == node1 {
             continue; // dropped, or same storage
         }
@@ -245,26 +259,38 @@ pub fn run_tx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String>
     }
     let p = parse_output(&out.stdout)?;
     if p.rels.is_empty() {
-        return Err(format!("case `{}`: no relations read back (output: {})", case.name, out.stdout));
+        return Err(format!(
+            "case `{}`: no relations read back (output: {})",
+            case.name, out.stdout
+        ));
     }
     Ok(facts_from(&p, Facts::default()))
 }
 
 /// Runs a statement that refuses a transaction block:
 /// 1. asserts that `BEGIN; <stmt>` fails with "cannot run inside a transaction block";
-/// 2. runs it for real in session A while a blocker session B holds
-///    SHARE UPDATE EXCLUSIVE on the case's table for ~1.5 s (so A has to queue for its
-///    table lock, or wait for B's snapshot), and a sampler session S reads A's
-///    `pg_locks` rows in a tight loop inside the server, granted or waiting;
+/// 2. runs it for real in session A while blocker sessions hold table locks for a
+///    while (see [`super::cases::default_blockers`]), so that A queues for its locks
+///    or holds them while it waits, and a sampler session S reads A's `pg_locks` rows
+///    (granted or waiting) in a loop inside the server;
 /// 3. compares the relfilenodes before and after (committed).
-pub fn run_notx(server: &Server, idx: usize, case: &Case, blocker_table: &str) -> Result<Facts, String> {
+pub fn run_notx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String> {
     let schema = schema_name(idx);
     let mut facts = Facts::default();
+    let blockers = if case.blockers.is_empty() {
+        default_blockers()
+    } else {
+        case.blockers.clone()
+    };
 
     // Fixture, committed.
     let out = server.sql(&prelude(&schema, case, true));
     if !out.ok {
-        return Err(format!("fixture/setup failed for `{}`:\n{}", case.name, out.stderr.trim()));
+        return Err(format!(
+            "fixture/setup failed for `{}`:\n{}",
+            case.name,
+            out.stderr.trim()
+        ));
     }
 
     // 1. In a transaction block it must fail.
@@ -302,29 +328,40 @@ pub fn run_notx(server: &Server, idx: usize, case: &Case, blocker_table: &str) -
         return Err(format!("before-snapshot failed: {}", before.stderr));
     }
 
-    // 2. Blocker, sampler, statement.
+    // 2. Blockers, sampler, statement.
     let app_stmt = format!("migrade_notx_{idx}");
-    let app_blocker = format!("migrade_blocker_{idx}");
-    let blocker_sql = format!(
-        "SET search_path = {schema};\nBEGIN ISOLATION LEVEL REPEATABLE READ;\n\
-         LOCK TABLE {blocker_table} IN SHARE UPDATE EXCLUSIVE MODE;\nSELECT pg_sleep(1.5);\nCOMMIT;\n"
-    );
-    let blocker = server.spawn_sql(&app_blocker, &blocker_sql)?;
-    // Wait until the blocker holds its lock.
-    let t0 = Instant::now();
-    loop {
-        let r = server.sql(&format!(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE a.application_name = '{app_blocker}' AND l.granted AND l.mode = 'ShareUpdateExclusiveLock';"
-        ));
-        if r.ok && r.stdout.trim() != "0" {
-            break;
+    let mut blocker_children = Vec::new();
+    for (k, b) in blockers.iter().enumerate() {
+        let app = format!("migrade_blocker_{idx}_{k}");
+        let sql = format!(
+            "SET search_path = {schema};\nBEGIN ISOLATION LEVEL REPEATABLE READ;\n\
+             LOCK TABLE {} IN {} MODE;\nSELECT pg_sleep({});\nCOMMIT;\n",
+            b.table,
+            mode_name(b.mode),
+            b.secs
+        );
+        blocker_children.push((app.clone(), server.spawn_sql(&app, &sql)?));
+        // Wait until it holds its lock (and its snapshot: pg_sleep has started).
+        let t0 = Instant::now();
+        loop {
+            let r = server.sql(&format!(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE a.application_name = '{app}' AND l.granted AND l.locktype = 'relation' \
+                 AND l.relation = '{schema}.{}'::regclass AND a.query LIKE '%pg_sleep%';",
+                b.table
+            ));
+            if r.ok && r.stdout.trim() != "0" {
+                break;
+            }
+            if t0.elapsed() > Duration::from_secs(10) {
+                let mut msg = format!("blocker {k} never got its lock: {}", r.stderr);
+                for (_, c) in blocker_children {
+                    msg.push_str(&Server::wait(c).stderr);
+                }
+                return Err(msg);
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        if t0.elapsed() > Duration::from_secs(10) {
-            let b = Server::wait(blocker);
-            return Err(format!("blocker session never got its lock: {} {}", r.stderr, b.stderr));
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
     let sampler_sql = format!(
         "SET client_min_messages = warning;
@@ -376,15 +413,32 @@ SELECT format('samp|%s|%s|%s', relation::bigint, mode, granted) FROM _samp;
     let stmt = server.spawn_sql(&app_stmt, &stmt_sql)?;
     let stmt_out = Server::wait(stmt);
     let sampler_out = Server::wait(sampler);
-    let blocker_out = Server::wait(blocker);
+    let blocker_outs: Vec<(String, SqlOut)> = blocker_children
+        .into_iter()
+        .map(|(app, c)| (app, Server::wait(c)))
+        .collect();
     if !stmt_out.ok {
-        return Err(format!("case `{}`: the statement failed:\n{}", case.name, stmt_out.stderr.trim()));
+        return Err(format!(
+            "case `{}`: the statement failed:\n{}",
+            case.name,
+            stmt_out.stderr.trim()
+        ));
     }
     if !sampler_out.ok {
-        return Err(format!("case `{}`: the lock sampler failed:\n{}", case.name, sampler_out.stderr.trim()));
+        return Err(format!(
+            "case `{}`: the lock sampler failed:\n{}",
+            case.name,
+            sampler_out.stderr.trim()
+        ));
     }
-    if !blocker_out.ok {
-        return Err(format!("case `{}`: the blocker session failed:\n{}", case.name, blocker_out.stderr.trim()));
+    for (app, out) in &blocker_outs {
+        if !out.ok {
+            return Err(format!(
+                "case `{}`: blocker {app} failed:\n{}",
+                case.name,
+                out.stderr.trim()
+            ));
+        }
     }
 
     // 3. Relations (new ones too) and filenodes after. `_before` was a temp table of
@@ -408,21 +462,21 @@ SELECT format('samp|%s|%s|%s', relation::bigint, mode, granted) FROM _samp;
     if !after.ok {
         return Err(format!("after-snapshot failed: {}", after.stderr));
     }
-    let combined = format!("{}\n{}\n{}", before.stdout, sampler_out.stdout, after.stdout);
+    let combined = format!(
+        "{}\n{}\n{}",
+        before.stdout, sampler_out.stdout, after.stdout
+    );
     let p = parse_output(&combined)?;
     facts = facts_from(&p, facts);
     if p.locks.is_empty() {
         facts.notes.push("sampler saw no relation lock".into());
     }
-    if !facts
-        .raw_locks
-        .iter()
-        .any(|(name, _, _, granted, _)| name == blocker_table && !granted)
-    {
-        facts.notes.push(format!(
-            "WARNING: the statement never queued behind the blocker on {blocker_table}: \
-             the sampling may have missed its locks"
-        ));
+    if !facts.raw_locks.iter().any(|(_, _, _, granted, _)| !granted) {
+        facts.notes.push(
+            "WARNING: the statement was never seen waiting for a lock: the blockers did not \
+             hold it up and the sampling may have missed its locks"
+                .into(),
+        );
     }
     let sampled = describe_raw(&facts);
     facts.notes.push(format!("sampled: {sampled}"));
@@ -450,5 +504,9 @@ pub fn describe_raw(facts: &Facts) -> String {
             )
         })
         .collect();
-    if v.is_empty() { "(none)".into() } else { v.join(", ") }
+    if v.is_empty() {
+        "(none)".into()
+    } else {
+        v.join(", ")
+    }
 }

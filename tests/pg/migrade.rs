@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::cases::{mode_from_name, Case, Mode};
+use super::cases::{Case, Mode, mode_from_name};
 use super::measure::FIXTURE_DDL;
 
 /// Name of the file that holds the case statement (the second migration).
@@ -30,7 +30,12 @@ fn unqualify(name: &str) -> String {
     n.trim_matches('"').to_ascii_lowercase()
 }
 
-fn add_lock(locks: &mut BTreeMap<String, Mode>, table: &Value, lock: &Value, ctx: &str) -> Result<(), String> {
+fn add_lock(
+    locks: &mut BTreeMap<String, Mode>,
+    table: &Value,
+    lock: &Value,
+    ctx: &str,
+) -> Result<(), String> {
     let (Some(table), Some(lock)) = (table.as_str(), lock.as_str()) else {
         // `table` or `lock` null: no lock reported for this entry.
         return Ok(());
@@ -56,7 +61,11 @@ pub fn parse_report(json: &str, file_suffix: &str) -> Result<Report, String> {
         .ok_or("JSON has no `files` array")?;
     let file = files
         .iter()
-        .find(|f| f.get("path").and_then(Value::as_str).is_some_and(|p| p.ends_with(file_suffix)))
+        .find(|f| {
+            f.get("path")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.ends_with(file_suffix))
+        })
         .ok_or_else(|| {
             let errors = v.get("errors").map(|e| e.to_string()).unwrap_or_default();
             format!("no entry for {file_suffix} in `files` (errors: {errors})")
@@ -74,7 +83,9 @@ pub fn parse_report(json: &str, file_suffix: &str) -> Result<Report, String> {
         if let Some(sum) = s.get("summary").and_then(Value::as_str) {
             r.summaries.push(sum.to_string());
         }
-        let eff = s.get("effects").ok_or_else(|| format!("{ctx} has no `effects`"))?;
+        let eff = s
+            .get("effects")
+            .ok_or_else(|| format!("{ctx} has no `effects`"))?;
         add_lock(
             &mut r.locks,
             eff.get("table").unwrap_or(&Value::Null),
@@ -106,7 +117,7 @@ pub fn parse_report(json: &str, file_suffix: &str) -> Result<Report, String> {
 /// Writes the case as a two-file migration directory under `dir`:
 /// `0001_fixture.sql` (fixture DDL + case setup: the schema history, so migrade
 /// knows the tables exist and the columns' old types) and `0002_case.sql` (only the
-/// statement), runs `migrade lint --format json --pg-version <major> <dir>`.
+/// statement), runs `migrade lint --no-config --format json --pg-version <major> [case args] <dir>`.
 pub fn run(bin: &Path, dir: &Path, case: &Case, pg_major: u32) -> Result<Report, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut history = String::from(FIXTURE_DDL);
@@ -125,22 +136,46 @@ pub fn run(bin: &Path, dir: &Path, case: &Case, pg_major: u32) -> Result<Report,
     std::fs::write(dir.join(HISTORY_FILE), history).map_err(|e| e.to_string())?;
     std::fs::write(dir.join(CASE_FILE), stmt).map_err(|e| e.to_string())?;
     let out = Command::new(bin)
-        .args(["lint", "--format", "json", "--pg-version", &pg_major.to_string()])
+        .args([
+            "lint",
+            "--no-config",
+            "--format",
+            "json",
+            "--pg-version",
+            &pg_major.to_string(),
+        ])
+        .args(&case.migrade_args)
         .arg(dir)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     let code = out.status.code();
+    if code.is_none() {
+        use std::os::unix::process::ExitStatusExt;
+        return Err(format!(
+            "migrade was killed by signal {:?}: {}",
+            out.status.signal(),
+            first_chars(&String::from_utf8_lossy(&out.stderr), 300)
+        ));
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !matches!(code, Some(0) | Some(1)) {
         return Err(format!(
             "migrade exited with {code:?}: {}{}",
             stderr.trim(),
-            if stdout.trim().is_empty() { String::new() } else { format!(" / stdout: {}", first_chars(&stdout, 300)) }
+            if stdout.trim().is_empty() {
+                String::new()
+            } else {
+                format!(" / stdout: {}", first_chars(&stdout, 300))
+            }
         ));
     }
     let mut r = parse_report(&stdout, CASE_FILE).map_err(|e| {
-        format!("{e}; stdout: {}; stderr: {}", first_chars(&stdout, 300), first_chars(&stderr, 300))
+        format!(
+            "{e}; stdout: {}; stderr: {}",
+            first_chars(&stdout, 300),
+            first_chars(&stderr, 300)
+        )
     })?;
     r.exit_code = code;
     Ok(r)
@@ -148,5 +183,9 @@ pub fn run(bin: &Path, dir: &Path, case: &Case, pg_major: u32) -> Result<Report,
 
 fn first_chars(s: &str, n: usize) -> String {
     let t: String = s.trim().chars().take(n).collect();
-    if s.trim().chars().count() > n { format!("{t}…") } else { t }
+    if s.trim().chars().count() > n {
+        format!("{t}…")
+    } else {
+        t
+    }
 }

@@ -69,10 +69,13 @@ fn which(name: &str) -> Option<PathBuf> {
 fn major_from_binary(postgres: &Path) -> Option<u32> {
     let out = Command::new(postgres).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let ver = text.split_whitespace().find(|w| {
-        w.chars().next().is_some_and(|c| c.is_ascii_digit())
-    })?;
-    ver.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+    let ver = text
+        .split_whitespace()
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
+    ver.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Finds the server binaries. Preference: `MIGRADE_PG_BINDIR`, then
@@ -119,9 +122,11 @@ pub fn find_bins() -> Result<PgBins, String> {
         }
     }
     let Some((bindir, major)) = chosen else {
-        return Err("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found \
+        return Err(
+            "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found \
                     under /usr/lib/postgresql/<N>/bin, MIGRADE_PG_BINDIR or pg_config --bindir"
-            .to_string());
+                .to_string(),
+        );
     };
     let major = match major {
         Some(m) => m,
@@ -135,7 +140,11 @@ pub fn find_bins() -> Result<PgBins, String> {
     } else {
         return Err("psql not found (neither next to the server binaries nor on PATH)".into());
     };
-    Ok(PgBins { bindir, psql, major })
+    Ok(PgBins {
+        bindir,
+        psql,
+        major,
+    })
 }
 
 /// Result of one psql run.
@@ -381,16 +390,28 @@ impl Server {
         match child {
             Ok(c) => match c.wait_with_output() {
                 Ok(o) => SqlOut::from_output(o),
-                Err(e) => SqlOut { ok: false, code: None, stdout: String::new(), stderr: e.to_string() },
+                Err(e) => SqlOut {
+                    ok: false,
+                    code: None,
+                    stdout: String::new(),
+                    stderr: e.to_string(),
+                },
             },
-            Err(e) => SqlOut { ok: false, code: None, stdout: String::new(), stderr: e },
+            Err(e) => SqlOut {
+                ok: false,
+                code: None,
+                stdout: String::new(),
+                stderr: e,
+            },
         }
     }
 
     /// Starts a script in its own session without waiting for it.
     pub fn spawn_sql(&self, appname: &str, script: &str) -> Result<Child, String> {
         let mut cmd = self.psql_cmd(appname);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.bins.psql.display()))?;
@@ -406,7 +427,12 @@ impl Server {
     pub fn wait(child: Child) -> SqlOut {
         match child.wait_with_output() {
             Ok(o) => SqlOut::from_output(o),
-            Err(e) => SqlOut { ok: false, code: None, stdout: String::new(), stderr: e.to_string() },
+            Err(e) => SqlOut {
+                ok: false,
+                code: None,
+                stdout: String::new(),
+                stderr: e.to_string(),
+            },
         }
     }
 
