@@ -91,8 +91,8 @@ fn err(
 
 /// Loads and validates a config file into `settings`.
 pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigError>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Box::new(err(path, "", format!("cannot read: {e}"), None, None)))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Box::new(err(path, "", format!("cannot read: {e}"), None, None)))?;
     let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
         Box::new(err(
             path,
@@ -102,19 +102,13 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
             Some("Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, [rules]".into()),
         ))
     })?;
-    let mut loaded = Loaded {
-        path: Some(path.to_path_buf()),
-        ..Default::default()
-    };
+    let mut loaded = Loaded { path: Some(path.to_path_buf()), ..Default::default() };
     if let Some(v) = &cfg.pg_version {
         if !(9..=19).contains(v.get_ref()) {
             return Err(Box::new(err(
                 path,
                 &text,
-                format!(
-                    "pg_version {} is not a PostgreSQL major version",
-                    v.get_ref()
-                ),
+                format!("pg_version {} is not a PostgreSQL major version", v.get_ref()),
                 Some(v.span()),
                 Some("Use a major version such as 15".into()),
             )));

@@ -50,15 +50,9 @@ fn display(p: &Path) -> String {
 
 /// Finds the files to lint. Explicit file arguments are always linted; directories
 /// are walked for files matching `include` (default `**/*.sql`) and not `exclude`.
-pub fn discover(
-    paths: &[String],
-    opts: &DiscoverOptions,
-) -> Result<(Vec<Input>, Vec<PathError>), String> {
-    let include = if opts.include.is_empty() {
-        build_set(&["**/*.sql".to_string()])?
-    } else {
-        build_set(&opts.include)?
-    };
+pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>, Vec<PathError>), String> {
+    let include =
+        if opts.include.is_empty() { build_set(&["**/*.sql".to_string()])? } else { build_set(&opts.include)? };
     let exclude = build_set(&opts.exclude)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -80,50 +74,25 @@ pub fn discover(
         }
         if path.is_dir() {
             let before = out.len();
-            walk(
-                path,
-                &include,
-                &exclude,
-                &mut |p| push(p, &mut out),
-                &mut errors,
-            );
+            walk(path, &include, &exclude, &mut |p| push(p, &mut out), &mut errors);
             if out.len() == before {
                 errors.push(PathError {
                     path: display(path),
-                    message:
-                        "no migration files found here (looked for *.sql; set --include to change)"
-                            .into(),
+                    message: "no migration files found here (looked for *.sql; set --include to change)".into(),
                 });
             }
             continue;
         }
         if has_glob_chars(arg) {
             // Walk from the literal prefix of the pattern.
-            let prefix: PathBuf = arg
-                .split('/')
-                .take_while(|c| !has_glob_chars(c))
-                .collect::<Vec<_>>()
-                .join("/")
-                .into();
-            let root = if prefix.as_os_str().is_empty() {
-                PathBuf::from(".")
-            } else {
-                prefix
-            };
+            let prefix: PathBuf =
+                arg.split('/').take_while(|c| !has_glob_chars(c)).collect::<Vec<_>>().join("/").into();
+            let root = if prefix.as_os_str().is_empty() { PathBuf::from(".") } else { prefix };
             let set = build_set(&[arg.trim_start_matches("./").to_string()])?;
             let before = out.len();
-            walk(
-                &root,
-                &set,
-                &exclude,
-                &mut |p| push(p, &mut out),
-                &mut errors,
-            );
+            walk(&root, &set, &exclude, &mut |p| push(p, &mut out), &mut errors);
             if out.len() == before {
-                errors.push(PathError {
-                    path: arg.clone(),
-                    message: "the pattern matches no files".into(),
-                });
+                errors.push(PathError { path: arg.clone(), message: "the pattern matches no files".into() });
             }
             continue;
         }
@@ -134,10 +103,7 @@ pub fn discover(
             Ok(_) => "not a regular file or directory".to_string(),
             Err(e) => format!("cannot read: {e}; check the path"),
         };
-        errors.push(PathError {
-            path: arg.clone(),
-            message,
-        });
+        errors.push(PathError { path: arg.clone(), message });
     }
     Ok((out, errors))
 }
@@ -149,10 +115,7 @@ fn walk(
     found: &mut dyn FnMut(PathBuf),
     errors: &mut Vec<PathError>,
 ) {
-    for entry in walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-    {
+    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
         match entry {
             Ok(e) => {
                 if !e.file_type().is_file() {
@@ -162,9 +125,7 @@ fn walk(
                 let rel = p.strip_prefix(root).unwrap_or(p);
                 let rel_s = rel.to_string_lossy();
                 let full_s = display(p);
-                let inc = include.is_match(rel)
-                    || include.is_match(&full_s)
-                    || include.is_match(rel_s.as_ref());
+                let inc = include.is_match(rel) || include.is_match(&full_s) || include.is_match(rel_s.as_ref());
                 let exc = exclude.is_match(rel) || exclude.is_match(&full_s);
                 if inc && !exc {
                     found(p.to_path_buf());
@@ -246,32 +207,20 @@ impl Layout {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default()
+    p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
 }
 
 fn parent_name(p: &Path) -> String {
-    p.parent()
-        .and_then(|d| d.file_name())
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default()
+    p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
 }
 
 fn is_dir_style(p: &Path) -> bool {
-    matches!(
-        file_name(p).as_str(),
-        "up.sql" | "down.sql" | "migration.sql"
-    )
+    matches!(file_name(p).as_str(), "up.sql" | "down.sql" | "migration.sql")
 }
 
 /// The name that carries the version: the file, or its folder for Diesel/Prisma.
 pub fn version_name(p: &Path) -> String {
-    if is_dir_style(p) {
-        parent_name(p)
-    } else {
-        file_name(p)
-    }
+    if is_dir_style(p) { parent_name(p) } else { file_name(p) }
 }
 
 /// The folder whose files share one schema history.
@@ -325,16 +274,9 @@ impl PartialOrd for VersionKey {
 pub fn version_key(name: &str) -> VersionKey {
     let b = name.as_bytes();
     if (name.starts_with('R') || name.starts_with('r')) && name[1..].starts_with("__") {
-        return VersionKey {
-            category: 2,
-            parts: vec![],
-        };
+        return VersionKey { category: 2, parts: vec![] };
     }
-    if b.len() > 1
-        && matches!(b[0], b'V' | b'v' | b'U' | b'u')
-        && b[1].is_ascii_digit()
-        && name.contains("__")
-    {
+    if b.len() > 1 && matches!(b[0], b'V' | b'v' | b'U' | b'u') && b[1].is_ascii_digit() && name.contains("__") {
         let ver = &name[1..name.find("__").unwrap_or(name.len())];
         let parts = ver
             .split(['.', '_'])
@@ -362,15 +304,9 @@ pub fn version_key(name: &str) -> VersionKey {
         s
     };
     if digits.is_empty() {
-        VersionKey {
-            category: 1,
-            parts: vec![],
-        }
+        VersionKey { category: 1, parts: vec![] }
     } else {
-        VersionKey {
-            category: 0,
-            parts: vec![digits],
-        }
+        VersionKey { category: 0, parts: vec![digits] }
     }
 }
 
@@ -378,15 +314,7 @@ pub fn version_key(name: &str) -> VersionKey {
 pub fn migration_name(path: &str) -> String {
     let p = Path::new(path);
     let mut n = version_name(p);
-    for suf in [
-        ".sql",
-        ".up",
-        ".down",
-        ".postgres",
-        ".autocommit",
-        "_up",
-        "_down",
-    ] {
+    for suf in [".sql", ".up", ".down", ".postgres", ".autocommit", "_up", "_down"] {
         if let Some(s) = n.strip_suffix(suf) {
             n = s.to_string();
         }
@@ -399,8 +327,7 @@ pub fn migration_name(path: &str) -> String {
     if let Some(i) = n.find("__") {
         return n[i + 2..].to_string();
     }
-    let trimmed =
-        n.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '_' || c == '.');
+    let trimmed = n.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '_' || c == '.');
     trimmed.to_string()
 }
 
@@ -417,9 +344,7 @@ fn direction_of(p: &Path, layout: Layout) -> Direction {
     if f == "down.sql"
         || f.ends_with(".down.sql")
         || f.ends_with("_down.sql")
-        || (f.starts_with('u')
-            && f.contains("__")
-            && f.as_bytes().get(1).is_some_and(|b| b.is_ascii_digit()))
+        || (f.starts_with('u') && f.contains("__") && f.as_bytes().get(1).is_some_and(|b| b.is_ascii_digit()))
     {
         Direction::Down
     } else if f.starts_with("r__") {
@@ -450,22 +375,13 @@ pub fn detect_layout(files: &[&Path]) -> Layout {
     if names.iter().any(is_flyway) {
         return Layout::Flyway;
     }
-    if names
-        .iter()
-        .any(|n| n.ends_with(".up.sql") || n.ends_with(".down.sql"))
-    {
+    if names.iter().any(|n| n.ends_with(".up.sql") || n.ends_with(".down.sql")) {
         return Layout::GolangMigrate;
     }
-    if names
-        .iter()
-        .any(|n| n.ends_with("_up.sql") || n.ends_with("_down.sql"))
-    {
+    if names.iter().any(|n| n.ends_with("_up.sql") || n.ends_with("_down.sql")) {
         return Layout::UpDownSuffix;
     }
-    if files
-        .iter()
-        .any(|p| p.to_string_lossy().contains("supabase/migrations"))
-    {
+    if files.iter().any(|p| p.to_string_lossy().contains("supabase/migrations")) {
         return Layout::Supabase;
     }
     Layout::Plain
@@ -519,33 +435,18 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
     for (group, mut files) in groups {
         let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
         let layout = forced.unwrap_or_else(|| detect_layout(&refs));
-        let plan = if layout == Layout::Sqitch {
-            sqitch_order(&group)
-        } else {
-            HashMap::new()
-        };
+        let plan = if layout == Layout::Sqitch { sqitch_order(&group) } else { HashMap::new() };
         // Which up files have a matching down.
-        let downs: HashSet<String> = files
-            .iter()
-            .filter(|p| direction_of(p, layout) == Direction::Down)
-            .map(|p| down_key(p, layout))
-            .collect();
-        let layout_has_downs = !downs.is_empty()
-            && matches!(
-                layout,
-                Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel
-            );
+        let downs: HashSet<String> =
+            files.iter().filter(|p| direction_of(p, layout) == Direction::Down).map(|p| down_key(p, layout)).collect();
+        let layout_has_downs =
+            !downs.is_empty() && matches!(layout, Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel);
         files.sort_by(|a, b| {
             let (na, nb) = (version_name(a), version_name(b));
             let ka = if layout == Layout::Sqitch {
                 VersionKey {
                     category: 0,
-                    parts: vec![
-                        plan.get(file_stem(a).as_str())
-                            .copied()
-                            .unwrap_or(usize::MAX)
-                            .to_string(),
-                    ],
+                    parts: vec![plan.get(file_stem(a).as_str()).copied().unwrap_or(usize::MAX).to_string()],
                 }
             } else {
                 version_key(&na)
@@ -553,35 +454,21 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
             let kb = if layout == Layout::Sqitch {
                 VersionKey {
                     category: 0,
-                    parts: vec![
-                        plan.get(file_stem(b).as_str())
-                            .copied()
-                            .unwrap_or(usize::MAX)
-                            .to_string(),
-                    ],
+                    parts: vec![plan.get(file_stem(b).as_str()).copied().unwrap_or(usize::MAX).to_string()],
                 }
             } else {
                 version_key(&nb)
             };
             ka.cmp(&kb)
-                .then_with(|| {
-                    direction_rank(direction_of(a, layout))
-                        .cmp(&direction_rank(direction_of(b, layout)))
-                })
+                .then_with(|| direction_rank(direction_of(a, layout)).cmp(&direction_rank(direction_of(b, layout))))
                 .then_with(|| na.cmp(&nb))
                 .then_with(|| a.cmp(b))
         });
         for p in files {
             let direction = direction_of(&p, layout);
-            let has_down = (layout_has_downs && direction == Direction::Up)
-                .then(|| downs.contains(&down_key(&p, layout)));
-            out.push(Placed {
-                input: Input::File(p),
-                group: group.clone(),
-                layout,
-                direction,
-                has_down,
-            });
+            let has_down =
+                (layout_has_downs && direction == Direction::Up).then(|| downs.contains(&down_key(&p, layout)));
+            out.push(Placed { input: Input::File(p), group: group.clone(), layout, direction, has_down });
         }
     }
     out.extend(stdin);
@@ -598,26 +485,16 @@ fn direction_rank(d: Direction) -> u8 {
 }
 
 fn file_stem(p: &Path) -> String {
-    p.file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default()
+    p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
 }
 
 /// The key an up file and its down file share.
 fn down_key(p: &Path, layout: Layout) -> String {
     if layout == Layout::Diesel {
-        return p
-            .parent()
-            .map(|d| d.to_string_lossy().to_string())
-            .unwrap_or_default();
+        return p.parent().map(|d| d.to_string_lossy().to_string()).unwrap_or_default();
     }
     let f = p.to_string_lossy().to_string();
-    for (a, b) in [
-        (".down.sql", ""),
-        (".up.sql", ""),
-        ("_down.sql", ""),
-        ("_up.sql", ""),
-    ] {
+    for (a, b) in [(".down.sql", ""), (".up.sql", ""), ("_down.sql", ""), ("_up.sql", "")] {
         if let Some(s) = f.strip_suffix(a) {
             return format!("{s}{b}");
         }
@@ -628,12 +505,7 @@ fn down_key(p: &Path, layout: Layout) -> String {
 /// Builds the lint unit for a file's text: sections for dbmate/goose markers,
 /// the transaction behaviour of its tool.
 pub fn unit_for(path: &str, text: Arc<str>, placed: &Placed) -> Unit {
-    let mut unit = Unit::plain(
-        path.to_string(),
-        text.clone(),
-        placed.direction,
-        placed.layout.tx(),
-    );
+    let mut unit = Unit::plain(path.to_string(), text.clone(), placed.direction, placed.layout.tx());
     unit.layout = placed.layout.name();
     unit.has_down = placed.has_down;
     let lower_path = path.to_ascii_lowercase();
@@ -732,10 +604,7 @@ mod tests {
     fn names() {
         assert_eq!(migration_name("m/0002_add_email.up.sql"), "add_email");
         assert_eq!(migration_name("m/V1_2__drop_x.sql"), "drop_x");
-        assert_eq!(
-            migration_name("m/2019-03-22-170700_remove_x/up.sql"),
-            "remove_x"
-        );
+        assert_eq!(migration_name("m/2019-03-22-170700_remove_x/up.sql"), "remove_x");
         assert_eq!(migration_name("m/03_create_users_up.sql"), "create_users");
     }
 }

@@ -43,10 +43,7 @@ pub enum TypeChange {
 
 impl TypeChange {
     pub fn rewrites(&self) -> bool {
-        matches!(
-            self,
-            TypeChange::Rewrite | TypeChange::Unknown | TypeChange::Truncating(_)
-        )
+        matches!(self, TypeChange::Rewrite | TypeChange::Unknown | TypeChange::Truncating(_))
     }
 }
 
@@ -89,15 +86,10 @@ pub fn type_change(
             ("text", "varchar") if new.mods.is_empty() => TypeChange::NoRewrite,
             ("varbit", "varbit") if varlen_widening(old, new) => TypeChange::NoRewrite,
             ("numeric", "numeric") => {
-                if new.mods.is_empty() {
-                    TypeChange::NoRewrite
-                } else if old.mods.len() == 2
-                    && new.mods.len() == 2
-                    && new.mods[1] == old.mods[1]
-                    && new.mods[0] >= old.mods[0]
-                {
-                    TypeChange::NoRewrite
-                } else if old.mods.len() == 1 && new.mods.len() == 1 && new.mods[0] >= old.mods[0] {
+                // Unconstrained, or more precision at the same scale.
+                let same_scale = old.mods.get(1).copied().unwrap_or(0) == new.mods.get(1).copied().unwrap_or(0);
+                let wider = matches!((old.mods.first(), new.mods.first()), (Some(o), Some(n)) if n >= o);
+                if new.mods.is_empty() || (!old.mods.is_empty() && same_scale && wider) {
                     TypeChange::NoRewrite
                 } else {
                     TypeChange::Rewrite
@@ -122,12 +114,12 @@ pub fn type_change(
     base
 }
 
-fn add_column_rewrites(c: &ColumnSpec, pg_version: u32) -> Option<String> {
+pub fn add_column_rewrites(c: &ColumnSpec, pg_version: u32, schema: &Schema) -> Option<String> {
+    if schema.domains_with_check.contains(&c.type_ref.name) {
+        return Some(format!("the domain {} has a CHECK, so every row is rewritten and checked", c.type_ref.display));
+    }
     if c.type_ref.is_serial() {
-        return Some(format!(
-            "{} fills every row from a sequence",
-            c.type_ref.name
-        ));
+        return Some(format!("{} fills every row from a sequence", c.type_ref.name));
     }
     if c.identity {
         return Some("an identity column fills every row from a sequence".into());
@@ -136,9 +128,7 @@ fn add_column_rewrites(c: &ColumnSpec, pg_version: u32) -> Option<String> {
         return Some("a stored generated column is computed for every row".into());
     }
     match &c.default {
-        Some(DefaultKind::Volatile(f)) => Some(format!(
-            "the volatile default {f} is evaluated for every row"
-        )),
+        Some(DefaultKind::Volatile(f)) => Some(format!("the volatile default {f} is evaluated for every row")),
         Some(DefaultKind::NonVolatile) if pg_version < 11 => {
             Some("before PostgreSQL 11 any non-NULL default rewrites the table".into())
         }
@@ -147,20 +137,18 @@ fn add_column_rewrites(c: &ColumnSpec, pg_version: u32) -> Option<String> {
 }
 
 /// Computes the effects of one statement.
-pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
+pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
     let mut e = Effects::default();
     match op {
-        Op::CreateTable {
-            table,
-            columns,
-            constraints,
-            partition_of,
-            ..
-        } => {
+        Op::CreateTable { table, columns, constraints, partition_of, .. } => {
             e.lock(&table.name, AccessExclusive);
             e.creates.push(table.name.clone());
             if let Some(p) = partition_of {
                 e.lock(&p.name, AccessExclusive);
+                if let Some(d) = cx.schema.table(&p.name).and_then(|t| t.default_partition.as_deref()) {
+                    e.lock(d, AccessExclusive);
+                    e.scan = true;
+                }
             }
             for r in columns
                 .iter()
@@ -181,31 +169,18 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
                 alter_effects(&table.name, *kind, cmd, cx, &mut e);
             }
         }
-        Op::CreateIndex {
-            name,
-            table,
-            concurrently,
-            ..
-        } => {
-            e.lock(
-                &table.name,
-                if *concurrently {
-                    ShareUpdateExclusive
-                } else {
-                    Share
-                },
-            );
+        Op::CreateIndex { name, table, concurrently, .. } => {
+            e.lock(&table.name, if *concurrently { ShareUpdateExclusive } else { Share });
             e.scan = !cx.is_new(&table.name);
+            // On a partitioned table the build locks every partition too.
+            for p in cx.schema.partitions(&table.name) {
+                e.lock(p, if *concurrently { ShareUpdateExclusive } else { Share });
+            }
             if let Some(n) = name {
                 e.creates.push(n.clone());
             }
         }
-        Op::Drop {
-            kind,
-            names,
-            concurrently,
-            ..
-        } => {
+        Op::Drop { kind, names, concurrently, .. } => {
             for n in names {
                 match kind {
                     ObjKind::Table | ObjKind::ForeignTable => {
@@ -221,9 +196,7 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
                         }
                         for (other, t) in &cx.schema.tables {
                             if other != &n.name
-                                && t.constraints
-                                    .iter()
-                                    .any(|k| k.references.as_deref() == Some(n.name.as_str()))
+                                && t.constraints.iter().any(|k| k.references.as_deref() == Some(n.name.as_str()))
                             {
                                 e.lock(other, AccessExclusive);
                             }
@@ -232,11 +205,7 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
                         e.breaks_running_code = true;
                     }
                     ObjKind::Index => {
-                        let mode = if *concurrently {
-                            ShareUpdateExclusive
-                        } else {
-                            AccessExclusive
-                        };
+                        let mode = if *concurrently { ShareUpdateExclusive } else { AccessExclusive };
                         match cx.schema.indexes.get(&n.name) {
                             Some(i) => {
                                 e.lock(&i.table.clone(), mode);
@@ -265,11 +234,7 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
         Op::Rename { kind, object, .. } => {
             match kind {
                 ObjKind::Index => {
-                    let mode = if cx.pg_version >= 12 {
-                        ShareUpdateExclusive
-                    } else {
-                        AccessExclusive
-                    };
+                    let mode = if cx.pg_version >= 12 { ShareUpdateExclusive } else { AccessExclusive };
                     e.lock(&object.name, mode);
                 }
                 ObjKind::Table
@@ -283,37 +248,37 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
                 | ObjKind::Policy => e.lock(&object.name, AccessExclusive),
                 _ => {}
             }
-            e.breaks_running_code = !matches!(
-                kind,
-                ObjKind::Index | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy
-            );
+            e.breaks_running_code =
+                !matches!(kind, ObjKind::Index | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy);
         }
         Op::SetSchema { kind, object, .. } => {
-            if matches!(
-                kind,
-                ObjKind::Table | ObjKind::View | ObjKind::MaterializedView | ObjKind::Sequence
-            ) {
+            if matches!(kind, ObjKind::Table | ObjKind::View | ObjKind::MaterializedView | ObjKind::Sequence) {
                 e.lock(&object.name, AccessExclusive);
             }
             e.breaks_running_code = true;
         }
-        Op::Truncate { tables, .. } => {
+        Op::Truncate { tables, cascade } => {
             for t in tables {
                 e.lock(&t.name, AccessExclusive);
+                if *cascade {
+                    for r in cx.schema.referencing(&t.name) {
+                        e.lock(r, AccessExclusive);
+                    }
+                }
             }
             e.data_loss = true;
         }
-        Op::Update {
-            table, has_where, ..
-        } => {
+        Op::Update { table, has_where, .. } => {
             e.lock(&table.name, RowExclusive);
             e.scan = !has_where;
             e.data_loss = true;
         }
-        Op::Delete {
-            table, has_where, ..
-        } => {
+        Op::Delete { table, has_where, .. } => {
             e.lock(&table.name, RowExclusive);
+            // Foreign keys to this table check for referencing rows.
+            for r in cx.schema.referencing(&table.name) {
+                e.lock(r, RowShare);
+            }
             e.scan = !has_where;
             e.data_loss = true;
         }
@@ -321,25 +286,17 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
             e.lock(&table.name, RowExclusive);
             e.data_loss = true;
         }
-        Op::Insert { table, .. } => e.lock(&table.name, RowExclusive),
-        Op::Copy {
-            table: Some(t),
-            from: true,
-        } => e.lock(&t.name, RowExclusive),
-        Op::Vacuum {
-            full,
-            analyze_only,
-            tables,
-        } => {
+        Op::Insert { table, .. } => {
+            e.lock(&table.name, RowExclusive);
+            // Foreign-key checks lock the referenced rows (FOR KEY SHARE).
+            for r in cx.schema.referenced_by(&table.name) {
+                e.lock(&r, RowShare);
+            }
+        }
+        Op::Copy { table: Some(t), from: true } => e.lock(&t.name, RowExclusive),
+        Op::Vacuum { full, analyze_only, tables } => {
             for t in tables {
-                e.lock(
-                    &t.name,
-                    if *full {
-                        AccessExclusive
-                    } else {
-                        ShareUpdateExclusive
-                    },
-                );
+                e.lock(&t.name, if *full { AccessExclusive } else { ShareUpdateExclusive });
             }
             if *full && !analyze_only {
                 e.rewrite = true;
@@ -353,42 +310,17 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
             e.rewrite = true;
             e.scan = true;
         }
-        Op::Reindex {
-            kind,
-            name,
-            concurrently,
-        } => {
+        Op::Reindex { kind, name, concurrently } => {
             match kind {
                 ObjKind::Index => {
                     let table = cx.schema.indexes.get(&name.name).map(|i| i.table.clone());
                     if let Some(t) = table {
-                        e.lock(
-                            &t,
-                            if *concurrently {
-                                ShareUpdateExclusive
-                            } else {
-                                Share
-                            },
-                        );
+                        e.lock(&t, if *concurrently { ShareUpdateExclusive } else { Share });
                     }
-                    e.lock(
-                        &name.name,
-                        if *concurrently {
-                            ShareUpdateExclusive
-                        } else {
-                            AccessExclusive
-                        },
-                    );
+                    e.lock(&name.name, if *concurrently { ShareUpdateExclusive } else { AccessExclusive });
                 }
                 ObjKind::Table => {
-                    e.lock(
-                        &name.name,
-                        if *concurrently {
-                            ShareUpdateExclusive
-                        } else {
-                            Share
-                        },
-                    );
+                    e.lock(&name.name, if *concurrently { ShareUpdateExclusive } else { Share });
                     if !concurrently {
                         let mut idx: Vec<&str> = cx
                             .schema
@@ -408,15 +340,15 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
             e.scan = true;
         }
         Op::RefreshMatView { name, concurrently } => {
-            e.lock(
-                &name.name,
-                if *concurrently {
-                    Exclusive
-                } else {
-                    AccessExclusive
-                },
-            );
+            e.lock(&name.name, if *concurrently { Exclusive } else { AccessExclusive });
             e.scan = true;
+            // A plain refresh swaps in new storage; CONCURRENTLY updates rows in place.
+            e.rewrite = !concurrently;
+            if let Some(sources) = cx.schema.views.get(&name.name) {
+                for s in sources {
+                    e.lock(s, AccessShare);
+                }
+            }
         }
         Op::CreateView { name, replace, .. } => {
             if *replace {
@@ -429,23 +361,43 @@ pub fn effects(op: &Op, cx: &FactCtx) -> Effects {
         Op::CreatePolicy { table } => e.lock(&table.name, AccessExclusive),
         Op::AlterSequence { name } => e.lock(&name.name, ShareRowExclusive),
         Op::CreateSequence { name } => e.creates.push(name.name.clone()),
+        Op::CreateSchema { name } => e.creates.push(name.clone()),
+        Op::CreateDomain { name, .. } => e.creates.push(name.name.clone()),
         Op::Lock { tables, mode } => {
             let m = LockMode::parse(mode).unwrap_or(AccessExclusive);
             for t in tables {
                 e.lock(&t.name, m);
             }
         }
-        Op::AlterEnum {
-            rename: Some(_), ..
-        } => e.breaks_running_code = true,
+        Op::AlterEnum { rename: Some(_), .. } => e.breaks_running_code = true,
         Op::CreateEnum { type_name } => e.creates.push(type_name.name.clone()),
         Op::CreateFunction { name, .. } => e.creates.push(name.name.clone()),
-        Op::AlterDomainAddConstraint { not_valid, .. } => {
-            e.scan = !not_valid;
+        Op::AlterDomainAddConstraint { name, not_valid }
+            if !not_valid => {
+                for t in cx.schema.tables_using_type(&name.name) {
+                    e.lock(t, Share);
+                }
+                e.scan = true;
+            }
+        Op::Comment { table: Some(t) } | Op::CreateStatistics { table: Some(t) } => {
+            e.lock(&t.name, ShareUpdateExclusive);
         }
         _ => {}
     }
+    for r in reads {
+        e.lock(r, AccessShare);
+    }
     e
+}
+
+/// Attaching or detaching a partition also locks the parent's DEFAULT partition
+/// (its rows are re-checked against the new bounds on attach).
+fn default_partition_lock(parent: &str, partition: &str, cx: &FactCtx, e: &mut Effects) {
+    if let Some(d) = cx.schema.table(parent).and_then(|t| t.default_partition.as_deref())
+        && d != partition
+    {
+        e.lock(d, AccessExclusive);
+    }
 }
 
 fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &mut Effects) {
@@ -455,7 +407,7 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
         AlterCmd::AddColumn { column, .. } => {
             e.lock(table, AccessExclusive);
             if existing {
-                if add_column_rewrites(column, cx.pg_version).is_some() {
+                if add_column_rewrites(column, cx.pg_version, cx.schema).is_some() {
                     e.rewrite = true;
                     e.scan = true;
                 }
@@ -479,12 +431,7 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
             e.data_loss = existing;
             e.breaks_running_code = existing;
         }
-        AlterCmd::AlterType {
-            column,
-            new_type,
-            using,
-            collation,
-        } => {
+        AlterCmd::AlterType { column, new_type, using, collation } => {
             e.lock(table, AccessExclusive);
             if let Some(r) = cx.schema.fk_target(table, column)
                 && r != table
@@ -493,14 +440,7 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
             }
             if existing {
                 let old = known.and_then(|t| t.column(column)).map(|c| &c.type_ref);
-                let tc = type_change(
-                    old,
-                    new_type,
-                    using.as_ref(),
-                    collation.as_deref(),
-                    cx.pg_version,
-                    cx.utc,
-                );
+                let tc = type_change(old, new_type, using.as_ref(), collation.as_deref(), cx.pg_version, cx.utc);
                 match tc {
                     TypeChange::NoRewrite => {}
                     TypeChange::IndexRebuild(_) => e.scan = true,
@@ -520,11 +460,8 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
         }
         AlterCmd::SetNotNull { column } => {
             e.lock(table, AccessExclusive);
-            let proven =
-                cx.pg_version >= 12 && known.is_some_and(|t| t.has_valid_not_null_check(column));
-            let already = known
-                .and_then(|t| t.column(column))
-                .is_some_and(|c| c.not_null);
+            let proven = cx.pg_version >= 12 && known.is_some_and(|t| t.has_valid_not_null_check(column));
+            let already = known.and_then(|t| t.column(column)).is_some_and(|c| c.not_null);
             if existing && !proven && !already {
                 e.scan = true;
             }
@@ -551,9 +488,7 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
                             e.scan = true;
                         } else if spec.kind == ConstraintKind::PrimaryKey {
                             let all_not_null = known.is_some_and(|t| {
-                                spec.columns
-                                    .iter()
-                                    .all(|c| t.column(c).is_some_and(|col| col.not_null))
+                                spec.columns.iter().all(|c| t.column(c).is_some_and(|col| col.not_null))
                             });
                             // Without known columns, USING INDEX has no column list: the
                             // columns come from the index.
@@ -567,9 +502,7 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
                                     && idx_cols.is_some_and(|cols| {
                                         !cols.is_empty()
                                             && cols.iter().all(|c| {
-                                                known
-                                                    .and_then(|t| t.column(c))
-                                                    .is_some_and(|col| col.not_null)
+                                                known.and_then(|t| t.column(c)).is_some_and(|col| col.not_null)
                                             })
                                     }));
                             if !all_not_null {
@@ -586,9 +519,7 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
         }
         AlterCmd::ValidateConstraint { name } => {
             e.lock(table, ShareUpdateExclusive);
-            if let Some(r) = known
-                .and_then(|t| t.constraint(name))
-                .and_then(|k| k.references.clone())
+            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references.clone())
                 && r != table
             {
                 e.lock(&r, RowShare);
@@ -597,18 +528,15 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
         }
         AlterCmd::DropConstraint { name, .. } => {
             e.lock(table, AccessExclusive);
-            if let Some(r) = known
-                .and_then(|t| t.constraint(name))
-                .and_then(|k| k.references.clone())
+            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references.clone())
                 && r != table
             {
                 e.lock(&r, AccessExclusive);
             }
         }
-        AlterCmd::SetLogged
-        | AlterCmd::SetUnlogged
-        | AlterCmd::SetTablespace(_)
-        | AlterCmd::SetAccessMethod => {
+        AlterCmd::SetLogged | AlterCmd::SetUnlogged | AlterCmd::SetTablespace(_) | AlterCmd::SetAccessMethod(_)
+            if !matches!(cmd, AlterCmd::SetAccessMethod(m) if m == "heap") =>
+        {
             e.lock(table, AccessExclusive);
             if existing {
                 e.rewrite = true;
@@ -623,36 +551,19 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
             }
         }
         AlterCmd::AttachPartition { partition } => {
-            e.lock(
-                table,
-                if cx.pg_version >= 12 {
-                    ShareUpdateExclusive
-                } else {
-                    AccessExclusive
-                },
-            );
+            e.lock(table, if cx.pg_version >= 12 { ShareUpdateExclusive } else { AccessExclusive });
             e.lock(&partition.name, AccessExclusive);
             e.scan = !cx.is_new(&partition.name);
+            default_partition_lock(table, &partition.name, cx, e);
         }
-        AlterCmd::DetachPartition {
-            partition,
-            concurrently,
-        } => {
-            e.lock(
-                table,
-                if *concurrently {
-                    ShareUpdateExclusive
-                } else {
-                    AccessExclusive
-                },
-            );
+        AlterCmd::DetachPartition { partition, concurrently } => {
+            e.lock(table, if *concurrently { ShareUpdateExclusive } else { AccessExclusive });
             e.lock(&partition.name, AccessExclusive);
             e.breaks_running_code = existing;
+            default_partition_lock(table, &partition.name, cx, e);
         }
         AlterCmd::Trigger { .. } => e.lock(table, ShareRowExclusive),
-        AlterCmd::ClusterOn | AlterCmd::SetStatistics | AlterCmd::SetOptions => {
-            e.lock(table, ShareUpdateExclusive)
-        }
+        AlterCmd::ClusterOn | AlterCmd::SetStatistics | AlterCmd::SetOptions => e.lock(table, ShareUpdateExclusive),
         _ => {
             let _ = kind;
             e.lock(table, AccessExclusive)

@@ -5,10 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn git(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
+    let out = Command::new("git").args(args).output().map_err(|e| format!("cannot run git: {e}"))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
     }
@@ -18,17 +15,9 @@ fn git(args: &[&str]) -> Result<String, String> {
 /// Canonical paths of files added or modified since the merge-base of `reference` and HEAD,
 /// including uncommitted and untracked files.
 pub fn changed_since(reference: &str) -> Result<HashSet<PathBuf>, String> {
-    let root = git(&["rev-parse", "--show-toplevel"])
-        .map_err(|e| format!("not inside a git repository ({e})"))?;
+    let root = git(&["rev-parse", "--show-toplevel"]).map_err(|e| format!("not inside a git repository ({e})"))?;
     let root = PathBuf::from(root.trim());
-    if git(&[
-        "rev-parse",
-        "--verify",
-        "--quiet",
-        &format!("{reference}^{{commit}}"),
-    ])
-    .is_err()
-    {
+    if git(&["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")]).is_err() {
         return Err(format!(
             "unknown git ref `{reference}`; in a shallow CI clone fetch it first (git fetch --depth=50 origin {})",
             reference.trim_start_matches("origin/")
@@ -41,11 +30,7 @@ pub fn changed_since(reference: &str) -> Result<HashSet<PathBuf>, String> {
     let mut set = HashSet::new();
     let diff = git(&["diff", "--name-only", "--diff-filter=AMR", "-z", base])?;
     let untracked = git(&["ls-files", "--others", "--exclude-standard", "-z"])?;
-    for name in diff
-        .split('\0')
-        .chain(untracked.split('\0'))
-        .filter(|s| !s.is_empty())
-    {
+    for name in diff.split('\0').chain(untracked.split('\0')).filter(|s| !s.is_empty()) {
         let p = root.join(name);
         set.insert(std::fs::canonicalize(&p).unwrap_or(p));
     }

@@ -13,10 +13,7 @@ pub struct QName {
 
 impl QName {
     pub fn new(name: impl Into<String>) -> Self {
-        QName {
-            schema: None,
-            name: name.into(),
-        }
+        QName { schema: None, name: name.into() }
     }
     /// The key used in the schema history: the bare name (search_path is not modelled).
     pub fn key(&self) -> &str {
@@ -36,17 +33,10 @@ impl fmt::Display for QName {
 /// Quotes an identifier when PostgreSQL needs it.
 pub fn quote_ident(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
         && !crate::ir::is_reserved(s);
-    if plain {
-        s.to_string()
-    } else {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    }
+    if plain { s.to_string() } else { format!("\"{}\"", s.replace('"', "\"\"")) }
 }
 
 pub(crate) fn is_reserved(s: &str) -> bool {
@@ -145,10 +135,7 @@ pub struct TypeRef {
 
 impl TypeRef {
     pub fn is_serial(&self) -> bool {
-        matches!(
-            self.name.as_str(),
-            "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2"
-        )
+        matches!(self.name.as_str(), "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2")
     }
 }
 
@@ -234,69 +221,33 @@ pub enum RowSecurity {
 /// One sub-command of ALTER TABLE.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlterCmd {
-    AddColumn {
-        column: ColumnSpec,
-        if_not_exists: bool,
-    },
-    DropColumn {
-        column: String,
-        cascade: bool,
-    },
-    AlterType {
-        column: String,
-        new_type: TypeRef,
-        using: Option<UsingKind>,
-        collation: Option<String>,
-    },
-    SetNotNull {
-        column: String,
-    },
-    DropNotNull {
-        column: String,
-    },
-    SetDefault {
-        column: String,
-        default: DefaultKind,
-    },
-    DropDefault {
-        column: String,
-    },
+    AddColumn { column: ColumnSpec, if_not_exists: bool },
+    DropColumn { column: String, cascade: bool },
+    AlterType { column: String, new_type: TypeRef, using: Option<UsingKind>, collation: Option<String> },
+    SetNotNull { column: String },
+    DropNotNull { column: String },
+    SetDefault { column: String, default: DefaultKind },
+    DropDefault { column: String },
     AddConstraint(ConstraintSpec),
-    ValidateConstraint {
-        name: String,
-    },
-    DropConstraint {
-        name: String,
-        cascade: bool,
-    },
+    ValidateConstraint { name: String },
+    DropConstraint { name: String, cascade: bool },
     AlterConstraint,
     SetLogged,
     SetUnlogged,
     SetTablespace(String),
-    SetAccessMethod,
-    AttachPartition {
-        partition: QName,
-    },
-    DetachPartition {
-        partition: QName,
-        concurrently: bool,
-    },
+    SetAccessMethod(String),
+    AttachPartition { partition: QName },
+    DetachPartition { partition: QName, concurrently: bool },
     RowSecurity(RowSecurity),
-    Trigger {
-        enable: bool,
-    },
+    Trigger { enable: bool },
     ReplicaIdentity,
     OwnerTo,
     ClusterOn,
     SetStatistics,
     SetStorage,
     SetOptions,
-    AddIdentity {
-        column: String,
-    },
-    SetExpression {
-        column: String,
-    },
+    AddIdentity { column: String },
+    SetExpression { column: String },
     DropExpression,
     Inherit,
     Other(String),
@@ -381,6 +332,8 @@ pub enum Op {
         columns: Vec<ColumnSpec>,
         constraints: Vec<ConstraintSpec>,
         partition_of: Option<QName>,
+        /// `PARTITION OF ... DEFAULT`.
+        default_partition: bool,
         partitioned: bool,
         if_not_exists: bool,
     },
@@ -496,6 +449,13 @@ pub enum Op {
     CreateSequence {
         name: QName,
     },
+    CreateSchema {
+        name: String,
+    },
+    CreateDomain {
+        name: QName,
+        has_check: bool,
+    },
     AlterDomainAddConstraint {
         name: QName,
         not_valid: bool,
@@ -538,7 +498,12 @@ pub enum Op {
         untrusted: bool,
         name: String,
     },
-    Comment,
+    Comment {
+        table: Option<QName>,
+    },
+    CreateStatistics {
+        table: Option<QName>,
+    },
     Other,
 }
 
@@ -550,4 +515,6 @@ pub struct ParsedStatement {
     pub summary: String,
     /// The statement's tag if it refuses a transaction block (`CREATE INDEX CONCURRENTLY` ...).
     pub refuses_transaction: Option<String>,
+    /// Tables the statement reads (queries inside it): ACCESS SHARE on each.
+    pub reads: Vec<String>,
 }

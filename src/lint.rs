@@ -4,9 +4,7 @@ use crate::facts::{self, FactCtx};
 use crate::ir::{Op, ParsedStatement, TxKind};
 use crate::model::*;
 use crate::parse::parse_statement;
-use crate::rules::{
-    self, Check, FileCtx, Hit, RuleSettings, StmtCtx, StmtRecord, TxState, ignores,
-};
+use crate::rules::{self, Check, FileCtx, Hit, RuleSettings, StmtCtx, StmtRecord, TxState, ignores};
 use crate::schema::Schema;
 use crate::source::LineIndex;
 use crate::split::{self, RawStatement};
@@ -82,8 +80,7 @@ impl TxWrap {
             TxWrap::FlywayAuto => !statements.iter().all(|s| {
                 let sql = text[s.start..s.body_end].to_ascii_uppercase();
                 let w = rules::leading_words(&sql, 1);
-                sql.contains("CONCURRENTLY")
-                    || matches!(w.first().map(String::as_str), Some("VACUUM"))
+                sql.contains("CONCURRENTLY") || matches!(w.first().map(String::as_str), Some("VACUUM"))
             }),
         }
     }
@@ -104,22 +101,12 @@ pub struct Unit {
 
 impl Unit {
     /// A plain file in one direction.
-    pub fn plain(
-        path: impl Into<String>,
-        text: impl Into<Arc<str>>,
-        direction: Direction,
-        tx: TxWrap,
-    ) -> Unit {
+    pub fn plain(path: impl Into<String>, text: impl Into<Arc<str>>, direction: Direction, tx: TxWrap) -> Unit {
         let text: Arc<str> = text.into();
         let path = path.into();
         let name = crate::discover::migration_name(&path);
         Unit {
-            sections: vec![Section {
-                start: 0,
-                end: text.len(),
-                direction,
-                tx,
-            }],
+            sections: vec![Section { start: 0, end: text.len(), direction, tx }],
             path,
             text,
             layout: "plain",
@@ -131,10 +118,7 @@ impl Unit {
         if self.sections.iter().any(|s| s.direction == Direction::Up) {
             Direction::Up
         } else {
-            self.sections
-                .first()
-                .map(|s| s.direction)
-                .unwrap_or(Direction::Up)
+            self.sections.first().map(|s| s.direction).unwrap_or(Direction::Up)
         }
     }
 }
@@ -199,12 +183,9 @@ pub fn fallback_level(sql: &str) -> (Level, Option<&'static str>) {
         | ["UPDATE", ..]
         | ["DELETE", ..]
         | ["MERGE", ..] => (Level::VeryHigh, Some("data loss or a data change")),
-        ["ALTER", "TABLE", ..] if upper.contains("DROP COLUMN") => {
-            (Level::VeryHigh, Some("DROP COLUMN"))
-        }
+        ["ALTER", "TABLE", ..] if upper.contains("DROP COLUMN") => (Level::VeryHigh, Some("DROP COLUMN")),
         ["ALTER", "TABLE", ..]
-            if upper.contains(" TYPE ")
-                || upper.contains("RENAME")
+            if upper.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').any(|w| w == "TYPE" || w == "RENAME")
                 || upper.contains("SET NOT NULL") =>
         {
             (Level::High, Some("a type change, rename or SET NOT NULL"))
@@ -228,13 +209,7 @@ struct Linter<'a> {
 }
 
 impl Linter<'_> {
-    fn finding(
-        &self,
-        rule: &'static str,
-        hit: Hit,
-        statement: Option<usize>,
-        span: Span,
-    ) -> Option<Finding> {
+    fn finding(&self, rule: &'static str, hit: Hit, statement: Option<usize>, span: Span) -> Option<Finding> {
         let def = rules::find(rule);
         let span = match hit.span {
             Some((s, e)) if s <= e && e <= self.text.len() => Span { start: s, end: e },
@@ -282,12 +257,7 @@ impl Linter<'_> {
         } else {
             "Fix the syntax (does it run on the target PostgreSQL?) or review the statement by hand"
         };
-        self.finding(
-            "unparsable-statement",
-            Hit::new(level, message, help),
-            Some(index),
-            span,
-        )
+        self.finding("unparsable-statement", Hit::new(level, message, help), Some(index), span)
     }
 
     /// Runs the statement rules and updates the state. Returns effects.
@@ -313,7 +283,7 @@ impl Linter<'_> {
             pg_version: self.settings.pg_version,
             utc: self.settings.utc,
         };
-        let mut effects = facts::effects(&parsed.op, &fx);
+        let mut effects = facts::effects(&parsed.op, &parsed.reads, &fx);
         let mut hits: Vec<(&'static str, Hit)> = Vec::new();
         {
             let cx = StmtCtx {
@@ -346,10 +316,7 @@ impl Linter<'_> {
         // Statements inside a DO block run now: analyse them at their own location.
         if let Op::Do { statements, .. } = &parsed.op {
             for emb in statements {
-                let espan = Span {
-                    start: emb.offset,
-                    end: (emb.offset + emb.sql.len()).min(self.text.len()),
-                };
+                let espan = Span { start: emb.offset, end: (emb.offset + emb.sql.len()).min(self.text.len()) };
                 match parse_statement(&emb.sql, emb.offset) {
                     Ok(p) => {
                         let e = self.analyze(&p, &emb.sql, index, espan, schema, st, out, true);
@@ -391,31 +358,18 @@ impl Linter<'_> {
             let new_objects = st.new_objects.clone();
             let existing = |t: &str| !new_objects.contains(t);
             for (t, m) in effects.all_locks() {
-                if m == LockMode::AccessExclusive
-                    && existing(t)
-                    && !st.tx.access_exclusive.iter().any(|x| x == t)
-                {
+                if m == LockMode::AccessExclusive && existing(t) && !st.tx.access_exclusive.iter().any(|x| x == t) {
                     st.tx.access_exclusive.push(t.to_string());
                 }
             }
             let dml = matches!(
                 parsed.op,
-                Op::Update { .. }
-                    | Op::Delete { .. }
-                    | Op::Merge { .. }
-                    | Op::Insert {
-                        from_query: true,
-                        ..
-                    }
+                Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. }
             ) && effects.table.as_deref().is_some_and(existing);
             let ddl = match &parsed.op {
                 Op::AlterTable { table, .. } => existing(&table.name),
                 Op::CreateIndex { table, .. } => existing(&table.name),
-                Op::Drop {
-                    kind: crate::ir::ObjKind::Table,
-                    names,
-                    ..
-                } => names.iter().any(|n| existing(&n.name)),
+                Op::Drop { kind: crate::ir::ObjKind::Table, names, .. } => names.iter().any(|n| existing(&n.name)),
                 Op::Rename { object, .. } => existing(&object.name),
                 _ => false,
             };
@@ -425,29 +379,16 @@ impl Linter<'_> {
             if ddl && st.tx.ddl_at.is_none() {
                 st.tx.ddl_at = Some(index);
             }
-            if let Op::AlterEnum {
-                type_name,
-                add_value: Some(v),
-                ..
-            } = &parsed.op
-            {
-                st.tx
-                    .enum_values_added
-                    .push((type_name.name.clone(), v.clone()));
+            if let Op::AlterEnum { type_name, add_value: Some(v), .. } = &parsed.op {
+                st.tx.enum_values_added.push((type_name.name.clone(), v.clone()));
             }
         }
-        schema.apply(&parsed.op);
+        schema.apply(&parsed.op, &parsed.reads);
         for c in &effects.creates {
             st.new_objects.insert(c.clone());
             st.created_at.entry(c.clone()).or_insert(index);
         }
-        if let Op::CreateIndex {
-            name: None,
-            table,
-            columns,
-            ..
-        } = &parsed.op
-        {
+        if let Op::CreateIndex { name: None, table, columns, .. } = &parsed.op {
             let n = format!("{}_{}_idx", table.name, columns.join("_"));
             st.new_objects.insert(n);
         }
@@ -463,10 +404,7 @@ impl Linter<'_> {
         out: &mut Collected,
         section: Direction,
     ) {
-        let span = Span {
-            start: raw.start,
-            end: raw.end,
-        };
+        let span = Span { start: raw.start, end: raw.end };
         let sql = &self.text[raw.start..raw.body_end];
         let tx_before = st.snapshot();
         let tx_id = st.tx_id;
@@ -496,10 +434,7 @@ impl Linter<'_> {
                 }
             }
         };
-        let targets_new = effects
-            .table
-            .as_deref()
-            .is_some_and(|t| st.created_at.get(t).is_some_and(|&i| i < index));
+        let targets_new = effects.table.as_deref().is_some_and(|t| st.created_at.get(t).is_some_and(|&i| i < index));
         out.records.push(StmtRecord {
             index,
             summary: summary.clone(),
@@ -537,17 +472,10 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
         text,
         lines: LineIndex::new(text),
         settings,
-        rule_settings: RuleSettings {
-            pg_version: settings.pg_version,
-            utc: settings.utc,
-        },
+        rule_settings: RuleSettings { pg_version: settings.pg_version, utc: settings.utc },
     };
     let sp = split::split(text);
-    let mut out = Collected {
-        statements: vec![],
-        findings: vec![],
-        records: vec![],
-    };
+    let mut out = Collected { statements: vec![], findings: vec![], records: vec![] };
     let mut index = 0;
     for section in &unit.sections {
         let mut scratch;
@@ -557,13 +485,9 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
             scratch = schema.clone();
             &mut scratch
         };
-        let raws: Vec<&RawStatement> = sp
-            .statements
-            .iter()
-            .filter(|r| r.start >= section.start && r.start < section.end)
-            .collect();
-        let mut st =
-            FileState::new(section.tx.effective(&raws, text) || settings.assume_in_transaction);
+        let raws: Vec<&RawStatement> =
+            sp.statements.iter().filter(|r| r.start >= section.start && r.start < section.end).collect();
+        let mut st = FileState::new(section.tx.effective(&raws, text) || settings.assume_in_transaction);
         let first_record = out.records.len();
         let first_finding = out.findings.len();
         for raw in raws {
@@ -572,20 +496,12 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
         }
         // File-level rules, per section.
         let records = out.records[first_record..].to_vec();
-        let grade_so_far = out.findings[first_finding..]
-            .iter()
-            .map(|f| f.level)
-            .max()
-            .unwrap_or(Level::Low);
+        let grade_so_far = out.findings[first_finding..].iter().map(|f| f.level).max().unwrap_or(Level::Low);
         let fcx = FileCtx {
             path: &unit.path,
             name: &unit.name,
             direction: section.direction,
-            has_down: if grade_so_far >= Level::Medium {
-                unit.has_down
-            } else {
-                None
-            },
+            has_down: if grade_so_far >= Level::Medium { unit.has_down } else { None },
             statements: &records,
             created_at: &st.created_at,
         };
@@ -594,18 +510,11 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
             if let Check::File(f) = rule.check {
                 f(&fcx, &mut buf);
                 for h in buf.drain(..) {
-                    let (stmt, span) = match h
-                        .statement
-                        .and_then(|i| out.statements.iter().find(|s| s.index == i))
-                    {
+                    let (stmt, span) = match h.statement.and_then(|i| out.statements.iter().find(|s| s.index == i)) {
                         Some(s) => (Some(s.index), s.span),
-                        None => (
-                            None,
-                            Span {
-                                start: section.start.min(text.len()),
-                                end: section.start.min(text.len()),
-                            },
-                        ),
+                        None => {
+                            (None, Span { start: section.start.min(text.len()), end: section.start.min(text.len()) })
+                        }
                     };
                     if let Some(f) = linter.finding(rule.id, h, stmt, span) {
                         out.findings.push(f);
@@ -625,22 +534,12 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
             .max()
             .unwrap_or(Level::Low);
     }
-    out.findings
-        .sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
-    let grade = out
-        .findings
-        .iter()
-        .filter(|f| !f.ignored)
-        .map(|f| f.level)
-        .max()
-        .unwrap_or(Level::Low);
+    out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
+    let grade = out.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
     let mut plan: Vec<PlanStep> = Vec::new();
     for f in out.findings.iter().filter(|f| !f.ignored) {
         for step in &f.plan {
-            if !plan
-                .iter()
-                .any(|p| p.title == step.title && p.sql == step.sql)
-            {
+            if !plan.iter().any(|p| p.title == step.title && p.sql == step.sql) {
                 plan.push(step.clone());
             }
         }
@@ -669,10 +568,7 @@ fn apply_ignores(linter: &Linter, sp: &split::Split, out: &mut Collected, settin
         .collect();
     let mut extra = Vec::new();
     for ig in &mut parsed {
-        let span = Span {
-            start: ig.start,
-            end: ig.end,
-        };
+        let span = Span { start: ig.start, end: ig.end };
         for p in &ig.problems {
             extra.push((
                 "invalid-ignore",
@@ -685,22 +581,24 @@ fn apply_ignores(linter: &Linter, sp: &split::Split, out: &mut Collected, settin
             ));
         }
         if settings.require_ignore_reason && ig.reason.is_none() && !ig.rules.is_empty() {
-            extra.push(("invalid-ignore", Hit::new(Level::Low, "ignore comment without a reason (require_ignore_reason is on): it is not applied".to_string(), "Add the reason after a second `--`: `-- migrade-ignore: rule -- why it is safe here`"), span));
+            extra.push((
+                "invalid-ignore",
+                Hit::new(
+                    Level::Low,
+                    "ignore comment without a reason (require_ignore_reason is on): it is not applied".to_string(),
+                    "Add the reason after a second `--`: `-- migrade-ignore: rule -- why it is safe here`",
+                ),
+                span,
+            ));
             ig.rules.clear();
         }
         // The statement an ignore applies to: the first that starts after it.
-        let target = if ig.file_wide {
-            None
-        } else {
-            out.statements
-                .iter()
-                .find(|s| s.span.start >= ig.end)
-                .map(|s| s.index)
-        };
+        let target =
+            if ig.file_wide { None } else { out.statements.iter().find(|s| s.span.start >= ig.end).map(|s| s.index) };
         let mut used = false;
         for f in &mut out.findings {
-            let applies = ig.rules.iter().any(|r| r == f.rule)
-                && (ig.file_wide || (target.is_some() && f.statement == target));
+            let applies =
+                ig.rules.iter().any(|r| r == f.rule) && (ig.file_wide || (target.is_some() && f.statement == target));
             if applies && !f.ignored {
                 f.ignored = true;
                 f.ignore_reason = ig.reason.clone();

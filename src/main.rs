@@ -12,11 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "migrade",
-    version,
-    about = "Grades PostgreSQL migration files by the risk they carry"
-)]
+#[command(name = "migrade", version, about = "Grades PostgreSQL migration files by the risk they carry")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -113,8 +109,7 @@ struct PlanArgs {
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
-    Level::parse(s)
-        .ok_or_else(|| format!("`{s}` is not a level: use low, medium, high or very-high"))
+    Level::parse(s).ok_or_else(|| format!("`{s}` is not a level: use low, medium, high or very-high"))
 }
 
 fn parse_layout(s: &str) -> Result<Layout, String> {
@@ -130,12 +125,7 @@ fn main() -> ExitCode {
         Command::Rules => {
             let mut out = String::new();
             for r in migrade::rules::ALL {
-                out.push_str(&format!(
-                    "{:<42} {:<10} {}\n",
-                    r.id,
-                    r.level.as_str(),
-                    r.summary
-                ));
+                out.push_str(&format!("{:<42} {:<10} {}\n", r.id, r.level.as_str(), r.summary));
             }
             print(&out);
             ExitCode::SUCCESS
@@ -150,11 +140,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Plan {
-            file,
-            split,
-            common,
-        } => plan(file, split, common),
+        Command::Plan { file, split, common } => plan(file, split, common),
         Command::Init => init(),
     }
 }
@@ -165,10 +151,7 @@ fn print(s: &str) {
     let _ = out.flush();
 }
 
-fn load_settings(
-    config_path: Option<&PathBuf>,
-    no_config: bool,
-) -> Result<(Settings, config::Loaded), ExitCode> {
+fn load_settings(config_path: Option<&PathBuf>, no_config: bool) -> Result<(Settings, config::Loaded), ExitCode> {
     let mut settings = Settings::default();
     if no_config {
         return Ok((settings, config::Loaded::default()));
@@ -176,10 +159,7 @@ fn load_settings(
     let path = match config_path {
         Some(p) => {
             if !p.is_file() {
-                eprintln!(
-                    "error: config file {} not found; check --config",
-                    p.display()
-                );
+                eprintln!("error: config file {} not found; check --config", p.display());
                 return Err(ExitCode::from(2));
             }
             Some(p.clone())
@@ -214,9 +194,7 @@ fn lint(args: LintArgs) -> ExitCode {
     settings.assume_in_transaction |= args.assume_in_transaction;
     settings.utc |= args.session_timezone_utc;
     let fail_on = args.fail_on.or(loaded.fail_on).unwrap_or(Level::High);
-    let layout = args
-        .layout
-        .or_else(|| loaded.layout.as_deref().and_then(Layout::parse));
+    let layout = args.layout.or_else(|| loaded.layout.as_deref().and_then(Layout::parse));
     let mut include = loaded.include.clone();
     include.extend(args.include.iter().cloned());
     let mut exclude = loaded.exclude.clone();
@@ -235,10 +213,7 @@ fn lint(args: LintArgs) -> ExitCode {
         paths: args.paths.clone(),
         discover: DiscoverOptions { include, exclude },
         layout,
-        max_file_size: args
-            .max_file_size
-            .or(loaded.max_file_size)
-            .unwrap_or(run::DEFAULT_MAX_FILE_SIZE),
+        max_file_size: args.max_file_size.or(loaded.max_file_size).unwrap_or(run::DEFAULT_MAX_FILE_SIZE),
         only,
     };
     let result = match run::run(&opts, &settings) {
@@ -262,15 +237,10 @@ fn render(result: &RunReport, format: Format, args: &LintArgs) -> String {
     match format {
         Format::Json => report::json::render(result) + "\n",
         Format::Human => {
-            let color = std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
             report::human::render(
                 result,
-                &report::human::HumanOptions {
-                    color,
-                    show_plan: !args.no_plan,
-                    show_low_files: args.all,
-                },
+                &report::human::HumanOptions { color, show_plan: !args.no_plan, show_low_files: args.all },
             )
         }
         Format::Sarif => report::sarif::render(result),

@@ -79,8 +79,7 @@ impl LockMode {
             LockMode::Exclusive,
             LockMode::AccessExclusive,
         ];
-        all.into_iter()
-            .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
+        all.into_iter().find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
     }
     /// Blocks plain SELECTs.
     pub fn blocks_reads(&self) -> bool {
@@ -150,11 +149,7 @@ impl Effects {
     }
     /// Every (relation, mode) pair.
     pub fn all_locks(&self) -> impl Iterator<Item = (&str, LockMode)> {
-        self.table
-            .as_deref()
-            .zip(self.lock)
-            .into_iter()
-            .chain(self.other_locks.iter().map(|(t, m)| (t.as_str(), *m)))
+        self.table.as_deref().zip(self.lock).into_iter().chain(self.other_locks.iter().map(|(t, m)| (t.as_str(), *m)))
     }
     pub fn merge(&mut self, other: &Effects) {
         for (t, m) in other.all_locks() {
@@ -213,14 +208,7 @@ pub struct PlanStep {
 
 impl PlanStep {
     pub fn new(stage: Stage, title: impl Into<String>, sql: impl Into<String>) -> Self {
-        PlanStep {
-            stage,
-            title: title.into(),
-            sql: sql.into(),
-            lock: None,
-            irreversible: false,
-            no_transaction: false,
-        }
+        PlanStep { stage, title: title.into(), sql: sql.into(), lock: None, irreversible: false, no_transaction: false }
     }
     pub fn lock(mut self, l: impl Into<String>) -> Self {
         self.lock = Some(l.into());
@@ -293,30 +281,19 @@ pub struct Advice {
 impl Advice {
     pub fn for_grade(level: Level) -> Advice {
         match level {
-            Level::Low => Advice {
-                deploy: "automatic",
-                backup: "optional",
-                manual_review: false,
-                stage2_approval: false,
-            },
+            Level::Low => {
+                Advice { deploy: "automatic", backup: "optional", manual_review: false, stage2_approval: false }
+            }
             Level::Medium => Advice {
                 deploy: "review-then-automatic",
                 backup: "recommended",
                 manual_review: true,
                 stage2_approval: false,
             },
-            Level::High => Advice {
-                deploy: "manual",
-                backup: "required",
-                manual_review: true,
-                stage2_approval: false,
-            },
-            Level::VeryHigh => Advice {
-                deploy: "manual",
-                backup: "required",
-                manual_review: true,
-                stage2_approval: true,
-            },
+            Level::High => Advice { deploy: "manual", backup: "required", manual_review: true, stage2_approval: false },
+            Level::VeryHigh => {
+                Advice { deploy: "manual", backup: "required", manual_review: true, stage2_approval: true }
+            }
         }
     }
 }

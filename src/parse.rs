@@ -3,9 +3,7 @@
 
 use crate::ir::*;
 use pg_query::NodeEnum;
-use pg_query::protobuf::{
-    self, AlterTableType, ConstrType, DropBehavior, Node, ObjectType, TransactionStmtKind,
-};
+use pg_query::protobuf::{self, AlterTableType, ConstrType, DropBehavior, Node, ObjectType, TransactionStmtKind};
 use serde_json::Value;
 
 /// A statement the parser could not read.
@@ -17,15 +15,14 @@ pub struct ParseError {
 /// Parses one statement (its text without the final `;`). `offset` is the
 /// statement's byte offset in the file, used to locate SQL inside DO blocks.
 pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, ParseError> {
-    let result = pg_query::parse(sql, 0).map_err(|e| ParseError {
-        message: clean_error(&e.to_string()),
-    })?;
+    let result = pg_query::parse(sql, 0).map_err(|e| ParseError { message: clean_error(&e.to_string()) })?;
     let stmts = &result.protobuf.stmts;
     let Some(raw) = stmts.first() else {
         return Ok(ParsedStatement {
             op: Op::Other,
             summary: "(empty)".into(),
             refuses_transaction: None,
+            reads: Vec::new(),
         });
     };
     let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
@@ -33,9 +30,21 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
             op: Op::Other,
             summary: "(empty)".into(),
             refuses_transaction: None,
+            reads: Vec::new(),
         });
     };
-    Ok(convert(node, sql, offset))
+    let mut parsed = convert(node, sql, offset);
+    // Tables read by queries inside the statement (views, CTAS, INSERT ... SELECT, MERGE sources).
+    let target = parsed_target(&parsed.op);
+    for (name, ctx) in &result.tables {
+        if *ctx == pg_query::Context::Select {
+            let bare = name.rsplit('.').next().unwrap_or(name).to_string();
+            if Some(bare.as_str()) != target.as_deref() && !parsed.reads.contains(&bare) {
+                parsed.reads.push(bare);
+            }
+        }
+    }
+    Ok(parsed)
 }
 
 /// SQL text of a WHERE expression, via the deparser: only nodes from the
@@ -49,10 +58,18 @@ fn deparse_where(relation: &Option<protobuf::RangeVar>, expr: &Node) -> Option<S
         returning_clause: None,
         with_clause: None,
     };
-    let s = NodeEnum::DeleteStmt(Box::new(stmt))
-        .deparse(Default::default())
-        .ok()?;
+    let s = NodeEnum::DeleteStmt(Box::new(stmt)).deparse(Default::default()).ok()?;
     s.split_once(" WHERE ").map(|(_, w)| w.to_string())
+}
+
+/// The table a DML statement writes (not counted as a read).
+fn parsed_target(op: &Op) -> Option<String> {
+    match op {
+        Op::Insert { table, .. } | Op::Update { table, .. } | Op::Delete { table, .. } | Op::Merge { table } => {
+            Some(table.name.clone())
+        }
+        _ => None,
+    }
 }
 
 fn clean_error(msg: &str) -> String {
@@ -75,20 +92,13 @@ fn qname_from_list(list: &[Node]) -> QName {
     match parts.len() {
         0 => QName::default(),
         1 => QName::new(parts[0].clone()),
-        n => QName {
-            schema: Some(parts[n - 2].clone()),
-            name: parts[n - 1].clone(),
-        },
+        n => QName { schema: Some(parts[n - 2].clone()), name: parts[n - 1].clone() },
     }
 }
 
 fn rangevar(rv: &protobuf::RangeVar) -> QName {
     QName {
-        schema: if rv.schemaname.is_empty() {
-            None
-        } else {
-            Some(rv.schemaname.clone())
-        },
+        schema: if rv.schemaname.is_empty() { None } else { Some(rv.schemaname.clone()) },
         name: rv.relname.clone(),
     }
 }
@@ -136,11 +146,7 @@ pub(crate) fn type_ref(t: &protobuf::TypeName) -> TypeRef {
         "bpchar" => "char".into(),
         _ => {
             if names.len() > 1 {
-                names
-                    .iter()
-                    .map(|n| quote_ident(n))
-                    .collect::<Vec<_>>()
-                    .join(".")
+                names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(".")
             } else {
                 quote_ident(&name)
             }
@@ -149,24 +155,13 @@ pub(crate) fn type_ref(t: &protobuf::TypeName) -> TypeRef {
     let mut display = base;
     if !mods.is_empty() {
         display.push('(');
-        display.push_str(
-            &mods
-                .iter()
-                .map(|m| m.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        display.push_str(&mods.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(","));
         display.push(')');
     }
     if array {
         display.push_str("[]");
     }
-    TypeRef {
-        name,
-        mods,
-        array,
-        display,
-    }
+    TypeRef { name, mods, array, display }
 }
 
 /// Every function called anywhere inside a node (found through its serde form).
@@ -370,29 +365,17 @@ fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<Con
     }
     Some(ConstraintSpec {
         kind,
-        name: if c.conname.is_empty() {
-            None
-        } else {
-            Some(c.conname.clone())
-        },
+        name: if c.conname.is_empty() { None } else { Some(c.conname.clone()) },
         columns,
         not_valid: c.skip_validation,
-        using_index: if c.indexname.is_empty() {
-            None
-        } else {
-            Some(c.indexname.clone())
-        },
+        using_index: if c.indexname.is_empty() { None } else { Some(c.indexname.clone()) },
         nulls_not_distinct: c.nulls_not_distinct,
         not_null_check_of: if kind == ConstraintKind::Check {
             c.raw_expr.as_deref().and_then(not_null_check_column)
         } else {
             None
         },
-        references: if kind == ConstraintKind::ForeignKey {
-            Some(fk_ref(c))
-        } else {
-            None
-        },
+        references: if kind == ConstraintKind::ForeignKey { Some(fk_ref(c)) } else { None },
         expr_sql: None,
     })
 }
@@ -459,9 +442,9 @@ fn obj_kind(t: i32) -> ObjKind {
         Ok(ObjectType::ObjectMatview) => ObjKind::MaterializedView,
         Ok(ObjectType::ObjectSequence) => ObjKind::Sequence,
         Ok(ObjectType::ObjectSchema) => ObjKind::Schema,
-        Ok(ObjectType::ObjectFunction)
-        | Ok(ObjectType::ObjectRoutine)
-        | Ok(ObjectType::ObjectAggregate) => ObjKind::Function,
+        Ok(ObjectType::ObjectFunction) | Ok(ObjectType::ObjectRoutine) | Ok(ObjectType::ObjectAggregate) => {
+            ObjKind::Function
+        }
         Ok(ObjectType::ObjectProcedure) => ObjKind::Procedure,
         Ok(ObjectType::ObjectType) => ObjKind::Type,
         Ok(ObjectType::ObjectDomain) => ObjKind::Domain,
@@ -470,9 +453,7 @@ fn obj_kind(t: i32) -> ObjKind {
         Ok(ObjectType::ObjectExtension) => ObjKind::Extension,
         Ok(ObjectType::ObjectForeignTable) => ObjKind::ForeignTable,
         Ok(ObjectType::ObjectColumn) => ObjKind::Column,
-        Ok(ObjectType::ObjectTabconstraint) | Ok(ObjectType::ObjectDomconstraint) => {
-            ObjKind::Constraint
-        }
+        Ok(ObjectType::ObjectTabconstraint) | Ok(ObjectType::ObjectDomconstraint) => ObjKind::Constraint,
         _ => ObjKind::Other,
     }
 }
@@ -536,11 +517,7 @@ fn summary_from_variant(node: &NodeEnum) -> String {
 }
 
 fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
-    ParsedStatement {
-        op,
-        summary: summary.into(),
-        refuses_transaction: None,
-    }
+    ParsedStatement { op, summary: summary.into(), refuses_transaction: None, reads: Vec::new() }
 }
 
 fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
@@ -550,68 +527,30 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
     let def = cmd.def.as_deref().and_then(|d| d.node.as_ref());
     match t {
         T::AtAddColumn => match def {
-            Some(NodeEnum::ColumnDef(cd)) => (
-                AlterCmd::AddColumn {
-                    column: column_spec(cd),
-                    if_not_exists: cmd.missing_ok,
-                },
-                "ADD COLUMN",
-            ),
+            Some(NodeEnum::ColumnDef(cd)) => {
+                (AlterCmd::AddColumn { column: column_spec(cd), if_not_exists: cmd.missing_ok }, "ADD COLUMN")
+            }
             _ => (AlterCmd::Other("ADD COLUMN".into()), "ADD COLUMN"),
         },
-        T::AtDropColumn => (
-            AlterCmd::DropColumn {
-                column: col(),
-                cascade: behavior_cascade(cmd.behavior),
-            },
-            "DROP COLUMN",
-        ),
+        T::AtDropColumn => {
+            (AlterCmd::DropColumn { column: col(), cascade: behavior_cascade(cmd.behavior) }, "DROP COLUMN")
+        }
         T::AtAlterColumnType => {
             let (new_type, using, collation) = match def {
                 Some(NodeEnum::ColumnDef(cd)) => {
                     let using = cd.raw_default.as_deref().map(|u| using_kind(u, &cmd.name));
-                    let coll = cd
-                        .coll_clause
-                        .as_ref()
-                        .and_then(|c| strings(&c.collname).last().cloned());
-                    (
-                        cd.type_name.as_ref().map(type_ref).unwrap_or_default(),
-                        using.flatten(),
-                        coll,
-                    )
+                    let coll = cd.coll_clause.as_ref().and_then(|c| strings(&c.collname).last().cloned());
+                    (cd.type_name.as_ref().map(type_ref).unwrap_or_default(), using.flatten(), coll)
                 }
                 _ => (TypeRef::default(), None, None),
             };
-            (
-                AlterCmd::AlterType {
-                    column: col(),
-                    new_type,
-                    using,
-                    collation,
-                },
-                "ALTER COLUMN TYPE",
-            )
+            (AlterCmd::AlterType { column: col(), new_type, using, collation }, "ALTER COLUMN TYPE")
         }
-        T::AtSetNotNull => (
-            AlterCmd::SetNotNull { column: col() },
-            "ALTER COLUMN SET NOT NULL",
-        ),
-        T::AtDropNotNull => (
-            AlterCmd::DropNotNull { column: col() },
-            "ALTER COLUMN DROP NOT NULL",
-        ),
+        T::AtSetNotNull => (AlterCmd::SetNotNull { column: col() }, "ALTER COLUMN SET NOT NULL"),
+        T::AtDropNotNull => (AlterCmd::DropNotNull { column: col() }, "ALTER COLUMN DROP NOT NULL"),
         T::AtColumnDefault => match cmd.def.as_deref() {
-            Some(d) => (
-                AlterCmd::SetDefault {
-                    column: col(),
-                    default: default_kind(d),
-                },
-                "ALTER COLUMN SET DEFAULT",
-            ),
-            None => (
-                AlterCmd::DropDefault { column: col() },
-                "ALTER COLUMN DROP DEFAULT",
-            ),
+            Some(d) => (AlterCmd::SetDefault { column: col(), default: default_kind(d) }, "ALTER COLUMN SET DEFAULT"),
+            None => (AlterCmd::DropDefault { column: col() }, "ALTER COLUMN DROP DEFAULT"),
         },
         T::AtAddConstraint => match def {
             Some(NodeEnum::Constraint(c)) => match constraint_spec(c, None) {
@@ -620,68 +559,35 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
             },
             _ => (AlterCmd::Other("ADD CONSTRAINT".into()), "ADD CONSTRAINT"),
         },
-        T::AtValidateConstraint => (
-            AlterCmd::ValidateConstraint { name: col() },
-            "VALIDATE CONSTRAINT",
-        ),
-        T::AtDropConstraint => (
-            AlterCmd::DropConstraint {
-                name: col(),
-                cascade: behavior_cascade(cmd.behavior),
-            },
-            "DROP CONSTRAINT",
-        ),
+        T::AtValidateConstraint => (AlterCmd::ValidateConstraint { name: col() }, "VALIDATE CONSTRAINT"),
+        T::AtDropConstraint => {
+            (AlterCmd::DropConstraint { name: col(), cascade: behavior_cascade(cmd.behavior) }, "DROP CONSTRAINT")
+        }
         T::AtAlterConstraint => (AlterCmd::AlterConstraint, "ALTER CONSTRAINT"),
         T::AtSetLogged => (AlterCmd::SetLogged, "SET LOGGED"),
         T::AtSetUnLogged => (AlterCmd::SetUnlogged, "SET UNLOGGED"),
         T::AtSetTableSpace => (AlterCmd::SetTablespace(col()), "SET TABLESPACE"),
-        T::AtSetAccessMethod => (AlterCmd::SetAccessMethod, "SET ACCESS METHOD"),
+        T::AtSetAccessMethod => (AlterCmd::SetAccessMethod(cmd.name.clone()), "SET ACCESS METHOD"),
         T::AtAttachPartition | T::AtDetachPartition | T::AtDetachPartitionFinalize => {
             let (name, conc) = match def {
                 Some(NodeEnum::PartitionCmd(p)) => (opt_rv(&p.name), p.concurrent),
                 _ => (QName::default(), false),
             };
             if t == T::AtAttachPartition {
-                (
-                    AlterCmd::AttachPartition { partition: name },
-                    "ATTACH PARTITION",
-                )
+                (AlterCmd::AttachPartition { partition: name }, "ATTACH PARTITION")
             } else if t == T::AtDetachPartitionFinalize {
-                (
-                    AlterCmd::Other("DETACH PARTITION FINALIZE".into()),
-                    "DETACH PARTITION FINALIZE",
-                )
+                (AlterCmd::Other("DETACH PARTITION FINALIZE".into()), "DETACH PARTITION FINALIZE")
             } else {
-                (
-                    AlterCmd::DetachPartition {
-                        partition: name,
-                        concurrently: conc,
-                    },
-                    "DETACH PARTITION",
-                )
+                (AlterCmd::DetachPartition { partition: name, concurrently: conc }, "DETACH PARTITION")
             }
         }
-        T::AtEnableRowSecurity => (
-            AlterCmd::RowSecurity(RowSecurity::Enable),
-            "ENABLE ROW LEVEL SECURITY",
-        ),
-        T::AtDisableRowSecurity => (
-            AlterCmd::RowSecurity(RowSecurity::Disable),
-            "DISABLE ROW LEVEL SECURITY",
-        ),
-        T::AtForceRowSecurity => (
-            AlterCmd::RowSecurity(RowSecurity::Force),
-            "FORCE ROW LEVEL SECURITY",
-        ),
-        T::AtNoForceRowSecurity => (
-            AlterCmd::RowSecurity(RowSecurity::NoForce),
-            "NO FORCE ROW LEVEL SECURITY",
-        ),
-        T::AtEnableTrig
-        | T::AtEnableAlwaysTrig
-        | T::AtEnableReplicaTrig
-        | T::AtEnableTrigAll
-        | T::AtEnableTrigUser => (AlterCmd::Trigger { enable: true }, "ENABLE TRIGGER"),
+        T::AtEnableRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Enable), "ENABLE ROW LEVEL SECURITY"),
+        T::AtDisableRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Disable), "DISABLE ROW LEVEL SECURITY"),
+        T::AtForceRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Force), "FORCE ROW LEVEL SECURITY"),
+        T::AtNoForceRowSecurity => (AlterCmd::RowSecurity(RowSecurity::NoForce), "NO FORCE ROW LEVEL SECURITY"),
+        T::AtEnableTrig | T::AtEnableAlwaysTrig | T::AtEnableReplicaTrig | T::AtEnableTrigAll | T::AtEnableTrigUser => {
+            (AlterCmd::Trigger { enable: true }, "ENABLE TRIGGER")
+        }
         T::AtDisableTrig | T::AtDisableTrigAll | T::AtDisableTrigUser => {
             (AlterCmd::Trigger { enable: false }, "DISABLE TRIGGER")
         }
@@ -690,19 +596,11 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
         T::AtClusterOn => (AlterCmd::ClusterOn, "CLUSTER ON"),
         T::AtSetStatistics => (AlterCmd::SetStatistics, "ALTER COLUMN SET STATISTICS"),
         T::AtSetStorage | T::AtSetCompression => (AlterCmd::SetStorage, "ALTER COLUMN SET STORAGE"),
-        T::AtSetOptions
-        | T::AtResetOptions
-        | T::AtSetRelOptions
-        | T::AtResetRelOptions
-        | T::AtReplaceRelOptions => (AlterCmd::SetOptions, "SET (...)"),
-        T::AtAddIdentity => (
-            AlterCmd::AddIdentity { column: col() },
-            "ALTER COLUMN ADD GENERATED AS IDENTITY",
-        ),
-        T::AtSetExpression => (
-            AlterCmd::SetExpression { column: col() },
-            "ALTER COLUMN SET EXPRESSION",
-        ),
+        T::AtSetOptions | T::AtResetOptions | T::AtSetRelOptions | T::AtResetRelOptions | T::AtReplaceRelOptions => {
+            (AlterCmd::SetOptions, "SET (...)")
+        }
+        T::AtAddIdentity => (AlterCmd::AddIdentity { column: col() }, "ALTER COLUMN ADD GENERATED AS IDENTITY"),
+        T::AtSetExpression => (AlterCmd::SetExpression { column: col() }, "ALTER COLUMN SET EXPRESSION"),
         T::AtDropExpression => (AlterCmd::DropExpression, "ALTER COLUMN DROP EXPRESSION"),
         T::AtAddInherit | T::AtDropInherit => (AlterCmd::Inherit, "INHERIT"),
         _ => (AlterCmd::Other(format!("{t:?}")), "ALTER"),
@@ -721,10 +619,7 @@ fn using_kind(expr: &Node, column: &str) -> Option<UsingKind> {
     let funcs = func_names(expr);
     for f in &funcs {
         let lf = f.to_ascii_lowercase();
-        if matches!(
-            lf.as_str(),
-            "left" | "substr" | "substring" | "trunc" | "round" | "split_part" | "right"
-        ) {
+        if matches!(lf.as_str(), "left" | "substr" | "substring" | "trunc" | "round" | "split_part" | "right") {
             return Some(UsingKind::Truncating(format!("{lf}()")));
         }
     }
@@ -770,42 +665,44 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 }
             }
             let partition_of = if c.partbound.is_some() {
-                c.inh_relations
-                    .first()
-                    .and_then(|n| match n.node.as_ref()? {
-                        NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
-                        _ => None,
-                    })
+                c.inh_relations.first().and_then(|n| match n.node.as_ref()? {
+                    NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+                    _ => None,
+                })
             } else {
                 None
             };
-            let summary = if partition_of.is_some() {
-                "CREATE TABLE PARTITION OF"
-            } else {
-                "CREATE TABLE"
-            };
-            plain(
+            let summary = if partition_of.is_some() { "CREATE TABLE PARTITION OF" } else { "CREATE TABLE" };
+            // `LIKE source` reads the source table's definition (ACCESS SHARE).
+            let likes: Vec<String> = c
+                .table_elts
+                .iter()
+                .filter_map(|e| match e.node.as_ref()? {
+                    NodeEnum::TableLikeClause(l) => l.relation.as_ref().map(|r| r.relname.clone()),
+                    _ => None,
+                })
+                .collect();
+            let mut parsed = plain(
                 Op::CreateTable {
                     table: opt_rv(&c.relation),
                     columns,
                     constraints,
                     partition_of,
+                    default_partition: c.partbound.as_ref().is_some_and(|b| b.is_default),
                     partitioned: c.partspec.is_some(),
                     if_not_exists: c.if_not_exists,
                 },
                 summary,
-            )
+            );
+            parsed.reads = likes;
+            parsed
         }
         NodeEnum::CreateTableAsStmt(c) => {
             let matview = c.objtype == ObjectType::ObjectMatview as i32;
             let table = c.into.as_ref().map(|i| opt_rv(&i.rel)).unwrap_or_default();
             plain(
                 Op::CreateTableAs { table, matview },
-                if matview {
-                    "CREATE MATERIALIZED VIEW"
-                } else {
-                    "CREATE TABLE AS"
-                },
+                if matview { "CREATE MATERIALIZED VIEW" } else { "CREATE TABLE AS" },
             )
         }
         NodeEnum::AlterTableStmt(a) => {
@@ -823,30 +720,14 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             }
             let refuses = cmds
                 .iter()
-                .any(|c| {
-                    matches!(
-                        c,
-                        AlterCmd::DetachPartition {
-                            concurrently: true,
-                            ..
-                        }
-                    )
-                })
+                .any(|c| matches!(c, AlterCmd::DetachPartition { concurrently: true, .. }))
                 .then(|| "ALTER TABLE ... DETACH PARTITION CONCURRENTLY".to_string());
-            let summary = format!(
-                "ALTER {} {} {}",
-                kind.sql(),
-                opt_rv(&a.relation),
-                names.join(", ")
-            );
+            let summary = format!("ALTER {} {} {}", kind.sql(), opt_rv(&a.relation), names.join(", "));
             ParsedStatement {
-                op: Op::AlterTable {
-                    table: opt_rv(&a.relation),
-                    kind,
-                    cmds,
-                },
+                op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds },
                 summary,
                 refuses_transaction: refuses,
+                reads: Vec::new(),
             }
         }
         NodeEnum::IndexStmt(i) => {
@@ -865,15 +746,10 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 if i.concurrent { " CONCURRENTLY" } else { "" }
             );
             ParsedStatement {
-                refuses_transaction: i
-                    .concurrent
-                    .then(|| "CREATE INDEX CONCURRENTLY".to_string()),
+                refuses_transaction: i.concurrent.then(|| "CREATE INDEX CONCURRENTLY".to_string()),
+                reads: Vec::new(),
                 op: Op::CreateIndex {
-                    name: if i.idxname.is_empty() {
-                        None
-                    } else {
-                        Some(i.idxname.clone())
-                    },
+                    name: if i.idxname.is_empty() { None } else { Some(i.idxname.clone()) },
                     table: opt_rv(&i.relation),
                     columns,
                     unique: i.unique,
@@ -886,13 +762,10 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
         NodeEnum::DropStmt(d) => {
             let kind = obj_kind(d.remove_type);
             let names = drop_names(&d.objects, kind);
-            let summary = format!(
-                "DROP {}{}",
-                kind.sql(),
-                if d.concurrent { " CONCURRENTLY" } else { "" }
-            );
+            let summary = format!("DROP {}{}", kind.sql(), if d.concurrent { " CONCURRENTLY" } else { "" });
             ParsedStatement {
                 refuses_transaction: d.concurrent.then(|| "DROP INDEX CONCURRENTLY".to_string()),
+                reads: Vec::new(),
                 op: Op::Drop {
                     kind,
                     names,
@@ -916,9 +789,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 }
             };
             let column = match kind {
-                ObjKind::Column | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy => {
-                    Some(r.subname.clone())
-                }
+                ObjKind::Column | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy => Some(r.subname.clone()),
                 _ => None,
             };
             let summary = match kind {
@@ -926,15 +797,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 ObjKind::Constraint => format!("ALTER TABLE {object} RENAME CONSTRAINT"),
                 k => format!("ALTER {} RENAME", k.sql()),
             };
-            plain(
-                Op::Rename {
-                    kind,
-                    object,
-                    column,
-                    new_name: r.newname.clone(),
-                },
-                summary,
-            )
+            plain(Op::Rename { kind, object, column, new_name: r.newname.clone() }, summary)
         }
         NodeEnum::AlterObjectSchemaStmt(a) => {
             let kind = obj_kind(a.object_type);
@@ -948,11 +811,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 }
             };
             plain(
-                Op::SetSchema {
-                    kind,
-                    object,
-                    new_schema: a.newschema.clone(),
-                },
+                Op::SetSchema { kind, object, new_schema: a.newschema.clone() },
                 format!("ALTER {} SET SCHEMA", kind.sql()),
             )
         }
@@ -965,13 +824,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     _ => None,
                 })
                 .collect();
-            plain(
-                Op::Truncate {
-                    tables,
-                    cascade: behavior_cascade(t.behavior),
-                },
-                "TRUNCATE",
-            )
+            plain(Op::Truncate { tables, cascade: behavior_cascade(t.behavior) }, "TRUNCATE")
         }
         NodeEnum::UpdateStmt(u) => {
             let mut bare = (**u).clone();
@@ -985,10 +838,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     table: opt_rv(&u.relation),
                     has_where: u.where_clause.is_some(),
                     set_sql,
-                    where_sql: u
-                        .where_clause
-                        .as_deref()
-                        .and_then(|w| deparse_where(&u.relation, w)),
+                    where_sql: u.where_clause.as_deref().and_then(|w| deparse_where(&u.relation, w)),
                 },
                 "UPDATE",
             )
@@ -997,10 +847,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             Op::Delete {
                 table: opt_rv(&d.relation),
                 has_where: d.where_clause.is_some(),
-                where_sql: d
-                    .where_clause
-                    .as_deref()
-                    .and_then(|w| deparse_where(&d.relation, w)),
+                where_sql: d.where_clause.as_deref().and_then(|w| deparse_where(&d.relation, w)),
             },
             "DELETE",
         ),
@@ -1010,30 +857,12 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 Some(_) => true,
                 None => false,
             };
-            let summary = if from_query {
-                "INSERT ... SELECT"
-            } else {
-                "INSERT"
-            };
-            plain(
-                Op::Insert {
-                    table: opt_rv(&i.relation),
-                    from_query,
-                },
-                summary,
-            )
+            let summary = if from_query { "INSERT ... SELECT" } else { "INSERT" };
+            plain(Op::Insert { table: opt_rv(&i.relation), from_query }, summary)
         }
-        NodeEnum::MergeStmt(m) => plain(
-            Op::Merge {
-                table: opt_rv(&m.relation),
-            },
-            "MERGE",
-        ),
+        NodeEnum::MergeStmt(m) => plain(Op::Merge { table: opt_rv(&m.relation) }, "MERGE"),
         NodeEnum::CopyStmt(c) => plain(
-            Op::Copy {
-                table: c.relation.as_ref().map(rangevar),
-                from: c.is_from,
-            },
+            Op::Copy { table: c.relation.as_ref().map(rangevar), from: c.is_from },
             if c.is_from { "COPY FROM" } else { "COPY TO" },
         ),
         NodeEnum::SelectStmt(_) => plain(Op::Select, "SELECT"),
@@ -1061,19 +890,15 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             };
             ParsedStatement {
                 refuses_transaction: v.is_vacuumcmd.then(|| "VACUUM".to_string()),
-                op: Op::Vacuum {
-                    full,
-                    analyze_only: !v.is_vacuumcmd,
-                    tables,
-                },
+                reads: Vec::new(),
+                op: Op::Vacuum { full, analyze_only: !v.is_vacuumcmd, tables },
                 summary: summary.into(),
             }
         }
         NodeEnum::ClusterStmt(c) => ParsedStatement {
             refuses_transaction: c.relation.is_none().then(|| "CLUSTER".to_string()),
-            op: Op::Cluster {
-                table: c.relation.as_ref().map(rangevar),
-            },
+            reads: Vec::new(),
+            op: Op::Cluster { table: c.relation.as_ref().map(rangevar) },
             summary: "CLUSTER".into(),
         },
         NodeEnum::ReindexStmt(r) => {
@@ -1084,68 +909,40 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 Ok(protobuf::ReindexObjectType::ReindexObjectSchema) => ObjKind::Schema,
                 _ => ObjKind::Other,
             };
-            let name = if r.relation.is_some() {
-                opt_rv(&r.relation)
-            } else {
-                QName::new(r.name.clone())
-            };
+            let name = if r.relation.is_some() { opt_rv(&r.relation) } else { QName::new(r.name.clone()) };
             let refuses = if concurrently || matches!(kind, ObjKind::Schema | ObjKind::Other) {
-                Some(format!(
-                    "REINDEX {}{}",
-                    kind.sql(),
-                    if concurrently { " CONCURRENTLY" } else { "" }
-                ))
+                Some(format!("REINDEX {}{}", kind.sql(), if concurrently { " CONCURRENTLY" } else { "" }))
             } else {
                 None
             };
             ParsedStatement {
                 refuses_transaction: refuses,
-                op: Op::Reindex {
-                    kind,
-                    name,
-                    concurrently,
-                },
+                reads: Vec::new(),
+                op: Op::Reindex { kind, name, concurrently },
                 summary: format!("REINDEX{}", if concurrently { " CONCURRENTLY" } else { "" }),
             }
         }
         NodeEnum::RefreshMatViewStmt(r) => plain(
-            Op::RefreshMatView {
-                name: opt_rv(&r.relation),
-                concurrently: r.concurrent,
-            },
-            format!(
-                "REFRESH MATERIALIZED VIEW{}",
-                if r.concurrent { " CONCURRENTLY" } else { "" }
-            ),
+            Op::RefreshMatView { name: opt_rv(&r.relation), concurrently: r.concurrent },
+            format!("REFRESH MATERIALIZED VIEW{}", if r.concurrent { " CONCURRENTLY" } else { "" }),
         ),
         NodeEnum::AlterEnumStmt(a) => {
             let type_name = qname_from_list(&a.type_name);
             if !a.old_val.is_empty() {
                 plain(
-                    Op::AlterEnum {
-                        type_name,
-                        add_value: None,
-                        rename: Some((a.old_val.clone(), a.new_val.clone())),
-                    },
+                    Op::AlterEnum { type_name, add_value: None, rename: Some((a.old_val.clone(), a.new_val.clone())) },
                     "ALTER TYPE RENAME VALUE",
                 )
             } else {
                 plain(
-                    Op::AlterEnum {
-                        type_name,
-                        add_value: Some(a.new_val.clone()),
-                        rename: None,
-                    },
+                    Op::AlterEnum { type_name, add_value: Some(a.new_val.clone()), rename: None },
                     "ALTER TYPE ADD VALUE",
                 )
             }
         }
-        NodeEnum::CreateEnumStmt(e) => plain(
-            Op::CreateEnum {
-                type_name: qname_from_list(&e.type_name),
-            },
-            "CREATE TYPE AS ENUM",
-        ),
+        NodeEnum::CreateEnumStmt(e) => {
+            plain(Op::CreateEnum { type_name: qname_from_list(&e.type_name) }, "CREATE TYPE AS ENUM")
+        }
         NodeEnum::CreateFunctionStmt(f) => {
             let mut security_definer = false;
             let mut sets_search_path = false;
@@ -1153,16 +950,13 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             for d in def_elems(&f.options) {
                 match d.defname.as_str() {
                     "security" => {
-                        if let Some(NodeEnum::Boolean(b)) =
-                            d.arg.as_deref().and_then(|a| a.node.as_ref())
-                        {
+                        if let Some(NodeEnum::Boolean(b)) = d.arg.as_deref().and_then(|a| a.node.as_ref()) {
                             security_definer = b.boolval;
                         }
                     }
                     "language" => language = def_string(d),
                     "set" => {
-                        if let Some(NodeEnum::VariableSetStmt(v)) =
-                            d.arg.as_deref().and_then(|a| a.node.as_ref())
+                        if let Some(NodeEnum::VariableSetStmt(v)) = d.arg.as_deref().and_then(|a| a.node.as_ref())
                             && v.name == "search_path"
                         {
                             sets_search_path = true;
@@ -1179,54 +973,20 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     language,
                     body: Vec::new(),
                 },
-                if f.is_procedure {
-                    "CREATE PROCEDURE"
-                } else {
-                    "CREATE FUNCTION"
-                },
+                if f.is_procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" },
             )
         }
         NodeEnum::ViewStmt(v) => plain(
-            Op::CreateView {
-                name: opt_rv(&v.view),
-                replace: v.replace,
-                materialized: false,
-            },
-            if v.replace {
-                "CREATE OR REPLACE VIEW"
-            } else {
-                "CREATE VIEW"
-            },
+            Op::CreateView { name: opt_rv(&v.view), replace: v.replace, materialized: false },
+            if v.replace { "CREATE OR REPLACE VIEW" } else { "CREATE VIEW" },
         ),
         NodeEnum::CreateTrigStmt(t) => plain(
-            Op::CreateTrigger {
-                table: opt_rv(&t.relation),
-                replace: t.replace,
-            },
-            if t.replace {
-                "CREATE OR REPLACE TRIGGER"
-            } else {
-                "CREATE TRIGGER"
-            },
+            Op::CreateTrigger { table: opt_rv(&t.relation), replace: t.replace },
+            if t.replace { "CREATE OR REPLACE TRIGGER" } else { "CREATE TRIGGER" },
         ),
-        NodeEnum::CreatePolicyStmt(p) => plain(
-            Op::CreatePolicy {
-                table: opt_rv(&p.table),
-            },
-            "CREATE POLICY",
-        ),
-        NodeEnum::AlterSeqStmt(s) => plain(
-            Op::AlterSequence {
-                name: opt_rv(&s.sequence),
-            },
-            "ALTER SEQUENCE",
-        ),
-        NodeEnum::CreateSeqStmt(s) => plain(
-            Op::CreateSequence {
-                name: opt_rv(&s.sequence),
-            },
-            "CREATE SEQUENCE",
-        ),
+        NodeEnum::CreatePolicyStmt(p) => plain(Op::CreatePolicy { table: opt_rv(&p.table) }, "CREATE POLICY"),
+        NodeEnum::AlterSeqStmt(s) => plain(Op::AlterSequence { name: opt_rv(&s.sequence) }, "ALTER SEQUENCE"),
+        NodeEnum::CreateSeqStmt(s) => plain(Op::CreateSequence { name: opt_rv(&s.sequence) }, "CREATE SEQUENCE"),
         NodeEnum::AlterDomainStmt(d) => {
             let name = qname_from_list(&d.type_name);
             if d.subtype == "C" {
@@ -1234,21 +994,11 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     Some(NodeEnum::Constraint(c)) => c.skip_validation,
                     _ => false,
                 };
-                plain(
-                    Op::AlterDomainAddConstraint { name, not_valid },
-                    "ALTER DOMAIN ADD CONSTRAINT",
-                )
+                plain(Op::AlterDomainAddConstraint { name, not_valid }, "ALTER DOMAIN ADD CONSTRAINT")
             } else if d.subtype == "V" || d.subtype == "O" {
                 plain(
-                    Op::AlterDomainAddConstraint {
-                        name,
-                        not_valid: false,
-                    },
-                    if d.subtype == "V" {
-                        "ALTER DOMAIN VALIDATE CONSTRAINT"
-                    } else {
-                        "ALTER DOMAIN SET NOT NULL"
-                    },
+                    Op::AlterDomainAddConstraint { name, not_valid: false },
+                    if d.subtype == "V" { "ALTER DOMAIN VALIDATE CONSTRAINT" } else { "ALTER DOMAIN SET NOT NULL" },
                 )
             } else {
                 plain(Op::Other, "ALTER DOMAIN")
@@ -1271,18 +1021,13 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 .collect::<Vec<_>>()
                 .join(", ");
             plain(
-                Op::Set {
-                    name: v.name.to_ascii_lowercase(),
-                    value,
-                    local: v.is_local,
-                },
+                Op::Set { name: v.name.to_ascii_lowercase(), value, local: v.is_local },
                 if v.is_local { "SET LOCAL" } else { "SET" },
             )
         }
         NodeEnum::TransactionStmt(t) => {
             let kind = match TransactionStmtKind::try_from(t.kind) {
-                Ok(TransactionStmtKind::TransStmtBegin)
-                | Ok(TransactionStmtKind::TransStmtStart) => TxKind::Begin,
+                Ok(TransactionStmtKind::TransStmtBegin) | Ok(TransactionStmtKind::TransStmtStart) => TxKind::Begin,
                 Ok(TransactionStmtKind::TransStmtCommit) => TxKind::Commit,
                 Ok(TransactionStmtKind::TransStmtRollback) => TxKind::Rollback,
                 Ok(TransactionStmtKind::TransStmtSavepoint)
@@ -1318,28 +1063,16 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 7 => "EXCLUSIVE",
                 _ => "ACCESS EXCLUSIVE",
             };
-            plain(
-                Op::Lock {
-                    tables,
-                    mode: mode.into(),
-                },
-                "LOCK TABLE",
-            )
+            plain(Op::Lock { tables, mode: mode.into() }, "LOCK TABLE")
         }
         NodeEnum::GrantStmt(g) => {
             let to_public = g.grantees.iter().any(|n| match n.node.as_ref() {
-                Some(NodeEnum::RoleSpec(r)) => {
-                    r.roletype == protobuf::RoleSpecType::RolespecPublic as i32
-                }
+                Some(NodeEnum::RoleSpec(r)) => r.roletype == protobuf::RoleSpecType::RolespecPublic as i32,
                 _ => false,
             });
             let all_privileges = g.privileges.is_empty();
             plain(
-                Op::Grant {
-                    is_grant: g.is_grant,
-                    to_public,
-                    all_privileges,
-                },
+                Op::Grant { is_grant: g.is_grant, to_public, all_privileges },
                 if g.is_grant { "GRANT" } else { "REVOKE" },
             )
         }
@@ -1349,65 +1082,64 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     g.is_grant && g.privileges.is_empty(),
                     g.is_grant
                         && g.grantees.iter().any(|n| match n.node.as_ref() {
-                            Some(NodeEnum::RoleSpec(r)) => {
-                                r.roletype == protobuf::RoleSpecType::RolespecPublic as i32
-                            }
+                            Some(NodeEnum::RoleSpec(r)) => r.roletype == protobuf::RoleSpecType::RolespecPublic as i32,
                             _ => false,
                         }),
                 ),
                 None => (false, false),
             };
-            plain(
-                Op::AlterDefaultPrivileges {
-                    all_privileges: all,
-                    to_public: public,
-                },
-                "ALTER DEFAULT PRIVILEGES",
-            )
+            plain(Op::AlterDefaultPrivileges { all_privileges: all, to_public: public }, "ALTER DEFAULT PRIVILEGES")
         }
-        NodeEnum::CreateRoleStmt(r) => plain(
-            Op::Role {
-                with_password: has_password_option(&r.options),
-            },
-            "CREATE ROLE",
-        ),
-        NodeEnum::AlterRoleStmt(r) => plain(
-            Op::Role {
-                with_password: has_password_option(&r.options),
-            },
-            "ALTER ROLE",
-        ),
-        NodeEnum::CreateUserMappingStmt(u) => plain(
-            Op::UserMapping {
-                with_password: has_password_option(&u.options),
-            },
-            "CREATE USER MAPPING",
-        ),
-        NodeEnum::AlterUserMappingStmt(u) => plain(
-            Op::UserMapping {
-                with_password: has_password_option(&u.options),
-            },
-            "ALTER USER MAPPING",
-        ),
+        NodeEnum::CreateRoleStmt(r) => {
+            plain(Op::Role { with_password: has_password_option(&r.options) }, "CREATE ROLE")
+        }
+        NodeEnum::AlterRoleStmt(r) => plain(Op::Role { with_password: has_password_option(&r.options) }, "ALTER ROLE"),
+        NodeEnum::CreateUserMappingStmt(u) => {
+            plain(Op::UserMapping { with_password: has_password_option(&u.options) }, "CREATE USER MAPPING")
+        }
+        NodeEnum::AlterUserMappingStmt(u) => {
+            plain(Op::UserMapping { with_password: has_password_option(&u.options) }, "ALTER USER MAPPING")
+        }
         NodeEnum::CreateForeignServerStmt(s) => {
-            let sslmode_disable = def_elems(&s.options)
-                .any(|d| d.defname == "sslmode" && def_string(d).is_some_and(|v| v == "disable"));
+            let sslmode_disable =
+                def_elems(&s.options).any(|d| d.defname == "sslmode" && def_string(d).is_some_and(|v| v == "disable"));
             plain(
-                Op::ForeignServer {
-                    sslmode_disable,
-                    with_password: has_password_option(&s.options),
-                },
+                Op::ForeignServer { sslmode_disable, with_password: has_password_option(&s.options) },
                 "CREATE SERVER",
             )
         }
-        NodeEnum::CreatePlangStmt(l) => plain(
-            Op::CreateLanguage {
-                untrusted: !l.pltrusted,
-                name: l.plname.clone(),
-            },
-            "CREATE LANGUAGE",
-        ),
-        NodeEnum::CommentStmt(_) => plain(Op::Comment, "COMMENT"),
+        NodeEnum::CreatePlangStmt(l) => {
+            plain(Op::CreateLanguage { untrusted: !l.pltrusted, name: l.plname.clone() }, "CREATE LANGUAGE")
+        }
+        NodeEnum::CommentStmt(c) => {
+            let kind = obj_kind(c.objtype);
+            let table = match c.object.as_deref().and_then(|o| o.node.as_ref()) {
+                Some(NodeEnum::List(l)) if kind == ObjKind::Column && l.items.len() >= 2 => {
+                    Some(qname_from_list(&l.items[..l.items.len() - 1]))
+                }
+                Some(NodeEnum::List(l))
+                    if matches!(kind, ObjKind::Table | ObjKind::View | ObjKind::MaterializedView) =>
+                {
+                    Some(qname_from_list(&l.items))
+                }
+                _ => None,
+            };
+            plain(Op::Comment { table }, format!("COMMENT ON {}", kind.sql()))
+        }
+        NodeEnum::CreateStatsStmt(c) => {
+            let table = c.relations.first().and_then(|n| match n.node.as_ref()? {
+                NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+                _ => None,
+            });
+            plain(Op::CreateStatistics { table }, "CREATE STATISTICS")
+        }
+        NodeEnum::CreateSchemaStmt(c) => plain(Op::CreateSchema { name: c.schemaname.clone() }, "CREATE SCHEMA"),
+        NodeEnum::CreateDomainStmt(d) => {
+            let has_check = d.constraints.iter().any(|c| {
+                matches!(c.node.as_ref(), Some(NodeEnum::Constraint(k)) if k.contype == ConstrType::ConstrCheck as i32)
+            });
+            plain(Op::CreateDomain { name: qname_from_list(&d.domainname), has_check }, "CREATE DOMAIN")
+        }
         other => plain(Op::Other, summary_from_variant(other)),
     }
 }

@@ -12,12 +12,7 @@ fn qi(s: &str) -> String {
 
 /// A primary-key-range batched UPDATE, committing each batch (PG 11+ DO with COMMIT).
 pub fn batched_update(table: &QName, pk: &str, set_sql: &str, extra_where: Option<&str>) -> String {
-    batched(
-        table,
-        pk,
-        &format!("UPDATE {table} SET {set_sql}"),
-        extra_where,
-    )
+    batched(table, pk, &format!("UPDATE {table} SET {set_sql}"), extra_where)
 }
 
 /// A primary-key-range batched DELETE.
@@ -26,13 +21,10 @@ pub fn batched_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> Strin
 }
 
 fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>) -> String {
-    let cond = extra_where
-        .map(|w| format!("\n      AND ({w})"))
-        .unwrap_or_default();
+    let cond = extra_where.map(|w| format!("\n      AND ({w})")).unwrap_or_default();
     let pk = qi(pk);
     [
-        "-- run outside a transaction block (psql autocommit): one transaction per batch"
-            .to_string(),
+        "-- run outside a transaction block (psql autocommit): one transaction per batch".to_string(),
         "DO $batch$".to_string(),
         "DECLARE".to_string(),
         "  batch_start bigint;".to_string(),
@@ -56,11 +48,7 @@ fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>) -> St
 pub fn drop_column(table: &QName, column: &str) -> Vec<PlanStep> {
     let c = qi(column);
     vec![
-        PlanStep::new(
-            Stage::Deploy,
-            format!("deploy code that no longer reads or writes {table}.{c}"),
-            "",
-        ),
+        PlanStep::new(Stage::Deploy, format!("deploy code that no longer reads or writes {table}.{c}"), ""),
         PlanStep::new(
             Stage::Contract,
             format!("check {table}.{c} is unused and back it up"),
@@ -82,11 +70,7 @@ pub fn drop_column(table: &QName, column: &str) -> Vec<PlanStep> {
 pub fn drop_table(table: &QName) -> Vec<PlanStep> {
     let backup = format!("{}_deprecated", table.name);
     vec![
-        PlanStep::new(
-            Stage::Deploy,
-            format!("deploy code that no longer uses {table}"),
-            "",
-        ),
+        PlanStep::new(Stage::Deploy, format!("deploy code that no longer uses {table}"), ""),
         PlanStep::new(
             Stage::Contract,
             format!("rename {table} first, so it can be brought back cheaply"),
@@ -95,24 +79,15 @@ pub fn drop_table(table: &QName) -> Vec<PlanStep> {
         .lock("ACCESS EXCLUSIVE (brief)"),
         PlanStep::new(
             Stage::Contract,
-            format!("after a release with no errors, back up and drop it (needs approval)"),
-            format!(
-                "-- pg_dump --table={backup} first\n{LT}\nDROP TABLE {};",
-                qi(&backup)
-            ),
+            "after a release with no errors, back up and drop it (needs approval)".to_string(),
+            format!("-- pg_dump --table={backup} first\n{LT}\nDROP TABLE {};", qi(&backup)),
         )
         .lock("ACCESS EXCLUSIVE (brief)")
         .irreversible(),
     ]
 }
 
-pub fn rename_column(
-    table: &QName,
-    old: &str,
-    new: &str,
-    col_type: Option<&str>,
-    pk: &str,
-) -> Vec<PlanStep> {
+pub fn rename_column(table: &QName, old: &str, new: &str, col_type: Option<&str>, pk: &str) -> Vec<PlanStep> {
     let (o, n) = (qi(old), qi(new));
     let ty = col_type.unwrap_or("<type of the old column>");
     let func = qi(&format!("{}_{}_sync", table.name, new));
@@ -140,7 +115,7 @@ pub fn rename_column(
         .irreversible(),
         PlanStep::new(
             Stage::Expand,
-            format!("alternative when a short dual-name period is fine: rename and read through a view"),
+            "alternative when a short dual-name period is fine: rename and read through a view".to_string(),
             format!("-- only if the application reads {table} through a view it can switch: the rename itself is catalog-only\n{LT}\nALTER TABLE {table} RENAME COLUMN {o} TO {n};"),
         ),
     ]
@@ -169,12 +144,7 @@ pub struct ColumnInfo<'a> {
     pub pg_version: u32,
 }
 
-pub fn change_column_type(
-    table: &QName,
-    column: &str,
-    new_type: &str,
-    info: &ColumnInfo,
-) -> Vec<PlanStep> {
+pub fn change_column_type(table: &QName, column: &str, new_type: &str, info: &ColumnInfo) -> Vec<PlanStep> {
     let c = qi(column);
     let tmp = format!("{column}_new");
     let n = qi(&tmp);
@@ -214,37 +184,20 @@ pub fn change_column_type(
         );
     }
     if info.not_null {
-        steps.extend(not_null_steps(
-            table,
-            &tmp,
-            info.pg_version,
-            Stage::Backfill,
-        ));
+        steps.extend(not_null_steps(table, &tmp, info.pg_version, Stage::Backfill));
     }
-    steps.push(PlanStep::new(
-        Stage::Deploy,
-        format!("deploy code that works with {c} as {new_type}"),
-        "",
-    ));
+    steps.push(PlanStep::new(Stage::Deploy, format!("deploy code that works with {c} as {new_type}"), ""));
     let mut swap = format!(
         "BEGIN;\nSET LOCAL lock_timeout = '5s';\nDROP TRIGGER {func} ON {table};\nALTER TABLE {table} DROP COLUMN {c};\nALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"
     );
     for (idx, _) in &info.indexes {
-        swap.push_str(&format!(
-            "ALTER INDEX {} RENAME TO {};\n",
-            qi(&format!("{idx}_new")),
-            qi(idx)
-        ));
+        swap.push_str(&format!("ALTER INDEX {} RENAME TO {};\n", qi(&format!("{idx}_new")), qi(idx)));
     }
     swap.push_str(&format!("COMMIT;\nDROP FUNCTION {func}();"));
     steps.push(
-        PlanStep::new(
-            Stage::Contract,
-            format!("swap: drop the old {c} and give {n} its name (needs approval)"),
-            swap,
-        )
-        .lock("ACCESS EXCLUSIVE (brief)")
-        .irreversible(),
+        PlanStep::new(Stage::Contract, format!("swap: drop the old {c} and give {n} its name (needs approval)"), swap)
+            .lock("ACCESS EXCLUSIVE (brief)")
+            .irreversible(),
     );
     steps
 }
@@ -262,14 +215,24 @@ pub fn not_null_steps(table: &QName, column: &str, pg_version: u32, stage: Stage
         .lock("ACCESS EXCLUSIVE for a full scan")];
     }
     vec![
-        PlanStep::new(stage, format!("add a NOT VALID check that {c} is not null"), format!("{LT}\nALTER TABLE {table} ADD CONSTRAINT {chk} CHECK ({c} IS NOT NULL) NOT VALID;"))
-            .lock("ACCESS EXCLUSIVE (brief, no scan)"),
-        PlanStep::new(stage, "validate it in its own transaction".to_string(), format!("ALTER TABLE {table} VALIDATE CONSTRAINT {chk};"))
-            .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)"),
         PlanStep::new(
             stage,
-            format!("set NOT NULL, which uses the validated check instead of scanning, and drop the check"),
-            format!("{LT}\nALTER TABLE {table} ALTER COLUMN {c} SET NOT NULL;\nALTER TABLE {table} DROP CONSTRAINT {chk};"),
+            format!("add a NOT VALID check that {c} is not null"),
+            format!("{LT}\nALTER TABLE {table} ADD CONSTRAINT {chk} CHECK ({c} IS NOT NULL) NOT VALID;"),
+        )
+        .lock("ACCESS EXCLUSIVE (brief, no scan)"),
+        PlanStep::new(
+            stage,
+            "validate it in its own transaction".to_string(),
+            format!("ALTER TABLE {table} VALIDATE CONSTRAINT {chk};"),
+        )
+        .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)"),
+        PlanStep::new(
+            stage,
+            "set NOT NULL, which uses the validated check instead of scanning, and drop the check".to_string(),
+            format!(
+                "{LT}\nALTER TABLE {table} ALTER COLUMN {c} SET NOT NULL;\nALTER TABLE {table} DROP CONSTRAINT {chk};"
+            ),
         )
         .lock("ACCESS EXCLUSIVE (brief, no scan)"),
     ]
@@ -277,28 +240,17 @@ pub fn not_null_steps(table: &QName, column: &str, pg_version: u32, stage: Stage
 
 pub fn set_not_null(table: &QName, column: &str, pk: &str, pg_version: u32) -> Vec<PlanStep> {
     let c = qi(column);
-    let mut steps = vec![PlanStep::new(
-        Stage::Deploy,
-        format!("deploy code that never writes NULL into {table}.{c}"),
-        "",
-    )];
+    let mut steps =
+        vec![PlanStep::new(Stage::Deploy, format!("deploy code that never writes NULL into {table}.{c}"), "")];
     let mut nn = not_null_steps(table, column, pg_version, Stage::Contract);
     if pg_version >= 12 {
         let first = nn.remove(0);
-        steps.push(PlanStep {
-            stage: Stage::Expand,
-            ..first
-        });
+        steps.push(PlanStep { stage: Stage::Expand, ..first });
         steps.push(
             PlanStep::new(
                 Stage::Backfill,
                 format!("fill the remaining NULLs of {c} in batches"),
-                batched_update(
-                    table,
-                    pk,
-                    &format!("{c} = <value>"),
-                    Some(&format!("{c} IS NULL")),
-                ),
+                batched_update(table, pk, &format!("{c} = <value>"), Some(&format!("{c} IS NULL"))),
             )
             .no_transaction(),
         );
@@ -338,33 +290,18 @@ pub fn add_not_null_column(
 }
 
 /// An ADD CONSTRAINT statement re-issued NOT VALID, then validated.
-pub fn constraint_not_valid(
-    table: &QName,
-    statement_sql: &str,
-    constraint: &str,
-    fk: bool,
-) -> Vec<PlanStep> {
+pub fn constraint_not_valid(table: &QName, statement_sql: &str, constraint: &str, fk: bool) -> Vec<PlanStep> {
     let mut steps = vec![
         PlanStep::new(
             Stage::Expand,
             format!("add {constraint} NOT VALID: no scan, new rows are checked"),
-            format!(
-                "{LT}\n{} NOT VALID;",
-                statement_sql.trim().trim_end_matches(';')
-            ),
+            format!("{LT}\n{} NOT VALID;", statement_sql.trim().trim_end_matches(';')),
         )
-        .lock(if fk {
-            "SHARE ROW EXCLUSIVE on both tables (brief)"
-        } else {
-            "ACCESS EXCLUSIVE (brief)"
-        }),
+        .lock(if fk { "SHARE ROW EXCLUSIVE on both tables (brief)" } else { "ACCESS EXCLUSIVE (brief)" }),
         PlanStep::new(
             Stage::Expand,
             format!("validate {constraint} in its own transaction"),
-            format!(
-                "ALTER TABLE {table} VALIDATE CONSTRAINT {};",
-                qi(constraint)
-            ),
+            format!("ALTER TABLE {table} VALIDATE CONSTRAINT {};", qi(constraint)),
         )
         .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)"),
     ];
@@ -390,7 +327,7 @@ pub fn add_unique(
     let mut steps = vec![
         PlanStep::new(
             Stage::Expand,
-            format!("build the unique index concurrently"),
+            "build the unique index concurrently".to_string(),
             format!("CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {table} ({cols});"),
         )
         .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
@@ -412,14 +349,7 @@ pub fn add_unique(
     steps.push(
         PlanStep::new(
             Stage::Expand,
-            format!(
-                "attach it as the {}",
-                if primary {
-                    "primary key"
-                } else {
-                    "unique constraint"
-                }
-            ),
+            format!("attach it as the {}", if primary { "primary key" } else { "unique constraint" }),
             format!(
                 "{LT}\nALTER TABLE {table} ADD CONSTRAINT {idx} {} USING INDEX {idx};",
                 if primary { "PRIMARY KEY" } else { "UNIQUE" }
@@ -432,8 +362,12 @@ pub fn add_unique(
 
 pub fn create_index_concurrently(sql_concurrent: &str, index: Option<&str>) -> Vec<PlanStep> {
     let retry = match index {
-        Some(i) => format!("-- if the build fails it leaves an INVALID index; drop it and retry:\nDROP INDEX CONCURRENTLY IF EXISTS {};", qi(i)),
-        None => "-- if the build fails it leaves an INVALID index: drop it with DROP INDEX CONCURRENTLY and retry".to_string(),
+        Some(i) => format!(
+            "-- if the build fails it leaves an INVALID index; drop it and retry:\nDROP INDEX CONCURRENTLY IF EXISTS {};",
+            qi(i)
+        ),
+        None => "-- if the build fails it leaves an INVALID index: drop it with DROP INDEX CONCURRENTLY and retry"
+            .to_string(),
     };
     vec![
         PlanStep::new(
@@ -443,12 +377,7 @@ pub fn create_index_concurrently(sql_concurrent: &str, index: Option<&str>) -> V
         )
         .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
         .no_transaction(),
-        PlanStep::new(
-            Stage::Expand,
-            "on failure, remove the invalid index and run it again",
-            retry,
-        )
-        .no_transaction(),
+        PlanStep::new(Stage::Expand, "on failure, remove the invalid index and run it again", retry).no_transaction(),
     ]
 }
 
@@ -464,17 +393,12 @@ pub fn drop_index_concurrently(index: &QName) -> Vec<PlanStep> {
     ]
 }
 
-pub fn large_update(
-    table: &QName,
-    pk: &str,
-    set_sql: Option<&str>,
-    where_sql: Option<&str>,
-) -> Vec<PlanStep> {
+pub fn large_update(table: &QName, pk: &str, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
     let set = set_sql.unwrap_or("<assignments>");
     vec![
         PlanStep::new(
             Stage::Backfill,
-            format!("back up the rows this changes"),
+            "back up the rows this changes".to_string(),
             format!(
                 "CREATE TABLE {}_backup AS SELECT * FROM {table}{};",
                 qi(&table.name).trim_matches('"'),
@@ -495,7 +419,7 @@ pub fn large_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> Vec<Pla
     vec![
         PlanStep::new(
             Stage::Backfill,
-            format!("back up the rows this deletes"),
+            "back up the rows this deletes".to_string(),
             format!(
                 "CREATE TABLE {}_backup AS SELECT * FROM {table}{};",
                 table.name,

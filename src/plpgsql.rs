@@ -27,13 +27,10 @@ pub(crate) fn do_block(d: &protobuf::DoStmt, sql: &str, offset: usize) -> Parsed
     let summary = "DO".to_string();
     let Some(body) = body else {
         return ParsedStatement {
-            op: Op::Do {
-                statements: vec![],
-                dynamic: vec![],
-                error: Some("DO block without a body".into()),
-            },
+            op: Op::Do { statements: vec![], dynamic: vec![], error: Some("DO block without a body".into()) },
             summary,
             refuses_transaction: None,
+            reads: Vec::new(),
         };
     };
     if language != "plpgsql" {
@@ -41,26 +38,17 @@ pub(crate) fn do_block(d: &protobuf::DoStmt, sql: &str, offset: usize) -> Parsed
             op: Op::Do {
                 statements: vec![],
                 dynamic: vec![],
-                error: Some(format!(
-                    "DO block in language {language} cannot be analysed"
-                )),
+                error: Some(format!("DO block in language {language} cannot be analysed")),
             },
             summary,
             refuses_transaction: None,
+            reads: Vec::new(),
         };
     }
     // Where the body sits in the file: verbatim for dollar quotes.
     let body_offset = sql.find(body.as_str()).map(|p| offset + p);
     let (statements, dynamic, error) = analyse_body(&body, body_offset, offset);
-    ParsedStatement {
-        op: Op::Do {
-            statements,
-            dynamic,
-            error,
-        },
-        summary,
-        refuses_transaction: None,
-    }
+    ParsedStatement { op: Op::Do { statements, dynamic, error }, summary, refuses_transaction: None, reads: Vec::new() }
 }
 
 /// Parses a PL/pgSQL body and returns the SQL statements it runs and its
@@ -71,14 +59,9 @@ pub(crate) fn analyse_body(
     fallback_offset: usize,
 ) -> (Vec<EmbeddedSql>, Vec<DynamicExecute>, Option<String>) {
     if body.contains(TAG) {
-        return (
-            vec![],
-            vec![],
-            Some("DO block body cannot be wrapped for analysis".into()),
-        );
+        return (vec![], vec![], Some("DO block body cannot be wrapped for analysis".into()));
     }
-    let wrapped =
-        format!("CREATE FUNCTION migrade_do() RETURNS void LANGUAGE plpgsql AS {TAG}{body}{TAG}");
+    let wrapped = format!("CREATE FUNCTION migrade_do() RETURNS void LANGUAGE plpgsql AS {TAG}{body}{TAG}");
     let json = match pg_query::parse_plpgsql(&wrapped) {
         Ok(j) => j,
         Err(e) => {
@@ -93,9 +76,7 @@ pub(crate) fn analyse_body(
     let mut dynamic = Vec::new();
     let mut cursor = 0usize;
     for (is_dynamic, query) in queries {
-        let pos = body[cursor.min(body.len())..]
-            .find(query.as_str())
-            .map(|p| p + cursor);
+        let pos = body[cursor.min(body.len())..].find(query.as_str()).map(|p| p + cursor);
         let at = match (pos, body_offset) {
             (Some(p), Some(b)) => {
                 cursor = p + query.len();
@@ -104,22 +85,12 @@ pub(crate) fn analyse_body(
             _ => fallback_offset,
         };
         if !is_dynamic {
-            statements.push(EmbeddedSql {
-                offset: at,
-                sql: query,
-            });
+            statements.push(EmbeddedSql { offset: at, sql: query });
             continue;
         }
         match string_literal(&query) {
-            Some(inner) => statements.push(EmbeddedSql {
-                offset: at + 1,
-                sql: inner,
-            }),
-            None => dynamic.push(DynamicExecute {
-                offset: at,
-                len: query.len(),
-                unsafe_concat: unsafe_concat(&query),
-            }),
+            Some(inner) => statements.push(EmbeddedSql { offset: at + 1, sql: inner }),
+            None => dynamic.push(DynamicExecute { offset: at, len: query.len(), unsafe_concat: unsafe_concat(&query) }),
         }
     }
     (statements, dynamic, None)
@@ -131,18 +102,12 @@ fn collect(v: &Value, out: &mut Vec<(bool, String)>) {
             for (k, val) in m {
                 match k.as_str() {
                     "PLpgSQL_stmt_execsql" => {
-                        if let Some(q) = val
-                            .pointer("/sqlstmt/PLpgSQL_expr/query")
-                            .and_then(Value::as_str)
-                        {
+                        if let Some(q) = val.pointer("/sqlstmt/PLpgSQL_expr/query").and_then(Value::as_str) {
                             out.push((false, q.to_string()));
                         }
                     }
                     "PLpgSQL_stmt_dynexecute" => {
-                        if let Some(q) = val
-                            .pointer("/query/PLpgSQL_expr/query")
-                            .and_then(Value::as_str)
-                        {
+                        if let Some(q) = val.pointer("/query/PLpgSQL_expr/query").and_then(Value::as_str) {
                             out.push((true, q.to_string()));
                         }
                     }
@@ -169,8 +134,8 @@ fn string_literal(expr: &str) -> Option<String> {
         }
         return Some(inner.replace("''", "'"));
     }
-    if e.starts_with('$') {
-        let tag_end = e[1..].find('$')? + 2;
+    if let Some(rest) = e.strip_prefix('$') {
+        let tag_end = rest.find('$')? + 2;
         let tag = &e[..tag_end];
         if e.len() > 2 * tag.len() && e.ends_with(tag) {
             let inner = &e[tag_end..e.len() - tag.len()];
@@ -185,8 +150,7 @@ fn string_literal(expr: &str) -> Option<String> {
 /// Concatenation (`||` or `format('%s')`) without the quoting functions.
 pub(crate) fn unsafe_concat(expr: &str) -> bool {
     let l = expr.to_ascii_lowercase();
-    let quoted =
-        l.contains("quote_ident") || l.contains("quote_literal") || l.contains("quote_nullable");
+    let quoted = l.contains("quote_ident") || l.contains("quote_literal") || l.contains("quote_nullable");
     let concat = l.contains("||") || l.contains("concat(");
     let format_s = l.contains("format(") && l.contains("%s");
     (concat && !quoted) || format_s

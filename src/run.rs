@@ -41,17 +41,13 @@ pub fn read_source(path: &Path, max: u64) -> Result<String, String> {
 pub fn decode(bytes: Vec<u8>) -> Result<String, String> {
     if let Some(p) = bytes.iter().position(|&b| b == 0) {
         let line = bytes[..p].iter().filter(|&&b| b == b'\n').count() + 1;
-        return Err(format!(
-            "binary file (a NUL byte at byte offset {p}, line {line}); not SQL text, skipped"
-        ));
+        return Err(format!("binary file (a NUL byte at byte offset {p}, line {line}); not SQL text, skipped"));
     }
     String::from_utf8(bytes).map_err(|e| {
         let off = e.utf8_error().valid_up_to();
         let b = e.as_bytes();
         let line = b[..off].iter().filter(|&&c| c == b'\n').count() + 1;
-        format!(
-            "invalid UTF-8 at byte offset {off} (line {line}); save the file as UTF-8 and run again"
-        )
+        format!("invalid UTF-8 at byte offset {off} (line {line}); save the file as UTF-8 and run again")
     })
 }
 
@@ -75,26 +71,18 @@ fn lint_group(
             }
             Input::File(f) => {
                 let s = f.to_string_lossy();
-                (
-                    s.strip_prefix("./").unwrap_or(&s).to_string(),
-                    read_source(f, max),
-                )
+                (s.strip_prefix("./").unwrap_or(&s).to_string(), read_source(f, max))
             }
         };
         let reported = match (&p.input, only) {
-            (Input::File(f), Some(set)) => {
-                set.contains(&std::fs::canonicalize(f).unwrap_or(f.clone()))
-            }
+            (Input::File(f), Some(set)) => set.contains(&std::fs::canonicalize(f).unwrap_or(f.clone())),
             _ => true,
         };
         match text {
             Ok(t) => {
                 let text: Arc<str> = Arc::from(t);
                 let unit = discover::unit_for(&path_s, text, p);
-                let report = if p.direction == Direction::Up
-                    || unit.layout == "dbmate"
-                    || unit.layout == "goose"
-                {
+                let report = if p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose" {
                     lint::lint_unit(&unit, &mut schema, settings)
                 } else {
                     // Down, undo and verify files do not change what later files see.
@@ -103,13 +91,7 @@ fn lint_group(
                 };
                 out.push((reported.then_some(report), None));
             }
-            Err(message) => out.push((
-                None,
-                reported.then_some(PathError {
-                    path: path_s,
-                    message,
-                }),
-            )),
+            Err(message) => out.push((None, reported.then_some(PathError { path: path_s, message }))),
         }
     }
     out
@@ -127,10 +109,8 @@ pub fn run(opts: &RunOptions, settings: &Settings) -> Result<RunReport, String> 
             _ => groups.push(vec![p]),
         }
     }
-    let results: Vec<Vec<(Option<FileReport>, Option<PathError>)>> = groups
-        .par_iter()
-        .map(|g| lint_group(g, settings, opts.max_file_size, opts.only.as_ref()))
-        .collect();
+    let results: Vec<Vec<(Option<FileReport>, Option<PathError>)>> =
+        groups.par_iter().map(|g| lint_group(g, settings, opts.max_file_size, opts.only.as_ref())).collect();
     let mut files = Vec::new();
     for (r, e) in results.into_iter().flatten() {
         if let Some(r) = r {

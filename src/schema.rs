@@ -26,10 +26,14 @@ pub struct Constraint {
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     pub name: String,
+    /// Known only from ALTERs (not created in a file migrade read): its column list is incomplete.
+    pub partial: bool,
     pub columns: Vec<Column>,
     pub constraints: Vec<Constraint>,
     pub partitioned: bool,
     pub partition_of: Option<String>,
+    /// For a partitioned table: its DEFAULT partition.
+    pub default_partition: Option<String>,
 }
 
 impl Table {
@@ -41,9 +45,7 @@ impl Table {
     }
     /// A validated `CHECK (col IS NOT NULL)` exists.
     pub fn has_valid_not_null_check(&self, column: &str) -> bool {
-        self.constraints
-            .iter()
-            .any(|c| c.validated && c.not_null_check_of.as_deref() == Some(column))
+        self.constraints.iter().any(|c| c.validated && c.not_null_check_of.as_deref() == Some(column))
     }
     pub fn constraint(&self, name: &str) -> Option<&Constraint> {
         self.constraints.iter().find(|c| c.name == name)
@@ -62,8 +64,11 @@ pub struct Index {
 pub struct Schema {
     pub tables: HashMap<String, Table>,
     pub indexes: HashMap<String, Index>,
-    pub views: HashSet<String>,
+    /// Views and materialized views, with the tables their query reads.
+    pub views: HashMap<String, Vec<String>>,
     pub enums: HashSet<String>,
+    /// Domains that carry a CHECK constraint (a column of one is a rewrite).
+    pub domains_with_check: HashSet<String>,
 }
 
 impl Schema {
@@ -73,12 +78,56 @@ impl Schema {
 
     /// Indexes on a table that use a column.
     pub fn indexes_on(&self, table: &str, column: &str) -> Vec<&Index> {
-        let mut v: Vec<&Index> = self
-            .indexes
-            .values()
-            .filter(|i| i.table == table && i.columns.iter().any(|c| c == column))
-            .collect();
+        let mut v: Vec<&Index> =
+            self.indexes.values().filter(|i| i.table == table && i.columns.iter().any(|c| c == column)).collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Partitions of a partitioned table.
+    pub fn partitions(&self, parent: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .tables
+            .values()
+            .filter(|t| t.partition_of.as_deref() == Some(parent))
+            .map(|t| t.name.as_str())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Tables with a foreign key to `table`.
+    pub fn referencing(&self, table: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .tables
+            .values()
+            .filter(|t| t.name != table && t.constraints.iter().any(|k| k.references.as_deref() == Some(table)))
+            .map(|t| t.name.as_str())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Tables a table's foreign keys point to.
+    pub fn referenced_by(&self, table: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .table(table)
+            .map(|t| t.constraints.iter().filter_map(|k| k.references.clone()).filter(|r| r != table).collect())
+            .unwrap_or_default();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Tables with a column of a domain type.
+    pub fn tables_using_type(&self, type_name: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .tables
+            .values()
+            .filter(|t| t.columns.iter().any(|c| c.type_ref.name == type_name))
+            .map(|t| t.name.as_str())
+            .collect();
+        v.sort();
         v
     }
 
@@ -92,27 +141,20 @@ impl Schema {
     }
 
     fn add_constraint(&mut self, table: &str, spec: &ConstraintSpec, validated: bool) {
-        let name = spec
-            .name
-            .clone()
-            .unwrap_or_else(|| default_constraint_name(table, spec));
+        let name = spec.name.clone().unwrap_or_else(|| default_constraint_name(table, spec));
         let index = match spec.kind {
             ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
                 let idx = spec.using_index.clone().unwrap_or_else(|| name.clone());
                 self.indexes.insert(
                     idx.clone(),
-                    Index {
-                        name: idx.clone(),
-                        table: table.to_string(),
-                        columns: spec.columns.clone(),
-                        unique: true,
-                    },
+                    Index { name: idx.clone(), table: table.to_string(), columns: spec.columns.clone(), unique: true },
                 );
                 Some(idx)
             }
             _ => None,
         };
-        if let Some(t) = self.tables.get_mut(table) {
+        {
+            let t = self.table_mut(table);
             if spec.kind == ConstraintKind::PrimaryKey || spec.kind == ConstraintKind::NotNull {
                 for c in &spec.columns {
                     if let Some(col) = t.column_mut(c) {
@@ -133,16 +175,14 @@ impl Schema {
     }
 
     /// Applies a statement to the history.
-    pub fn apply(&mut self, op: &Op) {
+    pub fn apply(&mut self, op: &Op, reads: &[String]) {
         match op {
-            Op::CreateTable {
-                table,
-                columns,
-                constraints,
-                partition_of,
-                partitioned,
-                ..
-            } => {
+            Op::CreateTable { table, columns, constraints, partition_of, partitioned, default_partition, .. } => {
+                if let Some(p) = partition_of
+                    && *default_partition
+                {
+                    self.table_mut(&p.name).default_partition = Some(table.name.clone());
+                }
                 let mut t = Table {
                     name: table.name.clone(),
                     partitioned: *partitioned,
@@ -150,11 +190,7 @@ impl Schema {
                     ..Default::default()
                 };
                 for c in columns {
-                    t.columns.push(Column {
-                        name: c.name.clone(),
-                        type_ref: c.type_ref.clone(),
-                        not_null: c.not_null,
-                    });
+                    t.columns.push(Column { name: c.name.clone(), type_ref: c.type_ref.clone(), not_null: c.not_null });
                 }
                 self.tables.insert(table.name.clone(), t);
                 for c in columns {
@@ -176,9 +212,7 @@ impl Schema {
                 for spec in constraints {
                     if spec.kind != ConstraintKind::ForeignKey
                         || spec.name.is_some()
-                        || !columns
-                            .iter()
-                            .any(|c| c.references.is_some() && spec.columns == vec![c.name.clone()])
+                        || !columns.iter().any(|c| c.references.is_some() && spec.columns == vec![c.name.clone()])
                     {
                         self.add_constraint(&table.name, spec, !spec.not_valid);
                     }
@@ -186,15 +220,9 @@ impl Schema {
             }
             Op::CreateTableAs { table, matview } => {
                 if *matview {
-                    self.views.insert(table.name.clone());
+                    self.views.insert(table.name.clone(), reads.to_vec());
                 } else {
-                    self.tables.insert(
-                        table.name.clone(),
-                        Table {
-                            name: table.name.clone(),
-                            ..Default::default()
-                        },
-                    );
+                    self.tables.insert(table.name.clone(), Table { name: table.name.clone(), ..Default::default() });
                 }
             }
             Op::AlterTable { table, cmds, .. } => {
@@ -202,24 +230,11 @@ impl Schema {
                     self.apply_alter(&table.name, cmd);
                 }
             }
-            Op::CreateIndex {
-                name,
-                table,
-                columns,
-                unique,
-                ..
-            } => {
-                let name = name
-                    .clone()
-                    .unwrap_or_else(|| format!("{}_{}_idx", table.name, columns.join("_")));
+            Op::CreateIndex { name, table, columns, unique, .. } => {
+                let name = name.clone().unwrap_or_else(|| format!("{}_{}_idx", table.name, columns.join("_")));
                 self.indexes.insert(
                     name.clone(),
-                    Index {
-                        name,
-                        table: table.name.clone(),
-                        columns: columns.clone(),
-                        unique: *unique,
-                    },
+                    Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique },
                 );
             }
             Op::Drop { kind, names, .. } => {
@@ -242,12 +257,7 @@ impl Schema {
                     }
                 }
             }
-            Op::Rename {
-                kind,
-                object,
-                column,
-                new_name,
-            } => match kind {
+            Op::Rename { kind, object, column, new_name } => match kind {
                 ObjKind::Table => {
                     if let Some(mut t) = self.tables.remove(&object.name) {
                         t.name = new_name.clone();
@@ -301,7 +311,13 @@ impl Schema {
                 _ => {}
             },
             Op::CreateView { name, .. } => {
-                self.views.insert(name.name.clone());
+                self.views.insert(name.name.clone(), reads.to_vec());
+            }
+            Op::CreateDomain { name, has_check: true } => {
+                self.domains_with_check.insert(name.name.clone());
+            }
+            Op::AlterDomainAddConstraint { name, .. } => {
+                self.domains_with_check.insert(name.name.clone());
             }
             Op::CreateEnum { type_name } => {
                 self.enums.insert(type_name.name.clone());
@@ -310,12 +326,20 @@ impl Schema {
         }
     }
 
+    /// The table, created as a partial entry when no earlier file defined it.
+    fn table_mut(&mut self, table: &str) -> &mut Table {
+        self.tables.entry(table.to_string()).or_insert_with(|| Table {
+            name: table.to_string(),
+            partial: true,
+            ..Default::default()
+        })
+    }
+
     fn apply_alter(&mut self, table: &str, cmd: &AlterCmd) {
         match cmd {
             AlterCmd::AddColumn { column, .. } => {
-                if let Some(t) = self.tables.get_mut(table)
-                    && t.column(&column.name).is_none()
-                {
+                let t = self.table_mut(table);
+                if t.column(&column.name).is_none() {
                     t.columns.push(Column {
                         name: column.name.clone(),
                         type_ref: column.type_ref.clone(),
@@ -323,11 +347,7 @@ impl Schema {
                     });
                 }
                 if column.unique || column.primary_key {
-                    let kind = if column.primary_key {
-                        ConstraintKind::PrimaryKey
-                    } else {
-                        ConstraintKind::Unique
-                    };
+                    let kind = if column.primary_key { ConstraintKind::PrimaryKey } else { ConstraintKind::Unique };
                     let spec = ConstraintSpec {
                         kind,
                         name: None,
@@ -361,12 +381,9 @@ impl Schema {
                     t.columns.retain(|c| &c.name != column);
                     t.constraints.retain(|k| !k.columns.contains(column));
                 }
-                self.indexes
-                    .retain(|_, i| !(i.table == table && i.columns.contains(column)));
+                self.indexes.retain(|_, i| !(i.table == table && i.columns.contains(column)));
             }
-            AlterCmd::AlterType {
-                column, new_type, ..
-            } => {
+            AlterCmd::AlterType { column, new_type, .. } => {
                 if let Some(t) = self.tables.get_mut(table)
                     && let Some(c) = t.column_mut(column)
                 {
@@ -417,14 +434,9 @@ pub fn default_constraint_name(table: &str, spec: &ConstraintSpec) -> String {
         ConstraintKind::PrimaryKey => format!("{table}_pkey"),
         ConstraintKind::Unique => format!("{table}_{cols}_key"),
         ConstraintKind::ForeignKey => format!("{table}_{cols}_fkey"),
-        ConstraintKind::Check => format!(
-            "{table}_{}check",
-            if cols.is_empty() {
-                String::new()
-            } else {
-                format!("{cols}_")
-            }
-        ),
+        ConstraintKind::Check => {
+            format!("{table}_{}check", if cols.is_empty() { String::new() } else { format!("{cols}_") })
+        }
         ConstraintKind::Exclude => format!("{table}_{cols}_excl"),
         ConstraintKind::NotNull => format!("{table}_{cols}_not_null"),
     }

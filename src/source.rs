@@ -53,10 +53,7 @@ impl LineIndex {
         if start == 0 && text.starts_with('\u{feff}') && end >= 3 {
             column -= 1;
         }
-        LineCol {
-            line: line + 1,
-            column,
-        }
+        LineCol { line: line + 1, column }
     }
 
     /// Number of lines.

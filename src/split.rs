@@ -144,11 +144,7 @@ pub fn split(text: &str) -> Split {
                 i += 1;
             }
             let body = text[s + 2..i].trim();
-            out.comments.push(Comment {
-                start: s,
-                end: i,
-                line: true,
-            });
+            out.comments.push(Comment { start: s, end: i, line: true });
             if let Some(rest) = body.strip_prefix("+goose") {
                 let rest = rest.trim();
                 if rest.eq_ignore_ascii_case("StatementBegin") {
@@ -188,11 +184,7 @@ pub fn split(text: &str) -> Split {
                     i += 1;
                 }
             }
-            out.comments.push(Comment {
-                start: s,
-                end: i,
-                line: false,
-            });
+            out.comments.push(Comment { start: s, end: i, line: false });
             if !closed {
                 if stmt_start.is_none() {
                     stmt_start = Some(s);
@@ -214,9 +206,8 @@ pub fn split(text: &str) -> Split {
         }
         match b {
             b'\'' => {
-                let escapes = i > 0
-                    && (bytes[i - 1] == b'E' || bytes[i - 1] == b'e')
-                    && (i < 2 || !is_ident_char(bytes[i - 2]));
+                let escapes =
+                    i > 0 && (bytes[i - 1] == b'E' || bytes[i - 1] == b'e') && (i < 2 || !is_ident_char(bytes[i - 2]));
                 match skip_string(bytes, i, escapes) {
                     Some(e) => i = e,
                     None => {
@@ -273,11 +264,7 @@ pub fn split(text: &str) -> Split {
             }
             _ => {
                 if b.is_ascii_digit() {
-                    while i < n
-                        && (bytes[i].is_ascii_alphanumeric()
-                            || bytes[i] == b'.'
-                            || bytes[i] == b'_')
-                    {
+                    while i < n && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'.' || bytes[i] == b'_') {
                         i += 1;
                     }
                 } else {
@@ -288,12 +275,7 @@ pub fn split(text: &str) -> Split {
     }
     if let Some(s) = stmt_start {
         let end = trim_ws_end(text, s, n);
-        out.statements.push(RawStatement {
-            start: s,
-            end,
-            body_end: end,
-            unterminated: None,
-        });
+        out.statements.push(RawStatement { start: s, end, body_end: end, unterminated: None });
     }
     out
 }
@@ -355,9 +337,7 @@ fn dollar_tag(bytes: &[u8], i: usize) -> Option<usize> {
         return Some(j + 1);
     }
     if j < bytes.len() && is_ident_start(bytes[j]) {
-        while j < bytes.len()
-            && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_' || bytes[j] >= 0x80)
-        {
+        while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_' || bytes[j] >= 0x80) {
             j += 1;
         }
         if j < bytes.len() && bytes[j] == b'$' {
@@ -393,33 +373,19 @@ mod tests {
     use super::*;
 
     fn texts(sql: &str) -> Vec<&str> {
-        split(sql)
-            .statements
-            .iter()
-            .map(|s| &sql[s.start..s.end])
-            .collect()
+        split(sql).statements.iter().map(|s| &sql[s.start..s.end]).collect()
     }
 
     #[test]
     fn basic_and_comments() {
         let sql = "-- a; b\nSELECT 1; /* x; /* nested; */ */ SELECT 'a;''b';\nSELECT \"x;\"";
-        assert_eq!(
-            texts(sql),
-            vec!["SELECT 1;", "SELECT 'a;''b';", "SELECT \"x;\""]
-        );
+        assert_eq!(texts(sql), vec!["SELECT 1;", "SELECT 'a;''b';", "SELECT \"x;\""]);
     }
 
     #[test]
     fn dollar_quotes_and_escapes() {
         let sql = "DO $body$ BEGIN PERFORM 1; END $body$; SELECT E'it\\'s;'; SELECT $1;";
-        assert_eq!(
-            texts(sql),
-            vec![
-                "DO $body$ BEGIN PERFORM 1; END $body$;",
-                "SELECT E'it\\'s;';",
-                "SELECT $1;"
-            ]
-        );
+        assert_eq!(texts(sql), vec!["DO $body$ BEGIN PERFORM 1; END $body$;", "SELECT E'it\\'s;';", "SELECT $1;"]);
         let sql2 = "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT a$b;";
         assert_eq!(texts(sql2).len(), 2);
     }
@@ -437,10 +403,7 @@ mod tests {
         let sql = "SELECT 1; DO $$ BEGIN";
         let s = split(sql);
         assert_eq!(s.statements.len(), 2);
-        assert!(matches!(
-            s.statements[1].unterminated,
-            Some(Unterminated::DollarQuote { start: 13 })
-        ));
+        assert!(matches!(s.statements[1].unterminated, Some(Unterminated::DollarQuote { start: 13 })));
         let s = split("SELECT 1; /* open");
         assert_eq!(s.statements.len(), 2);
     }
@@ -449,11 +412,7 @@ mod tests {
     fn goose_blocks_and_meta() {
         let sql = "-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS trigger AS 'x;' LANGUAGE plpgsql; SELECT 1;\n-- +goose StatementEnd\n\\set x 1\nSELECT 2;";
         let s = split(sql);
-        let t: Vec<_> = s
-            .statements
-            .iter()
-            .map(|st| &sql[st.start..st.body_end])
-            .collect();
+        let t: Vec<_> = s.statements.iter().map(|st| &sql[st.start..st.body_end]).collect();
         assert_eq!(t.len(), 2, "{t:?}");
         assert!(t[0].ends_with("SELECT 1"));
         assert_eq!(s.meta_commands.len(), 1);

@@ -15,10 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-const SARIF_SCHEMA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/schemas/sarif-schema-2.1.0.json"
-);
+const SARIF_SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/schemas/sarif-schema-2.1.0.json");
 const FIXTURES: &str = "fixtures/formats";
 /// The official schema's `language` pattern; see [`sarif_validator`].
 const UPSTREAM_LANGUAGE_PATTERN: &str = "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$";
@@ -36,11 +33,7 @@ fn lint(dir: &Path, format: &str, args: &[&str]) -> String {
         .output()
         .expect("run migrade");
     let code = out.status.code();
-    assert!(
-        matches!(code, Some(0..=2)),
-        "migrade crashed ({code:?}): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(matches!(code, Some(0..=2)), "migrade crashed ({code:?}): {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
@@ -90,28 +83,16 @@ fn level_of(l: &str) -> &'static str {
 /// The official schema as a draft-07 validator that never fetches anything;
 /// `None` (after a loud message) only when the schema is absent and MIGRADE_SKIP_SHARED=1.
 fn sarif_validator() -> Option<jsonschema::Validator> {
-    load_validator(
-        Path::new(SARIF_SCHEMA),
-        std::env::var("MIGRADE_SKIP_SHARED").is_ok_and(|v| v == "1"),
-    )
+    load_validator(Path::new(SARIF_SCHEMA), std::env::var("MIGRADE_SKIP_SHARED").is_ok_and(|v| v == "1"))
 }
 
 fn load_validator(path: &Path, skip_if_missing: bool) -> Option<jsonschema::Validator> {
     if !path.is_file() {
         if skip_if_missing {
-            eprintln!(
-                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-            );
-            eprintln!(
-                "!!! SARIF SCHEMA VALIDATION SKIPPED: {} is missing",
-                path.display()
-            );
-            eprintln!(
-                "!!! and MIGRADE_SKIP_SHARED=1 is set. CI must run this check with ../shared."
-            );
-            eprintln!(
-                "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
-            );
+            eprintln!("\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
+            eprintln!("!!! SARIF SCHEMA VALIDATION SKIPPED: {} is missing", path.display());
+            eprintln!("!!! and MIGRADE_SKIP_SHARED=1 is set. CI must run this check with ../shared.");
+            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n");
             return None;
         }
         panic!(
@@ -158,15 +139,8 @@ fn escape_stray_bracket(v: &mut Value) -> usize {
 }
 
 fn assert_schema_valid(v: &jsonschema::Validator, doc: &Value, what: &str) {
-    let errors: Vec<String> = v
-        .iter_errors(doc)
-        .map(|e| format!("  {} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what}: SARIF does not validate against the official schema:\n{}",
-        errors.join("\n")
-    );
+    let errors: Vec<String> = v.iter_errors(doc).map(|e| format!("  {} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "{what}: SARIF does not validate against the official schema:\n{}", errors.join("\n"));
 }
 
 #[test]
@@ -175,10 +149,9 @@ fn sarif_validates_against_the_official_schema() {
     let text = lint(&root(), "sarif", &[FIXTURES]);
     let sarif: Value = serde_json::from_str(&text).expect("sarif output is JSON");
     let hostile = hostile_dir();
-    let sarif_err: Value =
-        serde_json::from_str(&lint(hostile.path(), "sarif", &["."])).expect("sarif output is JSON");
-    let in_process: Value = serde_json::from_str(&migrade::report::sarif::render(&synthetic_run()))
-        .expect("sarif output is JSON");
+    let sarif_err: Value = serde_json::from_str(&lint(hostile.path(), "sarif", &["."])).expect("sarif output is JSON");
+    let in_process: Value =
+        serde_json::from_str(&migrade::report::sarif::render(&synthetic_run())).expect("sarif output is JSON");
     if let Some(v) = &validator {
         assert_schema_valid(v, &sarif, FIXTURES);
         assert_schema_valid(v, &sarif_err, "hostile names and a binary file");
@@ -186,24 +159,15 @@ fn sarif_validates_against_the_official_schema() {
         // The validator is not vacuous: a wrong level and a missing version are rejected.
         let mut broken = sarif.clone();
         broken["runs"][0]["results"][0]["level"] = Value::from("fatal");
-        assert!(
-            !v.is_valid(&broken),
-            "the validator accepted level \"fatal\""
-        );
+        assert!(!v.is_valid(&broken), "the validator accepted level \"fatal\"");
         let mut broken = sarif.clone();
         broken.as_object_mut().expect("object").remove("version");
-        assert!(
-            !v.is_valid(&broken),
-            "the validator accepted a log without version"
-        );
+        assert!(!v.is_valid(&broken), "the validator accepted a log without version");
         // Formats are checked: a raw space is not allowed in a URI reference.
         let mut broken = sarif.clone();
         broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
             Value::from("two words.sql");
-        assert!(
-            !v.is_valid(&broken),
-            "the validator accepted a URI with a space"
-        );
+        assert!(!v.is_valid(&broken), "the validator accepted a URI with a space");
     }
 }
 
@@ -211,19 +175,14 @@ fn sarif_validates_against_the_official_schema() {
 fn a_missing_schema_fails_clearly_unless_skipped() {
     let missing = root().join("no/such/sarif-schema-2.1.0.json");
     assert!(load_validator(&missing, true).is_none());
-    let err = std::panic::catch_unwind(|| load_validator(&missing, false))
-        .expect_err("must fail without the schema");
+    let err = std::panic::catch_unwind(|| load_validator(&missing, false)).expect_err("must fail without the schema");
     let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(
-        msg.contains("schema is missing") && msg.contains("MIGRADE_SKIP_SHARED=1"),
-        "{msg}"
-    );
+    assert!(msg.contains("schema is missing") && msg.contains("MIGRADE_SKIP_SHARED=1"), "{msg}");
 }
 
 #[test]
 fn sarif_content_matches_the_json_report() {
-    let sarif: Value =
-        serde_json::from_str(&lint(&root(), "sarif", &[FIXTURES])).expect("sarif output is JSON");
+    let sarif: Value = serde_json::from_str(&lint(&root(), "sarif", &[FIXTURES])).expect("sarif output is JSON");
     let report = json(&root(), &[FIXTURES]);
     assert_eq!(sarif["version"], "2.1.0");
     let runs = sarif["runs"].as_array().expect("runs");
@@ -241,30 +200,14 @@ fn sarif_content_matches_the_json_report() {
         assert_eq!(d["id"], r.id);
         assert_eq!(d["shortDescription"]["text"], r.summary);
         assert!(
-            d["fullDescription"]["text"]
-                .as_str()
-                .is_some_and(|s| !s.is_empty()),
+            d["fullDescription"]["text"].as_str().is_some_and(|s| !s.is_empty() && !s.starts_with("Default level")),
             "{}: fullDescription",
             r.id
         );
         assert_eq!(d["help"]["text"], r.doc, "{}: help is the doc page", r.id);
-        assert_eq!(
-            d["help"]["markdown"], r.doc,
-            "{}: help is the doc page",
-            r.id
-        );
-        assert_eq!(
-            d["defaultConfiguration"]["level"],
-            level_of(r.level.as_str()),
-            "{}",
-            r.id
-        );
-        assert_eq!(
-            d["properties"]["migradeLevel"],
-            r.level.as_str(),
-            "{}",
-            r.id
-        );
+        assert_eq!(d["help"]["markdown"], r.doc, "{}: help is the doc page", r.id);
+        assert_eq!(d["defaultConfiguration"]["level"], level_of(r.level.as_str()), "{}", r.id);
+        assert_eq!(d["properties"]["migradeLevel"], r.level.as_str(), "{}", r.id);
     }
 
     // One result per finding, ignored ones suppressed in source.
@@ -272,21 +215,15 @@ fn sarif_content_matches_the_json_report() {
     let findings = json_findings(&report);
     assert_eq!(results.len(), findings.len());
     assert!(
-        findings
-            .iter()
-            .any(|(_, x)| x["rule"] == "drop-table" && x["ignored"] == false),
+        findings.iter().any(|(_, x)| x["rule"] == "drop-table" && x["ignored"] == false),
         "fixture lost its drop-table"
     );
     assert!(
-        findings
-            .iter()
-            .any(|(_, x)| x["rule"] == "create-index-non-concurrently"),
+        findings.iter().any(|(_, x)| x["rule"] == "create-index-non-concurrently"),
         "fixture lost its CREATE INDEX"
     );
     assert!(
-        findings
-            .iter()
-            .any(|(_, x)| x["rule"] == "drop-column" && x["ignored"] == true),
+        findings.iter().any(|(_, x)| x["rule"] == "drop-column" && x["ignored"] == true),
         "fixture lost its ignore"
     );
     let grades: std::collections::HashMap<&str, &Value> = report["files"]
@@ -301,43 +238,24 @@ fn sarif_content_matches_the_json_report() {
         assert_eq!(rules[idx]["id"], x["rule"], "ruleIndex points at the rule");
         assert_eq!(r["level"], level_of(x["level"].as_str().expect("level")));
         let msg = r["message"]["text"].as_str().expect("message");
-        assert_eq!(
-            msg,
-            format!(
-                "{} {}",
-                x["message"].as_str().expect("m"),
-                x["help"].as_str().expect("h")
-            )
-        );
+        assert_eq!(msg, format!("{} {}", x["message"].as_str().expect("m"), x["help"].as_str().expect("h")));
         let loc = &r["locations"][0]["physicalLocation"];
         assert_eq!(loc["artifactLocation"]["uri"], path.as_str());
         let reg = &loc["region"];
         assert_eq!(n(&reg["startLine"]), n(&x["line"]));
         assert_eq!(n(&reg["startColumn"]), n(&x["column"]));
         assert_eq!(n(&reg["endLine"]), n(&x["end_line"]));
-        assert_eq!(
-            n(&reg["endColumn"]),
-            n(&x["end_column"]) + 1,
-            "SARIF endColumn is exclusive"
-        );
+        assert_eq!(n(&reg["endColumn"]), n(&x["end_column"]) + 1, "SARIF endColumn is exclusive");
         assert_eq!(r["properties"]["migradeLevel"], x["level"]);
         assert_eq!(&r["properties"]["fileGrade"], grades[path.as_str()]);
         if x["ignored"] == true {
-            let s = r["suppressions"]
-                .as_array()
-                .expect("an ignored finding is suppressed");
+            let s = r["suppressions"].as_array().expect("an ignored finding is suppressed");
             assert_eq!(s.len(), 1);
             assert_eq!(s[0]["kind"], "inSource");
             assert_eq!(s[0]["justification"], x["ignore_reason"]);
-            assert_eq!(
-                s[0]["justification"],
-                "the column has been unused since v2.3; backup taken"
-            );
+            assert_eq!(s[0]["justification"], "the column has been unused since v2.3; backup taken");
         } else {
-            assert!(
-                r.get("suppressions").is_none(),
-                "only ignored findings are suppressed"
-            );
+            assert!(r.get("suppressions").is_none(), "only ignored findings are suppressed");
         }
     }
     let inv = &run["invocations"][0];
@@ -348,36 +266,24 @@ fn sarif_content_matches_the_json_report() {
 #[test]
 fn sarif_reports_errors_as_notifications_and_encodes_uris() {
     let dir = hostile_dir();
-    let sarif: Value =
-        serde_json::from_str(&lint(dir.path(), "sarif", &["."])).expect("sarif output is JSON");
+    let sarif: Value = serde_json::from_str(&lint(dir.path(), "sarif", &["."])).expect("sarif output is JSON");
     let run = &sarif["runs"][0];
     let inv = &run["invocations"][0];
     assert_eq!(inv["executionSuccessful"], false);
-    let notes = inv["toolExecutionNotifications"]
-        .as_array()
-        .expect("notifications");
+    let notes = inv["toolExecutionNotifications"].as_array().expect("notifications");
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0]["level"], "error");
     assert!(
-        notes[0]["message"]["text"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("bin,ary.sql: binary file")),
+        notes[0]["message"]["text"].as_str().is_some_and(|m| m.starts_with("bin,ary.sql: binary file")),
         "{}",
         notes[0]
     );
-    assert_eq!(
-        notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        "bin,ary.sql"
-    );
+    assert_eq!(notes[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "bin,ary.sql");
     let uris: Vec<&str> = run["results"]
         .as_array()
         .expect("results")
         .iter()
-        .map(|r| {
-            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                .as_str()
-                .expect("uri")
-        })
+        .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().expect("uri"))
         .collect();
     assert!(uris.contains(&"we,ird%3Ana%25me%20x.sql"), "{uris:?}");
     assert!(uris.contains(&"two%20words.sql"), "{uris:?}");
@@ -409,13 +315,7 @@ fn finding(rule: &'static str, level: Level, span: Span, message: &str, help: &s
     }
 }
 
-fn file(
-    path: &str,
-    text: &str,
-    grade: Level,
-    findings: Vec<Finding>,
-    plan: Vec<PlanStep>,
-) -> FileReport {
+fn file(path: &str, text: &str, grade: Level, findings: Vec<Finding>, plan: Vec<PlanStep>) -> FileReport {
     FileReport {
         path: path.into(),
         text: Arc::from(text),
@@ -434,32 +334,17 @@ fn file(
 fn synthetic_run() -> RunReport {
     let text = "-- ü\nDROP TABLE a;\n";
     let drop = text.find("DROP").expect("DROP");
-    let mut ignored = finding(
-        "drop-column",
-        Level::VeryHigh,
-        Span { start: 3, end: 5 },
-        "on ü",
-        "",
-    );
+    let mut ignored = finding("drop-column", Level::VeryHigh, Span { start: 3, end: 5 }, "on ü", "");
     ignored.ignored = true;
     let findings = vec![
         finding(
             "drop-table",
             Level::VeryHigh,
-            Span {
-                start: drop,
-                end: drop + 13,
-            },
+            Span { start: drop, end: drop + 13 },
             "first line\r\nsecond: 100% sure, really",
             "help\nmore",
         ),
-        finding(
-            "missing-down-migration",
-            Level::Low,
-            Span { start: 0, end: 0 },
-            "empty span",
-            "h",
-        ),
+        finding("missing-down-migration", Level::Low, Span { start: 0, end: 0 }, "empty span", "h"),
         ignored,
     ];
     RunReport {
@@ -470,28 +355,17 @@ fn synthetic_run() -> RunReport {
             findings,
             vec![PlanStep::new(Stage::Contract, "drop it", "DROP TABLE a;")],
         )],
-        errors: vec![migrade::discover::PathError {
-            path: "x:y,z.sql".into(),
-            message: "cannot read:\nreason".into(),
-        }],
+        errors: vec![migrade::discover::PathError { path: "x:y,z.sql".into(), message: "cannot read:\nreason".into() }],
     }
 }
 
 #[test]
 fn sarif_edge_cases_in_process() {
-    let sarif: Value =
-        serde_json::from_str(&migrade::report::sarif::render(&synthetic_run())).expect("JSON");
+    let sarif: Value = serde_json::from_str(&migrade::report::sarif::render(&synthetic_run())).expect("JSON");
     let results = sarif["runs"][0]["results"].as_array().expect("results");
     assert_eq!(results.len(), 3);
     let reg = |i: usize| &results[i]["locations"][0]["physicalLocation"]["region"];
-    assert_eq!(
-        (
-            n(&reg(0)["startLine"]),
-            n(&reg(0)["startColumn"]),
-            n(&reg(0)["endColumn"])
-        ),
-        (2, 1, 14)
-    );
+    assert_eq!((n(&reg(0)["startLine"]), n(&reg(0)["startColumn"]), n(&reg(0)["endColumn"])), (2, 1, 14));
     // An empty span stays empty.
     assert_eq!((n(&reg(1)["startColumn"]), n(&reg(1)["endColumn"])), (1, 1));
     // `ü` is one code point: columns 4..5 (exclusive).
@@ -499,41 +373,25 @@ fn sarif_edge_cases_in_process() {
     assert_eq!(results[2]["message"]["text"], "on ü");
     assert_eq!(results[2]["suppressions"][0]["kind"], "inSource");
     assert!(results[2]["suppressions"][0].get("justification").is_none());
-    assert_eq!(
-        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        "dir/%C3%A4%20b.sql"
-    );
-    assert_eq!(
-        sarif["runs"][0]["invocations"][0]["executionSuccessful"],
-        false
-    );
+    assert_eq!(results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "dir/%C3%A4%20b.sql");
+    assert_eq!(sarif["runs"][0]["invocations"][0]["executionSuccessful"], false);
 }
 
 // ---------------------------------------------------------------- GitHub
 
 /// Splits `::cmd k=v,k=v::data` into (cmd, properties unescaped, raw data).
 fn parse_command(line: &str) -> (String, Vec<(String, String)>, String) {
-    let rest = line
-        .strip_prefix("::")
-        .unwrap_or_else(|| panic!("not a workflow command: {line:?}"));
-    let (head, data) = rest
-        .split_once("::")
-        .unwrap_or_else(|| panic!("no `::` before the message: {line:?}"));
+    let rest = line.strip_prefix("::").unwrap_or_else(|| panic!("not a workflow command: {line:?}"));
+    let (head, data) = rest.split_once("::").unwrap_or_else(|| panic!("no `::` before the message: {line:?}"));
     let (cmd, props) = head.split_once(' ').unwrap_or((head, ""));
     let unescape = |s: &str| {
-        s.replace("%2C", ",")
-            .replace("%3A", ":")
-            .replace("%0A", "\n")
-            .replace("%0D", "\r")
-            .replace("%25", "%")
+        s.replace("%2C", ",").replace("%3A", ":").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
     };
     let props = props
         .split(',')
         .filter(|p| !p.is_empty())
         .map(|p| {
-            let (k, v) = p
-                .split_once('=')
-                .unwrap_or_else(|| panic!("property without `=`: {p:?} in {line:?}"));
+            let (k, v) = p.split_once('=').unwrap_or_else(|| panic!("property without `=`: {p:?} in {line:?}"));
             (k.to_string(), unescape(v))
         })
         .collect();
@@ -541,10 +399,7 @@ fn parse_command(line: &str) -> (String, Vec<(String, String)>, String) {
 }
 
 fn prop<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    props
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    props.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 #[test]
@@ -555,29 +410,16 @@ fn github_commands_escape_hostile_names_and_match_json_positions() {
     assert!(!out.contains('\r'), "a raw CR in the output");
     for line in out.lines() {
         assert!(
-            line.starts_with("::error ")
-                || line.starts_with("::warning ")
-                || line.starts_with("::notice "),
+            line.starts_with("::error ") || line.starts_with("::warning ") || line.starts_with("::notice "),
             "not an annotation: {line:?}"
         );
     }
     // The exact escaped file property (`,` → %2C, `:` → %3A, `%` → %25; spaces stay).
-    assert!(
-        out.contains("::error file=we%2Cird%3Ana%25me x.sql,line=1,"),
-        "{out}"
-    );
+    assert!(out.contains("::error file=we%2Cird%3Ana%25me x.sql,line=1,"), "{out}");
     assert!(out.contains("file=two words.sql,"), "{out}");
-    assert!(
-        out.contains(
-            "::error file=bin%2Cary.sql,title=migrade%3A cannot lint this file::binary file"
-        ),
-        "{out}"
-    );
+    assert!(out.contains("::error file=bin%2Cary.sql,title=migrade%3A cannot lint this file::binary file"), "{out}");
 
-    let findings: Vec<_> = json_findings(&report)
-        .into_iter()
-        .filter(|(_, x)| x["ignored"] == false)
-        .collect();
+    let findings: Vec<_> = json_findings(&report).into_iter().filter(|(_, x)| x["ignored"] == false).collect();
     let lines: Vec<&str> = out.lines().collect();
     let errors = report["errors"].as_array().expect("errors").len();
     assert_eq!(lines.len(), findings.len() + errors);
@@ -591,9 +433,7 @@ fn github_commands_escape_hostile_names_and_match_json_positions() {
         };
         assert_eq!(cmd, expected);
         assert_eq!(prop(&props, "file"), Some(path.as_str()));
-        let num = |k: &str| {
-            prop(&props, k).map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{k}={v}")))
-        };
+        let num = |k: &str| prop(&props, k).map(|v| v.parse::<u64>().unwrap_or_else(|_| panic!("{k}={v}")));
         assert_eq!(num("line"), Some(n(&x["line"])), "{line}");
         assert_eq!(num("endLine"), Some(n(&x["end_line"])), "{line}");
         if x["line"] == x["end_line"] {
@@ -602,23 +442,15 @@ fn github_commands_escape_hostile_names_and_match_json_positions() {
         } else {
             multi_line += 1;
             assert_eq!(num("col"), None, "col on a multi-line annotation: {line}");
-            assert_eq!(
-                num("endColumn"),
-                None,
-                "endColumn on a multi-line annotation: {line}"
-            );
+            assert_eq!(num("endColumn"), None, "endColumn on a multi-line annotation: {line}");
         }
         let title = prop(&props, "title").expect("title");
         assert!(title.contains(x["rule"].as_str().expect("rule")), "{title}");
         // message + newline + help, the newline escaped.
-        let want = format!(
-            "{}\n{}",
-            x["message"].as_str().expect("m"),
-            x["help"].as_str().expect("h")
-        )
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A");
+        let want = format!("{}\n{}", x["message"].as_str().expect("m"), x["help"].as_str().expect("h"))
+            .replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
         assert!(data.contains("%0A") && !data.contains('\n'));
         assert_eq!(data, want);
     }
@@ -641,18 +473,9 @@ fn github_escapes_messages_and_properties_exactly() {
         "::notice file=dir/ä b.sql,line=1,endLine=1,col=1,endColumn=1,\
          title=migrade missing-down-migration (low) — file grade very-high::empty span%0Ah"
     );
-    assert_eq!(
-        lines[2],
-        "::error file=x%3Ay%2Cz.sql,title=migrade%3A cannot lint this file::cannot read:%0Areason"
-    );
-    assert_eq!(
-        migrade::report::github::escape_data("a%b\r\nc:d,e"),
-        "a%25b%0D%0Ac:d,e"
-    );
-    assert_eq!(
-        migrade::report::github::escape_property("a%b\r\nc:d,e"),
-        "a%25b%0D%0Ac%3Ad%2Ce"
-    );
+    assert_eq!(lines[2], "::error file=x%3Ay%2Cz.sql,title=migrade%3A cannot lint this file::cannot read:%0Areason");
+    assert_eq!(migrade::report::github::escape_data("a%b\r\nc:d,e"), "a%25b%0D%0Ac:d,e");
+    assert_eq!(migrade::report::github::escape_property("a%b\r\nc:d,e"), "a%25b%0D%0Ac%3Ad%2Ce");
 }
 
 // ---------------------------------------------------------------- Markdown
@@ -663,39 +486,31 @@ const TABLE_HEADER: &str = "| file | grade | deploy | backup | review | top find
 fn markdown_table_and_plans() {
     let out = lint(&root(), "markdown", &[FIXTURES]);
     assert!(out.len() <= migrade::report::markdown::LIMIT);
-    assert!(
-        out.starts_with("## migrade: worst grade **very-high**"),
-        "{out}"
-    );
+    assert!(out.starts_with("## migrade: worst grade **very-high**"), "{out}");
     let lines: Vec<&str> = out.lines().collect();
-    let h = lines
-        .iter()
-        .position(|l| *l == TABLE_HEADER)
-        .expect("table header");
+    let h = lines.iter().position(|l| *l == TABLE_HEADER).expect("table header");
     assert_eq!(lines[h + 1], "|---|---|---|---|---|---|");
     // The table runs unbroken to its first blank line; every row has the six cells.
-    let rows: Vec<&str> = lines[h + 2..]
-        .iter()
-        .take_while(|l| !l.is_empty())
-        .copied()
-        .collect();
+    let rows: Vec<&str> = lines[h + 2..].iter().take_while(|l| !l.is_empty()).copied().collect();
     assert_eq!(rows.len(), 1, "only the file with findings: {rows:?}");
     for r in &rows {
         assert!(r.starts_with("| ") && r.ends_with(" |"), "{r}");
         assert_eq!(r.replace("\\|", "").matches('|').count(), 7, "{r}");
     }
-    assert!(rows[0].starts_with("| `fixtures/formats/002_risky.sql` | **very-high** | manual | required | yes | `drop-table` (very-high)"), "{}", rows[0]);
     assert!(
-        !rows[0].contains("drop-column"),
-        "ignored findings are not top findings"
+        rows[0].starts_with(
+            "| `fixtures/formats/002_risky.sql` | **very-high** | manual | required | yes | `drop-table` (very-high)"
+        ),
+        "{}",
+        rows[0]
     );
+    assert!(!rows[0].contains("drop-column"), "ignored findings are not top findings");
     // The plan, collapsed, after the table.
-    let details = out.find("<details><summary>expand/contract plan for <code>fixtures/formats/002_risky.sql</code>").expect("a <details> plan block");
+    let details = out
+        .find("<details><summary>expand/contract plan for <code>fixtures/formats/002_risky.sql</code>")
+        .expect("a <details> plan block");
     assert!(details > out.find(rows[0]).expect("row"));
-    assert!(
-        out[details..].contains("```sql\nCREATE INDEX CONCURRENTLY"),
-        "{out}"
-    );
+    assert!(out[details..].contains("```sql\nCREATE INDEX CONCURRENTLY"), "{out}");
     assert!(out[details..].contains("</details>"));
     assert!(!out.contains("truncated"));
 }
@@ -704,9 +519,7 @@ fn markdown_table_and_plans() {
 fn markdown_stays_under_the_comment_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
     for i in 0..3000 {
-        let sql = format!(
-            "CREATE INDEX i{i} ON t{i} (a);\nALTER TABLE t{i} DROP COLUMN c;\nDROP TABLE u{i};\n"
-        );
+        let sql = format!("CREATE INDEX i{i} ON t{i} (a);\nALTER TABLE t{i} DROP COLUMN c;\nDROP TABLE u{i};\n");
         std::fs::write(dir.path().join(format!("m{i:04}_risky.sql")), sql).expect("write");
     }
     for i in 0..1000 {
@@ -722,11 +535,7 @@ fn markdown_stays_under_the_comment_limit() {
     let run = migrade::run::run(&opts, &migrade::lint::Settings::default()).expect("run");
     assert_eq!(run.files.len(), 3000);
     assert_eq!(run.errors.len(), 1000);
-    assert!(
-        run.files
-            .iter()
-            .all(|f| !f.plan.is_empty() && f.grade == Level::VeryHigh)
-    );
+    assert!(run.files.iter().all(|f| !f.plan.is_empty() && f.grade == Level::VeryHigh));
 
     let out = migrade::report::markdown::render(&run);
     assert!(out.len() <= 65_536, "{} bytes", out.len());
@@ -735,10 +544,7 @@ fn markdown_stays_under_the_comment_limit() {
     let rows = out.lines().filter(|l| l.starts_with("| `")).count();
     assert!(rows > 10 && rows < 3000, "{rows} rows");
     assert!(
-        out.contains(&format!(
-            "_…{} more file(s) with findings not shown: the report was truncated",
-            3000 - rows
-        )),
+        out.contains(&format!("_…{} more file(s) with findings not shown: the report was truncated", 3000 - rows)),
         "the truncation note: {}",
         &out[out.len().saturating_sub(600)..]
     );
@@ -764,16 +570,12 @@ fn gcc_lines_have_the_gcc_shape() {
     let finding_re = regex::Regex::new(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<level>error|warning|note): (?P<msg>.+) \[(?P<rule>[a-z0-9-]+)\]$")
         .expect("regex");
     let error_re = regex::Regex::new(r"^(?P<path>.+?):1:1: error: (?P<msg>.+)$").expect("regex");
-    let findings: Vec<_> = json_findings(&report)
-        .into_iter()
-        .filter(|(_, x)| x["ignored"] == false)
-        .collect();
+    let findings: Vec<_> = json_findings(&report).into_iter().filter(|(_, x)| x["ignored"] == false).collect();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), findings.len() + 1);
     for (line, (path, x)) in lines.iter().zip(&findings) {
-        let c = finding_re
-            .captures(line)
-            .unwrap_or_else(|| panic!("not path:line:col: level: message [rule]: {line:?}"));
+        let c =
+            finding_re.captures(line).unwrap_or_else(|| panic!("not path:line:col: level: message [rule]: {line:?}"));
         assert_eq!(&c["path"], path.as_str());
         assert_eq!(c["line"].parse::<u64>().ok(), Some(n(&x["line"])));
         assert_eq!(c["col"].parse::<u64>().ok(), Some(n(&x["column"])));
@@ -782,9 +584,7 @@ fn gcc_lines_have_the_gcc_shape() {
         assert!(c["msg"].starts_with(x["message"].as_str().expect("message")));
     }
     let last = lines.last().expect("error line");
-    let c = error_re
-        .captures(last)
-        .unwrap_or_else(|| panic!("{last:?}"));
+    let c = error_re.captures(last).unwrap_or_else(|| panic!("{last:?}"));
     assert_eq!(&c["path"], "bin,ary.sql");
 
     // Line breaks in a message never split a diagnostic.
@@ -792,9 +592,7 @@ fn gcc_lines_have_the_gcc_shape() {
     assert_eq!(out.lines().count(), 3, "{out}");
     assert_eq!(
         out.lines().next(),
-        Some(
-            "dir/ä b.sql:2:1: error: first line second: 100% sure, really (very-high) [drop-table]"
-        )
+        Some("dir/ä b.sql:2:1: error: first line second: 100% sure, really (very-high) [drop-table]")
     );
     for line in out.lines().take(2) {
         assert!(finding_re.is_match(line), "{line:?}");

@@ -40,38 +40,24 @@ struct Mismatch {
 }
 
 fn fmt_locks(universe: &BTreeSet<String>, get: impl Fn(&str) -> Option<Mode>) -> String {
-    let parts: Vec<String> = universe
-        .iter()
-        .filter_map(|t| get(t).map(|m| format!("{t}={}", opt_mode_name(Some(m)))))
-        .collect();
-    if parts.is_empty() {
-        "(no table lock)".into()
-    } else {
-        parts.join(", ")
-    }
+    let parts: Vec<String> =
+        universe.iter().filter_map(|t| get(t).map(|m| format!("{t}={}", opt_mode_name(Some(m))))).collect();
+    if parts.is_empty() { "(no table lock)".into() } else { parts.join(", ") }
 }
 
 /// Compares one case. Returns (mismatches, notes about known gaps).
 fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismatch>, Vec<String>) {
     let mut out = Vec::new();
     let mut notes = Vec::new();
-    let mm = |what: String, server: String, migrade: String| Mismatch {
-        case: case.name.clone(),
-        what,
-        server,
-        migrade,
-    };
+    let mm =
+        |what: String, server: String, migrade: String| Mismatch { case: case.name.clone(), what, server, migrade };
 
     // Stale or misdirected known gaps: the server side of an override must still hold.
     for g in &case.known_gaps {
         match &g.gap {
             Gap::Lock { table, server, .. } => {
                 if !facts.existing.contains(table) {
-                    out.push(mm(
-                        format!("known-gap on `{table}`"),
-                        "table not in fixture".into(),
-                        "-".into(),
-                    ));
+                    out.push(mm(format!("known-gap on `{table}`"), "table not in fixture".into(), "-".into()));
                 } else if facts.locks.get(table).copied() != *server {
                     out.push(mm(
                         format!("stale known-gap {table}"),
@@ -99,11 +85,7 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
             continue;
         }
         let gap = case.known_gaps.iter().find(|g| match &g.gap {
-            Gap::Lock {
-                table: gt,
-                server,
-                migrade,
-            } => gt == table && *server == s && *migrade == m,
+            Gap::Lock { table: gt, server, migrade } => gt == table && *server == s && *migrade == m,
             _ => false,
         });
         if let Some(g) = gap {
@@ -115,27 +97,16 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
             ));
             continue;
         }
-        out.push(mm(
-            table.clone(),
-            opt_mode_name(s).into(),
-            opt_mode_name(m).into(),
-        ));
+        out.push(mm(table.clone(), opt_mode_name(s).into(), opt_mode_name(m).into()));
     }
     if facts.rewrite != rep.rewrite {
         let gap = case.known_gaps.iter().find(|g| {
             matches!(&g.gap, Gap::Rewrite { server, migrade } if *server == facts.rewrite && *migrade == rep.rewrite)
         });
         if let Some(g) = gap {
-            notes.push(format!(
-                "known gap: rewrite server {} / migrade {} ({})",
-                facts.rewrite, rep.rewrite, g.reason
-            ));
+            notes.push(format!("known gap: rewrite server {} / migrade {} ({})", facts.rewrite, rep.rewrite, g.reason));
         } else {
-            out.push(mm(
-                "(rewrite)".into(),
-                facts.rewrite.to_string(),
-                rep.rewrite.to_string(),
-            ));
+            out.push(mm("(rewrite)".into(), facts.rewrite.to_string(), rep.rewrite.to_string()));
         }
     }
     // A known gap that migrade no longer needs: worth a note, not a failure.
@@ -145,10 +116,7 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
             Gap::Rewrite { server, .. } => rep.rewrite == *server,
         };
         if unused {
-            notes.push(format!(
-                "known gap no longer needed? migrade now agrees with the server: {:?}",
-                g.gap
-            ));
+            notes.push(format!("known gap no longer needed? migrade now agrees with the server: {:?}", g.gap));
         }
     }
     (out, notes)
@@ -209,19 +177,10 @@ fn real_server_locks_match_migrade() {
         }
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cases =
-        pg::cases::load_dir(&root.join("fixtures/locks")).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        cases.len() >= MIN_CASES,
-        "fixtures/locks has {} cases, expected at least {MIN_CASES}",
-        cases.len()
-    );
+    let mut cases = pg::cases::load_dir(&root.join("fixtures/locks")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(cases.len() >= MIN_CASES, "fixtures/locks has {} cases, expected at least {MIN_CASES}", cases.len());
     if let Ok(filter) = std::env::var("MIGRADE_PG_CASES") {
-        let pats: Vec<&str> = filter
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
+        let pats: Vec<&str> = filter.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
         if !pats.is_empty() {
             cases.retain(|c| pats.iter().any(|p| c.name.contains(p)));
         }
@@ -231,8 +190,7 @@ fn real_server_locks_match_migrade() {
     let work = tempfile::tempdir().expect("temp dir for migrade inputs");
 
     let t0 = Instant::now();
-    let server =
-        Server::start(&bins).unwrap_or_else(|e| panic!("real_pg: cannot start PostgreSQL: {e}"));
+    let server = Server::start(&bins).unwrap_or_else(|e| panic!("real_pg: cannot start PostgreSQL: {e}"));
     println!(
         "real_pg: PostgreSQL {} from {} on socket {}/.s.PGSQL.{} ({:.1}s to start); {} cases",
         bins.major,
@@ -248,21 +206,12 @@ fn real_server_locks_match_migrade() {
     let mut matched = 0usize;
     for (i, case) in cases.iter().enumerate() {
         let idx = i + 1;
-        let res = if case.notx {
-            measure::run_notx(&server, idx, case)
-        } else {
-            measure::run_tx(&server, idx, case)
-        };
+        let res = if case.notx { measure::run_notx(&server, idx, case) } else { measure::run_tx(&server, idx, case) };
         let facts = match res {
             Ok(f) => f,
             Err(e) => {
                 println!("[{idx:3}] {:<40} SERVER ERROR: {e}", case.name);
-                harness_errors.push(format!(
-                    "{} ({}:{}): {e}",
-                    case.name,
-                    case.file.display(),
-                    case.line
-                ));
+                harness_errors.push(format!("{} ({}:{}): {e}", case.name, case.file.display(), case.line));
                 continue;
             }
         };
@@ -292,25 +241,14 @@ fn real_server_locks_match_migrade() {
                     if mm.is_empty() {
                         matched += 1;
                     }
-                    println!(
-                        "[{idx:3}] {:<40} {status:<8} server: {server_desc}",
-                        case.name
-                    );
+                    println!("[{idx:3}] {:<40} {status:<8} server: {server_desc}", case.name);
                     if !mm.is_empty() {
                         println!("      {:<40}          migrade: {mig_desc}", "");
                         if !rep.summaries.is_empty() {
-                            println!(
-                                "      {:<40}          migrade summary: {}",
-                                "",
-                                rep.summaries.join(" / ")
-                            );
+                            println!("      {:<40}          migrade summary: {}", "", rep.summaries.join(" / "));
                         }
                         if !case.notx {
-                            println!(
-                                "      {:<40}          all relation locks: {}",
-                                "",
-                                measure::describe_raw(&facts)
-                            );
+                            println!("      {:<40}          all relation locks: {}", "", measure::describe_raw(&facts));
                         }
                     }
                     for n in notes {
@@ -319,10 +257,7 @@ fn real_server_locks_match_migrade() {
                     mismatches.extend(mm);
                 }
                 Err(e) => {
-                    println!(
-                        "[{idx:3}] {:<40} MIGRADE ERROR server: {server_desc}\n      {e}",
-                        case.name
-                    );
+                    println!("[{idx:3}] {:<40} MIGRADE ERROR server: {server_desc}\n      {e}", case.name);
                     mismatches.push(Mismatch {
                         case: case.name.clone(),
                         what: "(migrade run)".into(),
@@ -344,28 +279,15 @@ fn real_server_locks_match_migrade() {
 
     let mut report = String::new();
     if !harness_errors.is_empty() {
-        report.push_str(&format!(
-            "\n{} case(s) could not be measured on the server:\n",
-            harness_errors.len()
-        ));
+        report.push_str(&format!("\n{} case(s) could not be measured on the server:\n", harness_errors.len()));
         for e in &harness_errors {
             report.push_str(&format!("  - {e}\n"));
         }
     }
     if !mismatches.is_empty() {
-        let mut rows = vec![[
-            "case".to_string(),
-            "table".to_string(),
-            "server".to_string(),
-            "migrade".to_string(),
-        ]];
+        let mut rows = vec![["case".to_string(), "table".to_string(), "server".to_string(), "migrade".to_string()]];
         for m in &mismatches {
-            rows.push([
-                m.case.clone(),
-                m.what.clone(),
-                clip(&m.server, 60),
-                clip(&m.migrade, 90),
-            ]);
+            rows.push([m.case.clone(), m.what.clone(), clip(&m.server, 60), clip(&m.migrade, 90)]);
         }
         let n_cases: BTreeSet<&str> = mismatches.iter().map(|m| m.case.as_str()).collect();
         report.push_str(&format!(
@@ -380,17 +302,9 @@ fn real_server_locks_match_migrade() {
         cases.len(),
         elapsed.as_secs_f64(),
         matched,
-        mismatches
-            .iter()
-            .map(|m| m.case.as_str())
-            .collect::<BTreeSet<_>>()
-            .len(),
+        mismatches.iter().map(|m| m.case.as_str()).collect::<BTreeSet<_>>().len(),
         harness_errors.len(),
-        if server_only {
-            " (server only: migrade not run)"
-        } else {
-            ""
-        }
+        if server_only { " (server only: migrade not run)" } else { "" }
     );
     if !report.is_empty() {
         println!("{report}");

@@ -12,14 +12,8 @@ use std::process::Command;
 use migrade::rules::{ALL, Rule};
 
 /// Headings every page has, in this order.
-const HEADINGS: &[&str] = &[
-    "## What it flags",
-    "## Why it is risky",
-    "## Bad",
-    "## Good",
-    "## Safe rollout",
-    "## When to ignore",
-];
+const HEADINGS: &[&str] =
+    &["## What it flags", "## Why it is risky", "## Bad", "## Good", "## Safe rollout", "## When to ignore"];
 
 /// Rules whose findings depend on the file's name or folder, which a single
 /// `0001_example.sql` cannot show: their pages use untagged ```` ```sql ```` blocks.
@@ -63,27 +57,11 @@ fn blocks(doc: &str) -> Result<Vec<Block>, String> {
         if let Some(info) = trimmed.strip_prefix("```") {
             let words: Vec<&str> = info.split_whitespace().collect();
             match words.as_slice() {
-                ["sql", "bad"] => {
-                    current = Some(Block {
-                        tag: Tag::Bad,
-                        line: i + 1,
-                        sql: String::new(),
-                    })
-                }
-                ["sql", "good"] => {
-                    current = Some(Block {
-                        tag: Tag::Good,
-                        line: i + 1,
-                        sql: String::new(),
-                    })
-                }
+                ["sql", "bad"] => current = Some(Block { tag: Tag::Bad, line: i + 1, sql: String::new() }),
+                ["sql", "good"] => current = Some(Block { tag: Tag::Good, line: i + 1, sql: String::new() }),
                 [] | ["sql"] | ["toml"] | ["sh"] | ["text"] | ["console"] => in_other_fence = true,
                 other => {
-                    return Err(format!(
-                        "line {}: unknown code fence info string {:?}",
-                        i + 1,
-                        other.join(" ")
-                    ));
+                    return Err(format!("line {}: unknown code fence info string {:?}", i + 1, other.join(" ")));
                 }
             }
         }
@@ -107,19 +85,12 @@ fn check_format(rule: &Rule) -> Vec<String> {
     }
     let level_line = format!("Default level: **{}**", rule.level.as_str());
     if !doc.lines().any(|l| l.trim_end() == level_line) {
-        let found = doc
-            .lines()
-            .find(|l| l.starts_with("Default level:"))
-            .unwrap_or("(none)");
+        let found = doc.lines().find(|l| l.starts_with("Default level:")).unwrap_or("(none)");
         problems.push(format!("expected the line `{level_line}`, found `{found}`"));
     }
     let mut last = 0usize;
     for h in HEADINGS {
-        let pos = doc
-            .lines()
-            .enumerate()
-            .find(|(_, l)| l.trim_end() == *h)
-            .map(|(i, _)| i);
+        let pos = doc.lines().enumerate().find(|(_, l)| l.trim_end() == *h).map(|(i, _)| i);
         match pos {
             None => problems.push(format!("missing heading `{h}`")),
             Some(p) if p < last => problems.push(format!("heading `{h}` is out of order")),
@@ -171,19 +142,11 @@ fn lint(sql: &str) -> Result<Vec<Finding>, String> {
             String::from_utf8_lossy(&out.stderr)
         )
     })?;
-    let files = json["files"]
-        .as_array()
-        .ok_or("no `files` array in the JSON output")?;
+    let files = json["files"].as_array().ok_or("no `files` array in the JSON output")?;
     if files.len() != 1 {
-        return Err(format!(
-            "expected 1 file in the report, got {}; errors: {}",
-            files.len(),
-            json["errors"]
-        ));
+        return Err(format!("expected 1 file in the report, got {}; errors: {}", files.len(), json["errors"]));
     }
-    let findings = files[0]["findings"]
-        .as_array()
-        .ok_or("no `findings` array")?;
+    let findings = files[0]["findings"].as_array().ok_or("no `findings` array")?;
     Ok(findings
         .iter()
         .map(|f| Finding {
@@ -200,14 +163,7 @@ fn describe(findings: &[Finding]) -> String {
     }
     findings
         .iter()
-        .map(|f| {
-            format!(
-                "{} ({}{})",
-                f.rule,
-                f.level,
-                if f.ignored { ", ignored" } else { "" }
-            )
-        })
+        .map(|f| format!("{} ({}{})", f.rule, f.level, if f.ignored { ", ignored" } else { "" }))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -226,10 +182,7 @@ fn check_examples(rule: &Rule) -> (usize, Vec<String>) {
                 continue;
             }
         };
-        let hits: Vec<&Finding> = findings
-            .iter()
-            .filter(|f| f.rule == rule.id && !f.ignored)
-            .collect();
+        let hits: Vec<&Finding> = findings.iter().filter(|f| f.rule == rule.id && !f.ignored).collect();
         match b.tag {
             Tag::Bad if hits.is_empty() => problems.push(format!(
                 "```sql bad at line {} does not trigger {} (got: {})",
@@ -264,21 +217,13 @@ fn every_rule_page_has_the_fixed_format() {
             failures.push(format!("rules/{}.md: {p}", rule.id));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} problem(s) in rule pages:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    assert!(failures.is_empty(), "{} problem(s) in rule pages:\n  {}", failures.len(), failures.join("\n  "));
 }
 
 #[test]
 fn name_dependent_list_names_real_rules() {
     for id in NAME_DEPENDENT {
-        assert!(
-            ALL.iter().any(|r| r.id == *id),
-            "NAME_DEPENDENT lists unknown rule {id}"
-        );
+        assert!(ALL.iter().any(|r| r.id == *id), "NAME_DEPENDENT lists unknown rule {id}");
     }
 }
 
@@ -294,10 +239,5 @@ fn every_rule_page_example_does_what_it_says() {
         }
     }
     eprintln!("checked {checked} examples on {} rule pages", ALL.len());
-    assert!(
-        failures.is_empty(),
-        "{} example(s) fail:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    assert!(failures.is_empty(), "{} example(s) fail:\n  {}", failures.len(), failures.join("\n  "));
 }

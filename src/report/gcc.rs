@@ -21,11 +21,7 @@ pub fn severity(level: Level) -> &'static str {
 
 /// One line per diagnostic: line breaks inside a message become spaces.
 fn one_line(s: &str) -> String {
-    s.split(['\r', '\n'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 pub fn render(run: &RunReport) -> String {
@@ -49,12 +45,7 @@ pub fn render(run: &RunReport) -> String {
         }
     }
     for e in &run.errors {
-        let _ = writeln!(
-            out,
-            "{}:1:1: error: {}",
-            one_line(&e.path),
-            one_line(&e.message)
-        );
+        let _ = writeln!(out, "{}:1:1: error: {}", one_line(&e.path), one_line(&e.message));
     }
     out
 }

@@ -14,9 +14,7 @@ use std::fmt::Write;
 
 /// Escapes a workflow-command message: `%`, CR, LF.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// Escapes a workflow-command property value: also `:` and `,`.
@@ -26,11 +24,7 @@ pub fn escape_property(s: &str) -> String {
 
 /// GitHub matches annotation paths with `/` separators.
 fn file_path(path: &str) -> String {
-    if cfg!(windows) {
-        path.replace('\\', "/")
-    } else {
-        path.to_string()
-    }
+    if cfg!(windows) { path.replace('\\', "/") } else { path.to_string() }
 }
 
 pub fn render(run: &RunReport) -> String {
@@ -46,22 +40,13 @@ pub fn render(run: &RunReport) -> String {
                 Level::High | Level::VeryHigh => "error",
             };
             let title = format!("migrade {} ({}) — file grade {}", x.rule, x.level, f.grade);
-            let mut props = format!(
-                "file={},line={},endLine={}",
-                escape_property(&file_path(&f.path)),
-                a.line,
-                b.line
-            );
+            let mut props = format!("file={},line={},endLine={}", escape_property(&file_path(&f.path)), a.line, b.line);
             // GitHub only honours col/endColumn on single-line annotations.
             if a.line == b.line {
                 let _ = write!(props, ",col={},endColumn={}", a.column, b.column);
             }
             let _ = write!(props, ",title={}", escape_property(&title));
-            let msg = if x.help.trim().is_empty() {
-                x.message.clone()
-            } else {
-                format!("{}\n{}", x.message, x.help)
-            };
+            let msg = if x.help.trim().is_empty() { x.message.clone() } else { format!("{}\n{}", x.message, x.help) };
             let _ = writeln!(out, "::{cmd} {props}::{}", escape_data(&msg));
         }
     }

@@ -3,10 +3,7 @@
 
 use super::RunReport;
 use crate::model::{FileReport, Level, Stage};
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report,
-    Severity,
-};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report, Severity};
 use std::fmt::Write;
 
 pub struct HumanOptions {
@@ -24,14 +21,8 @@ fn severity(l: Level) -> Severity {
 }
 
 pub fn render(run: &RunReport, opts: &HumanOptions) -> String {
-    let theme = if opts.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_context_lines(1);
+    let theme = if opts.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_context_lines(1);
     let mut out = String::new();
     for f in &run.files {
         if f.findings.is_empty() && !opts.show_low_files {
@@ -60,23 +51,12 @@ pub fn summary_line(run: &RunReport) -> String {
         counts[2],
         counts[1],
         counts[0],
-        worst
-            .map(|w| format!("; worst grade: {w}"))
-            .unwrap_or_default(),
-        if run.errors.is_empty() {
-            String::new()
-        } else {
-            format!("; {} error(s)", run.errors.len())
-        }
+        worst.map(|w| format!("; worst grade: {w}")).unwrap_or_default(),
+        if run.errors.is_empty() { String::new() } else { format!("; {} error(s)", run.errors.len()) }
     )
 }
 
-fn render_file(
-    out: &mut String,
-    f: &FileReport,
-    handler: &GraphicalReportHandler,
-    opts: &HumanOptions,
-) {
+fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandler, opts: &HumanOptions) {
     let a = &f.advice;
     let _ = writeln!(
         out,
@@ -86,19 +66,12 @@ fn render_file(
         a.deploy,
         a.backup,
         if a.manual_review { "yes" } else { "no" },
-        if a.stage2_approval {
-            ", stage-2 approval: yes"
-        } else {
-            ""
-        }
+        if a.stage2_approval { ", stage-2 approval: yes" } else { "" }
     );
     let text: &str = &f.text;
     for x in &f.findings {
         let mut label = String::new();
-        if let Some(s) = x
-            .statement
-            .and_then(|i| f.statements.iter().find(|s| s.index == i))
-        {
+        if let Some(s) = x.statement.and_then(|i| f.statements.iter().find(|s| s.index == i)) {
             let e = &s.effects;
             let mut facts = Vec::new();
             for (t, m) in e.all_locks() {
@@ -123,31 +96,16 @@ fn render_file(
             "{}{}",
             x.message,
             if x.ignored {
-                format!(
-                    " (ignored{})",
-                    x.ignore_reason
-                        .as_ref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default()
-                )
+                format!(" (ignored{})", x.ignore_reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())
             } else {
                 String::new()
             }
         ))
         .with_code(format!("{} [{}]", x.rule, x.level))
-        .with_severity(if x.ignored {
-            Severity::Advice
-        } else {
-            severity(x.level)
-        })
+        .with_severity(if x.ignored { Severity::Advice } else { severity(x.level) })
         .with_help(x.help.clone());
-        diag = diag.with_label(LabeledSpan::new(
-            if label.is_empty() { None } else { Some(label) },
-            x.span.start,
-            len,
-        ));
-        let report =
-            Report::new(diag).with_source_code(NamedSource::new(f.path.clone(), text.to_string()));
+        diag = diag.with_label(LabeledSpan::new(if label.is_empty() { None } else { Some(label) }, x.span.start, len));
+        let report = Report::new(diag).with_source_code(NamedSource::new(f.path.clone(), text.to_string()));
         let mut s = String::new();
         if handler.render_report(&mut s, report.as_ref()).is_ok() {
             out.push_str(&s);
@@ -185,11 +143,7 @@ pub fn render_plan(out: &mut String, f: &FileReport) {
             out,
             "    {n}. {}{}",
             p.title,
-            if flags.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", flags.join("; "))
-            }
+            if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join("; ")) }
         );
         for line in p.sql.lines() {
             let _ = writeln!(out, "         {line}");

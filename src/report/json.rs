@@ -131,10 +131,7 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
                             .effects
                             .other_locks
                             .iter()
-                            .map(|(t, m)| JsonLock {
-                                table: t,
-                                lock: m.as_str(),
-                            })
+                            .map(|(t, m)| JsonLock { table: t, lock: m.as_str() })
                             .collect(),
                         rewrite: s.effects.rewrite,
                         scan: s.effects.scan,
@@ -143,9 +140,7 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
                         creates: &s.effects.creates,
                     },
                     in_transaction: s.in_transaction,
-                    section: s
-                        .section
-                        .filter(|_| f.layout == "dbmate" || f.layout == "goose"),
+                    section: s.section.filter(|_| f.layout == "dbmate" || f.layout == "goose"),
                 }
             })
             .collect(),
@@ -190,14 +185,7 @@ pub fn render(run: &RunReport) -> String {
     let report = JsonReport {
         version: VERSION,
         files: run.files.iter().map(file).collect(),
-        errors: run
-            .errors
-            .iter()
-            .map(|e| JsonError {
-                path: &e.path,
-                message: &e.message,
-            })
-            .collect(),
+        errors: run.errors.iter().map(|e| JsonError { path: &e.path, message: &e.message }).collect(),
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }

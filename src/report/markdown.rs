@@ -22,19 +22,11 @@ const ERROR_SHARE: usize = 4;
 
 /// Text for a table cell: one line, `|` escaped, no raw HTML.
 fn cell(s: &str) -> String {
-    one_line(s)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    one_line(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|")
 }
 
 fn one_line(s: &str) -> String {
-    s.split(['\r', '\n'])
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// A code span for a table cell: a fence longer than any backtick run inside, `|` escaped
@@ -42,11 +34,7 @@ fn one_line(s: &str) -> String {
 fn code_cell(s: &str) -> String {
     let s = one_line(s).replace('|', "\\|");
     let fence = "`".repeat(longest_run(&s, '`') + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
@@ -60,10 +48,7 @@ fn longest_run(s: &str, c: char) -> usize {
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -73,11 +58,8 @@ fn yes_no(b: bool) -> &'static str {
 fn row(f: &FileReport) -> String {
     let mut top: Vec<_> = f.findings.iter().filter(|x| !x.ignored).collect();
     top.sort_by_key(|x| std::cmp::Reverse(x.level));
-    let mut tops = top
-        .iter()
-        .take(3)
-        .map(|x| format!("`{}` ({}) {}", x.rule, x.level, cell(&x.message)))
-        .collect::<Vec<_>>();
+    let mut tops =
+        top.iter().take(3).map(|x| format!("`{}` ({}) {}", x.rule, x.level, cell(&x.message))).collect::<Vec<_>>();
     if top.len() > 3 {
         tops.push(format!("_+{} more_", top.len() - 3));
     }
@@ -138,41 +120,24 @@ pub fn render(run: &RunReport) -> String {
 }
 
 pub fn render_with_limit(run: &RunReport, limit: usize) -> String {
-    let worst = run
-        .files
-        .iter()
-        .map(|f| f.grade)
-        .max()
-        .unwrap_or(Level::Low);
+    let worst = run.files.iter().map(|f| f.grade).max().unwrap_or(Level::Low);
     let mut out = String::new();
     let _ = writeln!(out, "## migrade: worst grade **{worst}**\n");
     let _ = writeln!(out, "{}\n", cell(&super::human::summary_line(run)));
-    let _ = writeln!(
-        out,
-        "| file | grade | deploy | backup | review | top findings |"
-    );
+    let _ = writeln!(out, "| file | grade | deploy | backup | review | top findings |");
     let _ = writeln!(out, "|---|---|---|---|---|---|");
 
-    let mut files: Vec<&FileReport> = run
-        .files
-        .iter()
-        .filter(|f| f.findings.iter().any(|x| !x.ignored))
-        .collect();
+    let mut files: Vec<&FileReport> = run.files.iter().filter(|f| f.findings.iter().any(|x| !x.ignored)).collect();
     files.sort_by_key(|f| std::cmp::Reverse(f.grade));
 
-    let errors: Vec<String> = run
-        .errors
-        .iter()
-        .map(|e| format!("- {}: {}\n", code_cell(&e.path), cell(&e.message)))
-        .collect();
+    let errors: Vec<String> =
+        run.errors.iter().map(|e| format!("- {}: {}\n", code_cell(&e.path), cell(&e.message))).collect();
     let error_reserve = if errors.is_empty() {
         0
     } else {
         (errors.iter().map(String::len).sum::<usize>() + 32).min(limit / ERROR_SHARE)
     };
-    let fits = |out: &String, extra: usize, reserve: usize| {
-        out.len() + extra + reserve + NOTE_RESERVE <= limit
-    };
+    let fits = |out: &String, extra: usize, reserve: usize| out.len() + extra + reserve + NOTE_RESERVE <= limit;
 
     // The table.
     let mut shown = 0;
@@ -216,11 +181,7 @@ pub fn render_with_limit(run: &RunReport, limit: usize) -> String {
     }
 
     // Plans of the files in the table.
-    let with_plan: Vec<&FileReport> = files[..shown]
-        .iter()
-        .copied()
-        .filter(|f| !f.plan.is_empty())
-        .collect();
+    let with_plan: Vec<&FileReport> = files[..shown].iter().copied().filter(|f| !f.plan.is_empty()).collect();
     if !with_plan.is_empty() {
         out.push_str("\n### Plans\n\n");
         let mut listed = 0;

@@ -15,9 +15,9 @@ use crate::rules::{ALL, Rule};
 use crate::source::LineIndex;
 use serde_json::Value;
 use serde_sarif::sarif::{
-    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
-    PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
+    ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification, PhysicalLocation,
+    PropertyBag, Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif,
+    Suppression, Tool, ToolComponent,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -46,12 +46,7 @@ fn level_str(level: ResultLevel) -> &'static str {
 
 fn bag(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> PropertyBag {
     PropertyBag::builder()
-        .additional_properties(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect::<BTreeMap<_, _>>(),
-        )
+        .additional_properties(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<BTreeMap<_, _>>())
         .build()
 }
 
@@ -60,11 +55,7 @@ fn bag(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> PropertyBag {
 /// unreserved characters, `/` and the sub-delimiters is percent-encoded
 /// (`:` too, so a first path segment is never read as a scheme).
 pub fn path_to_uri(path: &str) -> String {
-    let p = if cfg!(windows) {
-        path.replace('\\', "/")
-    } else {
-        path.to_string()
-    };
+    let p = if cfg!(windows) { path.replace('\\', "/") } else { path.to_string() };
     let drive = p.len() >= 2 && p.as_bytes()[0].is_ascii_alphabetic() && p.as_bytes()[1] == b':';
     let mut out = String::with_capacity(p.len() + 8);
     let rest = if drive {
@@ -80,12 +71,8 @@ pub fn path_to_uri(path: &str) -> String {
     };
     for b in rest.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b'@' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => out.push(b as char),
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b'@' => out.push(b as char),
             _ => {
                 let _ = write!(out, "%{b:02X}");
             }
@@ -94,16 +81,35 @@ pub fn path_to_uri(path: &str) -> String {
     out
 }
 
-/// The first paragraph of a rule's doc page (after its `#` title), when it says more than "TODO".
+/// The first prose paragraph of a rule's doc page: headings, code blocks, the
+/// `Default level:` line and a bare "TODO" are skipped (None when nothing is left).
 fn doc_paragraph(doc: &str) -> Option<String> {
-    let para: Vec<&str> = doc
-        .lines()
-        .map(str::trim)
-        .skip_while(|l| l.is_empty() || l.starts_with('#'))
-        .take_while(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("```"))
-        .collect();
-    let text = para.join(" ");
-    (!text.is_empty() && !text.eq_ignore_ascii_case("todo")).then_some(text)
+    let mut para: Vec<&str> = Vec::new();
+    let mut in_code = false;
+    for line in doc.lines().map(str::trim) {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            if !para.is_empty() {
+                break;
+            }
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        if line.is_empty() || line.starts_with('#') {
+            if !para.is_empty() {
+                break;
+            }
+            continue;
+        }
+        if para.is_empty() && (line.starts_with("Default level") || line.eq_ignore_ascii_case("todo")) {
+            // a one-line paragraph to skip: the next blank line ends it
+            continue;
+        }
+        para.push(line);
+    }
+    (!para.is_empty()).then(|| para.join(" "))
 }
 
 /// `drop-table` → `DropTable`.
@@ -112,39 +118,22 @@ fn pascal(id: &str) -> String {
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
         })
         .collect()
 }
 
 fn descriptor(rule: &Rule) -> ReportingDescriptor {
     let full = doc_paragraph(rule.doc).unwrap_or_else(|| rule.summary.to_string());
-    let doc = if rule.doc.trim().is_empty() {
-        rule.summary
-    } else {
-        rule.doc
-    };
+    let doc = if rule.doc.trim().is_empty() { rule.summary } else { rule.doc };
     ReportingDescriptor::builder()
         .id(rule.id)
         .name(pascal(rule.id))
-        .short_description(
-            MultiformatMessageString::builder()
-                .text(rule.summary)
-                .build(),
-        )
+        .short_description(MultiformatMessageString::builder().text(rule.summary).build())
         .full_description(MultiformatMessageString::builder().text(full).build())
-        .help(
-            MultiformatMessageString::builder()
-                .text(doc)
-                .markdown(doc)
-                .build(),
-        )
+        .help(MultiformatMessageString::builder().text(doc).markdown(doc).build())
         .default_configuration(
-            ReportingConfiguration::builder()
-                .level(Value::from(level_str(sarif_level(rule.level))))
-                .build(),
+            ReportingConfiguration::builder().level(Value::from(level_str(sarif_level(rule.level)))).build(),
         )
         .properties(bag([
             ("migradeLevel", Value::from(rule.level.as_str())),
@@ -156,11 +145,7 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
 fn result(f: &FileReport, text: &str, index: &LineIndex, x: &Finding) -> SarifResult {
     let (a, b) = span_positions(text, index, x.span);
     // SARIF's endColumn is exclusive; an empty span stays empty.
-    let end_column = if x.span.end > x.span.start {
-        b.column + 1
-    } else {
-        b.column
-    };
+    let end_column = if x.span.end > x.span.start { b.column + 1 } else { b.column };
     let region = Region::builder()
         .start_line(a.line as i64)
         .start_column(a.column as i64)
@@ -170,24 +155,13 @@ fn result(f: &FileReport, text: &str, index: &LineIndex, x: &Finding) -> SarifRe
     let location = Location::builder()
         .physical_location(
             PhysicalLocation::builder()
-                .artifact_location(
-                    ArtifactLocation::builder()
-                        .uri(path_to_uri(&f.path))
-                        .build(),
-                )
+                .artifact_location(ArtifactLocation::builder().uri(path_to_uri(&f.path)).build())
                 .region(region)
                 .build(),
         )
         .build();
-    let text = if x.help.trim().is_empty() {
-        x.message.clone()
-    } else {
-        format!("{} {}", x.message, x.help)
-    };
-    let mut props = vec![
-        ("migradeLevel", Value::from(x.level.as_str())),
-        ("fileGrade", Value::from(f.grade.as_str())),
-    ];
+    let text = if x.help.trim().is_empty() { x.message.clone() } else { format!("{} {}", x.message, x.help) };
+    let mut props = vec![("migradeLevel", Value::from(x.level.as_str())), ("fileGrade", Value::from(f.grade.as_str()))];
     if let Some(s) = x.statement {
         props.push(("statement", Value::from(s)));
     }
@@ -236,20 +210,12 @@ pub fn log(run: &RunReport) -> Sarif {
         .map(|e| {
             Notification::builder()
                 .level(Value::from("error"))
-                .message(
-                    Message::builder()
-                        .text(format!("{}: {}", e.path, e.message))
-                        .build(),
-                )
+                .message(Message::builder().text(format!("{}: {}", e.path, e.message)).build())
                 .locations(vec![
                     Location::builder()
                         .physical_location(
                             PhysicalLocation::builder()
-                                .artifact_location(
-                                    ArtifactLocation::builder()
-                                        .uri(path_to_uri(&e.path))
-                                        .build(),
-                                )
+                                .artifact_location(ArtifactLocation::builder().uri(path_to_uri(&e.path)).build())
                                 .build(),
                         )
                         .build(),
@@ -257,9 +223,7 @@ pub fn log(run: &RunReport) -> Sarif {
                 .build()
         })
         .collect();
-    let mut invocation = Invocation::builder()
-        .execution_successful(run.errors.is_empty())
-        .build();
+    let mut invocation = Invocation::builder().execution_successful(run.errors.is_empty()).build();
     if !notifications.is_empty() {
         invocation.tool_execution_notifications = Some(notifications);
     }
@@ -269,11 +233,7 @@ pub fn log(run: &RunReport) -> Sarif {
         .invocations(vec![invocation])
         .column_kind(Value::from("unicodeCodePoints"))
         .build();
-    Sarif::builder()
-        .schema(SCHEMA_URI)
-        .version(Value::from("2.1.0"))
-        .runs(vec![run])
-        .build()
+    Sarif::builder().schema(SCHEMA_URI).version(Value::from("2.1.0")).runs(vec![run]).build()
 }
 
 pub fn render(run: &RunReport) -> String {
@@ -290,14 +250,8 @@ mod tests {
 
     #[test]
     fn uris() {
-        assert_eq!(
-            path_to_uri("migrations/001_init.sql"),
-            "migrations/001_init.sql"
-        );
-        assert_eq!(
-            path_to_uri("we,ird:na%me x.sql"),
-            "we,ird%3Ana%25me%20x.sql"
-        );
+        assert_eq!(path_to_uri("migrations/001_init.sql"), "migrations/001_init.sql");
+        assert_eq!(path_to_uri("we,ird:na%me x.sql"), "we,ird%3Ana%25me%20x.sql");
         assert_eq!(path_to_uri("/abs/é.sql"), "file:///abs/%C3%A9.sql");
         assert_eq!(path_to_uri("-"), "-");
     }
@@ -306,9 +260,11 @@ mod tests {
     fn names_and_paragraphs() {
         assert_eq!(pascal("drop-table"), "DropTable");
         assert_eq!(doc_paragraph("# x\n\nTODO\n"), None);
+        assert_eq!(doc_paragraph("# x\n\nFirst line\nsecond.\n\nMore.").as_deref(), Some("First line second."));
         assert_eq!(
-            doc_paragraph("# x\n\nFirst line\nsecond.\n\nMore.").as_deref(),
-            Some("First line second.")
+            doc_paragraph("# x\n\nDefault level: **high**\n\n## What it flags\n\n```sql\nDROP x;\n```\n\n`DROP` of a\ntable.\n\n## Why")
+                .as_deref(),
+            Some("`DROP` of a table.")
         );
     }
 }

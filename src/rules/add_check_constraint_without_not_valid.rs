@@ -30,10 +30,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && spec.kind == ConstraintKind::Check
             && !spec.not_valid
         {
-            let name = spec
-                .name
-                .clone()
-                .unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+            let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
             out.push(
                 Hit::new(
                     Level::High,

@@ -29,10 +29,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let AlterCmd::AddColumn { column, .. } = cmd else {
             continue;
         };
-        let has_value = matches!(
-            column.default,
-            Some(DefaultKind::NonVolatile | DefaultKind::Volatile(_))
-        ) || column.identity
+        let has_value = matches!(column.default, Some(DefaultKind::NonVolatile | DefaultKind::Volatile(_)))
+            || column.identity
             || column.type_ref.is_serial()
             || column.generated_stored
             || column.generated_virtual;

@@ -30,21 +30,13 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             continue;
         };
         let why = if column.type_ref.is_serial() {
-            Some(format!(
-                "{} fills every existing row from a sequence",
-                column.type_ref.name
-            ))
+            Some(format!("{} fills every existing row from a sequence", column.type_ref.name))
         } else if column.identity {
             Some("an identity column fills every existing row from a sequence".to_string())
         } else if let Some(DefaultKind::Volatile(f)) = &column.default {
-            Some(format!(
-                "the volatile default {f} is evaluated for every existing row"
-            ))
+            Some(format!("the volatile default {f} is evaluated for every existing row"))
         } else if cx.pg() < 11 && matches!(column.default, Some(DefaultKind::NonVolatile)) {
-            Some(format!(
-                "before PostgreSQL 11 any non-NULL default rewrites the table (target: {})",
-                cx.pg()
-            ))
+            Some(format!("before PostgreSQL 11 any non-NULL default rewrites the table (target: {})", cx.pg()))
         } else {
             None
         };
@@ -52,12 +44,26 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             let pk = pk_of(cx.schema(), &table.name);
             let c = crate::ir::quote_ident(&column.name);
             let plan = vec![
-                PlanStep::new(Stage::Expand, format!("add {table}.{c} with no default"), format!("{LOCK_TIMEOUT}\nALTER TABLE {table} ADD COLUMN {c} {};", plain_type(&column.type_ref)))
-                    .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
-                PlanStep::new(Stage::Expand, "set the default for new rows only", format!("{LOCK_TIMEOUT}\nALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT <the default expression>;"))
-                    .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
-                PlanStep::new(Stage::Backfill, "fill existing rows in batches", plan::batched_update(table, &pk, &format!("{c} = DEFAULT"), Some(&format!("{c} IS NULL"))))
-                    .no_transaction(),
+                PlanStep::new(
+                    Stage::Expand,
+                    format!("add {table}.{c} with no default"),
+                    format!("{LOCK_TIMEOUT}\nALTER TABLE {table} ADD COLUMN {c} {};", plain_type(&column.type_ref)),
+                )
+                .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
+                PlanStep::new(
+                    Stage::Expand,
+                    "set the default for new rows only",
+                    format!(
+                        "{LOCK_TIMEOUT}\nALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT <the default expression>;"
+                    ),
+                )
+                .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
+                PlanStep::new(
+                    Stage::Backfill,
+                    "fill existing rows in batches",
+                    plan::batched_update(table, &pk, &format!("{c} = DEFAULT"), Some(&format!("{c} IS NULL"))),
+                )
+                .no_transaction(),
             ];
             out.push(
                 Hit::new(

@@ -30,15 +30,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && spec.kind == ConstraintKind::ForeignKey
             && !spec.not_valid
         {
-            let name = spec
-                .name
-                .clone()
-                .unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
-            let target = spec
-                .references
-                .as_ref()
-                .map(|r| r.table.to_string())
-                .unwrap_or_default();
+            let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+            let target = spec.references.as_ref().map(|r| r.table.to_string()).unwrap_or_default();
             out.push(
                 Hit::new(
                     Level::High,

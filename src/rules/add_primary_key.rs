@@ -32,10 +32,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if spec.kind != ConstraintKind::PrimaryKey {
             continue;
         }
-        let name = spec
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{}_pkey", table.name));
+        let name = spec.name.clone().unwrap_or_else(|| format!("{}_pkey", table.name));
         if let Some(idx) = &spec.using_index {
             if cx.effects.scan {
                 out.push(Hit::new(
@@ -46,7 +43,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             } else {
                 out.push(Hit::new(
                     Level::Medium,
-                    format!("attaching {idx} as the primary key of {table} takes a brief ACCESS EXCLUSIVE lock, no build"),
+                    format!(
+                        "attaching {idx} as the primary key of {table} takes a brief ACCESS EXCLUSIVE lock, no build"
+                    ),
                     "Run it with a short lock_timeout",
                 ));
             }

@@ -32,10 +32,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if spec.kind != ConstraintKind::Unique {
             continue;
         }
-        let name = spec
-            .name
-            .clone()
-            .unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+        let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
         if let Some(idx) = &spec.using_index {
             out.push(Hit::new(
                 Level::Medium,

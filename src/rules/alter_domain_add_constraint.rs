@@ -19,11 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::AlterDomainAddConstraint {
-        name,
-        not_valid: false,
-    } = cx.op
-    else {
+    let Op::AlterDomainAddConstraint { name, not_valid: false } = cx.op else {
         return;
     };
     if cx.is_new(&name.name) {
@@ -31,7 +27,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     }
     out.push(Hit::new(
         Level::High,
-        format!("{} on domain {name} scans every table that uses the domain under a SHARE lock (writes blocked)", cx.summary),
+        format!(
+            "{} on domain {name} scans every table that uses the domain under a SHARE lock (writes blocked)",
+            cx.summary
+        ),
         "Add the domain constraint NOT VALID; validating it still scans under SHARE, so run that in a quiet window",
     ));
 }

@@ -29,11 +29,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if cx.is_new(&partition.name) {
             continue;
         }
-        let has_check = cx.schema().table(&partition.name).is_some_and(|t| {
-            t.constraints
-                .iter()
-                .any(|k| k.kind == ConstraintKind::Check && k.validated)
-        });
+        let has_check = cx
+            .schema()
+            .table(&partition.name)
+            .is_some_and(|t| t.constraints.iter().any(|k| k.kind == ConstraintKind::Check && k.validated));
         if has_check {
             out.push(Hit::new(
                 Level::Medium,

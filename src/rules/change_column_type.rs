@@ -26,31 +26,13 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     for cmd in cmds {
-        let AlterCmd::AlterType {
-            column,
-            new_type,
-            using,
-            collation,
-        } = cmd
-        else {
+        let AlterCmd::AlterType { column, new_type, using, collation } = cmd else {
             continue;
         };
-        let known = cx
-            .schema()
-            .table(&table.name)
-            .and_then(|t| t.column(column));
+        let known = cx.schema().table(&table.name).and_then(|t| t.column(column));
         let old = known.map(|c| &c.type_ref);
-        let tc = type_change(
-            old,
-            new_type,
-            using.as_ref(),
-            collation.as_deref(),
-            cx.pg(),
-            cx.settings.utc,
-        );
-        let from = old
-            .map(|t| format!(" from {}", t.display))
-            .unwrap_or_default();
+        let tc = type_change(old, new_type, using.as_ref(), collation.as_deref(), cx.pg(), cx.settings.utc);
+        let from = old.map(|t| format!(" from {}", t.display)).unwrap_or_default();
         let indexes = cx.schema().indexes_on(&table.name, column);
         let (level, message) = match &tc {
             TypeChange::NoRewrite => (
@@ -62,10 +44,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             ),
             TypeChange::IndexRebuild(why) => (
                 Level::High,
-                format!(
-                    "changing {table}.{column}{from} to {}: {why}, under ACCESS EXCLUSIVE",
-                    new_type.display
-                ),
+                format!("changing {table}.{column}{from} to {}: {why}, under ACCESS EXCLUSIVE", new_type.display),
             ),
             TypeChange::Truncating(f) => (
                 Level::VeryHigh,
@@ -88,11 +67,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!(
                         "changing {table}.{column}{from} to {} rewrites the table and its indexes under ACCESS EXCLUSIVE{}",
                         new_type.display,
-                        if narrowing {
-                            "; values that do not fit make it fail"
-                        } else {
-                            ""
-                        }
+                        if narrowing { "; values that do not fit make it fail" } else { "" }
                     ),
                 )
             }
@@ -102,10 +77,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         } else {
             let info = plan::ColumnInfo {
                 not_null: known.is_some_and(|c| c.not_null),
-                indexes: indexes
-                    .iter()
-                    .map(|i| (i.name.as_str(), i.unique))
-                    .collect(),
+                indexes: indexes.iter().map(|i| (i.name.as_str(), i.unique)).collect(),
                 pk: pk_of(cx.schema(), &table.name),
                 pg_version: cx.pg(),
             };

@@ -23,10 +23,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if table.as_ref().is_some_and(|t| cx.is_new(&t.name)) {
         return;
     }
-    let t = table
-        .as_ref()
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| "every clustered table".into());
+    let t = table.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "every clustered table".into());
     out.push(Hit::new(
         Level::High,
         format!("CLUSTER rewrites {t} under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite"),

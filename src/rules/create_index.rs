@@ -19,13 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::CreateIndex {
-        name,
-        table,
-        concurrently: true,
-        ..
-    } = cx.op
-    else {
+    let Op::CreateIndex { name, table, concurrently: true, .. } = cx.op else {
         return;
     };
     if cx.is_new(&table.name) {
@@ -36,19 +30,17 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         name.as_deref().unwrap_or("(unnamed)")
     );
     if cx.pg() == 14 {
-        msg.push_str(
-            "; PostgreSQL 14.0–14.3 could corrupt indexes built concurrently: run 14.4 or later",
-        );
+        msg.push_str("; PostgreSQL 14.0–14.3 could corrupt indexes built concurrently: run 14.4 or later");
     }
     out.push(
-        Hit::new(Level::Medium, msg, "Check pg_index.indisvalid after the build; drop and rebuild the index if it is invalid")
-            .plan(plan::create_index_concurrently(cx.sql.trim_end_matches(';'), name.as_deref())),
+        Hit::new(
+            Level::Medium,
+            msg,
+            "Check pg_index.indisvalid after the build; drop and rebuild the index if it is invalid",
+        )
+        .plan(plan::create_index_concurrently(cx.sql.trim_end_matches(';'), name.as_deref())),
     );
-    if cx
-        .schema()
-        .table(&table.name)
-        .is_some_and(|t| t.partitioned)
-    {
+    if cx.schema().table(&table.name).is_some_and(|t| t.partitioned) {
         out.push(Hit::new(
             Level::High,
             format!("CREATE INDEX CONCURRENTLY is not supported on the partitioned table {table}: the statement fails"),

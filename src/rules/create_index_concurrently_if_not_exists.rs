@@ -19,14 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::CreateIndex {
-        name,
-        table,
-        concurrently: true,
-        if_not_exists: true,
-        ..
-    } = cx.op
-    else {
+    let Op::CreateIndex { name, table, concurrently: true, if_not_exists: true, .. } = cx.op else {
         return;
     };
     if cx.is_new(&table.name) {

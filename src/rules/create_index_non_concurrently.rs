@@ -19,13 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::CreateIndex {
-        name,
-        table,
-        concurrently: false,
-        ..
-    } = cx.op
-    else {
+    let Op::CreateIndex { name, table, concurrently: false, .. } = cx.op else {
         return;
     };
     if cx.is_new(&table.name) {
@@ -46,11 +40,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
 pub(crate) fn add_concurrently(sql: &str) -> String {
     let upper = sql.to_ascii_uppercase();
     match upper.find("INDEX") {
-        Some(i) => format!(
-            "{} CONCURRENTLY{};",
-            &sql[..i + 5],
-            sql[i + 5..].trim_end().trim_end_matches(';')
-        ),
+        Some(i) => format!("{} CONCURRENTLY{};", &sql[..i + 5], sql[i + 5..].trim_end().trim_end_matches(';')),
         None => sql.to_string(),
     }
 }

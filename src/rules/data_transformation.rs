@@ -20,21 +20,10 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let (table, what) = match cx.op {
-        Op::Update {
-            table,
-            has_where: true,
-            ..
-        } => (table, "UPDATE"),
-        Op::Delete {
-            table,
-            has_where: true,
-            ..
-        } => (table, "DELETE"),
+        Op::Update { table, has_where: true, .. } => (table, "UPDATE"),
+        Op::Delete { table, has_where: true, .. } => (table, "DELETE"),
         Op::Merge { table } => (table, "MERGE"),
-        Op::Insert {
-            table,
-            from_query: true,
-        } => (table, "INSERT ... SELECT"),
+        Op::Insert { table, from_query: true } => (table, "INSERT ... SELECT"),
         _ => return,
     };
     if cx.is_new(&table.name) {
@@ -42,9 +31,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     }
     let pk = pk_of(cx.schema(), &table.name);
     let plan = match cx.op {
-        Op::Update {
-            set_sql, where_sql, ..
-        } => plan::large_update(table, &pk, set_sql.as_deref(), where_sql.as_deref()),
+        Op::Update { set_sql, where_sql, .. } => {
+            plan::large_update(table, &pk, set_sql.as_deref(), where_sql.as_deref())
+        }
         Op::Delete { where_sql, .. } => plan::large_delete(table, &pk, where_sql.as_deref()),
         _ => vec![],
     };

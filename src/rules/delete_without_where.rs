@@ -19,12 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Delete {
-        table,
-        has_where: false,
-        ..
-    } = cx.op
-    else {
+    let Op::Delete { table, has_where: false, .. } = cx.op else {
         return;
     };
     if cx.is_new(&table.name) {

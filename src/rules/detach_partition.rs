@@ -26,11 +26,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     for cmd in cmds {
-        if let AlterCmd::DetachPartition {
-            partition,
-            concurrently,
-        } = cmd
-        {
+        if let AlterCmd::DetachPartition { partition, concurrently } = cmd {
             out.push(Hit::new(
                 Level::High,
                 format!(

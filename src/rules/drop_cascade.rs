@@ -20,26 +20,20 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     match cx.op {
-        Op::Drop {
-            kind,
-            names,
-            cascade: true,
-            ..
-        } if names.iter().any(|n| !cx.is_new(&n.name)) => {
+        Op::Drop { kind, names, cascade: true, .. } if names.iter().any(|n| !cx.is_new(&n.name)) => {
             out.push(Hit::new(
                 Level::High,
-                format!("DROP {} ... CASCADE also drops every object that depends on it, without listing them", kind.sql()),
+                format!(
+                    "DROP {} ... CASCADE also drops every object that depends on it, without listing them",
+                    kind.sql()
+                ),
                 "Drop the dependent objects explicitly, so the migration says what it removes",
             ));
         }
-        Op::Truncate {
-            cascade: true,
-            tables,
-        } if tables.iter().any(|t| !cx.is_new(&t.name)) => {
+        Op::Truncate { cascade: true, tables } if tables.iter().any(|t| !cx.is_new(&t.name)) => {
             out.push(Hit::new(
                 Level::High,
-                "TRUNCATE ... CASCADE also empties every table with a foreign key to it"
-                    .to_string(),
+                "TRUNCATE ... CASCADE also empties every table with a foreign key to it".to_string(),
                 "Truncate the referencing tables explicitly, after backing them up",
             ));
         }

@@ -30,17 +30,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             continue;
         };
         let looks_fk = name.ends_with("_fkey") || name.starts_with("fk_") || name.contains("_fk");
-        let known = cx
-            .schema()
-            .table(&table.name)
-            .and_then(|t| t.constraint(name));
-        let is_fk = known
-            .map(|k| k.kind == ConstraintKind::ForeignKey)
-            .unwrap_or(looks_fk);
+        let known = cx.schema().table(&table.name).and_then(|t| t.constraint(name));
+        let is_fk = known.map(|k| k.kind == ConstraintKind::ForeignKey).unwrap_or(looks_fk);
         if is_fk {
-            let target = known
-                .and_then(|k| k.references.clone())
-                .unwrap_or_else(|| "the referenced table".into());
+            let target = known.and_then(|k| k.references.clone()).unwrap_or_else(|| "the referenced table".into());
             out.push(Hit::new(
                 Level::Low,
                 format!("dropping foreign key {name} on {table}: rows of {table} may now point at missing rows of {target}; ACCESS EXCLUSIVE on both tables (brief)"),

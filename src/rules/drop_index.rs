@@ -19,13 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop {
-        kind: ObjKind::Index,
-        names,
-        concurrently,
-        ..
-    } = cx.op
-    else {
+    let Op::Drop { kind: ObjKind::Index, names, concurrently, .. } = cx.op else {
         return;
     };
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
@@ -33,29 +27,16 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if idx.is_some_and(|i| cx.is_new(&i.table)) {
             continue;
         }
-        let table = idx
-            .map(|i| i.table.clone())
-            .unwrap_or_else(|| "its table".into());
+        let table = idx.map(|i| i.table.clone()).unwrap_or_else(|| "its table".into());
         let backs = idx
             .and_then(|i| cx.schema().table(&i.table))
-            .and_then(|t| {
-                t.constraints
-                    .iter()
-                    .find(|k| k.index.as_deref() == Some(n.name.as_str()))
-            })
-            .map(|k| {
-                format!(
-                    "; it backs constraint {}, so the DROP fails (or CASCADE drops the constraint)",
-                    k.name
-                )
-            })
+            .and_then(|t| t.constraints.iter().find(|k| k.index.as_deref() == Some(n.name.as_str())))
+            .map(|k| format!("; it backs constraint {}, so the DROP fails (or CASCADE drops the constraint)", k.name))
             .unwrap_or_default();
         if *concurrently {
             out.push(Hit::new(
                 Level::Medium,
-                format!(
-                    "dropping index {n} concurrently: queries that relied on it get slower{backs}"
-                ),
+                format!("dropping index {n} concurrently: queries that relied on it get slower{backs}"),
                 "Check the index is unused (pg_stat_user_indexes.idx_scan) before dropping it",
             ));
         } else {

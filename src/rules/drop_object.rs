@@ -35,7 +35,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
         out.push(Hit::new(
             Level::High,
-            format!("dropping {what} {n} breaks running code that still uses it{}", if *kind == ObjKind::Sequence { " and loses its current value" } else { "" }),
+            format!(
+                "dropping {what} {n} breaks running code that still uses it{}",
+                if *kind == ObjKind::Sequence { " and loses its current value" } else { "" }
+            ),
             "Deploy code that no longer uses it first; recreate-in-place (CREATE OR REPLACE) where possible",
         ));
     }

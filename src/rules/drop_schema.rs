@@ -19,13 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop {
-        kind: ObjKind::Schema,
-        names,
-        cascade,
-        ..
-    } = cx.op
-    else {
+    let Op::Drop { kind: ObjKind::Schema, names, cascade, .. } = cx.op else {
         return;
     };
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {

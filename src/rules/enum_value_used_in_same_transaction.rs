@@ -19,11 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    if let Op::AlterEnum {
-        type_name,
-        add_value: Some(v),
-        ..
-    } = cx.op
+    if let Op::AlterEnum { type_name, add_value: Some(v), .. } = cx.op
         && cx.tx.in_tx
         && cx.pg() < 12
     {

@@ -19,10 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let mut check_fk = |table: &QName,
-                        columns: &[String],
-                        fk: &ForeignKeyRef,
-                        not_null: &dyn Fn(&str) -> bool| {
+    let mut check_fk = |table: &QName, columns: &[String], fk: &ForeignKeyRef, not_null: &dyn Fn(&str) -> bool| {
         if fk.on_delete.as_deref() != Some("SET NULL") {
             return;
         }
@@ -30,19 +27,17 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             if not_null(c) {
                 out.push(Hit::new(
                     Level::High,
-                    format!("ON DELETE SET NULL on {table}.{c}, which is NOT NULL: deleting a referenced row in {} fails", fk.table),
+                    format!(
+                        "ON DELETE SET NULL on {table}.{c}, which is NOT NULL: deleting a referenced row in {} fails",
+                        fk.table
+                    ),
                     "Use ON DELETE CASCADE or RESTRICT, or make the column nullable",
                 ));
             }
         }
     };
     match cx.op {
-        Op::CreateTable {
-            table,
-            columns,
-            constraints,
-            ..
-        } => {
+        Op::CreateTable { table, columns, constraints, .. } => {
             let nn = |c: &str| columns.iter().any(|x| x.name == c && x.not_null);
             for col in columns {
                 if let Some(fk) = &col.references {
@@ -52,9 +47,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             for k in constraints {
                 if let Some(fk) = &k.references
                     && k.kind == ConstraintKind::ForeignKey
-                    && !columns.iter().any(|c| {
-                        c.references.as_ref() == Some(fk) && k.columns == vec![c.name.clone()]
-                    })
+                    && !columns.iter().any(|c| c.references.as_ref() == Some(fk) && k.columns == vec![c.name.clone()])
                 {
                     check_fk(table, &k.columns, fk, &nn);
                 }
@@ -64,7 +57,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             let schema = cx.schema();
             let nn = |c: &str| {
                 schema.table(&table.name).and_then(|t| t.column(c)).is_some_and(|x| x.not_null)
-                    || cmds.iter().any(|cmd| matches!(cmd, AlterCmd::AddColumn { column, .. } if column.name == c && column.not_null))
+                    || cmds.iter().any(
+                        |cmd| matches!(cmd, AlterCmd::AddColumn { column, .. } if column.name == c && column.not_null),
+                    )
             };
             for cmd in cmds {
                 match cmd {

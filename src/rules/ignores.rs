@@ -45,19 +45,9 @@ pub fn parse_ignore(comment: &str, start: usize, end: usize) -> Option<Ignore> {
     } else {
         return None;
     };
-    let mut ig = Ignore {
-        start,
-        end,
-        file_wide,
-        rules: vec![],
-        reason: None,
-        problems: vec![],
-    };
+    let mut ig = Ignore { start, end, file_wide, rules: vec![], reason: None, problems: vec![] };
     let Some(rest) = rest.trim_start().strip_prefix(':') else {
-        ig.problems.push(
-            "expected `:` and a list of rule ids, e.g. `-- migrade-ignore: drop-column -- reason`"
-                .into(),
-        );
+        ig.problems.push("expected `:` and a list of rule ids, e.g. `-- migrade-ignore: drop-column -- reason`".into());
         return Some(ig);
     };
     let (list, reason) = match rest.split_once("--") {
@@ -69,8 +59,7 @@ pub fn parse_ignore(comment: &str, start: usize, end: usize) -> Option<Ignore> {
         if find(id).is_some() {
             ig.rules.push(id.to_string());
         } else {
-            ig.problems
-                .push(format!("unknown rule `{id}` (see `migrade rules`)"));
+            ig.problems.push(format!("unknown rule `{id}` (see `migrade rules`)"));
         }
     }
     if ig.rules.is_empty() && ig.problems.is_empty() {

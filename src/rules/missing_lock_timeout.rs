@@ -21,17 +21,12 @@ pub static RULE: Rule = Rule {
 fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
     let Some(s) = cx.statements.iter().find(|s| {
         !s.lock_timeout_before
-            && s.effects
-                .all_locks()
-                .any(|(t, m)| m >= LockMode::Share && !cx.new_objects_before(s, t))
+            && s.effects.all_locks().any(|(t, m)| m >= LockMode::Share && !cx.new_objects_before(s, t))
     }) else {
         return;
     };
-    let (t, m) = s
-        .effects
-        .all_locks()
-        .find(|(_, m)| *m >= LockMode::Share)
-        .unwrap_or(("the table", LockMode::AccessExclusive));
+    let (t, m) =
+        s.effects.all_locks().find(|(_, m)| *m >= LockMode::Share).unwrap_or(("the table", LockMode::AccessExclusive));
     out.push(
         Hit::new(
             Level::Low,

@@ -38,12 +38,10 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
 
 pub(crate) fn is_expand(s: &StmtRecord) -> bool {
     match &s.op {
-        Some(Op::CreateTable { .. })
-        | Some(Op::CreateIndex { .. })
-        | Some(Op::CreateView { replace: false, .. }) => true,
-        Some(Op::AlterTable { cmds, .. }) => {
-            cmds.iter().any(|c| matches!(c, AlterCmd::AddColumn { .. }))
+        Some(Op::CreateTable { .. }) | Some(Op::CreateIndex { .. }) | Some(Op::CreateView { replace: false, .. }) => {
+            true
         }
+        Some(Op::AlterTable { cmds, .. }) => cmds.iter().any(|c| matches!(c, AlterCmd::AddColumn { .. })),
         _ => false,
     }
 }
@@ -66,10 +64,7 @@ pub(crate) fn is_contract(s: &StmtRecord, cx: &FileCtx) -> bool {
             !matches!(kind, ObjKind::Index | ObjKind::Constraint) && existing(&object.name)
         }
         Some(Op::AlterTable { table, cmds, .. }) => {
-            existing(&table.name)
-                && cmds
-                    .iter()
-                    .any(|c| matches!(c, AlterCmd::DropColumn { .. }))
+            existing(&table.name) && cmds.iter().any(|c| matches!(c, AlterCmd::DropColumn { .. }))
         }
         _ => false,
     }

@@ -9,6 +9,7 @@ use crate::schema::Schema;
 use std::collections::HashMap;
 
 mod add_check_constraint_without_not_valid;
+mod add_column_domain_with_check;
 mod add_column_generated_stored;
 mod add_column_not_null_without_default;
 mod add_column_volatile_default;
@@ -79,14 +80,7 @@ pub struct Hit {
 
 impl Hit {
     pub fn new(level: Level, message: impl Into<String>, help: impl Into<String>) -> Self {
-        Hit {
-            level,
-            message: message.into(),
-            help: help.into(),
-            plan: Vec::new(),
-            statement: None,
-            span: None,
-        }
+        Hit { level, message: message.into(), help: help.into(), plan: Vec::new(), statement: None, span: None }
     }
     pub fn plan(mut self, plan: Vec<PlanStep>) -> Self {
         self.plan = plan;
@@ -227,6 +221,7 @@ pub static ALL: &[&Rule] = &[
     &add_column_not_null_without_default::RULE,
     &add_column_volatile_default::RULE,
     &add_column_generated_stored::RULE,
+    &add_column_domain_with_check::RULE,
     &add_column_with_check::RULE,
     &add_column_with_unique::RULE,
     &change_column_type::RULE,
@@ -286,13 +281,11 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 // ---- helpers shared by rules ----
 
 /// The ALTER TABLE sub-commands of a statement with its table, if it is one.
-pub fn alter_cmds<'a>(op: &'a Op) -> Option<(&'a QName, &'a [AlterCmd])> {
+pub fn alter_cmds(op: &Op) -> Option<(&QName, &[AlterCmd])> {
     match op {
-        Op::AlterTable {
-            table,
-            cmds,
-            kind: ObjKind::Table | ObjKind::ForeignTable | ObjKind::Other,
-        } => Some((table, cmds.as_slice())),
+        Op::AlterTable { table, cmds, kind: ObjKind::Table | ObjKind::ForeignTable | ObjKind::Other } => {
+            Some((table, cmds.as_slice()))
+        }
         _ => None,
     }
 }
@@ -309,11 +302,7 @@ pub fn lock_phrase(table: &str, mode: LockMode) -> String {
 pub fn pk_of(schema: &Schema, table: &str) -> String {
     schema
         .table(table)
-        .and_then(|t| {
-            t.constraints
-                .iter()
-                .find(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.len() == 1)
-        })
+        .and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.len() == 1))
         .map(|k| k.columns[0].clone())
         .unwrap_or_else(|| "id".to_string())
 }
@@ -332,9 +321,7 @@ pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
             rest = rest.find("*/").map(|i| &rest[i + 2..]).unwrap_or("");
             continue;
         }
-        let end = rest
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
+        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
         if end == 0 {
             break;
         }

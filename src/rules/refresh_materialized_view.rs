@@ -19,11 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::RefreshMatView {
-        name,
-        concurrently: false,
-    } = cx.op
-    else {
+    let Op::RefreshMatView { name, concurrently: false } = cx.op else {
         return;
     };
     if cx.is_new(&name.name) {

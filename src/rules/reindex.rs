@@ -19,12 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Reindex {
-        kind,
-        name,
-        concurrently,
-    } = cx.op
-    else {
+    let Op::Reindex { kind, name, concurrently } = cx.op else {
         return;
     };
     if cx.is_new(&name.name) {

@@ -19,35 +19,18 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Rename {
-        kind: ObjKind::Column,
-        object,
-        column: Some(old),
-        new_name,
-    } = cx.op
-    else {
+    let Op::Rename { kind: ObjKind::Column, object, column: Some(old), new_name } = cx.op else {
         return;
     };
     if cx.is_new(&object.name) {
         return;
     }
-    let col_type = cx
-        .schema()
-        .table(&object.name)
-        .and_then(|t| t.column(old))
-        .map(|c| c.type_ref.display.clone());
+    let col_type = cx.schema().table(&object.name).and_then(|t| t.column(old)).map(|c| c.type_ref.display.clone());
     let indexes = cx.schema().indexes_on(&object.name, old);
     let idx_note = if indexes.is_empty() {
         String::new()
     } else {
-        format!(
-            "; indexes using it: {}",
-            indexes
-                .iter()
-                .map(|i| i.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("; indexes using it: {}", indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "))
     };
     let pk = pk_of(cx.schema(), &object.name);
     out.push(

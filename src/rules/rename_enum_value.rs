@@ -19,12 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::AlterEnum {
-        type_name,
-        rename: Some((old, new)),
-        ..
-    } = cx.op
-    else {
+    let Op::AlterEnum { type_name, rename: Some((old, new)), .. } = cx.op else {
         return;
     };
     if cx.is_new(&type_name.name) {

@@ -19,15 +19,12 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Rename {
-        kind: ObjKind::Schema,
-        object,
-        new_name,
-        ..
-    } = cx.op
-    else {
+    let Op::Rename { kind: ObjKind::Schema, object, new_name, .. } = cx.op else {
         return;
     };
+    if cx.is_new(&object.name) {
+        return;
+    }
     out.push(Hit::new(
         Level::High,
         format!("renaming schema {object} to {new_name} breaks every query and search_path that names {object}"),

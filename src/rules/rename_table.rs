@@ -19,26 +19,19 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Rename {
-        kind,
-        object,
-        new_name,
-        ..
-    } = cx.op
-    else {
+    let Op::Rename { kind, object, new_name, .. } = cx.op else {
         return;
     };
-    if !matches!(
-        kind,
-        ObjKind::Table | ObjKind::View | ObjKind::MaterializedView
-    ) || cx.is_new(&object.name)
-    {
+    if !matches!(kind, ObjKind::Table | ObjKind::View | ObjKind::MaterializedView) || cx.is_new(&object.name) {
         return;
     }
     out.push(
         Hit::new(
             Level::High,
-            format!("renaming {} {object} to {new_name} breaks every running query that still uses {object}", kind.sql().to_lowercase()),
+            format!(
+                "renaming {} {object} to {new_name} breaks every running query that still uses {object}",
+                kind.sql().to_lowercase()
+            ),
             "Rename it and leave a view under the old name until every deploy uses the new one",
         )
         .plan(if *kind == ObjKind::Table { plan::rename_table(object, new_name) } else { vec![] }),

@@ -28,19 +28,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let heavy = cx.effects.scan
         || matches!(
             cx.op,
-            Op::Update { .. }
-                | Op::Delete { .. }
-                | Op::Merge { .. }
-                | Op::Insert {
-                    from_query: true,
-                    ..
-                }
+            Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. }
         );
-    if heavy
-        && !cx.effects.rewrite
-        && cx.tx.access_exclusive.iter().any(|x| x == t)
-        && !cx.is_new(t)
-    {
+    if heavy && !cx.effects.rewrite && cx.tx.access_exclusive.iter().any(|x| x == t) && !cx.is_new(t) {
         out.push(Hit::new(
             Level::High,
             format!("{} reads all of {t} while the ACCESS EXCLUSIVE lock taken earlier in this transaction is still held: reads and writes wait for it", cx.summary),

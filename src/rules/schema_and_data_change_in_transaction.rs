@@ -22,16 +22,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if !cx.tx.in_tx {
         return;
     }
-    let is_dml = matches!(
-        cx.op,
-        Op::Update { .. }
-            | Op::Delete { .. }
-            | Op::Merge { .. }
-            | Op::Insert {
-                from_query: true,
-                ..
-            }
-    ) && cx.effects.table.as_deref().is_some_and(|t| !cx.is_new(t));
+    let is_dml =
+        matches!(cx.op, Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. })
+            && cx.effects.table.as_deref().is_some_and(|t| !cx.is_new(t));
     let is_ddl = is_schema_change(cx);
     let earlier = if is_dml {
         cx.tx.ddl_at.map(|i| (i, "schema change"))
@@ -56,11 +49,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
 pub(crate) fn is_schema_change(cx: &StmtCtx) -> bool {
     match cx.op {
         Op::AlterTable { table, .. } => !cx.is_new(&table.name),
-        Op::Drop {
-            kind: ObjKind::Table | ObjKind::Index,
-            names,
-            ..
-        } => names.iter().any(|n| !cx.is_new(&n.name)),
+        Op::Drop { kind: ObjKind::Table | ObjKind::Index, names, .. } => names.iter().any(|n| !cx.is_new(&n.name)),
         Op::CreateIndex { table, .. } => !cx.is_new(&table.name),
         Op::Rename { object, .. } => !cx.is_new(&object.name),
         _ => false,

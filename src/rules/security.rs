@@ -16,22 +16,11 @@ pub static HARDCODED_SECRET: Rule = Rule {
 
 fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let what = match cx.op {
-        Op::Role {
-            with_password: true,
-        } => "a role password",
-        Op::UserMapping {
-            with_password: true,
-        } => "a user-mapping password",
-        Op::ForeignServer {
-            with_password: true,
-            ..
-        } => "a server password",
+        Op::Role { with_password: true } => "a role password",
+        Op::UserMapping { with_password: true } => "a user-mapping password",
+        Op::ForeignServer { with_password: true, .. } => "a server password",
         _ => {
-            let l = cx.sql.to_ascii_lowercase();
-            if (l.contains("password=") || l.contains("postgres://") || l.contains("postgresql://"))
-                && l.contains('@')
-                || l.contains("password=")
-            {
+            if connection_string_password(cx.sql) {
                 "a connection string with a password"
             } else {
                 return;
@@ -45,6 +34,33 @@ fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
     ));
 }
 
+/// `password=...` in a libpq string, or `scheme://user:password@host` in a URL.
+fn connection_string_password(sql: &str) -> bool {
+    let l = sql.to_ascii_lowercase();
+    if l.trim_start().starts_with("comment") {
+        return false;
+    }
+    if let Some(i) = l.find("password=") {
+        let rest = &l[i + 9..];
+        if rest.chars().next().is_some_and(|c| !c.is_whitespace() && c != '\'' && c != ')') {
+            return true;
+        }
+    }
+    for scheme in ["postgres://", "postgresql://"] {
+        if let Some(i) = l.find(scheme) {
+            let rest = &l[i + scheme.len()..];
+            let end = rest.find(|c: char| c == '\'' || c.is_whitespace()).unwrap_or(rest.len());
+            let auth = &rest[..end];
+            if let Some(at) = auth.find('@')
+                && auth[..at].contains(':')
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
 pub static SECURITY_DEFINER_WITHOUT_SEARCH_PATH: Rule = Rule {
     id: "security-definer-without-search-path",
     level: Level::High,
@@ -55,13 +71,7 @@ pub static SECURITY_DEFINER_WITHOUT_SEARCH_PATH: Rule = Rule {
 };
 
 fn security_definer(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    if let Op::CreateFunction {
-        name,
-        security_definer: true,
-        sets_search_path: false,
-        ..
-    } = cx.op
-    {
+    if let Op::CreateFunction { name, security_definer: true, sets_search_path: false, .. } = cx.op {
         out.push(Hit::new(
             Level::High,
             format!("SECURITY DEFINER function {name} runs with its owner's rights but resolves names through the caller's search_path"),
@@ -95,11 +105,7 @@ fn disable_rls(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 ));
             }
         }
-        Op::Drop {
-            kind: ObjKind::Policy,
-            names,
-            ..
-        } => {
+        Op::Drop { kind: ObjKind::Policy, names, .. } => {
             for t in names.iter().filter(|t| !cx.is_new(&t.name)) {
                 out.push(Hit::new(
                     Level::High,
@@ -123,15 +129,8 @@ pub static GRANT_TO_PUBLIC: Rule = Rule {
 
 fn grant(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let (public, all) = match cx.op {
-        Op::Grant {
-            is_grant: true,
-            to_public,
-            all_privileges,
-        } => (*to_public, *all_privileges),
-        Op::AlterDefaultPrivileges {
-            all_privileges,
-            to_public,
-        } => (*to_public, *all_privileges),
+        Op::Grant { is_grant: true, to_public, all_privileges } => (*to_public, *all_privileges),
+        Op::AlterDefaultPrivileges { all_privileges, to_public } => (*to_public, *all_privileges),
         _ => return,
     };
     if public || all {
@@ -159,13 +158,10 @@ pub static UNTRUSTED_LANGUAGE: Rule = Rule {
 
 fn untrusted_language(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let lang = match cx.op {
-        Op::CreateLanguage {
-            untrusted: true,
-            name,
-        } => Some(name.clone()),
-        Op::CreateFunction {
-            language: Some(l), ..
-        } if l.ends_with('u') && l != "plpgsql" && l.len() > 2 => Some(l.clone()),
+        Op::CreateLanguage { untrusted: true, name } => Some(name.clone()),
+        Op::CreateFunction { language: Some(l), .. } if l.ends_with('u') && l != "plpgsql" && l.len() > 2 => {
+            Some(l.clone())
+        }
         Op::Other if cx.summary == "CREATE EXTENSION" => {
             let l = cx.sql.to_ascii_lowercase();
             ["plpython3u", "plperlu", "pltclu", "plpythonu", "plv8u"]
@@ -178,7 +174,10 @@ fn untrusted_language(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if let Some(l) = lang {
         out.push(Hit::new(
             Level::Medium,
-            format!("{} uses the untrusted language {l}: its functions run arbitrary code as the database server's OS user", cx.summary),
+            format!(
+                "{} uses the untrusted language {l}: its functions run arbitrary code as the database server's OS user",
+                cx.summary
+            ),
             "Prefer a trusted language (plpgsql, sql); if needed, restrict who can create functions in it",
         ));
     }
@@ -194,24 +193,12 @@ pub static SSLMODE_DISABLE: Rule = Rule {
 };
 
 fn sslmode(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let hit = matches!(
-        cx.op,
-        Op::ForeignServer {
-            sslmode_disable: true,
-            ..
-        }
-    ) || cx
-        .sql
-        .to_ascii_lowercase()
-        .replace(' ', "")
-        .contains("sslmode=disable");
+    let hit = matches!(cx.op, Op::ForeignServer { sslmode_disable: true, .. })
+        || cx.sql.to_ascii_lowercase().replace(' ', "").contains("sslmode=disable");
     if hit {
         out.push(Hit::new(
             Level::Medium,
-            format!(
-                "{} sets sslmode=disable: traffic and credentials travel unencrypted",
-                cx.summary
-            ),
+            format!("{} sets sslmode=disable: traffic and credentials travel unencrypted", cx.summary),
             "Use sslmode=verify-full (or at least require) in production",
         ));
     }

@@ -29,7 +29,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let what = match cmd {
             AlterCmd::SetLogged => "SET LOGGED",
             AlterCmd::SetUnlogged => "SET UNLOGGED",
-            AlterCmd::SetAccessMethod => "SET ACCESS METHOD",
+            AlterCmd::SetAccessMethod(m) if m != "heap" => "SET ACCESS METHOD",
             _ => continue,
         };
         out.push(Hit::new(

@@ -29,7 +29,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if let AlterCmd::SetTablespace(ts) = cmd {
             out.push(Hit::new(
                 Level::High,
-                format!("moving {} {table} to tablespace {ts} copies every block under ACCESS EXCLUSIVE", kind.sql().to_lowercase()),
+                format!(
+                    "moving {} {table} to tablespace {ts} copies every block under ACCESS EXCLUSIVE",
+                    kind.sql().to_lowercase()
+                ),
                 "Move it in a maintenance window, or with pg_repack --tablespace online",
             ));
         }

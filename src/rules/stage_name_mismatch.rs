@@ -31,28 +31,25 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         || name.starts_with("remove_")
         || name.starts_with("drop-")
         || name.starts_with("remove-");
-    if stage1
-        && let Some(s) = cx
-            .statements
-            .iter()
-            .find(|s| super::mixed_expand_contract::is_contract(s, cx))
-    {
+    if stage1 && let Some(s) = cx.statements.iter().find(|s| super::mixed_expand_contract::is_contract(s, cx)) {
         out.push(Hit::new(
             Level::Medium,
             format!("the name '{}' says stage 1 (schema add), but statement {} drops or renames an existing object", cx.name, s.index + 1),
             "Move the drop or rename to a separate stage-2 migration (drop_*/remove_*) that runs after the code deploy",
         ).at(s.index));
     }
-    if stage2
-        && let Some(s) = cx
-            .statements
-            .iter()
-            .find(|s| super::mixed_expand_contract::is_expand(s))
-    {
-        out.push(Hit::new(
-            Level::Medium,
-            format!("the name '{}' says stage 2 (field remove), but statement {} adds to the schema", cx.name, s.index + 1),
-            "Move the addition to a stage-1 migration (add_*/create_*) that runs before the code deploy",
-        ).at(s.index));
+    if stage2 && let Some(s) = cx.statements.iter().find(|s| super::mixed_expand_contract::is_expand(s)) {
+        out.push(
+            Hit::new(
+                Level::Medium,
+                format!(
+                    "the name '{}' says stage 2 (field remove), but statement {} adds to the schema",
+                    cx.name,
+                    s.index + 1
+                ),
+                "Move the addition to a stage-1 migration (add_*/create_*) that runs before the code deploy",
+            )
+            .at(s.index),
+        );
     }
 }

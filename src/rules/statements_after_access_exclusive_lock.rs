@@ -24,18 +24,13 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         if !s.in_tx || reported.contains(&s.tx_id) {
             continue;
         }
-        let Some((t, _)) = s
-            .effects
-            .all_locks()
-            .find(|(t, m)| *m == LockMode::AccessExclusive && !cx.new_objects_before(s, t))
+        let Some((t, _)) =
+            s.effects.all_locks().find(|(t, m)| *m == LockMode::AccessExclusive && !cx.new_objects_before(s, t))
         else {
             continue;
         };
         if let Some(next) = cx.statements[i + 1..].iter().find(|n| {
-            n.tx_id == s.tx_id
-                && n.op
-                    .as_ref()
-                    .is_some_and(|o| !matches!(o, Op::Transaction(_) | Op::Set { .. }))
+            n.tx_id == s.tx_id && n.op.as_ref().is_some_and(|o| !matches!(o, Op::Transaction(_) | Op::Set { .. }))
         }) {
             reported.insert(s.tx_id);
             out.push(

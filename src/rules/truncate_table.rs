@@ -27,11 +27,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             Level::VeryHigh,
             format!(
                 "TRUNCATE {t}{} deletes every row under an ACCESS EXCLUSIVE lock",
-                if *cascade {
-                    " CASCADE also empties every table that references it"
-                } else {
-                    ""
-                }
+                if *cascade { " CASCADE also empties every table that references it" } else { "" }
             ),
             "Back up the table first; delete data in a separate, reviewed data migration",
         ));

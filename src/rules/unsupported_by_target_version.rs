@@ -31,9 +31,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     };
     match cx.op {
         Op::Merge { .. } => need(15, "MERGE"),
-        Op::Reindex {
-            concurrently: true, ..
-        } => need(12, "REINDEX CONCURRENTLY"),
+        Op::Reindex { concurrently: true, .. } => need(12, "REINDEX CONCURRENTLY"),
         Op::CreateTrigger { replace: true, .. } => need(14, "CREATE OR REPLACE TRIGGER"),
         Op::CreateIndex { .. } if cx.sql.to_ascii_uppercase().contains("NULLS NOT DISTINCT") => {
             need(15, "NULLS NOT DISTINCT")
@@ -41,16 +39,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         Op::AlterTable { cmds, .. } => {
             for cmd in cmds {
                 match cmd {
-                    AlterCmd::DetachPartition {
-                        concurrently: true, ..
-                    } => need(14, "DETACH PARTITION CONCURRENTLY"),
-                    AlterCmd::SetAccessMethod => need(15, "SET ACCESS METHOD"),
-                    AlterCmd::AddConstraint(k) if k.nulls_not_distinct => {
-                        need(15, "NULLS NOT DISTINCT")
-                    }
-                    AlterCmd::AddConstraint(k)
-                        if k.kind == ConstraintKind::NotNull && k.not_valid =>
-                    {
+                    AlterCmd::DetachPartition { concurrently: true, .. } => need(14, "DETACH PARTITION CONCURRENTLY"),
+                    AlterCmd::SetAccessMethod(_) => need(15, "SET ACCESS METHOD"),
+                    AlterCmd::AddConstraint(k) if k.nulls_not_distinct => need(15, "NULLS NOT DISTINCT"),
+                    AlterCmd::AddConstraint(k) if k.kind == ConstraintKind::NotNull && k.not_valid => {
                         need(18, "NOT NULL ... NOT VALID")
                     }
                     AlterCmd::AddColumn { column, .. } if column.generated_virtual => {

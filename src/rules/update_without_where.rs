@@ -19,13 +19,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Update {
-        table,
-        has_where: false,
-        set_sql,
-        ..
-    } = cx.op
-    else {
+    let Op::Update { table, has_where: false, set_sql, .. } = cx.op else {
         return;
     };
     if cx.is_new(&table.name) {

@@ -19,20 +19,16 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Vacuum {
-        full: true, tables, ..
-    } = cx.op
-    else {
+    let Op::Vacuum { full: true, tables, .. } = cx.op else {
         return;
     };
+    if !tables.is_empty() && tables.iter().all(|t| cx.is_new(&t.name)) {
+        return;
+    }
     let names = if tables.is_empty() {
         "every table".to_string()
     } else {
-        tables
-            .iter()
-            .map(|t| t.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        tables.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
     };
     out.push(Hit::new(
         Level::High,

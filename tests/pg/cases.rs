@@ -48,10 +48,7 @@ pub fn mode_from_pg_locks(s: &str) -> Option<Mode> {
 pub fn mode_from_name(s: &str) -> Option<Mode> {
     let norm = s.trim().replace(['_', '-'], " ").to_ascii_uppercase();
     let norm = norm.split_whitespace().collect::<Vec<_>>().join(" ");
-    MODES
-        .iter()
-        .position(|(_, name)| *name == norm)
-        .or_else(|| mode_from_pg_locks(s.trim()))
+    MODES.iter().position(|(_, name)| *name == norm).or_else(|| mode_from_pg_locks(s.trim()))
 }
 
 pub fn mode_name(m: Mode) -> &'static str {
@@ -65,11 +62,7 @@ pub fn opt_mode_name(m: Option<Mode>) -> &'static str {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Gap {
     /// The server takes `server` on `table`; migrade may report `migrade` instead.
-    Lock {
-        table: String,
-        server: Option<Mode>,
-        migrade: Option<Mode>,
-    },
+    Lock { table: String, server: Option<Mode>, migrade: Option<Mode> },
     /// The server's rewrite verdict is `server`; migrade may report `migrade` instead.
     Rewrite { server: bool, migrade: bool },
 }
@@ -93,21 +86,12 @@ pub struct Blocker {
 pub fn parse_blocker(text: &str) -> Result<Blocker, String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     if words.len() < 3 {
-        return Err(format!(
-            "blocker: expected `<table> <MODE> <seconds>`, got `{text}`"
-        ));
+        return Err(format!("blocker: expected `<table> <MODE> <seconds>`, got `{text}`"));
     }
-    let secs: f64 = words[words.len() - 1]
-        .parse()
-        .map_err(|_| format!("blocker: bad seconds in `{text}`"))?;
+    let secs: f64 = words[words.len() - 1].parse().map_err(|_| format!("blocker: bad seconds in `{text}`"))?;
     let mode_text = words[1..words.len() - 1].join(" ");
-    let mode = mode_from_name(&mode_text)
-        .ok_or_else(|| format!("blocker: unknown lock mode `{mode_text}`"))?;
-    Ok(Blocker {
-        table: words[0].to_string(),
-        mode,
-        secs,
-    })
+    let mode = mode_from_name(&mode_text).ok_or_else(|| format!("blocker: unknown lock mode `{mode_text}`"))?;
+    Ok(Blocker { table: words[0].to_string(), mode, secs })
 }
 
 /// The blockers of a notx case without `-- blocker:` lines: one that makes the
@@ -116,18 +100,7 @@ pub fn parse_blocker(text: &str) -> Result<Blocker, String> {
 /// older snapshots or for lockers of `t` (CREATE INDEX / REINDEX CONCURRENTLY,
 /// DROP INDEX CONCURRENTLY) are sampled while they hold their lock.
 pub fn default_blockers() -> Vec<Blocker> {
-    vec![
-        Blocker {
-            table: "t".into(),
-            mode: 3,
-            secs: 1.0,
-        },
-        Blocker {
-            table: "t".into(),
-            mode: 0,
-            secs: 2.0,
-        },
-    ]
+    vec![Blocker { table: "t".into(), mode: 3, secs: 1.0 }, Blocker { table: "t".into(), mode: 0, secs: 2.0 }]
 }
 
 #[derive(Debug, Clone)]
@@ -152,9 +125,7 @@ fn parse_mode_or_none(s: &str) -> Result<Option<Mode>, String> {
     if s.eq_ignore_ascii_case("none") || s == "-" {
         return Ok(None);
     }
-    mode_from_name(s)
-        .map(Some)
-        .ok_or_else(|| format!("unknown lock mode `{s}`"))
+    mode_from_name(s).map(Some).ok_or_else(|| format!("unknown lock mode `{s}`"))
 }
 
 fn parse_bool(s: &str) -> Result<bool, String> {
@@ -168,17 +139,13 @@ fn parse_bool(s: &str) -> Result<bool, String> {
 /// `lock <table> <MODE|none> -> <MODE|none>: reason`
 /// `rewrite <true|false> -> <true|false>: reason`
 pub fn parse_known_gap(text: &str) -> Result<KnownGap, String> {
-    let (spec, reason) = text
-        .split_once(':')
-        .ok_or("known-gap needs `: <reason>` after the override")?;
+    let (spec, reason) = text.split_once(':').ok_or("known-gap needs `: <reason>` after the override")?;
     let reason = reason.trim().to_string();
     if reason.is_empty() {
         return Err("known-gap needs a reason".into());
     }
     let spec = spec.trim();
-    let (kind, rest) = spec
-        .split_once(char::is_whitespace)
-        .ok_or("known-gap: `lock ...` or `rewrite ...`")?;
+    let (kind, rest) = spec.split_once(char::is_whitespace).ok_or("known-gap: `lock ...` or `rewrite ...`")?;
     let (from, to) = rest.split_once("->").ok_or("known-gap: missing `->`")?;
     let gap = match kind {
         "lock" => {
@@ -192,10 +159,7 @@ pub fn parse_known_gap(text: &str) -> Result<KnownGap, String> {
                 migrade: parse_mode_or_none(to)?,
             }
         }
-        "rewrite" => Gap::Rewrite {
-            server: parse_bool(from)?,
-            migrade: parse_bool(to)?,
-        },
+        "rewrite" => Gap::Rewrite { server: parse_bool(from)?, migrade: parse_bool(to)? },
         other => return Err(format!("known-gap: unknown kind `{other}`")),
     };
     Ok(KnownGap { gap, reason })
@@ -208,12 +172,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
         if let Some(c) = cases.last_mut() {
             let stmt = body.join("\n").trim().to_string();
             if stmt.is_empty() {
-                return Err(format!(
-                    "{}:{}: case `{}` has no statement",
-                    path.display(),
-                    c.line,
-                    c.name
-                ));
+                return Err(format!("{}:{}: case `{}` has no statement", path.display(), c.line, c.name));
             }
             c.stmt = stmt;
         }
@@ -251,11 +210,9 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
                         stmt: String::new(),
                     });
                 }
-                (
-                    "setup" | "session" | "known-gap" | "note" | "notx" | "migrade-args"
-                    | "blocker",
-                    _,
-                ) if cases.is_empty() => {
+                ("setup" | "session" | "known-gap" | "note" | "notx" | "migrade-args" | "blocker", _)
+                    if cases.is_empty() =>
+                {
                     return Err(err(format!("`{key}` before the first `-- case:`")));
                 }
                 ("setup", Some(v)) => cases.last_mut().unwrap().setup.push(v.to_string()),
@@ -266,11 +223,9 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
                     let b = parse_blocker(v).map_err(err)?;
                     cases.last_mut().unwrap().blockers.push(b);
                 }
-                ("migrade-args", Some(v)) => cases
-                    .last_mut()
-                    .unwrap()
-                    .migrade_args
-                    .extend(v.split_whitespace().map(String::from)),
+                ("migrade-args", Some(v)) => {
+                    cases.last_mut().unwrap().migrade_args.extend(v.split_whitespace().map(String::from))
+                }
                 ("known-gap", Some(v)) => {
                     let g = parse_known_gap(v).map_err(err)?;
                     cases.last_mut().unwrap().known_gaps.push(g);
@@ -281,10 +236,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
         }
         if cases.is_empty() {
             if !trimmed.is_empty() {
-                return Err(format!(
-                    "{}:{lineno}: SQL before the first `-- case:`",
-                    path.display()
-                ));
+                return Err(format!("{}:{lineno}: SQL before the first `-- case:`", path.display()));
             }
             continue;
         }

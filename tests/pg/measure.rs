@@ -75,11 +75,7 @@ fn schema_name(idx: usize) -> String {
 
 fn ensure_semicolon(s: &str) -> String {
     let t = s.trim_end();
-    if t.ends_with(';') {
-        t.to_string()
-    } else {
-        format!("{t};")
-    }
+    if t.ends_with(';') { t.to_string() } else { format!("{t};") }
 }
 
 fn prelude(schema: &str, case: &Case, with_fixture: bool) -> String {
@@ -146,10 +142,7 @@ fn parse_output(out: &str) -> Result<Parsed, String> {
         match parts.as_slice() {
             [tag @ ("rel" | "new"), oid, name, kind] => {
                 let oid: u64 = oid.parse().map_err(|_| format!("bad line {line}"))?;
-                let rel = Rel {
-                    name: name.to_string(),
-                    kind: kind.chars().next().unwrap_or('?'),
-                };
+                let rel = Rel { name: name.to_string(), kind: kind.chars().next().unwrap_or('?') };
                 if *tag == "rel" {
                     p.rels.insert(oid, rel);
                 } else {
@@ -170,8 +163,7 @@ fn parse_output(out: &str) -> Result<Parsed, String> {
                 let Some(m) = mode_from_pg_locks(mode) else {
                     return Err(format!("unknown lock mode in `{line}`"));
                 };
-                p.locks
-                    .push((oid, m, *granted == "t" || *granted == "true"));
+                p.locks.push((oid, m, *granted == "t" || *granted == "true"));
             }
             _ => {} // output of the statement itself (e.g. a SELECT in setup)
         }
@@ -191,9 +183,7 @@ fn facts_from(p: &Parsed, mut facts: Facts) -> Facts {
             (None, Some(r)) => (r, true),
             (None, None) => continue, // a catalog or another schema's relation
         };
-        facts
-            .raw_locks
-            .push((rel.name.clone(), rel.kind, mode, granted, is_new));
+        facts.raw_locks.push((rel.name.clone(), rel.kind, mode, granted, is_new));
         if !is_new && TABLE_KINDS.contains(&rel.kind) {
             let e = facts.locks.entry(rel.name.clone()).or_insert(mode);
             if mode > *e {
@@ -201,9 +191,7 @@ fn facts_from(p: &Parsed, mut facts: Facts) -> Facts {
             }
         }
     }
-    facts
-        .raw_locks
-        .sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)));
+    facts.raw_locks.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)));
     facts.raw_locks.dedup();
     for (oid, (node0, size0)) in &p.fn0 {
         let Some(rel) = p.rels.get(oid) else { continue };
@@ -250,19 +238,11 @@ pub fn run_tx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String>
     s.push_str("ROLLBACK;\n");
     let out = server.sql(&s);
     if !out.ok {
-        return Err(format!(
-            "psql failed (exit {:?}) for case `{}`:\n{}",
-            out.code,
-            case.name,
-            out.stderr.trim()
-        ));
+        return Err(format!("psql failed (exit {:?}) for case `{}`:\n{}", out.code, case.name, out.stderr.trim()));
     }
     let p = parse_output(&out.stdout)?;
     if p.rels.is_empty() {
-        return Err(format!(
-            "case `{}`: no relations read back (output: {})",
-            case.name, out.stdout
-        ));
+        return Err(format!("case `{}`: no relations read back (output: {})", case.name, out.stdout));
     }
     Ok(facts_from(&p, Facts::default()))
 }
@@ -277,20 +257,12 @@ pub fn run_tx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String>
 pub fn run_notx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String> {
     let schema = schema_name(idx);
     let mut facts = Facts::default();
-    let blockers = if case.blockers.is_empty() {
-        default_blockers()
-    } else {
-        case.blockers.clone()
-    };
+    let blockers = if case.blockers.is_empty() { default_blockers() } else { case.blockers.clone() };
 
     // Fixture, committed.
     let out = server.sql(&prelude(&schema, case, true));
     if !out.ok {
-        return Err(format!(
-            "fixture/setup failed for `{}`:\n{}",
-            case.name,
-            out.stderr.trim()
-        ));
+        return Err(format!("fixture/setup failed for `{}`:\n{}", case.name, out.stderr.trim()));
     }
 
     // 1. In a transaction block it must fail.
@@ -413,42 +385,25 @@ SELECT format('samp|%s|%s|%s', relation::bigint, mode, granted) FROM _samp;
     let stmt = server.spawn_sql(&app_stmt, &stmt_sql)?;
     let stmt_out = Server::wait(stmt);
     let sampler_out = Server::wait(sampler);
-    let blocker_outs: Vec<(String, SqlOut)> = blocker_children
-        .into_iter()
-        .map(|(app, c)| (app, Server::wait(c)))
-        .collect();
+    let blocker_outs: Vec<(String, SqlOut)> =
+        blocker_children.into_iter().map(|(app, c)| (app, Server::wait(c))).collect();
     if !stmt_out.ok {
-        return Err(format!(
-            "case `{}`: the statement failed:\n{}",
-            case.name,
-            stmt_out.stderr.trim()
-        ));
+        return Err(format!("case `{}`: the statement failed:\n{}", case.name, stmt_out.stderr.trim()));
     }
     if !sampler_out.ok {
-        return Err(format!(
-            "case `{}`: the lock sampler failed:\n{}",
-            case.name,
-            sampler_out.stderr.trim()
-        ));
+        return Err(format!("case `{}`: the lock sampler failed:\n{}", case.name, sampler_out.stderr.trim()));
     }
     for (app, out) in &blocker_outs {
         if !out.ok {
-            return Err(format!(
-                "case `{}`: blocker {app} failed:\n{}",
-                case.name,
-                out.stderr.trim()
-            ));
+            return Err(format!("case `{}`: blocker {app} failed:\n{}", case.name, out.stderr.trim()));
         }
     }
 
     // 3. Relations (new ones too) and filenodes after. `_before` was a temp table of
     //    another session: rebuild it from the before-output.
     let before_p = parse_output(&before.stdout)?;
-    let values: Vec<String> = before_p
-        .rels
-        .iter()
-        .map(|(oid, r)| format!("({oid}::oid, '{}'::\"char\")", r.kind))
-        .collect();
+    let values: Vec<String> =
+        before_p.rels.iter().map(|(oid, r)| format!("({oid}::oid, '{}'::\"char\")", r.kind)).collect();
     let mut s = prelude(&schema, case, false);
     s.push_str(&rels_query("new", &schema));
     if !values.is_empty() {
@@ -462,10 +417,7 @@ SELECT format('samp|%s|%s|%s', relation::bigint, mode, granted) FROM _samp;
     if !after.ok {
         return Err(format!("after-snapshot failed: {}", after.stderr));
     }
-    let combined = format!(
-        "{}\n{}\n{}",
-        before.stdout, sampler_out.stdout, after.stdout
-    );
+    let combined = format!("{}\n{}\n{}", before.stdout, sampler_out.stdout, after.stdout);
     let p = parse_output(&combined)?;
     facts = facts_from(&p, facts);
     if p.locks.is_empty() {
@@ -504,9 +456,5 @@ pub fn describe_raw(facts: &Facts) -> String {
             )
         })
         .collect();
-    if v.is_empty() {
-        "(none)".into()
-    } else {
-        v.join(", ")
-    }
+    if v.is_empty() { "(none)".into() } else { v.join(", ") }
 }

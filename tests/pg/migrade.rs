@@ -30,12 +30,7 @@ fn unqualify(name: &str) -> String {
     n.trim_matches('"').to_ascii_lowercase()
 }
 
-fn add_lock(
-    locks: &mut BTreeMap<String, Mode>,
-    table: &Value,
-    lock: &Value,
-    ctx: &str,
-) -> Result<(), String> {
+fn add_lock(locks: &mut BTreeMap<String, Mode>, table: &Value, lock: &Value, ctx: &str) -> Result<(), String> {
     let (Some(table), Some(lock)) = (table.as_str(), lock.as_str()) else {
         // `table` or `lock` null: no lock reported for this entry.
         return Ok(());
@@ -55,25 +50,15 @@ pub fn parse_report(json: &str, file_suffix: &str) -> Result<Report, String> {
     if v.get("version").and_then(Value::as_u64) != Some(1) {
         return Err("JSON has no `\"version\": 1`".into());
     }
-    let files = v
-        .get("files")
-        .and_then(Value::as_array)
-        .ok_or("JSON has no `files` array")?;
+    let files = v.get("files").and_then(Value::as_array).ok_or("JSON has no `files` array")?;
     let file = files
         .iter()
-        .find(|f| {
-            f.get("path")
-                .and_then(Value::as_str)
-                .is_some_and(|p| p.ends_with(file_suffix))
-        })
+        .find(|f| f.get("path").and_then(Value::as_str).is_some_and(|p| p.ends_with(file_suffix)))
         .ok_or_else(|| {
-            let errors = v.get("errors").map(|e| e.to_string()).unwrap_or_default();
-            format!("no entry for {file_suffix} in `files` (errors: {errors})")
-        })?;
-    let stmts = file
-        .get("statements")
-        .and_then(Value::as_array)
-        .ok_or("file entry has no `statements` array")?;
+        let errors = v.get("errors").map(|e| e.to_string()).unwrap_or_default();
+        format!("no entry for {file_suffix} in `files` (errors: {errors})")
+    })?;
+    let stmts = file.get("statements").and_then(Value::as_array).ok_or("file entry has no `statements` array")?;
     if stmts.is_empty() {
         return Err("`statements` is empty".into());
     }
@@ -83,9 +68,7 @@ pub fn parse_report(json: &str, file_suffix: &str) -> Result<Report, String> {
         if let Some(sum) = s.get("summary").and_then(Value::as_str) {
             r.summaries.push(sum.to_string());
         }
-        let eff = s
-            .get("effects")
-            .ok_or_else(|| format!("{ctx} has no `effects`"))?;
+        let eff = s.get("effects").ok_or_else(|| format!("{ctx} has no `effects`"))?;
         add_lock(
             &mut r.locks,
             eff.get("table").unwrap_or(&Value::Null),
@@ -93,9 +76,7 @@ pub fn parse_report(json: &str, file_suffix: &str) -> Result<Report, String> {
             &ctx,
         )?;
         if let Some(others) = eff.get("other_locks") {
-            let others = others
-                .as_array()
-                .ok_or_else(|| format!("{ctx}: `other_locks` is not an array"))?;
+            let others = others.as_array().ok_or_else(|| format!("{ctx}: `other_locks` is not an array"))?;
             for o in others {
                 add_lock(
                     &mut r.locks,
@@ -136,14 +117,7 @@ pub fn run(bin: &Path, dir: &Path, case: &Case, pg_major: u32) -> Result<Report,
     std::fs::write(dir.join(HISTORY_FILE), history).map_err(|e| e.to_string())?;
     std::fs::write(dir.join(CASE_FILE), stmt).map_err(|e| e.to_string())?;
     let out = Command::new(bin)
-        .args([
-            "lint",
-            "--no-config",
-            "--format",
-            "json",
-            "--pg-version",
-            &pg_major.to_string(),
-        ])
+        .args(["lint", "--no-config", "--format", "json", "--pg-version", &pg_major.to_string()])
         .args(&case.migrade_args)
         .arg(dir)
         .output()
@@ -163,29 +137,16 @@ pub fn run(bin: &Path, dir: &Path, case: &Case, pg_major: u32) -> Result<Report,
         return Err(format!(
             "migrade exited with {code:?}: {}{}",
             stderr.trim(),
-            if stdout.trim().is_empty() {
-                String::new()
-            } else {
-                format!(" / stdout: {}", first_chars(&stdout, 300))
-            }
+            if stdout.trim().is_empty() { String::new() } else { format!(" / stdout: {}", first_chars(&stdout, 300)) }
         ));
     }
-    let mut r = parse_report(&stdout, CASE_FILE).map_err(|e| {
-        format!(
-            "{e}; stdout: {}; stderr: {}",
-            first_chars(&stdout, 300),
-            first_chars(&stderr, 300)
-        )
-    })?;
+    let mut r = parse_report(&stdout, CASE_FILE)
+        .map_err(|e| format!("{e}; stdout: {}; stderr: {}", first_chars(&stdout, 300), first_chars(&stderr, 300)))?;
     r.exit_code = code;
     Ok(r)
 }
 
 fn first_chars(s: &str, n: usize) -> String {
     let t: String = s.trim().chars().take(n).collect();
-    if s.trim().chars().count() > n {
-        format!("{t}…")
-    } else {
-        t
-    }
+    if s.trim().chars().count() > n { format!("{t}…") } else { t }
 }

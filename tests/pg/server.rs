@@ -53,29 +53,20 @@ fn is_file(p: &Path) -> bool {
 }
 
 fn has_server_bins(dir: &Path) -> bool {
-    ["initdb", "pg_ctl", "postgres"]
-        .iter()
-        .all(|b| is_file(&dir.join(b)))
+    ["initdb", "pg_ctl", "postgres"].iter().all(|b| is_file(&dir.join(b)))
 }
 
 fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| is_file(p))
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_file(p))
 }
 
 /// `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` -> 15
 fn major_from_binary(postgres: &Path) -> Option<u32> {
     let out = Command::new(postgres).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let ver = text
-        .split_whitespace()
-        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
-    ver.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    let ver = text.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
+    ver.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 /// Finds the server binaries. Preference: `MIGRADE_PG_BINDIR`, then
@@ -86,10 +77,7 @@ pub fn find_bins() -> Result<PgBins, String> {
     if let Some(dir) = std::env::var_os("MIGRADE_PG_BINDIR") {
         let dir = PathBuf::from(dir);
         if !has_server_bins(&dir) {
-            return Err(format!(
-                "MIGRADE_PG_BINDIR={} does not contain initdb, pg_ctl and postgres",
-                dir.display()
-            ));
+            return Err(format!("MIGRADE_PG_BINDIR={} does not contain initdb, pg_ctl and postgres", dir.display()));
         }
         chosen = Some((dir, None));
     }
@@ -111,22 +99,19 @@ pub fn find_bins() -> Result<PgBins, String> {
             chosen = Some((bin.clone(), Some(*n)));
         }
     }
-    if chosen.is_none() {
-        if let Some(pg_config) = which("pg_config") {
-            if let Ok(out) = Command::new(pg_config).arg("--bindir").output() {
-                let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-                if has_server_bins(&dir) {
-                    chosen = Some((dir, None));
-                }
-            }
+    if chosen.is_none()
+        && let Some(pg_config) = which("pg_config")
+        && let Ok(out) = Command::new(pg_config).arg("--bindir").output()
+    {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if has_server_bins(&dir) {
+            chosen = Some((dir, None));
         }
     }
     let Some((bindir, major)) = chosen else {
-        return Err(
-            "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found \
+        return Err("PostgreSQL server binaries (initdb, pg_ctl, postgres) not found \
                     under /usr/lib/postgresql/<N>/bin, MIGRADE_PG_BINDIR or pg_config --bindir"
-                .to_string(),
-        );
+            .to_string());
     };
     let major = match major {
         Some(m) => m,
@@ -140,11 +125,7 @@ pub fn find_bins() -> Result<PgBins, String> {
     } else {
         return Err("psql not found (neither next to the server binaries nor on PATH)".into());
     };
-    Ok(PgBins {
-        bindir,
-        psql,
-        major,
-    })
+    Ok(PgBins { bindir, psql, major })
 }
 
 /// Result of one psql run.
@@ -182,20 +163,13 @@ fn running_as_root() -> bool {
     if let Ok(m) = std::fs::metadata("/proc/self") {
         return m.uid() == 0;
     }
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
 fn free_port() -> u16 {
     // The server listens on a Unix socket only; the port just names the socket
     // file (.s.PGSQL.<port>). Still pick one no TCP listener uses.
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(54329)
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(54329)
 }
 
 /// Quotes for /bin/sh.
@@ -210,22 +184,15 @@ impl Server {
         let as_postgres = running_as_root();
         // Short path: the socket path must stay below ~100 bytes, and the `postgres`
         // user must be able to traverse the parent directory.
-        let base = if Path::new("/tmp").is_dir() {
-            PathBuf::from("/tmp")
-        } else {
-            std::env::temp_dir()
-        };
+        let base = if Path::new("/tmp").is_dir() { PathBuf::from("/tmp") } else { std::env::temp_dir() };
         let dir = tempfile::Builder::new()
             .prefix("migrade-pg-")
             .tempdir_in(&base)
             .map_err(|e| format!("cannot create a temp dir in {}: {e}", base.display()))?;
         let data = dir.path().join("data");
         if as_postgres {
-            let st = Command::new("chown")
-                .arg("postgres:")
-                .arg(dir.path())
-                .status()
-                .map_err(|e| format!("chown: {e}"))?;
+            let st =
+                Command::new("chown").arg("postgres:").arg(dir.path()).status().map_err(|e| format!("chown: {e}"))?;
             if !st.success() {
                 return Err(format!(
                     "running as root: cannot chown {} to the `postgres` user (is Debian's postgresql package installed?)",
@@ -233,14 +200,7 @@ impl Server {
                 ));
             }
         }
-        let mut server = Server {
-            bins: bins.clone(),
-            dir,
-            data,
-            port: free_port(),
-            as_postgres,
-            running: false,
-        };
+        let mut server = Server { bins: bins.clone(), dir, data, port: free_port(), as_postgres, running: false };
 
         let initdb = server.bins.bindir.join("initdb");
         let out = server.admin(
@@ -357,21 +317,20 @@ impl Server {
             cmd.env_remove(v);
         }
         cmd.env("LC_ALL", "C");
-        cmd.output()
-            .map_err(|e| format!("cannot run {}: {e}", prog.display()))
+        cmd.output().map_err(|e| format!("cannot run {}: {e}", prog.display()))
     }
 
     /// A psql command connected to this server (no script yet).
     pub fn psql_cmd(&self, appname: &str) -> Command {
         let mut cmd = Command::new(&self.bins.psql);
-        cmd.arg("-X")
-            .arg("-q")
-            .arg("-At")
-            .arg("-h")
-            .arg(self.dir.path())
-            .arg("-p")
-            .arg(self.port.to_string())
-            .args(["-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1"]);
+        cmd.arg("-X").arg("-q").arg("-At").arg("-h").arg(self.dir.path()).arg("-p").arg(self.port.to_string()).args([
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]);
         for v in PG_ENV {
             cmd.env_remove(v);
         }
@@ -390,31 +349,17 @@ impl Server {
         match child {
             Ok(c) => match c.wait_with_output() {
                 Ok(o) => SqlOut::from_output(o),
-                Err(e) => SqlOut {
-                    ok: false,
-                    code: None,
-                    stdout: String::new(),
-                    stderr: e.to_string(),
-                },
+                Err(e) => SqlOut { ok: false, code: None, stdout: String::new(), stderr: e.to_string() },
             },
-            Err(e) => SqlOut {
-                ok: false,
-                code: None,
-                stdout: String::new(),
-                stderr: e,
-            },
+            Err(e) => SqlOut { ok: false, code: None, stdout: String::new(), stderr: e },
         }
     }
 
     /// Starts a script in its own session without waiting for it.
     pub fn spawn_sql(&self, appname: &str, script: &str) -> Result<Child, String> {
         let mut cmd = self.psql_cmd(appname);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", self.bins.psql.display()))?;
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", self.bins.psql.display()))?;
         let mut stdin = child.stdin.take().expect("piped stdin");
         let script = script.to_owned();
         // Write from a thread so a large script can never deadlock against output.
@@ -427,12 +372,7 @@ impl Server {
     pub fn wait(child: Child) -> SqlOut {
         match child.wait_with_output() {
             Ok(o) => SqlOut::from_output(o),
-            Err(e) => SqlOut {
-                ok: false,
-                code: None,
-                stdout: String::new(),
-                stderr: e.to_string(),
-            },
+            Err(e) => SqlOut { ok: false, code: None, stdout: String::new(), stderr: e.to_string() },
         }
     }
 
