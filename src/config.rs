@@ -27,6 +27,9 @@ pub struct ConfigFile {
     pub max_file_size: Option<u64>,
     #[serde(default)]
     pub rules: BTreeMap<String, Spanned<String>>,
+    /// Rule groups: `security = "off"` or a level.
+    #[serde(default)]
+    pub tags: BTreeMap<String, Spanned<String>>,
 }
 
 /// A config error with the file and the key's location.
@@ -99,7 +102,7 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
             &text,
             e.message().to_string(),
             e.span(),
-            Some("Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, [rules]".into()),
+            Some("Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, [tags], [rules]".into()),
         ))
     })?;
     let mut loaded = Loaded { path: Some(path.to_path_buf()), ..Default::default() };
@@ -150,6 +153,31 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
     loaded.include = cfg.include.unwrap_or_default();
     loaded.exclude = cfg.exclude.unwrap_or_default();
     loaded.max_file_size = cfg.max_file_size;
+    for (tag, v) in &cfg.tags {
+        if !crate::rules::ALL.iter().any(|r| r.tags.contains(&tag.as_str())) {
+            return Err(Box::new(err(
+                path,
+                &text,
+                format!("unknown rule group \"{tag}\" in [tags]"),
+                Some(v.span()),
+                Some("Known groups: security".into()),
+            )));
+        }
+        let setting = if v.get_ref() == "off" {
+            RuleSetting::Off
+        } else {
+            RuleSetting::Level(Level::parse(v.get_ref()).ok_or_else(|| {
+                Box::new(err(
+                    path,
+                    &text,
+                    format!("tags.{tag} = \"{}\" is not off or a level", v.get_ref()),
+                    Some(v.span()),
+                    Some("Use off, low, medium, high or very-high".into()),
+                ))
+            })?)
+        };
+        settings.tags.insert(tag.clone(), setting);
+    }
     for (id, v) in &cfg.rules {
         if crate::rules::find(id).is_none() {
             // Point at the value: the key itself has no span in this map.
@@ -213,6 +241,10 @@ pub const DEFAULT_FILE: &str = r#"# migrade configuration (https://github.com/ â
 
 # Files larger than this many bytes are reported and skipped (default 16 MiB).
 # max_file_size = 16777216
+
+[tags]
+# Turn a whole group of rules off or change its level:
+# security = "off"
 
 [rules]
 # Turn a rule off or change its level:

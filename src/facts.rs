@@ -372,13 +372,12 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
         Op::AlterEnum { rename: Some(_), .. } => e.breaks_running_code = true,
         Op::CreateEnum { type_name } => e.creates.push(type_name.name.clone()),
         Op::CreateFunction { name, .. } => e.creates.push(name.name.clone()),
-        Op::AlterDomainAddConstraint { name, not_valid }
-            if !not_valid => {
-                for t in cx.schema.tables_using_type(&name.name) {
-                    e.lock(t, Share);
-                }
-                e.scan = true;
+        Op::AlterDomainAddConstraint { name, not_valid } if !not_valid => {
+            for t in cx.schema.tables_using_type(&name.name) {
+                e.lock(t, Share);
             }
+            e.scan = true;
+        }
         Op::Comment { table: Some(t) } | Op::CreateStatistics { table: Some(t) } => {
             e.lock(&t.name, ShareUpdateExclusive);
         }

@@ -19,17 +19,24 @@ pub fn changed_since(reference: &str) -> Result<HashSet<PathBuf>, String> {
     let root = PathBuf::from(root.trim());
     if git(&["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")]).is_err() {
         return Err(format!(
-            "unknown git ref `{reference}`; in a shallow CI clone fetch it first (git fetch --depth=50 origin {})",
+            "unknown git ref `{reference}`; in a shallow CI clone fetch it first (git fetch --depth=50 origin {}), or check out with full history (actions/checkout: fetch-depth: 0)",
             reference.trim_start_matches("origin/")
         ));
     }
     let base = git(&["merge-base", reference, "HEAD"]).map_err(|e| {
-        format!("no merge-base between `{reference}` and HEAD ({e}); in a shallow clone fetch more history (git fetch --deepen=100)")
+        // `git merge-base` says nothing when there is no common ancestor.
+        let detail = if e.is_empty() { String::new() } else { format!(" ({e})") };
+        format!(
+            "no merge-base between `{reference}` and HEAD{detail}; in a shallow clone fetch more history (git fetch --deepen=100), or check out with full history (actions/checkout: fetch-depth: 0)"
+        )
     })?;
     let base = base.trim();
     let mut set = HashSet::new();
-    let diff = git(&["diff", "--name-only", "--diff-filter=AMR", "-z", base])?;
-    let untracked = git(&["ls-files", "--others", "--exclude-standard", "-z"])?;
+    // From the top directory: both list paths relative to it (ls-files would
+    // otherwise list only the current directory's files, relative to it).
+    let top = root.to_string_lossy();
+    let diff = git(&["-C", &top, "diff", "--name-only", "--diff-filter=AMR", "-z", base])?;
+    let untracked = git(&["-C", &top, "ls-files", "--others", "--exclude-standard", "-z"])?;
     for name in diff.split('\0').chain(untracked.split('\0')).filter(|s| !s.is_empty()) {
         let p = root.join(name);
         set.insert(std::fs::canonicalize(&p).unwrap_or(p));

@@ -429,7 +429,8 @@ pub enum Op {
         security_definer: bool,
         sets_search_path: bool,
         language: Option<String>,
-        body: Vec<EmbeddedSql>,
+        /// EXECUTEs of SQL built at run time inside a PL/pgSQL body.
+        dynamic: Vec<DynamicExecute>,
     },
     CreateView {
         name: QName,

@@ -7,6 +7,7 @@ pub mod ir;
 pub mod lint;
 pub mod model;
 pub mod parse;
+pub mod placeholders;
 pub mod plan;
 pub mod plan_cmd;
 mod plpgsql;

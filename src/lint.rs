@@ -25,6 +25,8 @@ pub struct Settings {
     pub utc: bool,
     pub assume_in_transaction: bool,
     pub rules: HashMap<String, RuleSetting>,
+    /// Settings for rule groups (`security`): apply to every rule with the tag.
+    pub tags: HashMap<String, RuleSetting>,
     /// Level of the session-safety findings (missing-lock-timeout ...).
     pub session_level: Option<Level>,
     pub require_ignore_reason: bool,
@@ -37,6 +39,7 @@ impl Default for Settings {
             utc: false,
             assume_in_transaction: false,
             rules: HashMap::new(),
+            tags: HashMap::new(),
             session_level: None,
             require_ignore_reason: false,
         }
@@ -220,6 +223,13 @@ impl Linter<'_> {
             && let Some(l) = self.settings.session_level
         {
             level = l;
+        }
+        for tag in def.map(|r| r.tags).unwrap_or(&[]) {
+            match self.settings.tags.get(*tag) {
+                Some(RuleSetting::Off) => return None,
+                Some(RuleSetting::Level(l)) => level = *l,
+                None => {}
+            }
         }
         match self.settings.rules.get(rule) {
             Some(RuleSetting::Off) => return None,
@@ -421,7 +431,9 @@ impl Linter<'_> {
             }
             (summary_of(sql), Effects::default(), None)
         } else {
-            match parse_statement(sql, raw.start) {
+            // Template placeholders (${x}, {{ x }}, :'x') are replaced byte for byte before parsing.
+            let neutral = crate::placeholders::neutralize(sql);
+            match parse_statement(neutral.as_deref().unwrap_or(sql), raw.start) {
                 Ok(p) => {
                     let e = self.analyze(&p, sql, index, span, schema, st, out, false);
                     (p.summary.clone(), e, Some(p.op))
@@ -462,7 +474,8 @@ impl Linter<'_> {
 }
 
 fn summary_of(sql: &str) -> String {
-    rules::leading_words(sql, 3).join(" ")
+    let words = rules::leading_words(sql, 3).join(" ");
+    if words.is_empty() { "(unreadable)".to_string() } else { words }
 }
 
 /// Lints one file against the schema history (updated in place for up sections).

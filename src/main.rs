@@ -125,7 +125,8 @@ fn main() -> ExitCode {
         Command::Rules => {
             let mut out = String::new();
             for r in migrade::rules::ALL {
-                out.push_str(&format!("{:<42} {:<10} {}\n", r.id, r.level.as_str(), r.summary));
+                let tags = if r.tags.is_empty() { String::new() } else { format!(" [{}]", r.tags.join(", ")) };
+                out.push_str(&format!("{:<42} {:<10} {}{tags}\n", r.id, r.level.as_str(), r.summary));
             }
             print(&out);
             ExitCode::SUCCESS

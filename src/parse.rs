@@ -18,6 +18,11 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
     let result = pg_query::parse(sql, 0).map_err(|e| ParseError { message: clean_error(&e.to_string()) })?;
     let stmts = &result.protobuf.stmts;
     let Some(raw) = stmts.first() else {
+        if sql.contains('\u{a0}') {
+            return Err(ParseError {
+                message: "the statement is a stray no-break space (U+00A0), which PostgreSQL reads as a name, not as whitespace: syntax error".into(),
+            });
+        }
         return Ok(ParsedStatement {
             op: Op::Other,
             summary: "(empty)".into(),
@@ -499,7 +504,36 @@ fn def_elems(list: &[Node]) -> impl Iterator<Item = &protobuf::DefElem> {
 }
 
 fn has_password_option(options: &[Node]) -> bool {
-    def_elems(options).any(|d| d.defname == "password" && d.arg.as_deref().and_then(sval).is_some())
+    def_elems(options).any(|d| {
+        d.defname == "password"
+            && d.arg.as_deref().and_then(sval).is_some_and(|v| !crate::placeholders::is_placeholder_value(v))
+    })
+}
+
+/// Dynamic EXECUTEs in a PL/pgSQL function body, located in the file.
+fn function_dynamic_sql(
+    f: &protobuf::CreateFunctionStmt,
+    language: Option<&str>,
+    sql: &str,
+    offset: usize,
+) -> Vec<DynamicExecute> {
+    if language.is_some_and(|l| !l.eq_ignore_ascii_case("plpgsql")) {
+        return Vec::new();
+    }
+    let body =
+        def_elems(&f.options).find(|d| d.defname == "as").and_then(|d| match d.arg.as_deref()?.node.as_ref()? {
+            NodeEnum::List(l) => l.items.first().and_then(sval).map(str::to_string),
+            NodeEnum::String(s) => Some(s.sval.clone()),
+            _ => None,
+        });
+    let Some(body) = body else { return Vec::new() };
+    let body_offset = sql.find(body.as_str()).map(|p| offset + p);
+    let (_, dynamic, error) = crate::plpgsql::analyse_body(&body, body_offset, offset);
+    if error.is_some() {
+        // The PL/pgSQL parser gives up on some bodies: scan the tokens instead.
+        return crate::plpgsql::scan_executes(&body, body_offset.unwrap_or(offset));
+    }
+    dynamic
 }
 
 fn summary_from_variant(node: &NodeEnum) -> String {
@@ -970,8 +1004,8 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     name: qname_from_list(&f.funcname),
                     security_definer,
                     sets_search_path,
+                    dynamic: function_dynamic_sql(f, language.as_deref(), sql, offset),
                     language,
-                    body: Vec::new(),
                 },
                 if f.is_procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" },
             )

@@ -1,43 +1,118 @@
 //! Expand/contract recipes (EXPAND-CONTRACT.md) with the file's real names.
-//! Every step is runnable SQL, or an instruction when `sql` is empty.
+//!
+//! Every step is runnable SQL, or an instruction when `sql` is empty. A step
+//! with `no_transaction` must run outside a transaction block (psql in
+//! autocommit mode); every other step is one transaction: run it with
+//! `psql --single-transaction` or inside the migration tool's transaction.
+//! Steps whose statements must commit together say `BEGIN` … `COMMIT`
+//! themselves. Steps that take a lock that blocks reads or writes start with
+//! `SET lock_timeout`, so a lock that has to wait fails fast instead of
+//! queueing every other session behind it.
 
-use crate::ir::{QName, quote_ident};
+use crate::ir::{ConstraintKind, QName, quote_ident};
 use crate::model::{PlanStep, Stage};
+use crate::schema::Schema;
+use pg_query::NodeEnum;
+use pg_query::protobuf::{self, AlterTableType, ConstrType};
 
 const LT: &str = "SET lock_timeout = '5s';";
+const LT_LOCAL: &str = "SET LOCAL lock_timeout = '5s';";
+/// Rows per batch of the batched loops (pgroll and reshape use 1000).
+pub const BATCH_SIZE: u32 = 1000;
+/// Target version assumed by the helpers that do not take one.
+const DEFAULT_PG: u32 = crate::lint::DEFAULT_PG_VERSION;
+
+const AE_BRIEF: &str = "ACCESS EXCLUSIVE (brief: catalog only, no scan)";
+const SUE: &str = "SHARE UPDATE EXCLUSIVE (reads and writes continue)";
+const ROWS: &str = "ROW EXCLUSIVE, one batch of rows at a time";
+const READS: &str = "ACCESS SHARE (reads the table; reads and writes continue)";
 
 fn qi(s: &str) -> String {
     quote_ident(s)
 }
 
-/// A primary-key-range batched UPDATE, committing each batch (PG 11+ DO with COMMIT).
+/// A relation in the same schema as `table`.
+fn sibling(table: &QName, name: &str) -> QName {
+    QName { schema: table.schema.clone(), name: name.to_string() }
+}
+
+/// A SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn execute_function(pg: u32) -> &'static str {
+    if pg >= 11 { "EXECUTE FUNCTION" } else { "EXECUTE PROCEDURE" }
+}
+
+/// `ALTER TABLE` statements with `SET lock_timeout` first.
+fn with_lt(sql: &str) -> String {
+    format!("{LT}\n{sql}")
+}
+
+// ---------------------------------------------------------------------------
+// Batched loops
+// ---------------------------------------------------------------------------
+
+/// A primary-key-range batched UPDATE, one transaction per batch.
 pub fn batched_update(table: &QName, pk: &str, set_sql: &str, extra_where: Option<&str>) -> String {
-    batched(table, pk, &format!("UPDATE {table} SET {set_sql}"), extra_where)
+    batched_update_for(table, pk, set_sql, extra_where, DEFAULT_PG)
+}
+
+/// [`batched_update`] for a target PostgreSQL version.
+pub fn batched_update_for(table: &QName, pk: &str, set_sql: &str, extra_where: Option<&str>, pg: u32) -> String {
+    batched(table, pk, &format!("UPDATE {table} SET {set_sql}"), extra_where, pg)
 }
 
 /// A primary-key-range batched DELETE.
 pub fn batched_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> String {
-    batched(table, pk, &format!("DELETE FROM {table}"), where_sql)
+    batched_delete_for(table, pk, where_sql, DEFAULT_PG)
 }
 
-fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>) -> String {
-    let cond = extra_where.map(|w| format!("\n      AND ({w})")).unwrap_or_default();
-    let pk = qi(pk);
+pub fn batched_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: u32) -> String {
+    batched(table, pk, &format!("DELETE FROM {table}"), where_sql, pg)
+}
+
+/// Walks the primary key in key order, `BATCH_SIZE` keys per batch, so it works
+/// for any key type and any gaps; each batch commits (PostgreSQL 11+ `DO` with
+/// `COMMIT`), then sleeps. Before 11 `DO` cannot commit: a psql `\gexec` script
+/// runs each generated batch as its own statement instead.
+fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u32) -> String {
+    let k = qi(pk);
+    let cond = extra_where.map(|w| format!(" AND ({w})")).unwrap_or_default();
+    if pg < 11 {
+        let esc = |s: &str| s.replace('%', "%%");
+        let stmt = format!("{} WHERE {} >= %L AND {} <= %L{}", esc(head), esc(&format!("{table}.{k}")), esc(&format!("{table}.{k}")), esc(&cond));
+        let fmt = lit(&stmt);
+        return format!(
+            "-- PostgreSQL {pg} cannot COMMIT inside DO: this psql script runs each batch of {BATCH_SIZE} rows\n\
+             -- (keyed on {k}) as its own transaction; run it with psql in autocommit mode\n\
+             SELECT format({fmt}, min({k}), max({k})) AS batch,\n       \
+             'SELECT pg_sleep(0.01)' AS pause\n  \
+             FROM (SELECT {k}, (row_number() OVER (ORDER BY {k}) - 1) / {BATCH_SIZE} AS n FROM {table}) AS numbered\n \
+             GROUP BY n ORDER BY n\n\\gexec"
+        );
+    }
+    let ty = format!("{table}.{k}%TYPE");
     [
-        "-- run outside a transaction block (psql autocommit): one transaction per batch".to_string(),
+        format!(
+            "-- one transaction per batch of {BATCH_SIZE} rows, keyed on {k}: run it with psql in autocommit mode,"
+        ),
+        "-- not inside BEGIN ... COMMIT (the COMMIT inside DO needs that)".to_string(),
         "DO $batch$".to_string(),
         "DECLARE".to_string(),
-        "  batch_start bigint;".to_string(),
-        "  max_id bigint;".to_string(),
-        "  batch_size constant int := 1000;".to_string(),
+        format!("  batch_lo {ty};"),
+        format!("  batch_hi {ty};"),
         "BEGIN".to_string(),
-        format!("  SELECT min({pk}), max({pk}) INTO batch_start, max_id FROM {table};"),
-        "  WHILE batch_start <= max_id LOOP".to_string(),
+        format!("  SELECT min({k}) INTO batch_lo FROM {table};"),
+        "  WHILE batch_lo IS NOT NULL LOOP".to_string(),
+        format!("    SELECT max({k}) INTO batch_hi"),
+        format!("      FROM (SELECT {k} FROM {table} WHERE {k} >= batch_lo ORDER BY {k} LIMIT {BATCH_SIZE}) AS batch;"),
         format!("    {head}"),
-        format!("    WHERE {pk} >= batch_start AND {pk} < batch_start + batch_size{cond};"),
+        format!("      WHERE {table}.{k} >= batch_lo AND {table}.{k} <= batch_hi{cond};"),
         "    COMMIT;".to_string(),
         "    PERFORM pg_sleep(0.01);".to_string(),
-        "    batch_start := batch_start + batch_size;".to_string(),
+        format!("    SELECT min({k}) INTO batch_lo FROM {table} WHERE {k} > batch_hi;"),
         "  END LOOP;".to_string(),
         "END".to_string(),
         "$batch$;".to_string(),
@@ -45,225 +120,330 @@ fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>) -> St
     .join("\n")
 }
 
-pub fn drop_column(table: &QName, column: &str) -> Vec<PlanStep> {
-    let c = qi(column);
-    vec![
-        PlanStep::new(Stage::Deploy, format!("deploy code that no longer reads or writes {table}.{c}"), ""),
-        PlanStep::new(
-            Stage::Contract,
-            format!("check {table}.{c} is unused and back it up"),
-            format!(
-                "SELECT count(*) FILTER (WHERE {c} IS NOT NULL) AS non_null FROM {table};\n-- pg_dump --table={table} --data-only, or: CREATE TABLE {}_{}_backup AS SELECT * FROM {table};",
-                table.name, column
-            ),
-        ),
-        PlanStep::new(
-            Stage::Contract,
-            format!("drop {table}.{c} (needs approval)"),
-            format!("{LT}\nALTER TABLE {table} DROP COLUMN {c};"),
-        )
-        .lock("ACCESS EXCLUSIVE (brief)")
-        .irreversible(),
-    ]
+// ---------------------------------------------------------------------------
+// Reading the statement (USING expressions, constraints) with the parser
+// ---------------------------------------------------------------------------
+
+fn alter_table_stmt(sql: &str) -> Option<protobuf::AlterTableStmt> {
+    let parsed = pg_query::parse(sql, 0).ok()?;
+    let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
+    match node {
+        NodeEnum::AlterTableStmt(a) => Some(a.clone()),
+        _ => None,
+    }
 }
 
-pub fn drop_table(table: &QName) -> Vec<PlanStep> {
-    let backup = format!("{}_deprecated", table.name);
-    vec![
-        PlanStep::new(Stage::Deploy, format!("deploy code that no longer uses {table}"), ""),
-        PlanStep::new(
-            Stage::Contract,
-            format!("rename {table} first, so it can be brought back cheaply"),
-            format!("{LT}\nALTER TABLE {table} RENAME TO {};", qi(&backup)),
-        )
-        .lock("ACCESS EXCLUSIVE (brief)"),
-        PlanStep::new(
-            Stage::Contract,
-            "after a release with no errors, back up and drop it (needs approval)".to_string(),
-            format!("-- pg_dump --table={backup} first\n{LT}\nDROP TABLE {};", qi(&backup)),
-        )
-        .lock("ACCESS EXCLUSIVE (brief)")
-        .irreversible(),
-    ]
+/// SQL text of an expression node of a parsed statement.
+fn deparse_expr(expr: &protobuf::Node) -> Option<String> {
+    let parsed = pg_query::parse("SELECT 1", 0).ok()?;
+    let mut node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.clone()?;
+    let NodeEnum::SelectStmt(sel) = &mut node else {
+        return None;
+    };
+    let Some(NodeEnum::ResTarget(rt)) = sel.target_list.first_mut()?.node.as_mut() else {
+        return None;
+    };
+    rt.val = Some(Box::new(expr.clone()));
+    node.deparse(Default::default()).ok()?.strip_prefix("SELECT ").map(str::to_string)
 }
 
-pub fn rename_column(table: &QName, old: &str, new: &str, col_type: Option<&str>, pk: &str) -> Vec<PlanStep> {
-    let (o, n) = (qi(old), qi(new));
-    let ty = col_type.unwrap_or("<type of the old column>");
-    let func = qi(&format!("{}_{}_sync", table.name, new));
-    vec![
-        PlanStep::new(Stage::Expand, format!("add {table}.{n} beside {o}"), format!("{LT}\nALTER TABLE {table} ADD COLUMN {n} {ty};"))
-            .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
-        PlanStep::new(
-            Stage::Expand,
-            format!("keep {n} in sync with {o} while old code runs"),
-            format!(
-                "CREATE FUNCTION {func}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  IF NEW.{n} IS NULL THEN NEW.{n} := NEW.{o}; END IF;\n  IF NEW.{o} IS NULL THEN NEW.{o} := NEW.{n}; END IF;\n  RETURN NEW;\nEND\n$$;\n{LT}\nCREATE TRIGGER {func} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {func}();"
-            ),
-        )
-        .lock("SHARE ROW EXCLUSIVE (brief)"),
-        PlanStep::new(Stage::Backfill, format!("copy {o} into {n} in batches"), batched_update(table, pk, &format!("{n} = {o}"), Some(&format!("{n} IS DISTINCT FROM {o}"))))
-            .lock("ROW EXCLUSIVE per batch")
-            .no_transaction(),
-        PlanStep::new(Stage::Deploy, format!("deploy code that reads and writes {n} only"), ""),
-        PlanStep::new(
-            Stage::Contract,
-            format!("drop the trigger and the old column {o} (needs approval)"),
-            format!("{LT}\nDROP TRIGGER {func} ON {table};\nDROP FUNCTION {func}();\nALTER TABLE {table} DROP COLUMN {o};"),
-        )
-        .lock("ACCESS EXCLUSIVE (brief)")
-        .irreversible(),
-        PlanStep::new(
-            Stage::Expand,
-            "alternative when a short dual-name period is fine: rename and read through a view".to_string(),
-            format!("-- only if the application reads {table} through a view it can switch: the rename itself is catalog-only\n{LT}\nALTER TABLE {table} RENAME COLUMN {o} TO {n};"),
-        ),
-    ]
+/// The `USING` expression of `ALTER COLUMN column TYPE … USING expr` in a statement.
+pub fn using_expr(statement_sql: &str, column: &str) -> Option<String> {
+    let a = alter_table_stmt(statement_sql)?;
+    a.cmds.iter().find_map(|n| match n.node.as_ref()? {
+        NodeEnum::AlterTableCmd(c)
+            if c.subtype == AlterTableType::AtAlterColumnType as i32 && c.name == column =>
+        {
+            match c.def.as_ref()?.node.as_ref()? {
+                NodeEnum::ColumnDef(cd) => deparse_expr(cd.raw_default.as_deref()?),
+                _ => None,
+            }
+        }
+        _ => None,
+    })
 }
 
-pub fn rename_table(old: &QName, new: &str) -> Vec<PlanStep> {
-    let n = qi(new);
-    vec![
-        PlanStep::new(
-            Stage::Expand,
-            format!("rename {old} and leave an updatable view under the old name"),
-            format!("BEGIN;\nSET LOCAL lock_timeout = '5s';\nALTER TABLE {old} RENAME TO {n};\nCREATE VIEW {old} AS SELECT * FROM {n};\nCOMMIT;"),
-        )
-        .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
-        PlanStep::new(Stage::Deploy, format!("deploy code that uses {n}"), ""),
-        PlanStep::new(Stage::Contract, format!("drop the compatibility view {old}"), format!("{LT}\nDROP VIEW {old};"))
-            .lock("ACCESS EXCLUSIVE on the view (brief)"),
-    ]
+/// `ALTER TABLE t ADD CONSTRAINT name … NOT VALID` for one constraint of a
+/// statement (matched by name, or unnamed with the same kind and columns), with
+/// the name spelled out so the later VALIDATE can name it.
+pub fn add_constraint_not_valid_sql(
+    statement_sql: &str,
+    name: &str,
+    kind: ConstraintKind,
+    columns: &[String],
+) -> Option<String> {
+    let mut a = alter_table_stmt(statement_sql)?;
+    let want = match kind {
+        ConstraintKind::Check => ConstrType::ConstrCheck,
+        ConstraintKind::ForeignKey => ConstrType::ConstrForeign,
+        _ => return None,
+    };
+    let strs = |v: &[protobuf::Node]| -> Vec<String> {
+        v.iter()
+            .filter_map(|n| match n.node.as_ref()? {
+                NodeEnum::String(s) => Some(s.sval.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut found = None;
+    for (i, n) in a.cmds.iter().enumerate() {
+        let Some(NodeEnum::AlterTableCmd(c)) = n.node.as_ref() else {
+            continue;
+        };
+        if c.subtype != AlterTableType::AtAddConstraint as i32 {
+            continue;
+        }
+        let Some(NodeEnum::Constraint(k)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
+            continue;
+        };
+        if k.contype != want as i32 {
+            continue;
+        }
+        let cols = if want == ConstrType::ConstrForeign { strs(&k.fk_attrs) } else { strs(&k.keys) };
+        if k.conname == name || (k.conname.is_empty() && (cols == columns || columns.is_empty())) {
+            found = Some(i);
+            break;
+        }
+    }
+    let i = found?;
+    let mut cmd = a.cmds.swap_remove(i);
+    if let Some(NodeEnum::AlterTableCmd(c)) = cmd.node.as_mut()
+        && let Some(NodeEnum::Constraint(k)) = c.def.as_mut().and_then(|d| d.node.as_mut())
+    {
+        k.conname = name.to_string();
+        k.skip_validation = true;
+        k.initially_valid = false;
+    }
+    a.cmds = vec![cmd];
+    let sql = NodeEnum::AlterTableStmt(a).deparse(Default::default()).ok()?;
+    Some(format!("{sql};"))
 }
 
-/// What the plan knows about the column whose type changes.
-pub struct ColumnInfo<'a> {
+// ---------------------------------------------------------------------------
+// What the schema history knows about a column
+// ---------------------------------------------------------------------------
+
+/// An index on the column, to be re-created on the new column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexCopy {
+    /// The index name (for a constraint's index: the constraint name, as PostgreSQL names it).
+    pub name: String,
+    pub columns: Vec<String>,
+    pub unique: bool,
+    /// The PRIMARY KEY or UNIQUE constraint the index backs.
+    pub constraint: Option<(String, ConstraintKind)>,
+}
+
+/// What the plan knows about a column that is copied (type change, rename).
+#[derive(Debug, Clone, Default)]
+pub struct ColumnInfo {
+    /// The column's type as written, when earlier migrations say.
+    pub col_type: Option<String>,
+    /// serial/identity column: its DEFAULT comes from a sequence.
+    pub serial: bool,
     pub not_null: bool,
-    pub indexes: Vec<(&'a str, bool)>,
+    pub indexes: Vec<IndexCopy>,
+    /// FOREIGN KEY / CHECK / EXCLUDE constraints on the column (definitions not in the history).
+    pub other_constraints: Vec<String>,
+    /// Tables with a foreign key to this table, when the column is in a key they may reference.
+    pub referenced_by: Vec<String>,
+    /// Views that read the table.
+    pub views: Vec<String>,
+    /// Single-column primary key used for batches (`id` when unknown).
     pub pk: String,
     pub pg_version: u32,
+    /// `USING` expression of a type change.
+    pub using: Option<String>,
+    /// `COLLATE` of a type change.
+    pub collation: Option<String>,
 }
 
-pub fn change_column_type(table: &QName, column: &str, new_type: &str, info: &ColumnInfo) -> Vec<PlanStep> {
-    let c = qi(column);
-    let tmp = format!("{column}_new");
-    let n = qi(&tmp);
-    let func = qi(&format!("{}_{}_sync", table.name, tmp));
-    let mut steps = vec![
-        PlanStep::new(Stage::Expand, format!("add {table}.{n} with type {new_type}"), format!("{LT}\nALTER TABLE {table} ADD COLUMN {n} {new_type};"))
-            .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
-        PlanStep::new(
-            Stage::Expand,
-            format!("mirror writes of {c} into {n}"),
-            format!(
-                "CREATE FUNCTION {func}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  NEW.{n} := NEW.{c};\n  RETURN NEW;\nEND\n$$;\n{LT}\nCREATE TRIGGER {func} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {func}();"
-            ),
-        )
-        .lock("SHARE ROW EXCLUSIVE (brief)"),
-        PlanStep::new(
-            Stage::Backfill,
-            format!("copy {c} into {n} in batches"),
-            batched_update(table, &info.pk, &format!("{n} = {c}"), Some(&format!("{n} IS DISTINCT FROM {c}"))),
-        )
-        .lock("ROW EXCLUSIVE per batch")
-        .no_transaction(),
-    ];
-    for (idx, unique) in &info.indexes {
-        let new_idx = qi(&format!("{idx}_new"));
-        steps.push(
-            PlanStep::new(
-                Stage::Backfill,
-                format!("build the copy of index {idx} on {n}"),
-                format!(
-                    "CREATE {}INDEX CONCURRENTLY {new_idx} ON {table} ({n});",
-                    if *unique { "UNIQUE " } else { "" }
-                ),
-            )
-            .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
-            .no_transaction(),
-        );
+impl ColumnInfo {
+    pub fn from_schema(schema: &Schema, table: &str, column: &str, pg_version: u32) -> ColumnInfo {
+        let t = schema.table(table);
+        let col = t.and_then(|t| t.column(column));
+        let mut indexes = Vec::new();
+        for i in schema.indexes_on(table, column) {
+            let constraint = t.and_then(|t| {
+                t.constraints.iter().find(|k| {
+                    k.index.as_deref() == Some(i.name.as_str())
+                        && matches!(k.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique)
+                })
+            });
+            indexes.push(IndexCopy {
+                name: constraint.map(|k| k.name.clone()).unwrap_or_else(|| i.name.clone()),
+                columns: i.columns.clone(),
+                unique: i.unique,
+                constraint: constraint.map(|k| (k.name.clone(), k.kind)),
+            });
+        }
+        let other_constraints = t
+            .map(|t| {
+                t.constraints
+                    .iter()
+                    .filter(|k| {
+                        matches!(k.kind, ConstraintKind::Check | ConstraintKind::ForeignKey | ConstraintKind::Exclude)
+                            && k.not_null_check_of.is_none()
+                            && k.columns.iter().any(|c| c == column)
+                    })
+                    .map(|k| k.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let keyed = indexes.iter().any(|i| i.constraint.is_some());
+        let referenced_by =
+            if keyed { schema.referencing(table).into_iter().map(str::to_string).collect() } else { Vec::new() };
+        let mut views: Vec<String> =
+            schema.views.iter().filter(|(_, reads)| reads.iter().any(|r| r == table)).map(|(v, _)| v.clone()).collect();
+        views.sort();
+        ColumnInfo {
+            col_type: col.map(|c| plain_type(&c.type_ref)),
+            serial: col.is_some_and(|c| c.type_ref.is_serial()),
+            not_null: col.is_some_and(|c| c.not_null),
+            indexes,
+            other_constraints,
+            referenced_by,
+            views,
+            pk: crate::rules::pk_of(schema, table),
+            pg_version,
+            using: None,
+            collation: None,
+        }
     }
-    if info.not_null {
-        steps.extend(not_null_steps(table, &tmp, info.pg_version, Stage::Backfill));
-    }
-    steps.push(PlanStep::new(Stage::Deploy, format!("deploy code that works with {c} as {new_type}"), ""));
-    let mut swap = format!(
-        "BEGIN;\nSET LOCAL lock_timeout = '5s';\nDROP TRIGGER {func} ON {table};\nALTER TABLE {table} DROP COLUMN {c};\nALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"
-    );
-    for (idx, _) in &info.indexes {
-        swap.push_str(&format!("ALTER INDEX {} RENAME TO {};\n", qi(&format!("{idx}_new")), qi(idx)));
-    }
-    swap.push_str(&format!("COMMIT;\nDROP FUNCTION {func}();"));
-    steps.push(
-        PlanStep::new(Stage::Contract, format!("swap: drop the old {c} and give {n} its name (needs approval)"), swap)
-            .lock("ACCESS EXCLUSIVE (brief)")
-            .irreversible(),
-    );
-    steps
 }
 
-/// CHECK NOT VALID → VALIDATE → SET NOT NULL → drop the check (PG 12+).
-pub fn not_null_steps(table: &QName, column: &str, pg_version: u32, stage: Stage) -> Vec<PlanStep> {
+/// A column type without serial's implicit sequence.
+fn plain_type(t: &crate::ir::TypeRef) -> String {
+    match t.name.as_str() {
+        "serial" | "serial4" => "integer".into(),
+        "bigserial" | "serial8" => "bigint".into(),
+        "smallserial" | "serial2" => "smallint".into(),
+        _ => t.display.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// NOT NULL the safe way
+// ---------------------------------------------------------------------------
+
+fn nn_check_name(table: &QName, column: &str) -> String {
+    format!("{}_{}_nn_check", table.name, column)
+}
+
+/// `CHECK (col IS NOT NULL) NOT VALID`: brief ACCESS EXCLUSIVE, no scan.
+fn nn_check_step(table: &QName, column: &str, stage: Stage) -> PlanStep {
     let c = qi(column);
-    let chk = qi(&format!("{}_{}_not_null", table.name, column));
-    if pg_version < 12 {
-        return vec![PlanStep::new(
+    let chk = qi(&nn_check_name(table, column));
+    PlanStep::new(
+        stage,
+        format!("add CHECK ({c} IS NOT NULL) NOT VALID on {table}: no scan; from now on new and updated rows are checked"),
+        with_lt(&format!("ALTER TABLE {table} ADD CONSTRAINT {chk} CHECK ({c} IS NOT NULL) NOT VALID;")),
+    )
+    .lock(AE_BRIEF)
+}
+
+/// `VALIDATE CONSTRAINT` of the NOT NULL check, in its own transaction.
+fn nn_validate_step(table: &QName, column: &str, stage: Stage) -> PlanStep {
+    let chk = qi(&nn_check_name(table, column));
+    PlanStep::new(
+        stage,
+        format!("validate {chk} in its own transaction: it scans {table}, but reads and writes continue"),
+        format!("ALTER TABLE {table} VALIDATE CONSTRAINT {chk};"),
+    )
+    .lock(SUE)
+}
+
+/// SET NOT NULL (PG 12+: proven by the validated check, no scan) and drop the check.
+fn nn_set_step(table: &QName, column: &str, pg: u32, stage: Stage) -> PlanStep {
+    let c = qi(column);
+    if pg < 12 {
+        return PlanStep::new(
             stage,
-            format!("set {c} NOT NULL (before PostgreSQL 12 this scans under ACCESS EXCLUSIVE: run it in a quiet window)"),
-            format!("{LT}\nALTER TABLE {table} ALTER COLUMN {c} SET NOT NULL;"),
+            format!(
+                "set {table}.{c} NOT NULL: before PostgreSQL 12 this always scans the table under ACCESS EXCLUSIVE \
+                 (target: {pg}), so run it in a quiet window, or keep a validated CHECK ({c} IS NOT NULL) instead"
+            ),
+            with_lt(&format!("ALTER TABLE {table} ALTER COLUMN {c} SET NOT NULL;")),
         )
-        .lock("ACCESS EXCLUSIVE for a full scan")];
+        .lock("ACCESS EXCLUSIVE for a full scan (reads and writes wait)");
     }
+    let chk = qi(&nn_check_name(table, column));
+    PlanStep::new(
+        stage,
+        format!("set {table}.{c} NOT NULL (the validated check proves it: no scan) and drop the helper check"),
+        with_lt(&format!(
+            "ALTER TABLE {table} ALTER COLUMN {c} SET NOT NULL;\nALTER TABLE {table} DROP CONSTRAINT {chk};"
+        )),
+    )
+    .lock(AE_BRIEF)
+}
+
+/// CHECK NOT VALID → VALIDATE → SET NOT NULL → drop the check (PG 12+), all in one stage.
+pub fn not_null_steps(table: &QName, column: &str, pg_version: u32, stage: Stage) -> Vec<PlanStep> {
+    if pg_version < 12 {
+        return vec![nn_set_step(table, column, pg_version, stage)];
+    }
+    vec![
+        nn_check_step(table, column, stage),
+        nn_validate_step(table, column, stage),
+        nn_set_step(table, column, pg_version, stage),
+    ]
+}
+
+/// Counts the NULLs left and says how to fill them when the migration gives no value.
+fn fill_unknown_steps(table: &QName, column: &str, pk: &str, stage: Stage, why: &str) -> Vec<PlanStep> {
+    let c = qi(column);
     vec![
         PlanStep::new(
             stage,
-            format!("add a NOT VALID check that {c} is not null"),
-            format!("{LT}\nALTER TABLE {table} ADD CONSTRAINT {chk} CHECK ({c} IS NOT NULL) NOT VALID;"),
+            format!("count the rows of {table} where {c} is still NULL"),
+            format!("SELECT count(*) AS null_rows FROM {table} WHERE {c} IS NULL;"),
         )
-        .lock("ACCESS EXCLUSIVE (brief, no scan)"),
+        .lock(READS),
         PlanStep::new(
             stage,
-            "validate it in its own transaction".to_string(),
-            format!("ALTER TABLE {table} VALIDATE CONSTRAINT {chk};"),
-        )
-        .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)"),
-        PlanStep::new(
-            stage,
-            "set NOT NULL, which uses the validated check instead of scanning, and drop the check".to_string(),
             format!(
-                "{LT}\nALTER TABLE {table} ALTER COLUMN {c} SET NOT NULL;\nALTER TABLE {table} DROP CONSTRAINT {chk};"
+                "fill those NULLs in batches keyed on {} ({why}): one transaction per batch, \
+                 `WHERE {c} IS NULL` in each, like the batched loops migrade prints for data migrations",
+                qi(pk)
             ),
-        )
-        .lock("ACCESS EXCLUSIVE (brief, no scan)"),
+            "",
+        ),
     ]
 }
 
 pub fn set_not_null(table: &QName, column: &str, pk: &str, pg_version: u32) -> Vec<PlanStep> {
     let c = qi(column);
-    let mut steps =
-        vec![PlanStep::new(Stage::Deploy, format!("deploy code that never writes NULL into {table}.{c}"), "")];
-    let mut nn = not_null_steps(table, column, pg_version, Stage::Contract);
+    let mut steps = vec![PlanStep::new(
+        Stage::Deploy,
+        format!("deploy code that never writes NULL into {table}.{c} (the check added next rejects NULLs)"),
+        "",
+    )];
     if pg_version >= 12 {
-        let first = nn.remove(0);
-        steps.push(PlanStep { stage: Stage::Expand, ..first });
-        steps.push(
-            PlanStep::new(
-                Stage::Backfill,
-                format!("fill the remaining NULLs of {c} in batches"),
-                batched_update(table, pk, &format!("{c} = <value>"), Some(&format!("{c} IS NULL"))),
-            )
-            .no_transaction(),
-        );
+        steps.push(nn_check_step(table, column, Stage::Backfill));
     }
-    steps.extend(nn);
+    steps.extend(fill_unknown_steps(
+        table,
+        column,
+        pk,
+        Stage::Backfill,
+        "the migration does not say with what value; VALIDATE and SET NOT NULL fail while any NULL remains",
+    ));
+    if pg_version >= 12 {
+        steps.push(nn_validate_step(table, column, Stage::Backfill));
+    }
+    steps.push(nn_set_step(table, column, pg_version, Stage::Contract));
     steps
 }
 
+/// A NOT NULL column added to a table with rows: nullable first, filled, then enforced.
+/// `fill_sql` is the value for the existing rows, when the migration gives one.
 pub fn add_not_null_column(
     table: &QName,
     column: &str,
     col_type: &str,
-    default_sql: Option<&str>,
+    fill_sql: Option<&str>,
     pk: &str,
     pg_version: u32,
 ) -> Vec<PlanStep> {
@@ -272,49 +452,396 @@ pub fn add_not_null_column(
         PlanStep::new(
             Stage::Expand,
             format!("add {table}.{c} as a nullable column"),
-            format!("{LT}\nALTER TABLE {table} ADD COLUMN {c} {col_type};"),
+            with_lt(&format!("ALTER TABLE {table} ADD COLUMN {c} {col_type};")),
         )
-        .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
+        .lock(AE_BRIEF),
+        PlanStep::new(Stage::Deploy, format!("deploy code that writes {c} on every INSERT (never NULL)"), ""),
     ];
-    steps.extend(
-        set_not_null(table, column, pk, pg_version)
-            .into_iter()
-            .filter(|s| s.stage != Stage::Deploy || !s.sql.is_empty()),
-    );
-    if let Some(d) = default_sql {
-        for s in &mut steps {
-            s.sql = s.sql.replace("<value>", d);
-        }
+    if pg_version >= 12 {
+        steps.push(nn_check_step(table, column, Stage::Backfill));
     }
+    match fill_sql {
+        Some(v) => steps.push(
+            PlanStep::new(
+                Stage::Backfill,
+                format!("fill {c} for the existing rows of {table} in batches"),
+                batched_update_for(table, pk, &format!("{c} = {v}"), Some(&format!("{c} IS NULL")), pg_version),
+            )
+            .lock(ROWS)
+            .no_transaction(),
+        ),
+        None => steps.extend(fill_unknown_steps(
+            table,
+            column,
+            pk,
+            Stage::Backfill,
+            &format!(
+                "the migration gives no value for the existing rows; when one constant fits them all, \
+                 `ADD COLUMN {c} {col_type} NOT NULL DEFAULT <constant>` then `ALTER COLUMN {c} DROP DEFAULT` \
+                 is catalog-only on PostgreSQL 11+ and replaces this whole plan"
+            ),
+        )),
+    }
+    if pg_version >= 12 {
+        steps.push(nn_validate_step(table, column, Stage::Backfill));
+    }
+    steps.push(nn_set_step(table, column, pg_version, Stage::Contract));
     steps
 }
 
-/// An ADD CONSTRAINT statement re-issued NOT VALID, then validated.
-pub fn constraint_not_valid(table: &QName, statement_sql: &str, constraint: &str, fk: bool) -> Vec<PlanStep> {
-    let mut steps = vec![
-        PlanStep::new(
-            Stage::Expand,
-            format!("add {constraint} NOT VALID: no scan, new rows are checked"),
-            format!("{LT}\n{} NOT VALID;", statement_sql.trim().trim_end_matches(';')),
-        )
-        .lock(if fk { "SHARE ROW EXCLUSIVE on both tables (brief)" } else { "ACCESS EXCLUSIVE (brief)" }),
-        PlanStep::new(
-            Stage::Expand,
-            format!("validate {constraint} in its own transaction"),
-            format!("ALTER TABLE {table} VALIDATE CONSTRAINT {};", qi(constraint)),
-        )
-        .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)"),
-    ];
-    if fk {
+// ---------------------------------------------------------------------------
+// Copying a column: type change, rename
+// ---------------------------------------------------------------------------
+
+/// How the copy is used.
+enum Copy<'a> {
+    /// Type change: `tmp` gets the new type; the swap renames it to the old name.
+    Retype { new_type: &'a str },
+    /// Rename: the copy already has the final name; both are kept in sync both ways.
+    Rename,
+}
+
+fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInfo) -> Vec<PlanStep> {
+    let pg = info.pg_version;
+    let (c, n) = (qi(old), qi(tmp));
+    let fname = sibling(table, &format!("{}_{}_sync", table.name, tmp));
+    let trg = qi(&format!("{}_{}_sync", table.name, tmp));
+    let mut steps = Vec::new();
+
+    // Expand: the new column and the trigger that keeps it in sync.
+    let add = match (&kind, &info.col_type) {
+        (Copy::Retype { new_type }, _) => {
+            let coll = info.collation.as_deref().map(|c| format!(" COLLATE {}", qi(c))).unwrap_or_default();
+            with_lt(&format!("ALTER TABLE {table} ADD COLUMN {n} {new_type}{coll};"))
+        }
+        (Copy::Rename, Some(ty)) => with_lt(&format!("ALTER TABLE {table} ADD COLUMN {n} {ty};")),
+        (Copy::Rename, None) => {
+            // The type is not in the history: read it from the catalog.
+            let rel = lit(&table.to_string());
+            format!(
+                "{LT}\nDO $add$\nBEGIN\n  EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', {rel}::regclass, {}, \
+                 (SELECT format_type(atttypid, atttypmod) FROM pg_attribute\n    \
+                 WHERE attrelid = {rel}::regclass AND attname = {} AND NOT attisdropped));\nEND\n$add$;",
+                lit(tmp),
+                lit(old)
+            )
+        }
+    };
+    let what = match kind {
+        Copy::Retype { new_type } => format!("with type {new_type}"),
+        Copy::Rename => format!("with the type of {c}"),
+    };
+    steps.push(
+        PlanStep::new(Stage::Expand, format!("add {table}.{n} {what}, nullable (NOT NULL comes later)"), add)
+            .lock(AE_BRIEF),
+    );
+    if info.serial {
         steps.push(PlanStep::new(
             Stage::Expand,
-            "index the referencing column(s) concurrently if they are not indexed yet".to_string(),
+            format!(
+                "{c} is serial: give {n} the same DEFAULT nextval(...) now, and move the sequence with \
+                 ALTER SEQUENCE ... OWNED BY {}.{n} after the swap",
+                table.name
+            ),
+            "",
+        ));
+    } else {
+        steps.push(PlanStep::new(
+            Stage::Expand,
+            format!(
+                "if {c} has a DEFAULT or is an identity column, give {n} the same DEFAULT now \
+                 (ALTER TABLE {table} ALTER COLUMN {n} SET DEFAULT ...): migrade's history does not record defaults"
+            ),
             "",
         ));
     }
+    let (body, events) = match &kind {
+        Copy::Retype { .. } => {
+            let expr = match &info.using {
+                Some(u) => format!("(SELECT {u} FROM (SELECT NEW.*) AS {})", qi(&table.name)),
+                None => format!("NEW.{c}"),
+            };
+            (format!("  NEW.{n} := {expr};\n"), format!("INSERT OR UPDATE OF {c}"))
+        }
+        Copy::Rename => (
+            format!(
+                "  IF TG_OP = 'INSERT' THEN\n    \
+                 IF NEW.{n} IS NULL THEN NEW.{n} := NEW.{c}; ELSIF NEW.{c} IS NULL THEN NEW.{c} := NEW.{n}; END IF;\n  \
+                 ELSIF NEW.{c} IS DISTINCT FROM OLD.{c} THEN\n    NEW.{n} := NEW.{c};\n  \
+                 ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN\n    NEW.{c} := NEW.{n};\n  END IF;\n"
+            ),
+            format!("INSERT OR UPDATE OF {c}, {n}"),
+        ),
+    };
+    let sync_what = match kind {
+        Copy::Retype { .. } => format!("mirror every write of {c} into {n}, so old code needs no change"),
+        Copy::Rename => format!("keep {c} and {n} in sync both ways, so old and new code can run side by side"),
+    };
+    steps.push(
+        PlanStep::new(
+            Stage::Expand,
+            sync_what,
+            format!(
+                "CREATE FUNCTION {fname}() RETURNS trigger LANGUAGE plpgsql AS $sync$\nBEGIN\n{body}  RETURN NEW;\nEND\n$sync$;\n\
+                 {LT}\nCREATE TRIGGER {trg} BEFORE {events} ON {table}\n  FOR EACH ROW {} {fname}();",
+                execute_function(pg)
+            ),
+        )
+        .lock("SHARE ROW EXCLUSIVE (brief: blocks writes while it waits)"),
+    );
+    if let Copy::Retype { new_type } = kind {
+        steps.push(PlanStep::new(
+            Stage::Deploy,
+            format!(
+                "deploy code that accepts {c} as {new_type}; it keeps writing values the old type can hold until the swap"
+            ),
+            "",
+        ));
+    }
+
+    // Backfill: copy the values, build the indexes, prove NOT NULL.
+    let value = match (&kind, &info.using) {
+        (Copy::Retype { .. }, Some(u)) => format!("({u})"),
+        _ => c.clone(),
+    };
+    steps.push(
+        PlanStep::new(
+            Stage::Backfill,
+            format!("copy {c} into {n} for the existing rows, in batches"),
+            batched_update_for(table, &info.pk, &format!("{n} = {value}"), Some(&format!("{n} IS NULL")), pg),
+        )
+        .lock(ROWS)
+        .no_transaction(),
+    );
+    let swap_col = |cols: &[String]| cols.iter().map(|x| if x == old { n.clone() } else { qi(x) }).collect::<Vec<_>>();
+    for idx in &info.indexes {
+        let copy = format!("{}_new", idx.name);
+        steps.push(
+            PlanStep::new(
+                Stage::Backfill,
+                format!(
+                    "build the copy of index {} on {n} concurrently (same columns; add the original's method, \
+                     opclass or WHERE if it has one)",
+                    qi(&idx.name)
+                ),
+                format!(
+                    "CREATE {}INDEX CONCURRENTLY {} ON {table} ({});",
+                    if idx.unique { "UNIQUE " } else { "" },
+                    qi(&copy),
+                    swap_col(&idx.columns).join(", ")
+                ),
+            )
+            .lock(SUE)
+            .no_transaction(),
+        );
+    }
+    if !info.indexes.is_empty() {
+        let names: Vec<String> =
+            info.indexes.iter().map(|i| lit(&sibling(table, &format!("{}_new", i.name)).to_string())).collect();
+        steps.push(index_valid_check(
+            &format!("[{}]", names.join(", ")),
+            "check the index copies are valid (an interrupted CONCURRENTLY build leaves an INVALID index: \
+             DROP INDEX CONCURRENTLY it and build it again)",
+        ));
+    }
+    if info.not_null {
+        steps.extend(not_null_steps(table, tmp, pg, Stage::Backfill));
+    }
+    if !info.other_constraints.is_empty() {
+        steps.push(PlanStep::new(
+            Stage::Backfill,
+            format!(
+                "re-create {} on {n}: ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in its own transaction \
+                 (their definitions are not in migrade's history; DROP COLUMN {c} drops the originals)",
+                info.other_constraints.iter().map(|k| qi(k)).collect::<Vec<_>>().join(", ")
+            ),
+            "",
+        ));
+    }
+    if !info.referenced_by.is_empty() {
+        steps.push(PlanStep::new(
+            Stage::Backfill,
+            format!(
+                "{} reference {table}: their foreign keys depend on the key index of {c}; change their columns the same \
+                 way and re-point them at {n} before the swap (DROP COLUMN fails while they exist)",
+                info.referenced_by.iter().map(|t| qi(t)).collect::<Vec<_>>().join(", ")
+            ),
+            "",
+        ));
+    }
+    if !info.views.is_empty() {
+        steps.push(PlanStep::new(
+            Stage::Contract,
+            format!(
+                "views {} read {table}: if they use {c}, drop them in the swap transaction and re-create them after it \
+                 (DROP COLUMN fails while they depend on it; CASCADE would drop them silently)",
+                info.views.iter().map(|v| qi(v)).collect::<Vec<_>>().join(", ")
+            ),
+            "",
+        ));
+    }
+
+    // Contract: the swap.
+    if let Copy::Rename = kind {
+        steps.push(PlanStep::new(
+            Stage::Contract,
+            format!(
+                "after the backfill: deploy code that reads and writes {n} only (old and new code can overlap: the \
+                 trigger keeps both columns in sync)"
+            ),
+            "",
+        ));
+    }
+    let mut swap = format!("BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {trg} ON {table};\nALTER TABLE {table} DROP COLUMN {c};\n");
+    if let Copy::Retype { .. } = kind {
+        swap.push_str(&format!("ALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"));
+    }
+    for idx in &info.indexes {
+        let copy = format!("{}_new", idx.name);
+        match &idx.constraint {
+            Some((k, kind)) => swap.push_str(&format!(
+                "ALTER TABLE {table} ADD CONSTRAINT {} {} USING INDEX {};\n",
+                qi(k),
+                if *kind == ConstraintKind::PrimaryKey { "PRIMARY KEY" } else { "UNIQUE" },
+                qi(&copy)
+            )),
+            None => swap.push_str(&format!(
+                "ALTER INDEX {} RENAME TO {};\n",
+                sibling(table, &copy),
+                qi(&idx.name)
+            )),
+        }
+    }
+    swap.push_str(&format!("COMMIT;\nDROP FUNCTION {fname}();"));
+    let title = match kind {
+        Copy::Retype { .. } => format!(
+            "swap in one short transaction: drop the trigger and the old {c}, give {n} its name and its indexes their \
+             names (the old values are gone: backup first, needs approval)"
+        ),
+        Copy::Rename => format!(
+            "drop the trigger and the old column {c} in one short transaction, give the index copies their names \
+             (the old column is gone: backup first, needs approval)"
+        ),
+    };
+    steps.push(PlanStep::new(Stage::Contract, title, swap).lock(AE_BRIEF).irreversible());
     steps
 }
 
+/// A DO block that fails loudly when one of the named indexes is missing or INVALID.
+fn index_valid_check(array_sql: &str, title: &str) -> PlanStep {
+    PlanStep::new(
+        Stage::Backfill,
+        title.to_string(),
+        format!(
+            "DO $check$\nDECLARE\n  idx text;\nBEGIN\n  FOREACH idx IN ARRAY ARRAY{array_sql}::text[] LOOP\n    \
+             IF NOT coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(idx)), false) THEN\n      \
+             RAISE EXCEPTION 'index % is missing or INVALID: DROP INDEX CONCURRENTLY IF EXISTS %, then build it again', idx, idx;\n    \
+             END IF;\n  END LOOP;\nEND\n$check$;"
+        ),
+    )
+}
+
+pub fn change_column_type(table: &QName, column: &str, new_type: &str, info: &ColumnInfo) -> Vec<PlanStep> {
+    copy_column(table, column, &format!("{column}_new"), Copy::Retype { new_type }, info)
+}
+
+pub fn rename_column(table: &QName, old: &str, new: &str, info: &ColumnInfo) -> Vec<PlanStep> {
+    let mut steps = vec![PlanStep::new(
+        Stage::Expand,
+        format!(
+            "alternative, instead of every step below, when no old code runs during the change (or it reads {table} \
+             through a view you re-point): rename in place, catalog only: `SET lock_timeout = '5s'; ALTER TABLE {table} \
+             RENAME COLUMN {} TO {};`",
+            qi(old),
+            qi(new)
+        ),
+        "",
+    )];
+    steps.extend(copy_column(table, old, new, Copy::Rename, info));
+    steps
+}
+
+pub fn rename_table(old: &QName, new: &str) -> Vec<PlanStep> {
+    let n = qi(new);
+    let new_q = sibling(old, new);
+    vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!(
+                "rename {old} and leave a view under the old name: old code keeps reading and writing through it \
+                 (a simple view is updatable; its column list is fixed when it is created)"
+            ),
+            format!(
+                "BEGIN;\n{LT_LOCAL}\nALTER TABLE {old} RENAME TO {n};\nCREATE VIEW {old} AS SELECT * FROM {new_q};\nCOMMIT;"
+            ),
+        )
+        .lock(AE_BRIEF),
+        PlanStep::new(Stage::Deploy, format!("deploy code that uses {new_q} only"), ""),
+        PlanStep::new(Stage::Contract, format!("drop the compatibility view {old}"), with_lt(&format!("DROP VIEW {old};")))
+            .lock("ACCESS EXCLUSIVE on the view (brief)"),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// Constraints and indexes
+// ---------------------------------------------------------------------------
+
+/// An ADD CONSTRAINT (FOREIGN KEY or CHECK) re-issued NOT VALID, then validated
+/// in a later migration. `fk_index` is the index to build on the referencing
+/// columns when none covers them yet.
+pub fn constraint_not_valid(
+    table: &QName,
+    statement_sql: &str,
+    constraint: &str,
+    kind: ConstraintKind,
+    columns: &[String],
+    fk_index: Option<&str>,
+) -> Vec<PlanStep> {
+    let fk = kind == ConstraintKind::ForeignKey;
+    let k = qi(constraint);
+    let add = add_constraint_not_valid_sql(statement_sql, constraint, kind, columns);
+    let mut steps = vec![match add {
+        Some(sql) => PlanStep::new(
+            Stage::Expand,
+            format!("add {k} NOT VALID: no scan; new and updated rows are checked from now on"),
+            with_lt(&sql),
+        )
+        .lock(if fk { "SHARE ROW EXCLUSIVE on both tables (brief: blocks writes while it waits)" } else { AE_BRIEF }),
+        None => PlanStep::new(
+            Stage::Expand,
+            format!("add {k} as written, with NOT VALID at the end of its definition: no scan"),
+            "",
+        ),
+    }];
+    if let Some(idx) = fk_index {
+        let cols = columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
+        steps.push(
+            PlanStep::new(
+                Stage::Expand,
+                "recommended: index the referencing column(s) concurrently, so deletes and updates of the referenced \
+                 rows do not scan this table"
+                    .to_string(),
+                format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {table} ({cols});", qi(idx)),
+            )
+            .lock(SUE)
+            .no_transaction(),
+        );
+    }
+    steps.push(
+        PlanStep::new(
+            Stage::Contract,
+            format!(
+                "in a later migration (its own transaction): validate {k}; it scans {table} but reads and writes continue"
+            ),
+            format!("ALTER TABLE {table} VALIDATE CONSTRAINT {k};"),
+        )
+        .lock(if fk { "SHARE UPDATE EXCLUSIVE, ROW SHARE on the referenced table" } else { SUE }),
+    );
+    steps
+}
+
+/// UNIQUE / PRIMARY KEY from an index built concurrently. Every column is
+/// assumed nullable (a primary key first makes them NOT NULL the safe way).
 pub fn add_unique(
     table: &QName,
     constraint: &str,
@@ -322,62 +849,112 @@ pub fn add_unique(
     primary: bool,
     pg_version: u32,
 ) -> Vec<PlanStep> {
+    let nullable: Vec<String> = if primary { columns.to_vec() } else { Vec::new() };
+    add_key(table, constraint, columns, primary, false, &nullable, pg_version)
+}
+
+/// UNIQUE / PRIMARY KEY: `CREATE UNIQUE INDEX CONCURRENTLY`, check it, (PK:
+/// NOT NULL on `nullable` columns), then `ADD CONSTRAINT … USING INDEX`.
+pub fn add_key(
+    table: &QName,
+    constraint: &str,
+    columns: &[String],
+    primary: bool,
+    nulls_not_distinct: bool,
+    nullable: &[String],
+    pg_version: u32,
+) -> Vec<PlanStep> {
     let idx = qi(constraint);
     let cols = columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
+    let nnd = if nulls_not_distinct { " NULLS NOT DISTINCT" } else { "" };
     let mut steps = vec![
         PlanStep::new(
             Stage::Expand,
-            "build the unique index concurrently".to_string(),
-            format!("CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {table} ({cols});"),
+            format!("build the unique index {idx} on {table} concurrently, outside a transaction"),
+            format!("CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {table} ({cols}){nnd};"),
         )
-        .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
+        .lock(SUE)
         .no_transaction(),
-        PlanStep::new(
-            Stage::Expand,
-            "check the build succeeded; if not, drop the invalid index and retry",
-            format!(
-                "SELECT indisvalid FROM pg_index WHERE indexrelid = '{}'::regclass;\n-- if false: DROP INDEX CONCURRENTLY {idx}; then build it again",
-                constraint.replace('\'', "''")
-            ),
-        ),
+        {
+            let mut s = index_valid_check(
+                &format!("[{}]", lit(&sibling(table, constraint).to_string())),
+                &format!(
+                    "check {idx} is valid: a failed build (duplicates, a cancelled session) leaves an INVALID index; \
+                     then DROP INDEX CONCURRENTLY IF EXISTS {idx}, fix the cause and build it again"
+                ),
+            );
+            s.stage = Stage::Expand;
+            s
+        },
     ];
     if primary {
-        for c in columns {
+        for c in nullable {
             steps.extend(not_null_steps(table, c, pg_version, Stage::Expand));
         }
     }
+    let what = if primary { "PRIMARY KEY" } else { "UNIQUE" };
     steps.push(
         PlanStep::new(
             Stage::Expand,
-            format!("attach it as the {}", if primary { "primary key" } else { "unique constraint" }),
             format!(
-                "{LT}\nALTER TABLE {table} ADD CONSTRAINT {idx} {} USING INDEX {idx};",
-                if primary { "PRIMARY KEY" } else { "UNIQUE" }
+                "attach {idx} as the {}: no index build, no scan",
+                if primary { "primary key" } else { "unique constraint" }
             ),
+            with_lt(&format!("ALTER TABLE {table} ADD CONSTRAINT {idx} {what} USING INDEX {idx};")),
         )
-        .lock("ACCESS EXCLUSIVE (brief, no build)"),
+        .lock(AE_BRIEF),
     );
     steps
 }
 
+/// A CREATE INDEX statement (already with CONCURRENTLY) and the check for an invalid index.
 pub fn create_index_concurrently(sql_concurrent: &str, index: Option<&str>) -> Vec<PlanStep> {
-    let retry = match index {
-        Some(i) => format!(
-            "-- if the build fails it leaves an INVALID index; drop it and retry:\nDROP INDEX CONCURRENTLY IF EXISTS {};",
-            qi(i)
+    let sql = format!("{};", sql_concurrent.trim().trim_end_matches(';').trim_end());
+    let parsed = crate::parse::parse_statement(sql.trim_end_matches(';'), 0).ok();
+    let table = match parsed.as_ref().map(|p| &p.op) {
+        Some(crate::ir::Op::CreateIndex { table, .. }) => Some(table.clone()),
+        _ => None,
+    };
+    let check = match (index, &table) {
+        (Some(i), Some(t)) => {
+            let q = sibling(t, i);
+            let mut s = index_valid_check(
+                &format!("[{}]", lit(&q.to_string())),
+                &format!(
+                    "check {} is valid: a failed or cancelled build leaves an INVALID index (and IF NOT EXISTS then \
+                     skips it silently): DROP INDEX CONCURRENTLY IF EXISTS {q}; and build it again",
+                    qi(i)
+                ),
+            );
+            s.stage = Stage::Expand;
+            s
+        }
+        (_, Some(t)) => PlanStep::new(
+            Stage::Expand,
+            format!("check {t} has no INVALID index left by a failed or cancelled build; drop such an index CONCURRENTLY and build it again"),
+            format!(
+                "DO $check$\nBEGIN\n  IF EXISTS (SELECT 1 FROM pg_index WHERE indrelid = {}::regclass AND NOT indisvalid) THEN\n    \
+                 RAISE EXCEPTION 'an index of % is INVALID: DROP INDEX CONCURRENTLY it, then build it again', {};\n  \
+                 END IF;\nEND\n$check$;",
+                lit(&t.to_string()),
+                lit(&t.to_string())
+            ),
         ),
-        None => "-- if the build fails it leaves an INVALID index: drop it with DROP INDEX CONCURRENTLY and retry"
-            .to_string(),
+        _ => PlanStep::new(
+            Stage::Expand,
+            "if the build fails it leaves an INVALID index: DROP INDEX CONCURRENTLY IF EXISTS it and build it again",
+            "",
+        ),
     };
     vec![
         PlanStep::new(
             Stage::Expand,
             "build the index concurrently, in a migration that does not run in a transaction",
-            sql_concurrent.to_string(),
+            sql,
         )
-        .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
+        .lock(SUE)
         .no_transaction(),
-        PlanStep::new(Stage::Expand, "on failure, remove the invalid index and run it again", retry).no_transaction(),
+        check,
     ]
 }
 
@@ -385,53 +962,144 @@ pub fn drop_index_concurrently(index: &QName) -> Vec<PlanStep> {
     vec![
         PlanStep::new(
             Stage::Contract,
-            "drop the index concurrently, in a migration that does not run in a transaction",
+            format!("check {index} is unused: idx_scan should not grow over a representative period"),
+            format!(
+                "SELECT relname, indexrelname, idx_scan FROM pg_stat_user_indexes WHERE indexrelid = to_regclass({});",
+                lit(&index.to_string())
+            ),
+        ),
+        PlanStep::new(
+            Stage::Contract,
+            "drop the index concurrently, in a migration that does not run in a transaction (if it fails it leaves \
+             the index INVALID: run it again)",
             format!("DROP INDEX CONCURRENTLY IF EXISTS {index};"),
         )
-        .lock("SHARE UPDATE EXCLUSIVE on the table")
+        .lock("SHARE UPDATE EXCLUSIVE on the table (reads and writes continue)")
         .no_transaction(),
     ]
 }
 
-pub fn large_update(table: &QName, pk: &str, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
-    let set = set_sql.unwrap_or("<assignments>");
+// ---------------------------------------------------------------------------
+// Dropping things
+// ---------------------------------------------------------------------------
+
+pub fn drop_column(table: &QName, column: &str, pk: &str) -> Vec<PlanStep> {
+    let c = qi(column);
+    let backup = sibling(table, &format!("{}_{}_backup", table.name, column));
+    let keep = if pk == column { c.clone() } else { format!("{}, {c}", qi(pk)) };
     vec![
         PlanStep::new(
-            Stage::Backfill,
-            "back up the rows this changes".to_string(),
+            Stage::Deploy,
             format!(
-                "CREATE TABLE {}_backup AS SELECT * FROM {table}{};",
-                qi(&table.name).trim_matches('"'),
-                where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default()
+                "deploy code that no longer reads or writes {table}.{c} (Rails ignored_columns, Django \
+                 django-deprecate-fields, or simply unused)"
             ),
+            "",
         ),
         PlanStep::new(
-            Stage::Backfill,
-            format!("update {table} in batches outside the schema migration"),
-            batched_update(table, pk, set, where_sql),
+            Stage::Contract,
+            format!("check how much data {c} still holds, and back it up with its key"),
+            format!(
+                "SELECT count(*) FILTER (WHERE {c} IS NOT NULL) AS non_null_rows FROM {table};\n\
+                 CREATE TABLE {backup} AS SELECT {keep} FROM {table};"
+            ),
         )
-        .lock("ROW EXCLUSIVE per batch")
-        .no_transaction(),
+        .lock(READS),
+        PlanStep::new(
+            Stage::Contract,
+            format!(
+                "drop {table}.{c}: catalog only, but its data, indexes and constraints are gone (backup first, needs \
+                 approval; it fails while a view depends on it)"
+            ),
+            with_lt(&format!("ALTER TABLE {table} DROP COLUMN {c};")),
+        )
+        .lock(AE_BRIEF)
+        .irreversible(),
+    ]
+}
+
+pub fn drop_table(table: &QName) -> Vec<PlanStep> {
+    let parked = sibling(table, &format!("{}_deprecated", table.name));
+    vec![
+        PlanStep::new(Stage::Deploy, format!("deploy code that no longer uses {table}"), ""),
+        PlanStep::new(
+            Stage::Contract,
+            format!(
+                "rename {table} first, so that anything still using it fails loudly and it can be brought back cheaply \
+                 (ALTER TABLE {parked} RENAME TO {})",
+                qi(&table.name)
+            ),
+            with_lt(&format!("ALTER TABLE {table} RENAME TO {};", qi(&parked.name))),
+        )
+        .lock(AE_BRIEF),
+        PlanStep::new(
+            Stage::Contract,
+            format!("after a release with no errors, back it up: pg_dump --table={parked} --format=custom"),
+            "",
+        ),
+        PlanStep::new(
+            Stage::Contract,
+            format!("drop {parked} (backup first, needs approval; foreign keys from other tables make it fail)"),
+            with_lt(&format!("DROP TABLE {parked};")),
+        )
+        .lock("ACCESS EXCLUSIVE (brief)")
+        .irreversible(),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// Data changes
+// ---------------------------------------------------------------------------
+
+fn backup_rows(table: &QName, where_sql: Option<&str>, what: &str) -> PlanStep {
+    let backup = sibling(table, &format!("{}_backup", table.name));
+    PlanStep::new(
+        Stage::Backfill,
+        format!("back up the rows this {what}"),
+        format!(
+            "CREATE TABLE {backup} AS SELECT * FROM {table}{};",
+            where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default()
+        ),
+    )
+    .lock(READS)
+}
+
+pub fn large_update(table: &QName, pk: &str, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
+    large_update_for(table, pk, set_sql, where_sql, DEFAULT_PG)
+}
+
+pub fn large_update_for(
+    table: &QName,
+    pk: &str,
+    set_sql: Option<&str>,
+    where_sql: Option<&str>,
+    pg: u32,
+) -> Vec<PlanStep> {
+    let title = format!("update {table} in batches keyed on {}, outside the schema migration", qi(pk));
+    vec![
+        backup_rows(table, where_sql, "changes"),
+        match set_sql {
+            Some(set) => PlanStep::new(Stage::Backfill, title, batched_update_for(table, pk, set, where_sql, pg))
+                .lock(ROWS)
+                .no_transaction(),
+            None => PlanStep::new(Stage::Backfill, format!("{title}: one transaction per key range"), ""),
+        },
     ]
 }
 
 pub fn large_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> Vec<PlanStep> {
+    large_delete_for(table, pk, where_sql, DEFAULT_PG)
+}
+
+pub fn large_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: u32) -> Vec<PlanStep> {
     vec![
+        backup_rows(table, where_sql, "deletes"),
         PlanStep::new(
             Stage::Backfill,
-            "back up the rows this deletes".to_string(),
-            format!(
-                "CREATE TABLE {}_backup AS SELECT * FROM {table}{};",
-                table.name,
-                where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default()
-            ),
-        ),
-        PlanStep::new(
-            Stage::Backfill,
-            format!("delete from {table} in batches outside the schema migration"),
-            batched_delete(table, pk, where_sql),
+            format!("delete from {table} in batches keyed on {}, outside the schema migration", qi(pk)),
+            batched_delete_for(table, pk, where_sql, pg),
         )
-        .lock("ROW EXCLUSIVE per batch")
+        .lock(ROWS)
         .no_transaction(),
     ]
 }

@@ -47,7 +47,10 @@ pub(crate) fn do_block(d: &protobuf::DoStmt, sql: &str, offset: usize) -> Parsed
     }
     // Where the body sits in the file: verbatim for dollar quotes.
     let body_offset = sql.find(body.as_str()).map(|p| offset + p);
-    let (statements, dynamic, error) = analyse_body(&body, body_offset, offset);
+    let (statements, mut dynamic, error) = analyse_body(&body, body_offset, offset);
+    if error.is_some() {
+        dynamic = scan_executes(&body, body_offset.unwrap_or(offset));
+    }
     ParsedStatement { op: Op::Do { statements, dynamic, error }, summary, refuses_transaction: None, reads: Vec::new() }
 }
 
@@ -145,6 +148,47 @@ fn string_literal(expr: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A token scan for `EXECUTE <expr>;` in a body the PL/pgSQL parser rejected.
+pub(crate) fn scan_executes(body: &str, body_offset: usize) -> Vec<DynamicExecute> {
+    let mut out = Vec::new();
+    let lower = body.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut from = 0;
+    while let Some(p) = lower[from..].find("execute") {
+        let start = from + p;
+        let before_ok = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let after = start + 7;
+        let after_ok = bytes.get(after).is_none_or(|c| c.is_ascii_whitespace() || *c == b'(' || *c == b'\'');
+        from = after;
+        if !(before_ok && after_ok) {
+            continue;
+        }
+        // The expression runs to the next `;` outside quotes.
+        let mut i = after;
+        let mut in_quote = false;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\'' => in_quote = !in_quote,
+                b';' if !in_quote => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        let expr = body[after..i].trim();
+        let lexpr = expr.to_ascii_lowercase();
+        // `EXECUTE FUNCTION f()` / `EXECUTE PROCEDURE` in trigger DDL are not dynamic SQL.
+        if lexpr.starts_with("function") || lexpr.starts_with("procedure") || expr.is_empty() {
+            continue;
+        }
+        if expr.starts_with('\'') && expr.ends_with('\'') && !expr[1..expr.len() - 1].replace("''", "").contains('\'') {
+            continue;
+        }
+        out.push(DynamicExecute { offset: body_offset + start, len: i - start, unsafe_concat: unsafe_concat(expr) });
+        from = i;
+    }
+    out
 }
 
 /// Concatenation (`||` or `format('%s')`) without the quoting functions.

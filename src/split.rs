@@ -281,13 +281,13 @@ pub fn split(text: &str) -> Split {
 }
 
 fn trim_ws_end(text: &str, start: usize, end: usize) -> usize {
-    let t = text[start..end].trim_end();
+    let t = text[start..end].trim_end_matches(|c: char| c.is_ascii_whitespace());
     start + t.len()
 }
 
 fn trim_end_semicolon(text: &str, start: usize, end: usize) -> usize {
-    let t = text[start..end].trim_end();
-    let t = t.strip_suffix(';').unwrap_or(t).trim_end();
+    let t = text[start..end].trim_end_matches(|c: char| c.is_ascii_whitespace());
+    let t = t.strip_suffix(';').unwrap_or(t).trim_end_matches(|c: char| c.is_ascii_whitespace());
     start + t.len()
 }
 

@@ -68,7 +68,9 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
         if a.manual_review { "yes" } else { "no" },
         if a.stage2_approval { ", stage-2 approval: yes" } else { "" }
     );
-    let text: &str = &f.text;
+    // Never show a committed secret: mask the string literals of statements that hold one.
+    let redacted = redact_secrets(f);
+    let text: &str = redacted.as_deref().unwrap_or(&f.text);
     for x in &f.findings {
         let mut label = String::new();
         if let Some(s) = x.statement.and_then(|i| f.statements.iter().find(|s| s.index == i)) {
@@ -149,4 +151,29 @@ pub fn render_plan(out: &mut String, f: &FileReport) {
             let _ = writeln!(out, "         {line}");
         }
     }
+}
+
+/// The file text with every string literal inside a `hardcoded-secret` finding's
+/// span masked with `*` (byte for byte, so spans stay exact), or None.
+pub fn redact_secrets(f: &FileReport) -> Option<String> {
+    let spans: Vec<_> = f.findings.iter().filter(|x| x.rule == "hardcoded-secret").map(|x| x.span).collect();
+    if spans.is_empty() {
+        return None;
+    }
+    let mut bytes = f.text.as_bytes().to_vec();
+    for sp in spans {
+        let mut in_lit = false;
+        let end = sp.end.min(bytes.len());
+        let mut i = sp.start.min(end);
+        while i < end {
+            if bytes[i] == b'\'' {
+                in_lit = !in_lit;
+            } else if in_lit {
+                bytes[i] = b'*';
+            }
+            i += 1;
+        }
+    }
+    // Masking whole multi-byte characters byte by byte keeps the text valid UTF-8.
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("add-check-constraint-without-not-valid"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -37,7 +38,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("adding CHECK constraint {name} on {table} checks every row while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction (SHARE UPDATE EXCLUSIVE)",
                 )
-                .plan(plan::constraint_not_valid(table, cx.sql, &name, false)),
+                .plan(plan::constraint_not_valid(table, cx.sql, &name, ConstraintKind::Check, &spec.columns, None)),
             );
         }
     }

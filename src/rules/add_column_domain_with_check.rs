@@ -10,6 +10,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("add-column-domain-with-check"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {

@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("add-foreign-key-without-not-valid"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -32,13 +33,26 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         {
             let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
             let target = spec.references.as_ref().map(|r| r.table.to_string()).unwrap_or_default();
+            // An index to suggest on the referencing columns, unless one already starts with them.
+            let covered = cx.schema().indexes.values().any(|i| {
+                i.table == table.name && i.columns.len() >= spec.columns.len() && i.columns[..spec.columns.len()] == spec.columns[..]
+            });
+            let fk_index = (!covered && !spec.columns.is_empty())
+                .then(|| format!("{}_{}_idx", table.name, spec.columns.join("_")));
             out.push(
                 Hit::new(
                     Level::High,
                     format!("adding foreign key {name} scans {table} while SHARE ROW EXCLUSIVE blocks writes to {table} and {target}"),
                     "Add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction",
                 )
-                .plan(plan::constraint_not_valid(table, cx.sql, &name, true)),
+                .plan(plan::constraint_not_valid(
+                    table,
+                    cx.sql,
+                    &name,
+                    ConstraintKind::ForeignKey,
+                    &spec.columns,
+                    fk_index.as_deref(),
+                )),
             );
         }
     }

@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("add-primary-key"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -50,13 +51,20 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 ));
             }
         } else {
+            let t = cx.schema().table(&table.name);
+            let nullable: Vec<String> = spec
+                .columns
+                .iter()
+                .filter(|c| !t.and_then(|t| t.column(c)).is_some_and(|col| col.not_null))
+                .cloned()
+                .collect();
             out.push(
                 Hit::new(
                     Level::High,
                     format!("adding primary key {name} builds its index on {table} while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Build a unique index CONCURRENTLY, make the columns NOT NULL safely, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
                 )
-                .plan(plan::add_unique(table, &name, &spec.columns, true, cx.pg())),
+                .plan(plan::add_key(table, &name, &spec.columns, true, false, &nullable, cx.pg())),
             );
         }
     }

@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("add-unique-constraint"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -46,7 +47,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("adding unique constraint {name} builds its index on {table} while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Build the unique index with CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX",
                 )
-                .plan(plan::add_unique(table, &name, &spec.columns, false, cx.pg())),
+                .plan(plan::add_key(table, &name, &spec.columns, false, spec.nulls_not_distinct, &[], cx.pg())),
             );
         }
     }

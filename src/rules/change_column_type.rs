@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("change-column-type"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -33,7 +34,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let old = known.map(|c| &c.type_ref);
         let tc = type_change(old, new_type, using.as_ref(), collation.as_deref(), cx.pg(), cx.settings.utc);
         let from = old.map(|t| format!(" from {}", t.display)).unwrap_or_default();
-        let indexes = cx.schema().indexes_on(&table.name, column);
         let (level, message) = match &tc {
             TypeChange::NoRewrite => (
                 Level::Medium,
@@ -76,10 +76,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             vec![]
         } else {
             let info = plan::ColumnInfo {
-                not_null: known.is_some_and(|c| c.not_null),
-                indexes: indexes.iter().map(|i| (i.name.as_str(), i.unique)).collect(),
-                pk: pk_of(cx.schema(), &table.name),
-                pg_version: cx.pg(),
+                using: using.as_ref().and_then(|_| plan::using_expr(cx.sql, column)),
+                collation: collation.clone(),
+                ..plan::ColumnInfo::from_schema(cx.schema(), &table.name, column, cx.pg())
             };
             plan::change_column_type(table, column, &new_type.display, &info)
         };

@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("data-transformation"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -32,9 +33,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let pk = pk_of(cx.schema(), &table.name);
     let plan = match cx.op {
         Op::Update { set_sql, where_sql, .. } => {
-            plan::large_update(table, &pk, set_sql.as_deref(), where_sql.as_deref())
+            plan::large_update_for(table, &pk, set_sql.as_deref(), where_sql.as_deref(), cx.pg())
         }
-        Op::Delete { where_sql, .. } => plan::large_delete(table, &pk, where_sql.as_deref()),
+        Op::Delete { where_sql, .. } => plan::large_delete_for(table, &pk, where_sql.as_deref(), cx.pg()),
         _ => vec![],
     };
     out.push(

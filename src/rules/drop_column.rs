@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("drop-column"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -33,7 +34,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("dropping column {table}.{column} deletes its data and breaks code that still reads or writes it"),
                     "Deploy code that no longer uses the column first, back it up, then drop it in a contract migration",
                 )
-                .plan(plan::drop_column(table, column)),
+                .plan(plan::drop_column(table, column, &pk_of(cx.schema(), &table.name))),
             );
         }
     }

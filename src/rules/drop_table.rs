@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("drop-table"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {

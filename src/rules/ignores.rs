@@ -12,6 +12,7 @@ pub static UNUSED_IGNORE: Rule = Rule {
     doc: rule_doc!("unused-ignore"),
     check: Check::Driver,
     session: false,
+    tags: &[],
 };
 
 pub static INVALID_IGNORE: Rule = Rule {
@@ -21,6 +22,7 @@ pub static INVALID_IGNORE: Rule = Rule {
     doc: rule_doc!("invalid-ignore"),
     check: Check::Driver,
     session: false,
+    tags: &[],
 };
 
 /// One parsed ignore comment.

@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("missing-lock-timeout"),
     check: Check::File(check),
     session: true,
+    tags: &[],
 };
 
 fn check(cx: &FileCtx, out: &mut Vec<Hit>) {

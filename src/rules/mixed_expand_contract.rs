@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("mixed-expand-contract"),
     check: Check::File(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &FileCtx, out: &mut Vec<Hit>) {

@@ -199,6 +199,9 @@ pub struct Rule {
     pub check: Check,
     /// Session-safety rule: its level follows the `session_level` setting.
     pub session: bool,
+    /// Groups the rule belongs to (`security`), shown by `migrade rules` and
+    /// switchable as a group in migrade.toml (`[tags] security = "off"`).
+    pub tags: &'static [&'static str],
 }
 
 macro_rules! rule_doc {
@@ -272,6 +275,7 @@ pub static ALL: &[&Rule] = &[
     &security::GRANT_TO_PUBLIC,
     &security::UNTRUSTED_LANGUAGE,
     &security::SSLMODE_DISABLE,
+    &security::UNSAFE_DYNAMIC_SQL,
 ];
 
 pub fn find(id: &str) -> Option<&'static Rule> {

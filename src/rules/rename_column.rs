@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("rename-column"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -25,20 +26,23 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if cx.is_new(&object.name) {
         return;
     }
-    let col_type = cx.schema().table(&object.name).and_then(|t| t.column(old)).map(|c| c.type_ref.display.clone());
     let indexes = cx.schema().indexes_on(&object.name, old);
     let idx_note = if indexes.is_empty() {
         String::new()
     } else {
         format!("; indexes using it: {}", indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "))
     };
-    let pk = pk_of(cx.schema(), &object.name);
     out.push(
         Hit::new(
             Level::High,
             format!("renaming {object}.{old} to {new_name} breaks every running query that still uses {old}{idx_note}"),
             "Add the new column beside the old one, keep them in sync, switch the code, then drop the old column",
         )
-        .plan(plan::rename_column(object, old, new_name, col_type.as_deref(), &pk)),
+        .plan(plan::rename_column(
+            object,
+            old,
+            new_name,
+            &plan::ColumnInfo::from_schema(cx.schema(), &object.name, old, cx.pg()),
+        )),
     );
 }

@@ -12,6 +12,7 @@ pub static HARDCODED_SECRET: Rule = Rule {
     doc: rule_doc!("hardcoded-secret"),
     check: Check::Statement(hardcoded_secret),
     session: false,
+    tags: &["security"],
 };
 
 fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -68,6 +69,7 @@ pub static SECURITY_DEFINER_WITHOUT_SEARCH_PATH: Rule = Rule {
     doc: rule_doc!("security-definer-without-search-path"),
     check: Check::Statement(security_definer),
     session: false,
+    tags: &["security"],
 };
 
 fn security_definer(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -87,6 +89,7 @@ pub static DISABLE_ROW_LEVEL_SECURITY: Rule = Rule {
     doc: rule_doc!("disable-row-level-security"),
     check: Check::Statement(disable_rls),
     session: false,
+    tags: &["security"],
 };
 
 fn disable_rls(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -125,6 +128,7 @@ pub static GRANT_TO_PUBLIC: Rule = Rule {
     doc: rule_doc!("grant-to-public"),
     check: Check::Statement(grant),
     session: false,
+    tags: &["security"],
 };
 
 fn grant(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -154,6 +158,7 @@ pub static UNTRUSTED_LANGUAGE: Rule = Rule {
     doc: rule_doc!("untrusted-language"),
     check: Check::Statement(untrusted_language),
     session: false,
+    tags: &["security"],
 };
 
 fn untrusted_language(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -190,6 +195,7 @@ pub static SSLMODE_DISABLE: Rule = Rule {
     doc: rule_doc!("sslmode-disable"),
     check: Check::Statement(sslmode),
     session: false,
+    tags: &["security"],
 };
 
 fn sslmode(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -201,5 +207,33 @@ fn sslmode(cx: &StmtCtx, out: &mut Vec<Hit>) {
             format!("{} sets sslmode=disable: traffic and credentials travel unencrypted", cx.summary),
             "Use sslmode=verify-full (or at least require) in production",
         ));
+    }
+}
+
+pub static UNSAFE_DYNAMIC_SQL: Rule = Rule {
+    id: "unsafe-dynamic-sql",
+    level: Level::Medium,
+    summary: "EXECUTE of a string built by concatenation without quote_ident/quote_literal/format('%I'/'%L') is injectable",
+    doc: rule_doc!("unsafe-dynamic-sql"),
+    check: Check::Statement(unsafe_dynamic_sql),
+    session: false,
+    tags: &["security"],
+};
+
+fn unsafe_dynamic_sql(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let (dynamic, what) = match cx.op {
+        Op::Do { dynamic, .. } => (dynamic, "DO block".to_string()),
+        Op::CreateFunction { dynamic, name, .. } => (dynamic, format!("function {name}")),
+        _ => return,
+    };
+    for d in dynamic.iter().filter(|d| d.unsafe_concat) {
+        out.push(
+            Hit::new(
+                Level::Medium,
+                format!("the {what} builds an EXECUTE string by concatenation without quote_ident/quote_literal/format('%I'/'%L'): a value or name can inject SQL"),
+                "Build the statement with format('... %I ... %L ...', ident, value) or EXECUTE ... USING for values",
+            )
+            .span(d.offset, d.offset + d.len),
+        );
     }
 }

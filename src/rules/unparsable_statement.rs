@@ -16,4 +16,5 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("unparsable-statement"),
     check: Check::Driver,
     session: false,
+    tags: &[],
 };

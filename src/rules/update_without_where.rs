@@ -16,6 +16,7 @@ pub static RULE: Rule = Rule {
     doc: rule_doc!("update-without-where"),
     check: Check::Statement(check),
     session: false,
+    tags: &[],
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -32,6 +33,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             format!("UPDATE of every row of {table} in one transaction: row locks on the whole table, table bloat, a long-running migration"),
             "Batch the update by primary key outside the schema migration, one transaction per batch, and back up the rows first",
         )
-        .plan(plan::large_update(table, &pk, set_sql.as_deref(), None)),
+        .plan(plan::large_update_for(table, &pk, set_sql.as_deref(), None, cx.pg())),
     );
 }

@@ -1,0 +1,491 @@
+//! The GitHub Action (`action.yml`, composite):
+//!
+//! - validated against the action metadata schema by the real
+//!   `check-jsonschema --builtin-schema vendor.github-actions` (PyPI);
+//! - parsed (PyYAML, from the same virtualenv as pre-commit) to check that no
+//!   `run:` script contains a `${{ }}` expression and every input is wired;
+//! - run locally as the runner would: each `run:` step in order with
+//!   `bash --noprofile --norc -eo pipefail`, the step's `env:` expressions
+//!   evaluated, fresh `GITHUB_OUTPUT`/`GITHUB_PATH` files per step, one
+//!   `GITHUB_STEP_SUMMARY`, `GITHUB_WORKSPACE` a PR-like git checkout
+//!   (a base branch and a branch adding a risky migration) and
+//!   `GITHUB_ACTION_PATH` this repository. `uses:` steps (actions/cache) are
+//!   skipped; the install step finds the already-built `migrade` on PATH.
+//!
+//! pre-commit's and check-jsonschema's virtualenv comes from
+//! `source scripts/python-tools.sh` (scripts/test.sh does it). Without the tools
+//! these tests fail, unless `MIGRADE_SKIP_TOOLS=1` (then they say so and skip).
+//!
+//! Run: `source scripts/python-tools.sh && cargo test --test action`
+
+mod common;
+
+use common::{git, repo_root, require_tool, write_files};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_migrade");
+
+fn action_file() -> PathBuf {
+    repo_root().join("action.yml")
+}
+
+/// action.yml as JSON, parsed by PyYAML from the pre-commit virtualenv.
+fn action_json(test: &str) -> Option<Value> {
+    let pre_commit = require_tool("pre-commit", test)?;
+    // pre-commit depends on PyYAML: its interpreter has it.
+    let venv_python = pre_commit.parent().unwrap().join("python3");
+    let python = if venv_python.exists() { venv_python } else { PathBuf::from("python3") };
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), sys.stdout)",
+        ])
+        .arg(action_file())
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+    assert!(out.status.success(), "PyYAML could not read action.yml: {}", String::from_utf8_lossy(&out.stderr));
+    Some(serde_json::from_slice(&out.stdout).expect("JSON from PyYAML"))
+}
+
+#[test]
+fn action_yml_matches_the_github_actions_schema() {
+    let Some(checker) = require_tool("check-jsonschema", "action_yml_matches_the_github_actions_schema") else {
+        return;
+    };
+    let check = |file: &Path| {
+        Command::new(&checker)
+            .args(["--builtin-schema", "vendor.github-actions"])
+            .arg(file)
+            .output()
+            .expect("run check-jsonschema")
+    };
+    let out = check(&action_file());
+    assert!(
+        out.status.success(),
+        "action.yml does not match the schema:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The control: the validator does reject a broken action (a composite
+    // `run:` step without its required `shell:`).
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(action_file()).unwrap();
+    let broken = text.replacen("      shell: bash\n", "", 1);
+    assert_ne!(broken, text);
+    let bad = tmp.path().join("action.yml");
+    std::fs::write(&bad, broken).unwrap();
+    let out = check(&bad);
+    assert!(!out.status.success(), "check-jsonschema accepted a step without shell:");
+}
+
+#[test]
+fn no_expression_inside_run_scripts_and_inputs_are_wired() {
+    let Some(action) = action_json("no_expression_inside_run_scripts_and_inputs_are_wired") else {
+        return;
+    };
+    assert_eq!(action["runs"]["using"], "composite");
+    let steps = action["runs"]["steps"].as_array().expect("steps");
+    let mut run_steps = 0;
+    for s in steps {
+        if let Some(run) = s["run"].as_str() {
+            run_steps += 1;
+            assert!(!run.contains("${{"), "an expression inside the run: script of {:?}:\n{run}", s["name"]);
+            assert_eq!(s["shell"], "bash", "{:?}", s["name"]);
+        }
+    }
+    assert!(run_steps >= 3);
+    // Every declared input is passed to a step, and every `inputs.x` used is declared.
+    let text = std::fs::read_to_string(action_file()).unwrap();
+    let inputs: Vec<&String> = action["inputs"].as_object().unwrap().keys().collect();
+    for required in ["paths", "fail-on", "pg-version", "config", "changed-since", "sarif-file"] {
+        assert!(inputs.iter().any(|i| *i == required), "input {required} missing");
+    }
+    assert_eq!(action["inputs"]["paths"]["default"], "migrations");
+    assert_eq!(action["inputs"]["fail-on"]["default"], "high");
+    for i in &inputs {
+        assert!(text.contains(&format!("inputs.{i} ")), "input {i} is never used");
+    }
+    for used in text.split("inputs.").skip(1) {
+        let name: String = used.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+        assert!(inputs.iter().any(|i| **i == name), "inputs.{name} is not declared");
+    }
+    for out in ["grade", "findings"] {
+        assert!(action["outputs"][out]["value"].as_str().is_some_and(|v| v.contains("steps.")), "output {out}");
+    }
+}
+
+// ---------- running the steps ----------
+
+/// What one local run of the action produced.
+struct ActionRun {
+    /// Exit code of the step that ended the run (0 when every step passed).
+    code: i32,
+    /// Which step ended it.
+    failed_step: Option<String>,
+    stdout: String,
+    stderr: String,
+    summary: String,
+    /// The action's outputs (`outputs.*.value` evaluated).
+    outputs: BTreeMap<String, String>,
+    /// Steps skipped because they `uses:` another action.
+    skipped: Vec<String>,
+}
+
+/// Evaluates the `${{ }}` expressions this action uses; panics on anything else,
+/// so a new kind of expression cannot slip by untested.
+fn eval(s: &str, ctx: &HashMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${{") {
+        out.push_str(&rest[..i]);
+        let end = rest[i..].find("}}").expect("closed expression") + i;
+        let expr = rest[i + 3..end].trim();
+        match ctx.get(expr) {
+            Some(v) => out.push_str(v),
+            // As on GitHub: an output a step did not set is empty.
+            None if expr.starts_with("steps.") => {}
+            None => panic!("expression `{expr}` is not supported by this test's runner"),
+        }
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Reads a GITHUB_OUTPUT file: `name=value` lines and `name<<DELIM` blocks.
+fn read_outputs(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(l) = lines.next() {
+        if let Some((k, delim)) = l.split_once("<<") {
+            let mut v = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                v.push(l);
+            }
+            out.insert(k.to_string(), v.join("\n"));
+        } else if let Some((k, v)) = l.split_once('=') {
+            out.insert(k.to_string(), v.to_string());
+        }
+    }
+    out
+}
+
+/// Runs the action's steps in `workspace` with `inputs` (others at their defaults).
+/// `bin_dir` holds the `migrade` to put on PATH (None: not on PATH).
+fn run_action(
+    action: &Value,
+    workspace: &Path,
+    home: &Path,
+    inputs: &[(&str, &str)],
+    base_ref: Option<&str>,
+    bin_dir: Option<&Path>,
+) -> ActionRun {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = tmp.path().join("step_summary.md");
+    std::fs::write(&summary, "").unwrap();
+    let mut ctx: HashMap<String, String> = HashMap::new();
+    for (name, spec) in action["inputs"].as_object().unwrap() {
+        let v = inputs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| spec["default"].as_str().unwrap_or("").to_string());
+        ctx.insert(format!("inputs.{name}"), v);
+    }
+    for (k, _) in inputs {
+        assert!(ctx.contains_key(&format!("inputs.{k}")), "no input {k}");
+    }
+    let root = repo_root();
+    ctx.insert("github.action_path".into(), root.display().to_string());
+    ctx.insert("runner.os".into(), "Linux".into());
+    ctx.insert("runner.arch".into(), "X64".into());
+
+    // PATH: the given migrade first, then the test's PATH without any other migrade.
+    let mut path: Vec<PathBuf> = bin_dir.map(Path::to_path_buf).into_iter().collect();
+    path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap()).filter(|d| !d.join("migrade").exists()));
+
+    let mut run = ActionRun {
+        code: 0,
+        failed_step: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        summary: String::new(),
+        outputs: BTreeMap::new(),
+        skipped: vec![],
+    };
+    for (n, step) in action["runs"]["steps"].as_array().unwrap().iter().enumerate() {
+        let name = step["name"].as_str().unwrap_or("step").to_string();
+        let Some(script) = step["run"].as_str() else {
+            run.skipped.push(name);
+            continue;
+        };
+        assert!(step.get("if").is_none(), "this test's runner does not evaluate `if:` on run steps ({name})");
+        let script_file = tmp.path().join(format!("step{n}.sh"));
+        std::fs::write(&script_file, script).unwrap();
+        let output_file = tmp.path().join(format!("output{n}"));
+        let path_file = tmp.path().join(format!("path{n}"));
+        std::fs::write(&output_file, "").unwrap();
+        std::fs::write(&path_file, "").unwrap();
+        let mut c = Command::new("bash");
+        c.args(["--noprofile", "--norc", "-eo", "pipefail"]).arg(&script_file).current_dir(workspace);
+        common::isolate_git(&mut c);
+        c.env("PATH", std::env::join_paths(&path).unwrap())
+            .env("HOME", home)
+            .env("CI", "true")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_WORKSPACE", workspace)
+            .env("GITHUB_ACTION_PATH", &root)
+            .env("GITHUB_OUTPUT", &output_file)
+            .env("GITHUB_PATH", &path_file)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_EVENT_NAME", if base_ref.is_some() { "pull_request" } else { "push" })
+            .env("GITHUB_BASE_REF", base_ref.unwrap_or(""))
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_TEMP", tmp.path())
+            .env("NO_COLOR", "1");
+        if let (Some(real_home), None) = (std::env::var_os("HOME"), std::env::var_os("PYENV_ROOT")) {
+            // A pyenv shim for python3 finds its root from HOME, which is faked here.
+            c.env("PYENV_ROOT", Path::new(&real_home).join(".pyenv"));
+        }
+        if let Some(env) = step["env"].as_object() {
+            for (k, v) in env {
+                c.env(k, eval(v.as_str().expect("string env"), &ctx));
+            }
+        }
+        let out = c.output().expect("run bash");
+        run.stdout.push_str(&String::from_utf8_lossy(&out.stdout));
+        run.stderr.push_str(&String::from_utf8_lossy(&out.stderr));
+        if let Some(id) = step["id"].as_str() {
+            for (k, v) in read_outputs(&output_file) {
+                ctx.insert(format!("steps.{id}.outputs.{k}"), v);
+            }
+        }
+        // GITHUB_PATH applies to the steps after this one.
+        for line in std::fs::read_to_string(&path_file).unwrap().lines().rev() {
+            path.insert(0, PathBuf::from(line));
+        }
+        let code = out.status.code().unwrap_or(-1);
+        if code != 0 {
+            run.code = code;
+            run.failed_step = Some(name);
+            break;
+        }
+    }
+    for (name, spec) in action["outputs"].as_object().unwrap() {
+        run.outputs.insert(name.clone(), eval(spec["value"].as_str().unwrap(), &ctx));
+    }
+    run.summary = std::fs::read_to_string(&summary).unwrap();
+    run
+}
+
+/// An "upstream" repo: `main` has two migrations (one of them a risky, already
+/// deployed DROP COLUMN); branch `feature` adds `feature_file`.
+fn upstream(feature_file: (&str, &str)) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    write_files(
+        d,
+        &[
+            (
+                "migrations/0001_create_users.sql",
+                "CREATE TABLE users (\n    id bigint PRIMARY KEY,\n    email text,\n    legacy_id bigint,\n    name varchar(50)\n);\n",
+            ),
+            ("migrations/0002_drop_legacy_id.sql", "ALTER TABLE users DROP COLUMN legacy_id;\n"),
+            ("README.md", "app\n"),
+        ],
+    );
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "base"]);
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    write_files(d, &[feature_file]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "feature"]);
+    tmp
+}
+
+const RISKY: (&str, &str) = (
+    "migrations/0003_drop_email.sql",
+    "-- migrade-ignore: missing-lock-timeout -- the deploy job sets lock_timeout\nALTER TABLE users DROP COLUMN email;\n",
+);
+
+/// A dir with a `migrade` link to the built binary.
+fn bin_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(BIN, d.path().join("migrade")).unwrap();
+    d
+}
+
+/// What `migrade lint --format json --changed-since origin/main migrations` says, directly.
+fn direct_json(workspace: &Path) -> Value {
+    let mut c = Command::new(BIN);
+    c.current_dir(workspace).args(["lint", "--format", "json", "--changed-since", "origin/main", "migrations"]);
+    common::isolate_git(&mut c);
+    serde_json::from_slice(&c.output().unwrap().stdout).unwrap()
+}
+
+fn non_ignored(v: &Value) -> usize {
+    v["files"].as_array().unwrap().iter().flat_map(|f| f["findings"].as_array().unwrap()).filter(|x| x["ignored"] == false).count()
+}
+
+/// The assertions shared by the full and the shallow checkout of the risky PR.
+fn assert_risky_pr(run: &ActionRun, workspace: &Path) {
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    // The lint step fails the job with migrade's exit code 1 ...
+    assert_eq!(run.code, 1, "{log}");
+    assert_eq!(run.failed_step.as_deref(), Some("Lint migrations"), "{log}");
+    // ... after annotating the changed file, and only it.
+    let annotations: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::")).collect();
+    assert!(
+        annotations.iter().any(|l| l.starts_with("::error file=migrations/0003_drop_email.sql,line=2,")
+            && l.contains("drop-column")),
+        "{log}"
+    );
+    assert!(
+        annotations.iter().all(|l| l.contains("file=migrations/0003_drop_email.sql") || l.starts_with("::notice title=migrade::fetching")),
+        "only the PR's file is annotated: {annotations:#?}"
+    );
+    assert!(!run.stdout.contains("0002_drop_legacy_id"), "the already merged migration is not reported: {log}");
+    // The job summary has the markdown table.
+    assert!(run.summary.contains("| file | grade |"), "summary:\n{}", run.summary);
+    assert!(run.summary.contains("`migrations/0003_drop_email.sql` | **very-high**"), "summary:\n{}", run.summary);
+    assert!(!run.summary.contains("0002_drop_legacy_id"));
+    // Outputs: the worst grade and the findings not ignored inline.
+    let direct = direct_json(workspace);
+    let ignored = direct["files"][0]["findings"].as_array().unwrap().iter().filter(|x| x["ignored"] == true).count();
+    assert_eq!(ignored, 1, "the fixture has one ignored finding: {direct:#}");
+    let expected = non_ignored(&direct);
+    assert!(expected >= 1);
+    assert_eq!(run.outputs["grade"], "very-high", "{log}");
+    assert_eq!(run.outputs["findings"], expected.to_string(), "{log}");
+    assert_eq!(run.outputs["exit-code"], "1");
+    assert_eq!(run.skipped, ["Cache migrade"], "only the uses: step is skipped");
+}
+
+#[test]
+fn action_on_a_pull_request_annotates_summarises_and_fails() {
+    let Some(action) = action_json("action_on_a_pull_request_annotates_summarises_and_fails") else {
+        return;
+    };
+    let up = upstream(RISKY);
+    let clones = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let bin = bin_dir();
+    // actions/checkout with fetch-depth: 0: every branch as origin/*.
+    let url = format!("file://{}", up.path().display());
+    git(clones.path(), &["clone", "-q", "--branch", "feature", &url, "ws"]);
+    let ws = clones.path().join("ws");
+    let run = run_action(&action, &ws, home.path(), &[("sarif-file", "reports/migrade.sarif")], Some("main"), Some(bin.path()));
+    assert_risky_pr(&run, &ws);
+    assert!(run.stdout.contains("migrade is already on PATH"), "install skipped: {}", run.stdout);
+    // The SARIF file is there for upload-sarif, with results for the changed file only.
+    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(ws.join("reports/migrade.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+        assert_eq!(uri, "migrations/0003_drop_email.sql");
+    }
+    assert!(results.iter().any(|r| r["ruleId"] == "drop-column"));
+
+    // fail-on very-high still fails; changed-since "all" reports the merged file too.
+    let run = run_action(&action, &ws, home.path(), &[("changed-since", "all")], Some("main"), Some(bin.path()));
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("file=migrations/0002_drop_legacy_id.sql"), "{}", run.stdout);
+    assert!(run.summary.contains("0002_drop_legacy_id"));
+    // On a push (no base ref) every file is linted.
+    let run = run_action(&action, &ws, home.path(), &[], None, Some(bin.path()));
+    assert!(run.stdout.contains("file=migrations/0002_drop_legacy_id.sql"), "{}", run.stdout);
+}
+
+#[test]
+fn action_in_a_shallow_checkout_fetches_the_base_branch() {
+    let Some(action) = action_json("action_in_a_shallow_checkout_fetches_the_base_branch") else {
+        return;
+    };
+    let up = upstream(RISKY);
+    let clones = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let bin = bin_dir();
+    // actions/checkout's default: one commit, one branch (file:// so --depth applies).
+    let url = format!("file://{}", up.path().display());
+    git(clones.path(), &["clone", "-q", "--depth", "1", "--branch", "feature", &url, "ws"]);
+    let ws = clones.path().join("ws");
+    assert_eq!(git(&ws, &["rev-parse", "--is-shallow-repository"]).trim(), "true");
+    assert!(common::git_output(&ws, &["rev-parse", "--verify", "--quiet", "origin/main"]).stdout.is_empty());
+    let run = run_action(&action, &ws, home.path(), &[], Some("main"), Some(bin.path()));
+    assert!(run.stdout.contains("::notice title=migrade::fetching origin/main"), "{}", run.stdout);
+    assert_risky_pr(&run, &ws);
+}
+
+#[test]
+fn action_passes_a_safe_pull_request_with_a_cached_binary() {
+    let Some(action) = action_json("action_passes_a_safe_pull_request_with_a_cached_binary") else {
+        return;
+    };
+    let up = upstream((
+        "migrations/0003_add_nickname.sql",
+        "SET lock_timeout = '5s';\nALTER TABLE users ADD COLUMN nickname text;\n",
+    ));
+    let clones = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", up.path().display());
+    git(clones.path(), &["clone", "-q", "--branch", "feature", &url, "ws"]);
+    let ws = clones.path().join("ws");
+    // migrade is not on PATH, but the cache step restored it (as actions/cache would):
+    // the install step puts it on GITHUB_PATH instead of building it.
+    let home = tempfile::tempdir().unwrap();
+    let cached = home.path().join(".cache/migrade-action/bin");
+    std::fs::create_dir_all(&cached).unwrap();
+    std::fs::copy(BIN, cached.join("migrade")).unwrap();
+    let run = run_action(&action, &ws, home.path(), &[("pg-version", "16")], Some("main"), None);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{log}");
+    assert!(run.stdout.contains("installed migrade"), "{log}");
+    assert!(!run.stdout.contains("::error"), "{log}");
+    assert_eq!(run.outputs["grade"], "low", "{log}");
+    assert_eq!(run.outputs["findings"], "0", "{log}");
+    assert_eq!(run.outputs["exit-code"], "0");
+    assert!(run.summary.contains("0003_add_nickname.sql") || run.summary.contains("1 file linted"), "{}", run.summary);
+    // A bad input is migrade's usage error (exit 2), reported after the outputs are set.
+    let run = run_action(&action, &ws, home.path(), &[("fail-on", "extreme")], Some("main"), None);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["exit-code"], "2");
+    assert_eq!(run.outputs["grade"], "none");
+}
+
+#[test]
+fn readme_example_uses_the_action_inputs() {
+    // README-action.md shows a workflow that uses this action; its `with:` keys are real inputs.
+    let readme = std::fs::read_to_string(repo_root().join("README-action.md")).expect("README-action.md");
+    let text = std::fs::read_to_string(action_file()).unwrap();
+    assert!(readme.contains("fetch-depth: 0"));
+    assert!(readme.contains("github/codeql-action/upload-sarif"));
+    assert!(readme.contains("/migrade@v1"));
+    let mut in_with = false;
+    for line in readme.lines() {
+        let t = line.trim();
+        if t == "with:" {
+            in_with = true;
+            continue;
+        }
+        if in_with {
+            match t.split_once(':') {
+                Some((k, _)) if !k.is_empty() && !k.contains(' ') && !k.starts_with('#') && !k.starts_with('-') => {
+                    if ["sarif_file", "fetch-depth", "category"].contains(&k) {
+                        continue;
+                    }
+                    assert!(text.contains(&format!("\n  {k}:\n")), "README uses an unknown input `{k}`");
+                }
+                _ => in_with = false,
+            }
+        }
+    }
+}
