@@ -75,6 +75,10 @@ struct LintArgs {
     /// Also list files graded low with no findings (human output).
     #[arg(long)]
     all: bool,
+    /// For files named on the command line, do not read the earlier migrations of
+    /// their folder for the schema history.
+    #[arg(long)]
+    no_history: bool,
 }
 
 #[derive(Subcommand)]
@@ -216,6 +220,7 @@ fn lint(args: LintArgs) -> ExitCode {
         layout,
         max_file_size: args.max_file_size.or(loaded.max_file_size).unwrap_or(run::DEFAULT_MAX_FILE_SIZE),
         only,
+        history_from_siblings: !args.no_history,
     };
     let result = match run::run(&opts, &settings) {
         Ok(r) => r,

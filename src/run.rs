@@ -22,6 +22,13 @@ pub struct RunOptions {
     pub max_file_size: u64,
     /// Only these files are reported (the others still feed the schema history).
     pub only: Option<HashSet<std::path::PathBuf>>,
+    /// For files named on the command line, read the earlier migrations of their
+    /// folder too (not reported) so the schema history is known.
+    pub history_from_siblings: bool,
+}
+
+fn canonical(p: &Path) -> std::path::PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// Reads a file as UTF-8 text, with clear errors for binary, oversized or invalid input.
@@ -99,8 +106,64 @@ fn lint_group(
 
 /// Lints everything the options name.
 pub fn run(opts: &RunOptions, settings: &Settings) -> Result<RunReport, String> {
-    let (inputs, mut errors) = discover::discover(&opts.paths, &opts.discover)?;
-    let placed = discover::order(inputs, opts.layout);
+    let (mut inputs, mut errors) = discover::discover(&opts.paths, &opts.discover)?;
+    let mut only = opts.only.clone();
+    let explicit: Vec<&Path> = opts.paths.iter().map(Path::new).filter(|p| p.is_file()).collect();
+    if opts.history_from_siblings && !explicit.is_empty() {
+        let mut seen: HashSet<std::path::PathBuf> = inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::File(p) => Some(canonical(p)),
+                Input::Stdin => None,
+            })
+            .collect();
+        let reported = seen.clone();
+        let dirs: std::collections::BTreeSet<std::path::PathBuf> = explicit
+            .iter()
+            .map(|p| {
+                let g = discover::group_of(p);
+                if g.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { g }
+            })
+            .collect();
+        for d in dirs {
+            if let Ok((more, _)) = discover::discover(&[d.to_string_lossy().to_string()], &opts.discover) {
+                for m in more {
+                    if let Input::File(p) = &m
+                        && seen.insert(canonical(p))
+                    {
+                        inputs.push(m);
+                    }
+                }
+            }
+        }
+        only = Some(match only {
+            Some(o) => o.intersection(&reported).cloned().collect(),
+            None => reported,
+        });
+    }
+    let mut placed = discover::order(inputs, opts.layout);
+    // Files that only feed the history and come after every reported file of their
+    // folder cannot change anything reported: skip them.
+    if let Some(set) = &only {
+        let mut keep = vec![true; placed.len()];
+        let mut last_reported: std::collections::HashMap<std::path::PathBuf, usize> = Default::default();
+        for (i, p) in placed.iter().enumerate() {
+            if let Input::File(f) = &p.input
+                && set.contains(&canonical(f))
+            {
+                last_reported.insert(p.group.clone(), i);
+            }
+        }
+        for (i, p) in placed.iter().enumerate() {
+            if let Input::File(f) = &p.input
+                && !set.contains(&canonical(f))
+            {
+                keep[i] = last_reported.get(&p.group).is_some_and(|&l| i < l);
+            }
+        }
+        let mut k = keep.into_iter();
+        placed.retain(|_| k.next().unwrap_or(true));
+    }
     // Split into groups, keeping order.
     let mut groups: Vec<Vec<Placed>> = Vec::new();
     for p in placed {
@@ -110,7 +173,7 @@ pub fn run(opts: &RunOptions, settings: &Settings) -> Result<RunReport, String> 
         }
     }
     let results: Vec<Vec<(Option<FileReport>, Option<PathError>)>> =
-        groups.par_iter().map(|g| lint_group(g, settings, opts.max_file_size, opts.only.as_ref())).collect();
+        groups.par_iter().map(|g| lint_group(g, settings, opts.max_file_size, only.as_ref())).collect();
     let mut files = Vec::new();
     for (r, e) in results.into_iter().flatten() {
         if let Some(r) = r {

@@ -531,6 +531,7 @@ fn markdown_stays_under_the_comment_limit() {
         layout: None,
         max_file_size: migrade::run::DEFAULT_MAX_FILE_SIZE,
         only: None,
+        history_from_siblings: true,
     };
     let run = migrade::run::run(&opts, &migrade::lint::Settings::default()).expect("run");
     assert_eq!(run.files.len(), 3000);
