@@ -24,6 +24,7 @@ pub fn report_for(file: &str, settings: &Settings) -> Result<FileReport, String>
         layout: None,
         max_file_size: run::DEFAULT_MAX_FILE_SIZE,
         only: Some(HashSet::from([canonical])),
+        history_from_siblings: false,
     };
     let mut r = run::run(&opts, settings)?;
     if let Some(e) = r.errors.pop() {
@@ -32,51 +33,105 @@ pub fn report_for(file: &str, settings: &Settings) -> Result<FileReport, String>
     r.files.pop().ok_or_else(|| format!("{file}: not linted"))
 }
 
-/// File names for the stages, in FILE's convention.
+/// The version at the start of a migration name: digits, or digit groups joined
+/// by `-` (Diesel's `2024-01-01-000000`), and the separator after it.
+fn leading_version(vname: &str) -> Option<(String, char)> {
+    let b = vname.as_bytes();
+    let mut end = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() {
+            i += 1;
+            end = i;
+        } else if b[i] == b'-' && end == i && i + 1 < b.len() && b[i + 1].is_ascii_digit() {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    if end == 0 {
+        return None;
+    }
+    let sep = vname[end..].chars().next().filter(|c| matches!(c, '_' | '-' | '.')).unwrap_or('_');
+    Some((vname[..end].to_string(), sep))
+}
+
+/// The version `i` steps after `v`: its last digit group plus `i`, same width.
+fn bump(v: &str, i: usize) -> String {
+    let cut = v.rfind('-').map(|p| p + 1).unwrap_or(0);
+    let (head, last) = v.split_at(cut);
+    let n: u128 = last.parse().unwrap_or(0) + i as u128;
+    format!("{head}{:0width$}", n, width = last.len())
+}
+
+/// File names for the stages, in FILE's convention, relative to the --split directory.
 pub fn stage_paths(file: &str, stages: &[Stage]) -> Vec<(Stage, PathBuf)> {
     let path = Path::new(file);
     let vname = version_name(path);
     let name = migration_name(file);
-    let dir_style = matches!(path.file_name().and_then(|f| f.to_str()), Some("up.sql" | "down.sql" | "migration.sql"));
-    let digits: String =
-        vname.chars().skip_while(|c| *c == 'V' || *c == 'v').take_while(|c| c.is_ascii_digit()).collect();
-    let flyway = vname.starts_with('V') && vname.contains("__");
+    let fname = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+    let dir_style = matches!(fname.as_str(), "up.sql" | "down.sql" | "migration.sql");
+    let flyway = (vname.starts_with('V') || vname.starts_with('v')) && vname.contains("__");
+    let version = leading_version(&vname);
+    let ext = if dir_style {
+        String::new()
+    } else {
+        [".up.sql", ".down.sql", "_up.sql", "_down.sql", ".sql"]
+            .iter()
+            .find(|e| fname.ends_with(*e))
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| ".sql".to_string())
+    };
+    let join = |a: &str, b: &str| if a.is_empty() { b.to_string() } else { format!("{a}_{b}") };
     let mut out = Vec::new();
     for (i, stage) in stages.iter().enumerate() {
         let suffix = stage.as_str();
         let stem = if flyway {
             let ver = &vname[1..vname.find("__").unwrap_or(1)];
-            format!("V{ver}_{}__{name}_{suffix}", i + 1)
-        } else if !digits.is_empty() {
-            let n: u128 = digits.parse().unwrap_or(0) + i as u128;
-            format!("{:0width$}_{name}_{suffix}", n, width = digits.len())
+            format!("{}{ver}_{}__{}", &vname[..1], i + 1, join(&name, suffix))
+        } else if let Some((v, sep)) = &version {
+            format!("{}{sep}{}", bump(v, i), join(&name, suffix))
         } else {
-            format!("{name}_{suffix}")
+            format!("{}_{}", join(&name, &(i + 1).to_string()), suffix)
         };
-        let p = if dir_style {
-            let dir = path.parent().and_then(|d| d.parent()).unwrap_or(Path::new(""));
-            let fname = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-            dir.join(stem).join(fname)
-        } else {
-            let fname = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-            let ext = if fname.ends_with(".up.sql") {
-                ".up.sql"
-            } else if fname.ends_with("_up.sql") {
-                "_up.sql"
-            } else {
-                ".sql"
-            };
-            PathBuf::from(format!("{stem}{ext}"))
-        };
+        let p = if dir_style { PathBuf::from(stem).join(&fname) } else { PathBuf::from(format!("{stem}{ext}")) };
         out.push((*stage, p));
     }
     out
 }
 
+/// Removes `BEGIN` / `COMMIT` statements (the file's own transaction replaces them).
+fn strip_tx_statements(sql: &str) -> String {
+    let sp = crate::split::split(sql);
+    let mut out = String::new();
+    let mut at = 0;
+    for st in &sp.statements {
+        let body = sql[st.start..st.body_end].trim().to_ascii_uppercase();
+        let words: Vec<&str> = body.split_whitespace().collect();
+        let tx = matches!(words.as_slice(), ["BEGIN"] | ["COMMIT"] | ["END"] | ["START", "TRANSACTION"])
+            || matches!(words.as_slice(), ["BEGIN", "TRANSACTION" | "WORK"] | ["COMMIT", "TRANSACTION" | "WORK"]);
+        if tx {
+            out.push_str(&sql[at..st.start]);
+            at = st.end;
+            if sql[at..].starts_with('\n') {
+                at += 1;
+            }
+        }
+    }
+    out.push_str(&sql[at..]);
+    out
+}
+
 fn stage_file(stage: Stage, steps: &[&PlanStep], source: &str) -> String {
     let mut s = format!("-- {} — generated by `migrade plan --split` from {source}\n", stage.heading());
-    if steps.iter().any(|p| p.no_transaction) {
-        s.push_str("-- run this file outside a transaction block (CONCURRENTLY / batched COMMITs)\n");
+    let autocommit = steps.iter().any(|p| p.no_transaction);
+    if autocommit {
+        s.push_str(
+            "-- run this file outside a transaction block (psql in autocommit mode, or the migration tool's\n\
+             -- no-transaction mode): it has CONCURRENTLY or batched COMMITs; each statement commits on its own\n",
+        );
+    } else {
+        s.push_str("-- runs as one transaction: the migration tool's, or `psql --single-transaction -f` this file\n");
     }
     for p in steps {
         s.push_str(&format!("\n-- {}", p.title));
@@ -88,7 +143,8 @@ fn stage_file(stage: Stage, steps: &[&PlanStep], source: &str) -> String {
         }
         s.push('\n');
         if !p.sql.is_empty() {
-            s.push_str(p.sql.trim_end());
+            let sql = if autocommit { p.sql.clone() } else { strip_tx_statements(&p.sql) };
+            s.push_str(sql.trim_end());
             s.push('\n');
         }
     }
@@ -143,9 +199,8 @@ pub fn run(file: &str, split: Option<&Path>, settings: &Settings) -> ExitCode {
         }
         println!("wrote {} ({})", p.display(), stage.as_str());
     }
-    let deploys: Vec<&PlanStep> = report.plan.iter().filter(|p| p.stage == Stage::Deploy).collect();
-    for d in deploys {
-        println!("deploy step between stages: {}", d.title);
+    for d in report.plan.iter().filter(|p| p.stage == Stage::Deploy) {
+        println!("deploy after the expand file, before the later ones: {}", d.title);
     }
     ExitCode::SUCCESS
 }
