@@ -279,3 +279,12 @@ fn walk_count(p: &Path) -> usize {
     }
     n
 }
+
+#[test]
+fn readme_lists_every_rule_with_its_level() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for r in migrade::rules::ALL {
+        let row = format!("| [`{}`](rules/{}.md) | {} |", r.id, r.id, r.level.as_str());
+        assert!(readme.contains(&row), "README.md does not list {} at {}", r.id, r.level.as_str());
+    }
+}
