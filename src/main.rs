@@ -222,6 +222,9 @@ fn lint(args: LintArgs) -> ExitCode {
         only,
         history_from_siblings: !args.no_history,
     };
+    if args.format == Format::Json {
+        return lint_json_stream(&opts, &settings, fail_on);
+    }
     let result = match run::run(&opts, &settings) {
         Ok(r) => r,
         Err(e) => {
@@ -237,6 +240,55 @@ fn lint(args: LintArgs) -> ExitCode {
         }
     }
     exit_code(&result, fail_on)
+}
+
+/// `--format json`, written file by file as the run goes (bounded memory).
+fn lint_json_stream(opts: &RunOptions, settings: &Settings, fail_on: Level) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut stream = match report::json::JsonStream::begin(std::io::BufWriter::with_capacity(1 << 16, stdout.lock())) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot write the report: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut errors = Vec::new();
+    let mut failed = false;
+    let mut write_error = None;
+    let result = run::run_streaming(opts, settings, &mut |(r, e)| {
+        if let Some(r) = r {
+            failed |= r.grade >= fail_on;
+            if write_error.is_none()
+                && let Err(err) = stream.file(&r)
+            {
+                write_error = Some(err);
+            }
+        }
+        errors.extend(e);
+    });
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = stream.finish(&errors) {
+        write_error.get_or_insert(e);
+    }
+    if let Some(e) = write_error
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
+    for e in &errors {
+        eprintln!("error: {}: {}", e.path, e.message);
+    }
+    if !errors.is_empty() {
+        ExitCode::from(2)
+    } else if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn render(result: &RunReport, format: Format, args: &LintArgs) -> String {

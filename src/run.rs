@@ -58,14 +58,17 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, String> {
     })
 }
 
+/// What linting one file produced: its report (None when it only fed the history) or an error.
+pub type FileResult = (Option<FileReport>, Option<PathError>);
+
 fn lint_group(
     files: &[Placed],
     settings: &Settings,
     max: u64,
     only: Option<&HashSet<std::path::PathBuf>>,
-) -> Vec<(Option<FileReport>, Option<PathError>)> {
+    emit: &mut dyn FnMut(FileResult),
+) {
     let mut schema = Schema::default();
-    let mut out = Vec::with_capacity(files.len());
     for p in files {
         let (path_s, text) = match &p.input {
             Input::Stdin => {
@@ -96,16 +99,29 @@ fn lint_group(
                     let mut scratch = schema.clone();
                     lint::lint_unit(&unit, &mut scratch, settings)
                 };
-                out.push((reported.then_some(report), None));
+                emit((reported.then_some(report), None));
             }
-            Err(message) => out.push((None, reported.then_some(PathError { path: path_s, message }))),
+            Err(message) => emit((None, reported.then_some(PathError { path: path_s, message }))),
         }
     }
-    out
 }
 
-/// Lints everything the options name.
+/// Lints everything the options name and collects the results.
 pub fn run(opts: &RunOptions, settings: &Settings) -> Result<RunReport, String> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    run_streaming(opts, settings, &mut |(r, e)| {
+        files.extend(r);
+        errors.extend(e);
+    })?;
+    Ok(RunReport { files, errors })
+}
+
+/// Lints everything the options name, handing each file's result to `emit` in
+/// migration order as soon as it and everything before it are done. Folders run in
+/// parallel; the reorder buffer holds only what finished early, so memory does not
+/// grow with the number of files.
+pub fn run_streaming(opts: &RunOptions, settings: &Settings, emit: &mut dyn FnMut(FileResult)) -> Result<(), String> {
     let (mut inputs, mut errors) = discover::discover(&opts.paths, &opts.discover)?;
     let mut only = opts.only.clone();
     let explicit: Vec<&Path> = opts.paths.iter().map(Path::new).filter(|p| p.is_file()).collect();
@@ -172,16 +188,46 @@ pub fn run(opts: &RunOptions, settings: &Settings) -> Result<RunReport, String> 
             _ => groups.push(vec![p]),
         }
     }
-    let results: Vec<Vec<(Option<FileReport>, Option<PathError>)>> =
-        groups.par_iter().map(|g| lint_group(g, settings, opts.max_file_size, only.as_ref())).collect();
-    let mut files = Vec::new();
-    for (r, e) in results.into_iter().flatten() {
-        if let Some(r) = r {
-            files.push(r);
-        }
-        if let Some(e) = e {
-            errors.push(e);
-        }
+    for e in errors.drain(..) {
+        emit((None, Some(e)));
     }
-    Ok(RunReport { files, errors })
+    if groups.len() <= 1 {
+        for g in &groups {
+            lint_group(g, settings, opts.max_file_size, only.as_ref(), emit);
+        }
+        return Ok(());
+    }
+    // (group, file index in group, last file of its group, result)
+    type Msg = (usize, usize, bool, FileResult);
+    let (tx, rx) = std::sync::mpsc::channel::<Msg>();
+    let only_ref = only.as_ref();
+    std::thread::scope(|scope| {
+        let groups = &groups;
+        scope.spawn(move || {
+            groups.par_iter().enumerate().for_each_with(tx, |tx, (gi, g)| {
+                let n = g.len();
+                let mut fi = 0;
+                lint_group(g, settings, opts.max_file_size, only_ref, &mut |r| {
+                    let _ = tx.send((gi, fi, fi + 1 == n, r));
+                    fi += 1;
+                });
+            });
+        });
+        let mut pending: std::collections::BTreeMap<(usize, usize), (bool, FileResult)> = Default::default();
+        let (mut g, mut f) = (0usize, 0usize);
+        for (gi, fi, last, r) in rx {
+            pending.insert((gi, fi), (last, r));
+            while let Some((last, r)) = pending.remove(&(g, f)) {
+                emit(r);
+                if last {
+                    g += 1;
+                    f = 0;
+                } else {
+                    f += 1;
+                }
+            }
+        }
+    });
+    Ok(())
 }
+

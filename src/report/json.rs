@@ -189,3 +189,32 @@ pub fn render(run: &RunReport) -> String {
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
+
+/// Writes the JSON report file by file, so memory does not grow with the run.
+pub struct JsonStream<W: std::io::Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: std::io::Write> JsonStream<W> {
+    pub fn begin(mut out: W) -> std::io::Result<Self> {
+        write!(out, "{{\"version\":{VERSION},\"files\":[")?;
+        Ok(JsonStream { out, first: true })
+    }
+
+    pub fn file(&mut self, f: &FileReport) -> std::io::Result<()> {
+        if !self.first {
+            self.out.write_all(b",")?;
+        }
+        self.first = false;
+        serde_json::to_writer(&mut self.out, &file(f)).map_err(std::io::Error::other)
+    }
+
+    pub fn finish(mut self, errors: &[crate::discover::PathError]) -> std::io::Result<()> {
+        self.out.write_all(b"],\"errors\":")?;
+        let errs: Vec<JsonError> = errors.iter().map(|e| JsonError { path: &e.path, message: &e.message }).collect();
+        serde_json::to_writer(&mut self.out, &errs).map_err(std::io::Error::other)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()
+    }
+}
