@@ -381,10 +381,22 @@ pub fn detect_layout(files: &[&Path]) -> Layout {
     if names.iter().any(|n| n.ends_with("_up.sql") || n.ends_with("_down.sql")) {
         return Layout::UpDownSuffix;
     }
-    if files.iter().any(|p| p.to_string_lossy().contains("supabase/migrations")) {
+    if files.iter().any(|p| in_supabase_migrations(p)) {
         return Layout::Supabase;
     }
     Layout::Plain
+}
+
+/// Whether a file is in a `supabase/migrations` folder, wherever migrade runs from
+/// (`migrations/x.sql` linted from inside `supabase/` too).
+fn in_supabase_migrations(p: &Path) -> bool {
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    dir.file_name().is_some_and(|n| n == "migrations")
+        && dir.parent().and_then(Path::file_name).is_some_and(|n| n == "supabase")
 }
 
 /// Reads `sqitch.plan` in a sqitch project folder: change name → position.

@@ -194,12 +194,8 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
                                 }
                             }
                         }
-                        for (other, t) in &cx.schema.tables {
-                            if other != &n.name
-                                && t.constraints.iter().any(|k| k.references.as_deref() == Some(n.name.as_str()))
-                            {
-                                e.lock(other, AccessExclusive);
-                            }
+                        for other in cx.schema.referencing(&n.name) {
+                            e.lock(other, AccessExclusive);
                         }
                         e.data_loss = true;
                         e.breaks_running_code = true;
@@ -345,7 +341,7 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
             // A plain refresh swaps in new storage; CONCURRENTLY updates rows in place.
             e.rewrite = !concurrently;
             if let Some(sources) = cx.schema.views.get(&name.name) {
-                for s in sources {
+                for s in sources.iter() {
                     e.lock(s, AccessShare);
                 }
             }

@@ -365,13 +365,13 @@ impl Linter<'_> {
             }
         }
         if tx.in_tx && !matches!(parsed.op, Op::Transaction(_)) {
-            let new_objects = st.new_objects.clone();
+            let new_objects = &st.new_objects;
             let existing = |t: &str| !new_objects.contains(t);
-            for (t, m) in effects.all_locks() {
-                if m == LockMode::AccessExclusive && existing(t) && !st.tx.access_exclusive.iter().any(|x| x == t) {
-                    st.tx.access_exclusive.push(t.to_string());
-                }
-            }
+            let taken: Vec<String> = effects
+                .all_locks()
+                .filter(|(t, m)| *m == LockMode::AccessExclusive && existing(t))
+                .map(|(t, _)| t.to_string())
+                .collect();
             let dml = matches!(
                 parsed.op,
                 Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. }
@@ -383,6 +383,11 @@ impl Linter<'_> {
                 Op::Rename { object, .. } => existing(&object.name),
                 _ => false,
             };
+            for t in taken {
+                if !st.tx.access_exclusive.contains(&t) {
+                    st.tx.access_exclusive.push(t);
+                }
+            }
             if dml && st.tx.dml_at.is_none() {
                 st.tx.dml_at = Some(index);
             }

@@ -49,6 +49,9 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
             }
         }
     }
+    // pg_query lists tables in hash order: sort for stable output.
+    parsed.reads.sort();
+    parsed.reads.dedup();
     Ok(parsed)
 }
 

@@ -82,7 +82,13 @@ fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u
     let cond = extra_where.map(|w| format!(" AND ({w})")).unwrap_or_default();
     if pg < 11 {
         let esc = |s: &str| s.replace('%', "%%");
-        let stmt = format!("{} WHERE {} >= %L AND {} <= %L{}", esc(head), esc(&format!("{table}.{k}")), esc(&format!("{table}.{k}")), esc(&cond));
+        let stmt = format!(
+            "{} WHERE {} >= %L AND {} <= %L{}",
+            esc(head),
+            esc(&format!("{table}.{k}")),
+            esc(&format!("{table}.{k}")),
+            esc(&cond)
+        );
         let fmt = lit(&stmt);
         return format!(
             "-- PostgreSQL {pg} cannot COMMIT inside DO: this psql script runs each batch of {BATCH_SIZE} rows\n\
@@ -151,15 +157,35 @@ fn deparse_expr(expr: &protobuf::Node) -> Option<String> {
 pub fn using_expr(statement_sql: &str, column: &str) -> Option<String> {
     let a = alter_table_stmt(statement_sql)?;
     a.cmds.iter().find_map(|n| match n.node.as_ref()? {
-        NodeEnum::AlterTableCmd(c)
-            if c.subtype == AlterTableType::AtAlterColumnType as i32 && c.name == column =>
-        {
+        NodeEnum::AlterTableCmd(c) if c.subtype == AlterTableType::AtAlterColumnType as i32 && c.name == column => {
             match c.def.as_ref()?.node.as_ref()? {
                 NodeEnum::ColumnDef(cd) => deparse_expr(cd.raw_default.as_deref()?),
                 _ => None,
             }
         }
         _ => None,
+    })
+}
+
+/// The `DEFAULT` expression of `ADD COLUMN column … DEFAULT expr` in a statement.
+pub fn column_default_expr(statement_sql: &str, column: &str) -> Option<String> {
+    let a = alter_table_stmt(statement_sql)?;
+    a.cmds.iter().find_map(|n| {
+        let NodeEnum::AlterTableCmd(c) = n.node.as_ref()? else {
+            return None;
+        };
+        let NodeEnum::ColumnDef(cd) = c.def.as_ref()?.node.as_ref()? else {
+            return None;
+        };
+        if c.subtype != AlterTableType::AtAddColumn as i32 || cd.colname != column {
+            return None;
+        }
+        cd.constraints.iter().find_map(|k| match k.node.as_ref()? {
+            NodeEnum::Constraint(k) if k.contype == ConstrType::ConstrDefault as i32 => {
+                deparse_expr(k.raw_expr.as_deref()?)
+            }
+            _ => None,
+        })
     })
 }
 
@@ -238,6 +264,8 @@ pub struct IndexCopy {
 /// What the plan knows about a column that is copied (type change, rename).
 #[derive(Debug, Clone, Default)]
 pub struct ColumnInfo {
+    /// Earlier migrations define the column (else NOT NULL, indexes and constraints are unknown).
+    pub known: bool,
     /// The column's type as written, when earlier migrations say.
     pub col_type: Option<String>,
     /// serial/identity column: its DEFAULT comes from a sequence.
@@ -298,6 +326,7 @@ impl ColumnInfo {
             schema.views.iter().filter(|(_, reads)| reads.iter().any(|r| r == table)).map(|(v, _)| v.clone()).collect();
         views.sort();
         ColumnInfo {
+            known: col.is_some(),
             col_type: col.map(|c| plain_type(&c.type_ref)),
             serial: col.is_some_and(|c| c.type_ref.is_serial()),
             not_null: col.is_some_and(|c| c.not_null),
@@ -337,7 +366,9 @@ fn nn_check_step(table: &QName, column: &str, stage: Stage) -> PlanStep {
     let chk = qi(&nn_check_name(table, column));
     PlanStep::new(
         stage,
-        format!("add CHECK ({c} IS NOT NULL) NOT VALID on {table}: no scan; from now on new and updated rows are checked"),
+        format!(
+            "add CHECK ({c} IS NOT NULL) NOT VALID on {table}: no scan; from now on new and updated rows are checked"
+        ),
         with_lt(&format!("ALTER TABLE {table} ADD CONSTRAINT {chk} CHECK ({c} IS NOT NULL) NOT VALID;")),
     )
     .lock(AE_BRIEF)
@@ -489,6 +520,65 @@ pub fn add_not_null_column(
     steps
 }
 
+/// A column whose DEFAULT would be evaluated for every existing row (volatile
+/// default, or any default before PostgreSQL 11): added without it, the
+/// default set for new rows only, existing rows filled with `DEFAULT` in
+/// batches, then NOT NULL the safe way. `default_sql` is the expression (see
+/// [`column_default_expr`]); without it the SET DEFAULT step is an instruction.
+pub fn add_column_with_default(
+    table: &QName,
+    column: &str,
+    col_type: &str,
+    default_sql: Option<&str>,
+    not_null: bool,
+    pk: &str,
+    pg_version: u32,
+) -> Vec<PlanStep> {
+    let c = qi(column);
+    let mut steps = vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!("add {table}.{c} with no default and nullable: catalog only"),
+            with_lt(&format!("ALTER TABLE {table} ADD COLUMN {c} {col_type};")),
+        )
+        .lock(AE_BRIEF),
+        match default_sql {
+            Some(d) => PlanStep::new(
+                Stage::Expand,
+                format!("set the default of {c} for new rows only"),
+                with_lt(&format!("ALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT {d};")),
+            )
+            .lock(AE_BRIEF),
+            None => PlanStep::new(
+                Stage::Expand,
+                format!(
+                    "set the default of {c} for new rows only: ALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT, with the migration's expression"
+                ),
+                "",
+            ),
+        },
+    ];
+    if not_null && pg_version >= 12 {
+        steps.push(nn_check_step(table, column, Stage::Backfill));
+    }
+    steps.push(
+        PlanStep::new(
+            Stage::Backfill,
+            format!("fill {c} for the existing rows with its default, in batches"),
+            batched_update_for(table, pk, &format!("{c} = DEFAULT"), Some(&format!("{c} IS NULL")), pg_version),
+        )
+        .lock(ROWS)
+        .no_transaction(),
+    );
+    if not_null {
+        if pg_version >= 12 {
+            steps.push(nn_validate_step(table, column, Stage::Backfill));
+        }
+        steps.push(nn_set_step(table, column, pg_version, Stage::Contract));
+    }
+    steps
+}
+
 // ---------------------------------------------------------------------------
 // Copying a column: type change, rename
 // ---------------------------------------------------------------------------
@@ -539,9 +629,9 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
         steps.push(PlanStep::new(
             Stage::Expand,
             format!(
-                "{c} is serial: give {n} the same DEFAULT nextval(...) now, and move the sequence with \
-                 ALTER SEQUENCE ... OWNED BY {}.{n} after the swap",
-                table.name
+                "{c} is serial: give {n} the same DEFAULT nextval(...) now, and before the swap move the sequence \
+                 with ALTER SEQUENCE ... OWNED BY {}.{n} (DROP COLUMN {c} would drop a sequence it owns)",
+                qi(&table.name)
             ),
             "",
         ));
@@ -647,6 +737,17 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
     if info.not_null {
         steps.extend(not_null_steps(table, tmp, pg, Stage::Backfill));
     }
+    if !info.known {
+        steps.push(PlanStep::new(
+            Stage::Backfill,
+            format!(
+                "earlier migrations do not define {table}.{c}: if it is NOT NULL, indexed or part of a constraint, \
+                 re-create that on {n} before the swap (CHECK NOT VALID + VALIDATE + SET NOT NULL; CREATE INDEX \
+                 CONCURRENTLY; ADD CONSTRAINT ... USING INDEX), because DROP COLUMN {c} drops it"
+            ),
+            "",
+        ));
+    }
     if !info.other_constraints.is_empty() {
         steps.push(PlanStep::new(
             Stage::Backfill,
@@ -692,7 +793,8 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
             "",
         ));
     }
-    let mut swap = format!("BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {trg} ON {table};\nALTER TABLE {table} DROP COLUMN {c};\n");
+    let mut swap =
+        format!("BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {trg} ON {table};\nALTER TABLE {table} DROP COLUMN {c};\n");
     if let Copy::Retype { .. } = kind {
         swap.push_str(&format!("ALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"));
     }
@@ -705,11 +807,7 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
                 if *kind == ConstraintKind::PrimaryKey { "PRIMARY KEY" } else { "UNIQUE" },
                 qi(&copy)
             )),
-            None => swap.push_str(&format!(
-                "ALTER INDEX {} RENAME TO {};\n",
-                sibling(table, &copy),
-                qi(&idx.name)
-            )),
+            None => swap.push_str(&format!("ALTER INDEX {} RENAME TO {};\n", sibling(table, &copy), qi(&idx.name))),
         }
     }
     swap.push_str(&format!("COMMIT;\nDROP FUNCTION {fname}();"));
@@ -806,7 +904,11 @@ pub fn constraint_not_valid(
             format!("add {k} NOT VALID: no scan; new and updated rows are checked from now on"),
             with_lt(&sql),
         )
-        .lock(if fk { "SHARE ROW EXCLUSIVE on both tables (brief: blocks writes while it waits)" } else { AE_BRIEF }),
+        .lock(if fk {
+            "SHARE ROW EXCLUSIVE on both tables (brief: blocks writes while it waits)"
+        } else {
+            AE_BRIEF
+        }),
         None => PlanStep::new(
             Stage::Expand,
             format!("add {k} as written, with NOT VALID at the end of its definition: no scan"),
@@ -931,7 +1033,9 @@ pub fn create_index_concurrently(sql_concurrent: &str, index: Option<&str>) -> V
         }
         (_, Some(t)) => PlanStep::new(
             Stage::Expand,
-            format!("check {t} has no INVALID index left by a failed or cancelled build; drop such an index CONCURRENTLY and build it again"),
+            format!(
+                "check {t} has no INVALID index left by a failed or cancelled build; drop such an index CONCURRENTLY and build it again"
+            ),
             format!(
                 "DO $check$\nBEGIN\n  IF EXISTS (SELECT 1 FROM pg_index WHERE indrelid = {}::regclass AND NOT indisvalid) THEN\n    \
                  RAISE EXCEPTION 'an index of % is INVALID: DROP INDEX CONCURRENTLY it, then build it again', {};\n  \

@@ -230,4 +230,3 @@ pub fn run_streaming(opts: &RunOptions, settings: &Settings, emit: &mut dyn FnMu
     });
     Ok(())
 }
-

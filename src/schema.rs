@@ -4,6 +4,7 @@
 
 use crate::ir::*;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Default)]
 pub struct Column {
@@ -62,10 +63,12 @@ pub struct Index {
 
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
-    pub tables: HashMap<String, Table>,
-    pub indexes: HashMap<String, Index>,
+    /// Values are shared (Arc): cloning the history for a down migration copies
+    /// pointers, and a table is copied only when that clone changes it.
+    pub tables: HashMap<String, Arc<Table>>,
+    pub indexes: HashMap<String, Arc<Index>>,
     /// Views and materialized views, with the tables their query reads.
-    pub views: HashMap<String, Vec<String>>,
+    pub views: HashMap<String, Arc<Vec<String>>>,
     pub enums: HashSet<String>,
     /// Domains that carry a CHECK constraint (a column of one is a rewrite).
     pub domains_with_check: HashSet<String>,
@@ -73,13 +76,17 @@ pub struct Schema {
 
 impl Schema {
     pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.get(name)
+        self.tables.get(name).map(|t| &**t)
     }
 
     /// Indexes on a table that use a column.
     pub fn indexes_on(&self, table: &str, column: &str) -> Vec<&Index> {
-        let mut v: Vec<&Index> =
-            self.indexes.values().filter(|i| i.table == table && i.columns.iter().any(|c| c == column)).collect();
+        let mut v: Vec<&Index> = self
+            .indexes
+            .values()
+            .map(|i| &**i)
+            .filter(|i| i.table == table && i.columns.iter().any(|c| c == column))
+            .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
@@ -147,7 +154,12 @@ impl Schema {
                 let idx = spec.using_index.clone().unwrap_or_else(|| name.clone());
                 self.indexes.insert(
                     idx.clone(),
-                    Index { name: idx.clone(), table: table.to_string(), columns: spec.columns.clone(), unique: true },
+                    Arc::new(Index {
+                        name: idx.clone(),
+                        table: table.to_string(),
+                        columns: spec.columns.clone(),
+                        unique: true,
+                    }),
                 );
                 Some(idx)
             }
@@ -192,7 +204,7 @@ impl Schema {
                 for c in columns {
                     t.columns.push(Column { name: c.name.clone(), type_ref: c.type_ref.clone(), not_null: c.not_null });
                 }
-                self.tables.insert(table.name.clone(), t);
+                self.tables.insert(table.name.clone(), Arc::new(t));
                 for c in columns {
                     if let Some(r) = &c.references {
                         let spec = ConstraintSpec {
@@ -220,9 +232,10 @@ impl Schema {
             }
             Op::CreateTableAs { table, matview } => {
                 if *matview {
-                    self.views.insert(table.name.clone(), reads.to_vec());
+                    self.views.insert(table.name.clone(), Arc::new(reads.to_vec()));
                 } else {
-                    self.tables.insert(table.name.clone(), Table { name: table.name.clone(), ..Default::default() });
+                    self.tables
+                        .insert(table.name.clone(), Arc::new(Table { name: table.name.clone(), ..Default::default() }));
                 }
             }
             Op::AlterTable { table, cmds, .. } => {
@@ -234,7 +247,7 @@ impl Schema {
                 let name = name.clone().unwrap_or_else(|| format!("{}_{}_idx", table.name, columns.join("_")));
                 self.indexes.insert(
                     name.clone(),
-                    Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique },
+                    Arc::new(Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique }),
                 );
             }
             Op::Drop { kind, names, .. } => {
@@ -260,8 +273,8 @@ impl Schema {
             Op::Rename { kind, object, column, new_name } => match kind {
                 ObjKind::Table => {
                     if let Some(mut t) = self.tables.remove(&object.name) {
-                        t.name = new_name.clone();
-                        for i in self.indexes.values_mut() {
+                        Arc::make_mut(&mut t).name = new_name.clone();
+                        for i in self.indexes.values_mut().map(Arc::make_mut) {
                             if i.table == object.name {
                                 i.table = new_name.clone();
                             }
@@ -270,7 +283,7 @@ impl Schema {
                     }
                 }
                 ObjKind::Column => {
-                    if let (Some(t), Some(old)) = (self.tables.get_mut(&object.name), column) {
+                    if let (Some(t), Some(old)) = (self.tables.get_mut(&object.name).map(Arc::make_mut), column) {
                         if let Some(c) = t.column_mut(old) {
                             c.name = new_name.clone();
                         }
@@ -284,7 +297,7 @@ impl Schema {
                                 k.not_null_check_of = Some(new_name.clone());
                             }
                         }
-                        for i in self.indexes.values_mut() {
+                        for i in self.indexes.values_mut().map(Arc::make_mut) {
                             if i.table == object.name {
                                 for c in &mut i.columns {
                                     if c == old {
@@ -297,12 +310,12 @@ impl Schema {
                 }
                 ObjKind::Index => {
                     if let Some(mut i) = self.indexes.remove(&object.name) {
-                        i.name = new_name.clone();
+                        Arc::make_mut(&mut i).name = new_name.clone();
                         self.indexes.insert(new_name.clone(), i);
                     }
                 }
                 ObjKind::Constraint => {
-                    if let (Some(t), Some(old)) = (self.tables.get_mut(&object.name), column)
+                    if let (Some(t), Some(old)) = (self.tables.get_mut(&object.name).map(Arc::make_mut), column)
                         && let Some(k) = t.constraints.iter_mut().find(|k| &k.name == old)
                     {
                         k.name = new_name.clone();
@@ -311,7 +324,7 @@ impl Schema {
                 _ => {}
             },
             Op::CreateView { name, .. } => {
-                self.views.insert(name.name.clone(), reads.to_vec());
+                self.views.insert(name.name.clone(), Arc::new(reads.to_vec()));
             }
             Op::CreateDomain { name, has_check: true } => {
                 self.domains_with_check.insert(name.name.clone());
@@ -328,11 +341,11 @@ impl Schema {
 
     /// The table, created as a partial entry when no earlier file defined it.
     fn table_mut(&mut self, table: &str) -> &mut Table {
-        self.tables.entry(table.to_string()).or_insert_with(|| Table {
-            name: table.to_string(),
-            partial: true,
-            ..Default::default()
-        })
+        Arc::make_mut(
+            self.tables
+                .entry(table.to_string())
+                .or_insert_with(|| Arc::new(Table { name: table.to_string(), partial: true, ..Default::default() })),
+        )
     }
 
     fn apply_alter(&mut self, table: &str, cmd: &AlterCmd) {
@@ -377,28 +390,28 @@ impl Schema {
                 }
             }
             AlterCmd::DropColumn { column, .. } => {
-                if let Some(t) = self.tables.get_mut(table) {
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut) {
                     t.columns.retain(|c| &c.name != column);
                     t.constraints.retain(|k| !k.columns.contains(column));
                 }
                 self.indexes.retain(|_, i| !(i.table == table && i.columns.contains(column)));
             }
             AlterCmd::AlterType { column, new_type, .. } => {
-                if let Some(t) = self.tables.get_mut(table)
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
                     && let Some(c) = t.column_mut(column)
                 {
                     c.type_ref = new_type.clone();
                 }
             }
             AlterCmd::SetNotNull { column } => {
-                if let Some(t) = self.tables.get_mut(table)
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
                     && let Some(c) = t.column_mut(column)
                 {
                     c.not_null = true;
                 }
             }
             AlterCmd::DropNotNull { column } => {
-                if let Some(t) = self.tables.get_mut(table)
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
                     && let Some(c) = t.column_mut(column)
                 {
                     c.not_null = false;
@@ -406,7 +419,7 @@ impl Schema {
             }
             AlterCmd::AddConstraint(spec) => self.add_constraint(table, spec, !spec.not_valid),
             AlterCmd::ValidateConstraint { name } => {
-                if let Some(t) = self.tables.get_mut(table)
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
                     && let Some(k) = t.constraints.iter_mut().find(|k| &k.name == name)
                 {
                     k.validated = true;
@@ -414,7 +427,7 @@ impl Schema {
             }
             AlterCmd::DropConstraint { name, .. } => {
                 let mut idx = None;
-                if let Some(t) = self.tables.get_mut(table) {
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut) {
                     idx = t.constraint(name).and_then(|k| k.index.clone());
                     t.constraints.retain(|k| &k.name != name);
                 }

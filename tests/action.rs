@@ -187,6 +187,19 @@ fn run_action(
     base_ref: Option<&str>,
     bin_dir: Option<&Path>,
 ) -> ActionRun {
+    run_action_without(action, workspace, home, inputs, base_ref, bin_dir, &["migrade"])
+}
+
+/// [`run_action`] with the PATH directories that hold any of `hidden` left out.
+fn run_action_without(
+    action: &Value,
+    workspace: &Path,
+    home: &Path,
+    inputs: &[(&str, &str)],
+    base_ref: Option<&str>,
+    bin_dir: Option<&Path>,
+    hidden: &[&str],
+) -> ActionRun {
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("step_summary.md");
     std::fs::write(&summary, "").unwrap();
@@ -209,7 +222,10 @@ fn run_action(
 
     // PATH: the given migrade first, then the test's PATH without any other migrade.
     let mut path: Vec<PathBuf> = bin_dir.map(Path::to_path_buf).into_iter().collect();
-    path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap()).filter(|d| !d.join("migrade").exists()));
+    path.extend(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .filter(|d| hidden.iter().all(|h| !d.join(h).exists())),
+    );
 
     let mut run = ActionRun {
         code: 0,
@@ -332,7 +348,13 @@ fn direct_json(workspace: &Path) -> Value {
 }
 
 fn non_ignored(v: &Value) -> usize {
-    v["files"].as_array().unwrap().iter().flat_map(|f| f["findings"].as_array().unwrap()).filter(|x| x["ignored"] == false).count()
+    v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["findings"].as_array().unwrap())
+        .filter(|x| x["ignored"] == false)
+        .count()
 }
 
 /// The assertions shared by the full and the shallow checkout of the risky PR.
@@ -344,12 +366,16 @@ fn assert_risky_pr(run: &ActionRun, workspace: &Path) {
     // ... after annotating the changed file, and only it.
     let annotations: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert!(
-        annotations.iter().any(|l| l.starts_with("::error file=migrations/0003_drop_email.sql,line=2,")
-            && l.contains("drop-column")),
+        annotations
+            .iter()
+            .any(|l| l.starts_with("::error file=migrations/0003_drop_email.sql,line=2,") && l.contains("drop-column")),
         "{log}"
     );
     assert!(
-        annotations.iter().all(|l| l.contains("file=migrations/0003_drop_email.sql") || l.starts_with("::notice title=migrade::fetching")),
+        annotations
+            .iter()
+            .all(|l| l.contains("file=migrations/0003_drop_email.sql")
+                || l.starts_with("::notice title=migrade::fetching")),
         "only the PR's file is annotated: {annotations:#?}"
     );
     assert!(!run.stdout.contains("0002_drop_legacy_id"), "the already merged migration is not reported: {log}");
@@ -382,11 +408,19 @@ fn action_on_a_pull_request_annotates_summarises_and_fails() {
     let url = format!("file://{}", up.path().display());
     git(clones.path(), &["clone", "-q", "--branch", "feature", &url, "ws"]);
     let ws = clones.path().join("ws");
-    let run = run_action(&action, &ws, home.path(), &[("sarif-file", "reports/migrade.sarif")], Some("main"), Some(bin.path()));
+    let run = run_action(
+        &action,
+        &ws,
+        home.path(),
+        &[("sarif-file", "reports/migrade.sarif")],
+        Some("main"),
+        Some(bin.path()),
+    );
     assert_risky_pr(&run, &ws);
     assert!(run.stdout.contains("migrade is already on PATH"), "install skipped: {}", run.stdout);
     // The SARIF file is there for upload-sarif, with results for the changed file only.
-    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(ws.join("reports/migrade.sarif")).unwrap()).unwrap();
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("reports/migrade.sarif")).unwrap()).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(!results.is_empty());
@@ -459,6 +493,19 @@ fn action_passes_a_safe_pull_request_with_a_cached_binary() {
     assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert_eq!(run.outputs["exit-code"], "2");
     assert_eq!(run.outputs["grade"], "none");
+}
+
+#[test]
+fn action_without_migrade_or_cargo_says_how_to_get_rust() {
+    let Some(action) = action_json("action_without_migrade_or_cargo_says_how_to_get_rust") else {
+        return;
+    };
+    let ws = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let run = run_action_without(&action, ws.path(), home.path(), &[], None, None, &["migrade", "cargo"]);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.failed_step.as_deref(), Some("Install migrade"));
+    assert!(run.stdout.contains("::error title=migrade::cargo is not on PATH"), "{}", run.stdout);
 }
 
 #[test]

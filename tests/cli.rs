@@ -256,6 +256,8 @@ fn corpus_lints_to_the_end() {
     let code = out.status.code();
     assert!(code == Some(0) || code == Some(1), "exit {code:?}: {}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let again = Command::new(BIN).args(["lint", "--format", "json", "--no-config", corpus]).output().unwrap();
+    assert!(again.stdout == out.stdout, "two runs over the corpus must give byte-identical JSON");
     let n_sql = walk_count(Path::new(corpus));
     assert_eq!(v["files"].as_array().unwrap().len(), n_sql, "one JSON entry per .sql file");
     assert!(v["errors"].as_array().unwrap().is_empty());

@@ -258,8 +258,9 @@ fn changed_since_reports_only_changed_files_with_the_full_history() {
     // which is known only because 0001 (unchanged, not reported) was read.
     assert_eq!(grade(&v, "0002_widen.sql"), "medium", "{v:#}");
     assert_eq!(o.status.code(), Some(0));
-    // Linted alone, without its history, the same file is graded high.
-    let v = json(&run(d, &["lint", "--no-config", "--format", "json", "migrations/0002_widen.sql"]));
+    // Without its history (--no-history: not even its folder's earlier files), the
+    // same file is graded high.
+    let v = json(&run(d, &["lint", "--no-config", "--no-history", "--format", "json", "migrations/0002_widen.sql"]));
     assert_eq!(grade(&v, "0002_widen.sql"), "high", "the control: {v:#}");
     // From a subdirectory too, and uncommitted and untracked files count as changed.
     std::fs::write(d.join("migrations/0003_drop.sql"), "ALTER TABLE users DROP COLUMN name;\n").unwrap();

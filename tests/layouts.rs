@@ -366,6 +366,23 @@ fn supabase() {
 }
 
 #[test]
+fn supabase_is_detected_from_inside_the_project_too() {
+    for (cwd, arg, prefix) in
+        [("supabase/supabase", "migrations", "migrations/"), ("supabase/supabase/migrations", ".", "")]
+    {
+        let out = Command::new(BIN)
+            .current_dir(format!("{DIR}/{cwd}"))
+            .args(["lint", "--no-config", "--format", "json", arg])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(order(&v, prefix).len(), 3, "{v:#}");
+        check_layout_and_directions(&v, "supabase", &[]);
+        assert!(concurrently_flagged(file(&v, "index_profiles_username.sql")), "from {cwd}");
+    }
+}
+
+#[test]
 fn plain_files_run_statement_by_statement() {
     let (v, _) = lint(&["plain"]);
     assert_eq!(order(&v, "plain/db/"), ["001_create_items.sql", "002_index_items_sku.sql"]);

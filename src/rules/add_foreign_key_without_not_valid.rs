@@ -35,7 +35,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             let target = spec.references.as_ref().map(|r| r.table.to_string()).unwrap_or_default();
             // An index to suggest on the referencing columns, unless one already starts with them.
             let covered = cx.schema().indexes.values().any(|i| {
-                i.table == table.name && i.columns.len() >= spec.columns.len() && i.columns[..spec.columns.len()] == spec.columns[..]
+                i.table == table.name
+                    && i.columns.len() >= spec.columns.len()
+                    && i.columns[..spec.columns.len()] == spec.columns[..]
             });
             let fk_index = (!covered && !spec.columns.is_empty())
                 .then(|| format!("{}_{}_idx", table.name, spec.columns.join("_")));

@@ -1,0 +1,697 @@
+//! Expand/contract plans, recipe by recipe: `migrade lint --format json` on a
+//! small migration (with the schema of an earlier `0001_create.sql`), then the
+//! stages present and their order, the real names, the locks, `lock_timeout`
+//! before strong locks, irreversible steps marked, and every step's SQL split by
+//! migrade's splitter and parsed by its parser. Also `migrade plan --split`.
+//!
+//! Run: `cargo test --test plans`
+
+use migrade::model::Stage;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_migrade");
+
+fn fixture(p: &str) -> String {
+    format!("{}/fixtures/plans/{p}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("NO_COLOR", "1").output().expect("run migrade")
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    stage: Stage,
+    title: String,
+    sql: String,
+    lock: Option<String>,
+    irreversible: bool,
+    no_transaction: bool,
+}
+
+fn stage_of(s: &str) -> Stage {
+    match s {
+        "expand" => Stage::Expand,
+        "deploy" => Stage::Deploy,
+        "backfill" => Stage::Backfill,
+        "contract" => Stage::Contract,
+        _ => panic!("unknown stage {s}"),
+    }
+}
+
+/// The plan of `dir/<file>` from `migrade lint dir --format json`.
+fn plan(dir: &str, file: &str, extra: &[&str]) -> Vec<Step> {
+    let d = fixture(dir);
+    let mut args = vec!["lint", "--format", "json", "--no-config"];
+    args.extend_from_slice(extra);
+    args.push(&d);
+    let out = run(&args);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    let f = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with(file))
+        .unwrap_or_else(|| panic!("no report for {file}"));
+    let steps: Vec<Step> = f["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| Step {
+            stage: stage_of(p["stage"].as_str().unwrap()),
+            title: p["title"].as_str().unwrap().to_string(),
+            sql: p["sql"].as_str().unwrap().to_string(),
+            lock: p["lock"].as_str().map(str::to_string),
+            irreversible: p["irreversible"].as_bool().unwrap(),
+            no_transaction: p["no_transaction"].as_bool().unwrap(),
+        })
+        .collect();
+    assert!(!steps.is_empty(), "{dir}/{file}: no plan");
+    check_steps(&format!("{dir}/{file}"), &steps);
+    steps
+}
+
+/// The distinct stages in plan order.
+fn stages(steps: &[Step]) -> Vec<Stage> {
+    let mut v: Vec<Stage> = Vec::new();
+    for s in steps {
+        if v.last() != Some(&s.stage) {
+            v.push(s.stage);
+        }
+    }
+    v
+}
+
+/// SQL without `--` comment lines and psql meta-command lines (`\gexec`).
+fn code_lines(sql: &str) -> String {
+    sql.lines()
+        .filter(|l| !l.trim_start().starts_with("--") && !l.trim_start().starts_with('\\'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Checks every step: runnable SQL that splits and parses, no placeholders,
+/// lock_timeout before strong locks, irreversible steps in the contract stage.
+fn check_steps(ctx: &str, steps: &[Step]) {
+    let st = stages(steps);
+    let mut sorted = st.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(st, sorted, "{ctx}: stages out of order or split up: {st:?}");
+    let placeholder = regex::Regex::new(r"<[A-Za-z][A-Za-z _-]*>").unwrap();
+    for s in steps {
+        assert!(!s.title.is_empty(), "{ctx}: step without a title");
+        if s.sql.is_empty() {
+            // An instruction: it must not claim a lock or a transaction mode.
+            assert!(!s.no_transaction && !s.irreversible, "{ctx}: instruction with flags: {}", s.title);
+            continue;
+        }
+        let code = code_lines(&s.sql);
+        assert!(!placeholder.is_match(&code), "{ctx}: placeholder in runnable SQL of `{}`:\n{}", s.title, s.sql);
+        assert!(!code.contains("..."), "{ctx}: `...` in runnable SQL of `{}`:\n{}", s.title, s.sql);
+        let sp = migrade::split::split(&code);
+        assert!(!sp.statements.is_empty(), "{ctx}: `{}` has SQL but no statement", s.title);
+        for raw in &sp.statements {
+            assert!(raw.unterminated.is_none(), "{ctx}: unterminated SQL in `{}`:\n{}", s.title, s.sql);
+            let text = &code[raw.start..raw.body_end];
+            if let Err(e) = migrade::parse::parse_statement(text, 0) {
+                panic!("{ctx}: `{}` does not parse: {}\n{text}", s.title, e.message);
+            }
+        }
+        let lock = s.lock.as_deref().unwrap_or("");
+        if lock.starts_with("ACCESS EXCLUSIVE") || lock.starts_with("SHARE ROW EXCLUSIVE") {
+            assert!(s.sql.contains("lock_timeout"), "{ctx}: `{}` takes {lock} without lock_timeout", s.title);
+        }
+        if s.irreversible {
+            assert_eq!(s.stage, Stage::Contract, "{ctx}: irreversible step outside the contract stage");
+        }
+        if s.no_transaction {
+            let tx = sp
+                .statements
+                .iter()
+                .any(|r| matches!(code[r.start..r.body_end].trim().to_ascii_uppercase().as_str(), "BEGIN" | "COMMIT"));
+            assert!(!tx, "{ctx}: a no-transaction step opens its own transaction: {}", s.sql);
+        }
+    }
+}
+
+/// Index of the first step whose SQL contains `needle`.
+fn pos(steps: &[Step], needle: &str) -> usize {
+    steps.iter().position(|s| s.sql.contains(needle)).unwrap_or_else(|| {
+        panic!("no step with `{needle}`:\n{}", steps.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join("\n---\n"))
+    })
+}
+
+fn step<'a>(steps: &'a [Step], needle: &str) -> &'a Step {
+    &steps[pos(steps, needle)]
+}
+
+/// Asserts the needles appear in this order across the plan's SQL.
+fn in_order(steps: &[Step], needles: &[&str]) {
+    let idx: Vec<usize> = needles.iter().map(|n| pos(steps, n)).collect();
+    for w in idx.windows(2).zip(needles.windows(2)) {
+        assert!(w.0[0] <= w.0[1], "`{}` should come before `{}`", w.1[0], w.1[1]);
+    }
+}
+
+fn is_batch_loop(s: &Step, table: &str, pk: &str) {
+    assert!(s.no_transaction, "batched loop must run outside a transaction");
+    assert_eq!(s.stage, Stage::Backfill);
+    for needle in [
+        "DO $batch$".to_string(),
+        format!("{table}.{pk}%TYPE"),
+        "COMMIT;".to_string(),
+        "pg_sleep(".to_string(),
+        format!("ORDER BY {pk} LIMIT 1000"),
+    ] {
+        assert!(s.sql.contains(&needle), "batch loop without `{needle}`:\n{}", s.sql);
+    }
+}
+
+#[test]
+fn change_column_type_int_to_bigint() {
+    let p = plan("change_column_type", "0002_amount_bigint.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Deploy, Stage::Backfill, Stage::Contract]);
+    in_order(
+        &p,
+        &[
+            "ALTER TABLE orders ADD COLUMN amount_new bigint;",
+            "CREATE TRIGGER orders_amount_new_sync BEFORE INSERT OR UPDATE OF amount ON orders",
+            "UPDATE orders SET amount_new = amount",
+            "CREATE INDEX CONCURRENTLY orders_amount_customer_idx_new ON orders (amount_new, customer_id);",
+            "CREATE UNIQUE INDEX CONCURRENTLY orders_amount_key_new ON orders (amount_new);",
+            "indisvalid",
+            "ADD CONSTRAINT orders_amount_new_nn_check CHECK (amount_new IS NOT NULL) NOT VALID;",
+            "VALIDATE CONSTRAINT orders_amount_new_nn_check;",
+            "ALTER COLUMN amount_new SET NOT NULL;",
+            "ALTER TABLE orders DROP COLUMN amount;",
+        ],
+    );
+    assert!(step(&p, "NEW.amount_new := NEW.amount;").sql.contains("EXECUTE FUNCTION"));
+    is_batch_loop(step(&p, "UPDATE orders SET amount_new = amount"), "orders", "id");
+    assert!(step(&p, "CREATE UNIQUE INDEX CONCURRENTLY").no_transaction);
+    let swap = step(&p, "ALTER TABLE orders DROP COLUMN amount;");
+    assert!(swap.irreversible && swap.stage == Stage::Contract);
+    for needle in [
+        "SET LOCAL lock_timeout",
+        "DROP TRIGGER orders_amount_new_sync ON orders;",
+        "ALTER TABLE orders RENAME COLUMN amount_new TO amount;",
+        "ALTER INDEX orders_amount_customer_idx_new RENAME TO orders_amount_customer_idx;",
+        "ALTER TABLE orders ADD CONSTRAINT orders_amount_key UNIQUE USING INDEX orders_amount_key_new;",
+        "DROP FUNCTION orders_amount_new_sync();",
+    ] {
+        assert!(swap.sql.contains(needle), "swap without `{needle}`:\n{}", swap.sql);
+    }
+    // The lock of every step is named.
+    assert!(p.iter().filter(|s| !s.sql.is_empty()).all(|s| s.lock.is_some() || s.sql.contains("indisvalid")));
+}
+
+#[test]
+fn change_column_type_follows_the_pg_version() {
+    // PostgreSQL 11: no CHECK trick (SET NOT NULL scans anyway), EXECUTE FUNCTION exists.
+    let p = plan("change_column_type", "0002_amount_bigint.sql", &["--pg-version", "11"]);
+    assert!(!p.iter().any(|s| s.sql.contains("NOT VALID")), "no CHECK trick before 12");
+    let nn = step(&p, "ALTER COLUMN amount_new SET NOT NULL;");
+    assert!(nn.lock.as_deref().unwrap().contains("full scan"), "{:?}", nn.lock);
+    assert!(nn.title.contains("before PostgreSQL 12"));
+    // PostgreSQL 10: EXECUTE PROCEDURE, and DO cannot COMMIT: a psql \gexec script instead.
+    let p = plan("change_column_type", "0002_amount_bigint.sql", &["--pg-version", "10"]);
+    assert!(step(&p, "CREATE TRIGGER").sql.contains("EXECUTE PROCEDURE"));
+    let b = step(&p, "UPDATE orders SET amount_new = amount");
+    assert!(b.sql.contains("\\gexec") && !b.sql.contains("DO $batch$"), "{}", b.sql);
+}
+
+#[test]
+fn change_column_type_with_using() {
+    let p = plan("change_column_type_using", "0002_ref_integer.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Deploy, Stage::Backfill, Stage::Contract]);
+    assert!(step(&p, "CREATE TRIGGER").sql.contains("NEW.ref_new := (SELECT ref::int FROM (SELECT NEW.*) AS orders);"));
+    assert!(step(&p, "UPDATE orders SET ref_new = (ref::int)").no_transaction);
+    // ref was nullable and unindexed: no NOT NULL steps, no index copies.
+    assert!(!p.iter().any(|s| s.sql.contains("NOT VALID") || s.sql.contains("CONCURRENTLY")));
+    assert!(step(&p, "RENAME COLUMN ref_new TO ref;").irreversible);
+}
+
+#[test]
+fn rename_column_with_a_synced_copy() {
+    let p = plan("rename_column", "0002_rename_email.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Backfill, Stage::Contract]);
+    // The in-place rename is offered as an instruction only.
+    let alt = p.iter().find(|s| s.title.starts_with("alternative")).expect("alternative");
+    assert!(alt.sql.is_empty() && alt.title.contains("RENAME COLUMN email TO email_address"));
+    in_order(
+        &p,
+        &[
+            "ALTER TABLE orders ADD COLUMN email_address text;",
+            "BEFORE INSERT OR UPDATE OF email, email_address ON orders",
+            "UPDATE orders SET email_address = email",
+            "CREATE UNIQUE INDEX CONCURRENTLY orders_email_key_new ON orders (email_address);",
+            "CHECK (email_address IS NOT NULL) NOT VALID",
+            "VALIDATE CONSTRAINT orders_email_address_nn_check",
+            "ALTER COLUMN email_address SET NOT NULL",
+            "ALTER TABLE orders DROP COLUMN email;",
+        ],
+    );
+    let sync = step(&p, "CREATE TRIGGER");
+    assert!(sync.sql.contains("NEW.email_address := NEW.email") && sync.sql.contains("NEW.email := NEW.email_address"));
+    let drop = step(&p, "ALTER TABLE orders DROP COLUMN email;");
+    assert!(drop.irreversible);
+    assert!(drop.sql.contains("ADD CONSTRAINT orders_email_key UNIQUE USING INDEX orders_email_key_new;"));
+    // The deploy that switches to the new name comes after the backfill.
+    let deploy = p.iter().position(|s| s.title.contains("reads and writes email_address only")).unwrap();
+    assert!(deploy > pos(&p, "UPDATE orders SET email_address = email") && deploy < pos(&p, "DROP COLUMN email;"));
+}
+
+#[test]
+fn change_primary_key_type() {
+    let p = plan("change_pk_type", "0002_items_id_bigint.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Deploy, Stage::Backfill, Stage::Contract]);
+    assert!(step(&p, "CREATE UNIQUE INDEX CONCURRENTLY items_pkey_new ON items (id_new);").no_transaction);
+    let swap = step(&p, "ALTER TABLE items DROP COLUMN id;");
+    assert!(swap.sql.contains("ALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_pkey_new;"));
+    // What migrade cannot do for the user is said, not skipped.
+    assert!(p.iter().any(|s| s.sql.is_empty() && s.title.contains("id is serial") && s.title.contains("OWNED BY")));
+    assert!(p.iter().any(|s| s.sql.is_empty() && s.title.starts_with("item_tags reference items")));
+    in_order(&p, &["CHECK (id_new IS NOT NULL) NOT VALID", "PRIMARY KEY USING INDEX"]);
+}
+
+#[test]
+fn quoted_and_schema_qualified_names_are_kept() {
+    let p = plan("qualified_names", "0002_amount_bigint.sql", &[]);
+    for needle in [
+        "ALTER TABLE app.\"Orders\" ADD COLUMN \"Amount_new\" bigint;",
+        "CREATE FUNCTION app.\"Orders_Amount_new_sync\"()",
+        "app.\"Orders\".\"OrderId\"%TYPE",
+        "CREATE INDEX CONCURRENTLY \"Orders_Amount_idx_new\" ON app.\"Orders\" (\"Amount_new\");",
+        "ARRAY['app.\"Orders_Amount_idx_new\"']",
+        "ALTER INDEX app.\"Orders_Amount_idx_new\" RENAME TO \"Orders_Amount_idx\";",
+        "DROP FUNCTION app.\"Orders_Amount_new_sync\"();",
+    ] {
+        pos(&p, needle);
+    }
+}
+
+#[test]
+fn rename_column_without_history_reads_the_type_from_the_catalog() {
+    let p = plan("rename_column_untyped", "0002_rename_login.sql", &[]);
+    let add = step(&p, "format_type(atttypid, atttypmod)");
+    assert!(add.sql.contains("ADD COLUMN %I %s") && add.sql.contains("'username'") && add.sql.contains("'login'"));
+    assert!(
+        p.iter().any(|s| s.sql.is_empty() && s.title.starts_with("earlier migrations do not define accounts.login"))
+    );
+}
+
+#[test]
+fn rename_table_with_a_view() {
+    let p = plan("rename_table", "0002_rename_customers.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Deploy, Stage::Contract]);
+    let e = step(&p, "ALTER TABLE customers RENAME TO clients;");
+    assert!(e.sql.contains("CREATE VIEW customers AS SELECT * FROM clients;") && e.sql.contains("lock_timeout"));
+    assert_eq!(step(&p, "DROP VIEW customers;").stage, Stage::Contract);
+}
+
+#[test]
+fn add_not_null_column() {
+    let p = plan("add_not_null_column", "0002_add_status.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Deploy, Stage::Backfill, Stage::Contract]);
+    in_order(
+        &p,
+        &[
+            "ALTER TABLE orders ADD COLUMN status text;",
+            "ADD CONSTRAINT orders_status_nn_check CHECK (status IS NOT NULL) NOT VALID;",
+            "WHERE status IS NULL",
+            "VALIDATE CONSTRAINT orders_status_nn_check;",
+            "ALTER TABLE orders ALTER COLUMN status SET NOT NULL;\nALTER TABLE orders DROP CONSTRAINT orders_status_nn_check;",
+        ],
+    );
+    assert_eq!(
+        step(&p, "VALIDATE CONSTRAINT").lock.as_deref(),
+        Some("SHARE UPDATE EXCLUSIVE (reads and writes continue)")
+    );
+    // No value is known for the existing rows: an instruction, not a made-up value.
+    assert!(p.iter().any(|s| s.sql.is_empty() && s.title.starts_with("fill those NULLs")));
+    // Before PostgreSQL 12: no CHECK trick.
+    let p = plan("add_not_null_column", "0002_add_status.sql", &["--pg-version", "11"]);
+    assert!(!p.iter().any(|s| s.sql.contains("CHECK")));
+    assert!(step(&p, "SET NOT NULL").lock.as_deref().unwrap().contains("full scan"));
+}
+
+#[test]
+fn set_not_null_on_an_existing_column() {
+    let p = plan("set_not_null", "0002_ref_not_null.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Deploy, Stage::Backfill, Stage::Contract]);
+    assert!(p[0].title.contains("never writes NULL into orders.ref"));
+    in_order(
+        &p,
+        &[
+            "ADD CONSTRAINT orders_ref_nn_check CHECK (ref IS NOT NULL) NOT VALID;",
+            "SELECT count(*) AS null_rows FROM orders WHERE ref IS NULL;",
+            "VALIDATE CONSTRAINT orders_ref_nn_check;",
+            "ALTER COLUMN ref SET NOT NULL;",
+        ],
+    );
+    assert_eq!(step(&p, "SET NOT NULL").stage, Stage::Contract);
+    let p = plan("set_not_null", "0002_ref_not_null.sql", &["--pg-version", "11"]);
+    assert_eq!(stages(&p), [Stage::Deploy, Stage::Backfill, Stage::Contract]);
+    assert!(!p.iter().any(|s| s.sql.contains("NOT VALID")));
+}
+
+#[test]
+fn add_unique_constraint_using_a_concurrent_index() {
+    let p = plan("add_unique", "0002_unique_ref.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand]);
+    in_order(
+        &p,
+        &[
+            "CREATE UNIQUE INDEX CONCURRENTLY orders_ref_key ON orders (ref);",
+            "ARRAY['orders_ref_key']",
+            "ALTER TABLE orders ADD CONSTRAINT orders_ref_key UNIQUE USING INDEX orders_ref_key;",
+        ],
+    );
+    assert!(step(&p, "CREATE UNIQUE INDEX").no_transaction);
+    assert!(step(&p, "indisvalid").title.contains("DROP INDEX CONCURRENTLY IF EXISTS orders_ref_key"));
+}
+
+#[test]
+fn add_primary_key_makes_the_columns_not_null_first() {
+    let p = plan("add_primary_key", "0002_audit_log_pk.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand]);
+    in_order(
+        &p,
+        &[
+            "CREATE UNIQUE INDEX CONCURRENTLY audit_log_pkey ON audit_log (entry_id);",
+            "CHECK (entry_id IS NOT NULL) NOT VALID",
+            "VALIDATE CONSTRAINT audit_log_entry_id_nn_check",
+            "ALTER COLUMN entry_id SET NOT NULL",
+            "ALTER TABLE audit_log ADD CONSTRAINT audit_log_pkey PRIMARY KEY USING INDEX audit_log_pkey;",
+        ],
+    );
+}
+
+#[test]
+fn add_foreign_key_not_valid_then_validate() {
+    let p = plan("add_foreign_key", "0002_orders_customer_fk.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Contract]);
+    let add = step(&p, "NOT VALID");
+    assert!(add.sql.contains(
+        "ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;"
+    ));
+    assert!(add.lock.as_deref().unwrap().contains("both tables"));
+    assert!(
+        step(&p, "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_idx ON orders (customer_id);")
+            .no_transaction
+    );
+    assert_eq!(step(&p, "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_id_fkey;").stage, Stage::Contract);
+}
+
+#[test]
+fn add_check_not_valid_then_validate() {
+    let p = plan("add_check", "0002_amount_positive.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Contract]);
+    assert!(
+        step(&p, "NOT VALID")
+            .sql
+            .contains("ALTER TABLE orders ADD CONSTRAINT orders_amount_positive CHECK (amount > 0) NOT VALID;")
+    );
+    assert!(
+        step(&p, "VALIDATE CONSTRAINT orders_amount_positive;").lock.as_deref().unwrap().starts_with("SHARE UPDATE")
+    );
+}
+
+#[test]
+fn create_index_concurrently_with_a_validity_check() {
+    let p = plan("create_index", "0002_index_ref.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand]);
+    let b = step(&p, "CREATE INDEX CONCURRENTLY orders_ref_idx ON orders (ref);");
+    assert!(b.no_transaction);
+    let chk = step(&p, "ARRAY['orders_ref_idx']");
+    assert!(!chk.no_transaction && chk.title.contains("DROP INDEX CONCURRENTLY IF EXISTS orders_ref_idx"));
+}
+
+#[test]
+fn drop_index_concurrently() {
+    let p = plan("drop_index", "0002_drop_note_idx.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Contract]);
+    assert!(step(&p, "DROP INDEX CONCURRENTLY IF EXISTS orders_note_idx;").no_transaction);
+    assert!(step(&p, "pg_stat_user_indexes").sql.contains("'orders_note_idx'"));
+}
+
+#[test]
+fn drop_column_after_a_deploy_and_a_backup() {
+    let p = plan("drop_column", "0002_drop_note.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Deploy, Stage::Contract]);
+    in_order(
+        &p,
+        &["CREATE TABLE orders_note_backup AS SELECT id, note FROM orders;", "ALTER TABLE orders DROP COLUMN note;"],
+    );
+    assert!(step(&p, "DROP COLUMN note").irreversible);
+}
+
+#[test]
+fn drop_table_after_a_deploy_and_a_rename() {
+    let p = plan("drop_table", "0002_drop_legacy_events.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Deploy, Stage::Contract]);
+    in_order(
+        &p,
+        &["ALTER TABLE legacy_events RENAME TO legacy_events_deprecated;", "DROP TABLE legacy_events_deprecated;"],
+    );
+    assert!(step(&p, "DROP TABLE").irreversible);
+    assert!(p.iter().any(|s| s.sql.is_empty() && s.title.contains("pg_dump --table=legacy_events_deprecated")));
+}
+
+#[test]
+fn large_update_in_batches() {
+    let p = plan("large_update", "0002_fill_notes.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Backfill]);
+    in_order(&p, &["CREATE TABLE orders_backup AS SELECT * FROM orders WHERE note IS NULL;", "DO $batch$"]);
+    let b = step(&p, "DO $batch$");
+    is_batch_loop(b, "orders", "id");
+    assert!(b.sql.contains("UPDATE orders SET note = 'n/a'") && b.sql.contains("AND (note IS NULL);"), "{}", b.sql);
+
+    let p = plan("update_all", "0002_upper_notes.sql", &[]);
+    is_batch_loop(step(&p, "UPDATE orders SET note = upper(note)"), "orders", "id");
+
+    // PostgreSQL 10: a psql script, each batch its own statement.
+    let p = plan("large_update", "0002_fill_notes.sql", &["--pg-version", "10"]);
+    let b = step(&p, "\\gexec");
+    assert!(b.no_transaction && b.sql.contains("''n/a''") && b.sql.contains("pg_sleep"));
+}
+
+#[test]
+fn large_delete_in_batches() {
+    let p = plan("large_delete", "0002_delete_small.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Backfill]);
+    in_order(&p, &["CREATE TABLE orders_backup AS SELECT * FROM orders WHERE amount < 100;", "DELETE FROM orders"]);
+    let b = step(&p, "DELETE FROM orders");
+    is_batch_loop(b, "orders", "id");
+    assert!(b.sql.contains("AND (amount < 100);"));
+}
+
+#[test]
+fn schema_and_data_change_split() {
+    let p = plan("schema_and_data", "0002_status_and_backfill.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand, Stage::Backfill]);
+    assert!(p.iter().any(|s| s.stage == Stage::Expand && s.sql.is_empty() && s.title.contains("schema change alone")));
+    is_batch_loop(step(&p, "UPDATE orders SET status = 'new'"), "orders", "id");
+}
+
+// ---------------------------------------------------------------------------
+// migrade plan FILE [--split DIR]
+// ---------------------------------------------------------------------------
+
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walk(dir);
+    v.sort();
+    v
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
+
+#[test]
+fn plan_prints_the_plan_of_one_file() {
+    let out = run(&["plan", "--no-config", &fixture("change_column_type/0002_amount_bigint.sql")]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "stage 1 — expand",
+        "deploy",
+        "backfill",
+        "stage 2 — contract",
+        "ALTER TABLE orders ADD COLUMN amount_new bigint;",
+        "IRREVERSIBLE: backup required, needs approval",
+    ] {
+        assert!(text.contains(needle), "no `{needle}` in:\n{text}");
+    }
+}
+
+#[test]
+fn plan_split_writes_stage_files_named_like_the_source() {
+    // golang-migrate style: 0007_x.up.sql -> 0007_x_expand.up.sql, 0008_x_backfill.up.sql, 0009_x_contract.up.sql
+    let src = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("change_column_type/0001_create.sql"), src.path().join("0006_create.up.sql")).unwrap();
+    std::fs::write(
+        src.path().join("0007_widen_amount.up.sql"),
+        "ALTER TABLE orders ALTER COLUMN amount TYPE bigint;\n",
+    )
+    .unwrap();
+    let file = src.path().join("0007_widen_amount.up.sql");
+    let before = listing(src.path());
+    let out_dir = tempfile::tempdir().unwrap();
+    let split = out_dir.path().join("split");
+    let out = run(&["plan", "--no-config", file.to_str().unwrap(), "--split", split.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> =
+        listing(&split).iter().map(|p| p.file_name().unwrap().to_string_lossy().to_string()).collect();
+    assert_eq!(
+        names,
+        ["0007_widen_amount_expand.up.sql", "0008_widen_amount_backfill.up.sql", "0009_widen_amount_contract.up.sql"]
+    );
+    // Nothing is written next to FILE.
+    assert_eq!(listing(src.path()), before);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("deploy"), "the deploy between stages is named: {stdout}");
+
+    let expand = std::fs::read_to_string(split.join(&names[0])).unwrap();
+    assert!(expand.contains("ALTER TABLE orders ADD COLUMN amount_new bigint;"));
+    // Several steps: each its own transaction, the file outside one.
+    assert!(expand.contains("OUTSIDE a transaction block"), "{expand}");
+    assert!(expand.contains("BEGIN;\nCREATE FUNCTION orders_amount_new_sync()"), "{expand}");
+    let backfill = std::fs::read_to_string(split.join(&names[1])).unwrap();
+    assert!(backfill.contains("OUTSIDE a transaction block") && backfill.contains("DO $batch$"));
+    let contract = std::fs::read_to_string(split.join(&names[2])).unwrap();
+    assert!(contract.contains("ALTER TABLE orders RENAME COLUMN amount_new TO amount;"));
+    assert!(contract.contains("IRREVERSIBLE"));
+    // One step: the file is that transaction, and the step's own BEGIN/COMMIT are left out.
+    assert!(contract.contains("runs as one transaction"), "{contract}");
+    assert!(!contract.lines().any(|l| l == "BEGIN;" || l == "COMMIT;"), "{contract}");
+    // Every file is SQL that migrade's parser reads.
+    for n in &names {
+        let text = std::fs::read_to_string(split.join(n)).unwrap();
+        let code = code_lines(&text);
+        for raw in migrade::split::split(&code).statements {
+            migrade::parse::parse_statement(&code[raw.start..raw.body_end], 0)
+                .unwrap_or_else(|e| panic!("{n}: {}\n{}", e.message, &code[raw.start..raw.body_end]));
+        }
+    }
+
+    // A second run refuses to overwrite (exit 2) and leaves the files as they were.
+    let snapshot: Vec<String> = names.iter().map(|n| std::fs::read_to_string(split.join(n)).unwrap()).collect();
+    std::fs::write(split.join(&names[2]), "-- edited by hand\n").unwrap();
+    let again = run(&["plan", "--no-config", file.to_str().unwrap(), "--split", split.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(std::fs::read_to_string(split.join(&names[0])).unwrap(), snapshot[0]);
+    assert_eq!(std::fs::read_to_string(split.join(&names[2])).unwrap(), "-- edited by hand\n");
+
+    // Without --split nothing is written anywhere.
+    let out = run(&["plan", "--no-config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(listing(src.path()), before);
+
+    // DIR = FILE's folder: allowed, because DIR says so.
+    let out = run(&["plan", "--no-config", file.to_str().unwrap(), "--split", src.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(src.path().join("0007_widen_amount_expand.up.sql").is_file());
+}
+
+#[test]
+fn split_never_puts_not_valid_and_validate_in_one_transaction() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = fixture("set_not_null/0002_ref_not_null.sql");
+    let out = run(&["plan", "--no-config", &file, "--split", out_dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // The stages present (backfill, contract) take the next versions from the source's.
+    assert_eq!(listing(out_dir.path()).len(), 2);
+    let backfill = std::fs::read_to_string(out_dir.path().join("0002_ref_not_null_backfill.sql")).unwrap();
+    assert!(backfill.contains("NOT VALID") && backfill.contains("VALIDATE CONSTRAINT"));
+    assert!(backfill.contains("OUTSIDE a transaction block"), "{backfill}");
+    let contract = std::fs::read_to_string(out_dir.path().join("0003_ref_not_null_contract.sql")).unwrap();
+    assert!(contract.contains("runs as one transaction") && contract.contains("SET NOT NULL"));
+}
+
+#[test]
+fn split_file_names_follow_each_convention() {
+    let names = |file: &str| -> Vec<String> {
+        migrade::plan_cmd::stage_paths(file, &[Stage::Expand, Stage::Backfill, Stage::Contract])
+            .into_iter()
+            .map(|(_, p)| p.to_string_lossy().to_string())
+            .collect()
+    };
+    assert_eq!(names("db/0007_x.up.sql"), ["0007_x_expand.up.sql", "0008_x_backfill.up.sql", "0009_x_contract.up.sql"]);
+    assert_eq!(
+        names("/abs/db/00012_add_y.sql"),
+        ["00012_add_y_expand.sql", "00013_add_y_backfill.sql", "00014_add_y_contract.sql"]
+    );
+    assert_eq!(
+        names("sql/V7__widen.sql"),
+        ["V7_1__widen_expand.sql", "V7_2__widen_backfill.sql", "V7_3__widen_contract.sql"]
+    );
+    assert_eq!(
+        names("migrations/2024-01-01-000000_widen/up.sql"),
+        [
+            "2024-01-01-000000_widen_expand/up.sql",
+            "2024-01-01-000001_widen_backfill/up.sql",
+            "2024-01-01-000002_widen_contract/up.sql"
+        ]
+    );
+    assert_eq!(
+        names("prisma/migrations/20240101120000_widen/migration.sql"),
+        [
+            "20240101120000_widen_expand/migration.sql",
+            "20240101120001_widen_backfill/migration.sql",
+            "20240101120002_widen_contract/migration.sql"
+        ]
+    );
+    assert_eq!(names("deploy/widen.sql"), ["widen_1_expand.sql", "widen_2_backfill.sql", "widen_3_contract.sql"]);
+    // Relative to DIR: never an absolute path or FILE's folder.
+    assert!(names("/abs/db/0007_x.up.sql").iter().all(|n| !n.starts_with('/') && !n.contains("db")));
+}
+
+/// Library recipe for a volatile default (not yet attached by its rule,
+/// add-column-volatile-default): the expression is read from the statement.
+#[test]
+fn add_column_with_a_volatile_default_recipe() {
+    let sql = "ALTER TABLE orders ADD COLUMN created_at timestamptz NOT NULL DEFAULT clock_timestamp()";
+    let d = migrade::plan::column_default_expr(sql, "created_at");
+    assert_eq!(d.as_deref(), Some("clock_timestamp()"));
+    let t = migrade::ir::QName::new("orders");
+    let raw = migrade::plan::add_column_with_default(&t, "created_at", "timestamptz", d.as_deref(), true, "id", 15);
+    let steps: Vec<Step> = raw
+        .into_iter()
+        .map(|p| Step {
+            stage: p.stage,
+            title: p.title,
+            sql: p.sql,
+            lock: p.lock,
+            irreversible: p.irreversible,
+            no_transaction: p.no_transaction,
+        })
+        .collect();
+    check_steps("add_column_with_default", &steps);
+    in_order(
+        &steps,
+        &[
+            "ALTER TABLE orders ADD COLUMN created_at timestamptz;",
+            "ALTER TABLE orders ALTER COLUMN created_at SET DEFAULT clock_timestamp();",
+            "CHECK (created_at IS NOT NULL) NOT VALID",
+            "UPDATE orders SET created_at = DEFAULT",
+            "VALIDATE CONSTRAINT orders_created_at_nn_check",
+            "ALTER COLUMN created_at SET NOT NULL",
+        ],
+    );
+}

@@ -1,0 +1,638 @@
+//! Expand/contract plans applied to a real PostgreSQL server.
+//!
+//! For each case: migrade lints a fixture folder of `fixtures/plans/`
+//! (`0001_create.sql` + the risky migration) and prints its plan as JSON. Then,
+//! on a private PostgreSQL cluster (`tests/pg/server.rs`):
+//!
+//! * schema A gets `0001_create.sql` and 5,000 orders, then the plan, step by
+//!   step, through psql: a `no_transaction` step runs as written in autocommit
+//!   mode (the `DO` batch loops commit inside); every other step runs in one
+//!   `BEGIN … COMMIT` (its own BEGIN/COMMIT dropped) and, before the COMMIT, the
+//!   session reads its own `pg_locks` and the `pg_stat_get_xact_tuples_*`
+//!   counters of the table: a step that holds ACCESS EXCLUSIVE on the table and
+//!   read at least 90% of its rows fails the test (LOCK-FACTS-PG15.md's method);
+//! * schema B gets `0001_create.sql` and the original migration (no rows, so a
+//!   migration that fails on a table with rows still shows its intended schema);
+//! * the final schemas must be equal: columns (name, type, nullability,
+//!   default), constraints, index definitions and names, relations, triggers,
+//!   functions; and the data of A must be what it was (row count and checksum,
+//!   with the renamed column read under its new name).
+//!
+//! The same plans are also applied as the files `migrade plan FILE --split DIR`
+//! writes (schema C), each run as its header says (one transaction, or psql
+//! in autocommit mode), and must give the same schema and data.
+//!
+//! The batched loops of data migrations (UPDATE / DELETE, as `DO` loops with
+//! COMMIT and, for `--pg-version 10`, as psql `\gexec` scripts) must leave the
+//! same rows as the original statement, also on a text primary key.
+//!
+//! Where a case simulates old and new application code, it writes through the
+//! old (and new) column names after the expand stage; the checksum taken then
+//! must survive the rest of the plan, which proves the sync triggers.
+//!
+//! Environment: `MIGRADE_SKIP_PG=1` passes (loudly) when no PostgreSQL is
+//! installed; `MIGRADE_PG_BINDIR` picks the server binaries (see real_pg.rs).
+//!
+//! Run: `cargo test --test plans_pg -- --nocapture`
+
+#[allow(dead_code)]
+#[path = "pg/server.rs"]
+mod server;
+
+use serde_json::Value;
+use server::Server;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+const ROWS: i64 = 5000;
+
+const DATA: &str = "\
+INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 100) g;
+INSERT INTO orders
+SELECT g, 1 + g % 100, g * 10, (g * 7)::text, 'user' || g || '@example.com',
+       CASE WHEN g % 3 = 0 THEN NULL ELSE 'note ' || g END
+FROM generate_series(1, 5000) g;
+INSERT INTO legacy_events SELECT g, 'event ' || g FROM generate_series(1, 1000) g;
+ANALYZE;
+";
+
+struct Case {
+    /// Folder under fixtures/plans.
+    dir: &'static str,
+    /// The migration whose plan is applied.
+    file: &'static str,
+    /// The table the plan changes: its name before and after.
+    table: &'static str,
+    final_table: &'static str,
+    /// Row expression for the checksum, before and after (renamed columns differ).
+    before_row: &'static str,
+    after_row: &'static str,
+    /// SQL the test runs at the plan's "fill those NULLs" instruction (the
+    /// migration gives no value; the plan says so and leaves it to the user).
+    fill: Option<&'static str>,
+    /// Writes of running application code, after the expand stage.
+    app_writes: Option<&'static str>,
+    /// The original migration itself holds ACCESS EXCLUSIVE while scanning: a
+    /// control that the detector sees it.
+    original_flagged: bool,
+    /// Also apply the files of `migrade plan FILE --split DIR`, as their headers say.
+    split: bool,
+}
+
+const ORDERS_ROW: &str = "ROW(id, customer_id, amount, ref, email, note)";
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            dir: "change_column_type",
+            file: "0002_amount_bigint.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: ORDERS_ROW,
+            fill: None,
+            app_writes: Some(
+                "UPDATE orders SET amount = 4242424 WHERE id = 42;\n\
+                 INSERT INTO orders (id, customer_id, amount, ref, email) VALUES (5001, 1, 50010, '35007', 'u5001@example.com');",
+            ),
+            original_flagged: true,
+            split: true,
+        },
+        Case {
+            dir: "change_column_type_using",
+            file: "0002_ref_integer.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: ORDERS_ROW,
+            fill: None,
+            app_writes: Some("UPDATE orders SET ref = '777' WHERE id = 7;"),
+            original_flagged: true,
+            split: true,
+        },
+        Case {
+            dir: "rename_column",
+            file: "0002_rename_email.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: "ROW(id, customer_id, amount, ref, email_address, note)",
+            fill: None,
+            // Old code writes `email`, new code writes `email_address`, side by side.
+            app_writes: Some(
+                "UPDATE orders SET email = 'changed42@example.com' WHERE id = 42;\n\
+                 INSERT INTO orders (id, customer_id, amount, ref, email) VALUES (5001, 1, 50010, '35007', 'old@example.com');\n\
+                 INSERT INTO orders (id, customer_id, amount, ref, email_address) VALUES (5002, 2, 50020, '35014', 'new@example.com');\n\
+                 UPDATE orders SET email_address = 'renamed43@example.com' WHERE id = 43;",
+            ),
+            original_flagged: false,
+            split: true,
+        },
+        Case {
+            dir: "add_not_null_column",
+            file: "0002_add_status.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: ORDERS_ROW,
+            fill: Some("UPDATE orders SET status = 'legacy' WHERE status IS NULL;"),
+            app_writes: None,
+            original_flagged: false,
+            split: false,
+        },
+        Case {
+            dir: "set_not_null",
+            file: "0002_ref_not_null.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: ORDERS_ROW,
+            fill: None,
+            app_writes: None,
+            original_flagged: true,
+            split: true,
+        },
+        Case {
+            dir: "add_unique",
+            file: "0002_unique_ref.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: ORDERS_ROW,
+            fill: None,
+            app_writes: None,
+            original_flagged: false,
+            split: true,
+        },
+        Case {
+            dir: "add_check",
+            file: "0002_amount_positive.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: ORDERS_ROW,
+            fill: None,
+            app_writes: None,
+            original_flagged: true,
+            split: true,
+        },
+        Case {
+            dir: "rename_table",
+            file: "0002_rename_customers.sql",
+            table: "customers",
+            final_table: "clients",
+            before_row: "ROW(id, name)",
+            after_row: "ROW(id, name)",
+            fill: None,
+            // Old code writes through the view left under the old name.
+            app_writes: Some(
+                "INSERT INTO customers (id, name) VALUES (101, 'through the view');\n\
+                 UPDATE customers SET name = 'renamed through the view' WHERE id = 1;",
+            ),
+            original_flagged: false,
+            split: true,
+        },
+    ]
+}
+
+#[derive(Debug)]
+struct Step {
+    stage: String,
+    title: String,
+    sql: String,
+    no_transaction: bool,
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+fn fixture_dir(dir: &str) -> String {
+    format!("{}/fixtures/plans/{dir}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn plan_of(case: &Case) -> Vec<Step> {
+    let out = Command::new(env!("CARGO_BIN_EXE_migrade"))
+        .args(["lint", "--format", "json", "--no-config", "--pg-version", "15", &fixture_dir(case.dir)])
+        .output()
+        .expect("run migrade");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: not JSON: {e}", case.dir));
+    let f = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with(case.file))
+        .unwrap_or_else(|| panic!("{}: no report for {}", case.dir, case.file));
+    f["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| Step {
+            stage: p["stage"].as_str().unwrap().to_string(),
+            title: p["title"].as_str().unwrap().to_string(),
+            sql: p["sql"].as_str().unwrap().to_string(),
+            no_transaction: p["no_transaction"].as_bool().unwrap(),
+        })
+        .collect()
+}
+
+fn prelude(schema: &str) -> String {
+    format!("SET client_min_messages = warning;\nSET statement_timeout = '120s';\nSET search_path = {schema};\n")
+}
+
+/// Runs a script in a schema; panics with the server's error.
+fn run(server: &Server, schema: &str, what: &str, sql: &str) -> String {
+    let out = server.sql(&format!("{}{sql}\n", prelude(schema)));
+    assert!(out.ok, "{what} failed:\n{}\n--- SQL ---\n{sql}", out.stderr);
+    out.stdout
+}
+
+/// Lines that start with `tag|`, without the tag.
+fn tagged(out: &str, tag: &str) -> Vec<String> {
+    let p = format!("{tag}|");
+    out.lines().filter_map(|l| l.strip_prefix(&p)).map(str::to_string).collect()
+}
+
+/// The step's statements without its own BEGIN / COMMIT.
+fn without_tx(sql: &str) -> String {
+    let sp = migrade::split::split(sql);
+    let mut out = Vec::new();
+    for st in &sp.statements {
+        let body = sql[st.start..st.body_end].trim();
+        if matches!(body.to_ascii_uppercase().as_str(), "BEGIN" | "COMMIT" | "START TRANSACTION" | "END") {
+            continue;
+        }
+        out.push(format!("{body};"));
+    }
+    out.join("\n")
+}
+
+/// What a transactional step did to the table.
+struct Measured {
+    locks: Vec<String>,
+    read: i64,
+}
+
+/// Runs statements in one transaction and reads, before COMMIT, the session's
+/// locks on the table and how many of its rows it read.
+fn measured(server: &Server, schema: &str, what: &str, oid: i64, sql: &str) -> Measured {
+    let counters = |tag: &str| {
+        format!(
+            "SELECT '{tag}|' || pg_stat_get_xact_tuples_returned({oid}) + pg_stat_get_xact_tuples_fetched({oid});\n"
+        )
+    };
+    let script = format!(
+        "BEGIN;\n{}{sql}\n{}SELECT 'L|' || mode FROM pg_locks WHERE locktype = 'relation' AND relation = {oid} \
+         AND pid = pg_backend_pid();\nCOMMIT;\n",
+        counters("R0"),
+        counters("R1")
+    );
+    let out = run(server, schema, what, &script);
+    let num = |tag: &str| tagged(&out, tag).first().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    Measured { locks: tagged(&out, "L"), read: num("R1") - num("R0") }
+}
+
+fn holds_ae_while_scanning(m: &Measured, rows: i64) -> bool {
+    m.locks.iter().any(|l| l == "AccessExclusiveLock") && m.read * 10 >= rows * 9
+}
+
+/// The schema as a set of comparable lines.
+fn describe(server: &Server, schema: &str) -> BTreeSet<String> {
+    let q = format!(
+        "SELECT 'C|' || table_name || '|' || column_name || '|' || data_type || '|' || is_nullable || '|' || \
+           coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = '{schema}';\n\
+         SELECT 'K|' || r.relname || '|' || k.conname || '|' || k.contype::text || '|' || pg_get_constraintdef(k.oid) || \
+           '|valid=' || k.convalidated FROM pg_constraint k JOIN pg_class r ON r.oid = k.conrelid \
+           WHERE r.relnamespace = '{schema}'::regnamespace;\n\
+         SELECT 'I|' || t.relname || '|' || i.relname || '|' || replace(pg_get_indexdef(i.oid), '{schema}.', '') || \
+           '|valid=' || x.indisvalid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+           JOIN pg_class t ON t.oid = x.indrelid WHERE t.relnamespace = '{schema}'::regnamespace;\n\
+         SELECT 'R|' || relname || '|' || relkind::text FROM pg_class WHERE relnamespace = '{schema}'::regnamespace \
+           AND relkind IN ('r', 'p', 'v', 'm', 'S', 'f');\n\
+         SELECT 'T|' || r.relname || '|' || t.tgname FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid \
+           WHERE r.relnamespace = '{schema}'::regnamespace AND NOT t.tgisinternal;\n\
+         SELECT 'F|' || proname FROM pg_proc WHERE pronamespace = '{schema}'::regnamespace;\n"
+    );
+    let out = run(server, schema, "describe", &q);
+    out.lines().filter(|l| l.len() > 2 && l.as_bytes()[1] == b'|').map(str::to_string).collect()
+}
+
+fn checksum(server: &Server, schema: &str, table: &str, row: &str) -> String {
+    let out = run(
+        server,
+        schema,
+        "checksum",
+        &format!("SELECT 'S|' || count(*) || '|' || md5(string_agg(({row})::text, ',' ORDER BY id)) FROM {table};"),
+    );
+    tagged(&out, "S").into_iter().next().unwrap_or_default()
+}
+
+/// Applies one case; returns the report lines, or the failures.
+fn apply_case(server: &Server, idx: usize, case: &Case) -> Result<Vec<String>, Vec<String>> {
+    let mut log = Vec::new();
+    let mut failures = Vec::new();
+    let steps = plan_of(case);
+    if steps.is_empty() {
+        return Err(vec![format!("{}: no plan", case.dir)]);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans").join(case.dir);
+    let create = std::fs::read_to_string(root.join("0001_create.sql")).expect("0001_create.sql");
+    let original = std::fs::read_to_string(root.join(case.file)).expect("migration");
+    let (a, b, ctl) = (format!("plan_a_{idx}"), format!("plan_b_{idx}"), format!("plan_ctl_{idx}"));
+
+    // B: the schema the original migration produces.
+    server.sql(&format!("CREATE SCHEMA {b};"));
+    run(server, &b, "schema B", &format!("{create}\n{original}"));
+
+    // Control: the original migration on a table with rows.
+    if case.original_flagged {
+        server.sql(&format!("CREATE SCHEMA {ctl};"));
+        run(server, &ctl, "control setup", &format!("{create}\n{DATA}"));
+        let oid: i64 =
+            tagged(&run(server, &ctl, "oid", &format!("SELECT 'O|' || '{}'::regclass::oid;", case.table)), "O")[0]
+                .parse()
+                .unwrap();
+        let m = measured(server, &ctl, "control", oid, &without_tx(&original));
+        log.push(format!("  control: the original migration holds {:?} and reads {} rows", m.locks, m.read));
+        if !holds_ae_while_scanning(&m, ROWS) {
+            failures.push(format!(
+                "{}: control failed: the original migration should hold ACCESS EXCLUSIVE while scanning \
+                 (locks {:?}, rows read {})",
+                case.dir, m.locks, m.read
+            ));
+        }
+    }
+
+    // A: the plan, step by step, on a table with rows.
+    server.sql(&format!("CREATE SCHEMA {a};"));
+    run(server, &a, "schema A", &format!("{create}\n{DATA}"));
+    let oid: i64 = tagged(&run(server, &a, "oid", &format!("SELECT 'O|' || '{}'::regclass::oid;", case.table)), "O")[0]
+        .parse()
+        .unwrap();
+    let rows: i64 = tagged(&run(server, &a, "rows", &format!("SELECT 'N|' || count(*) FROM {};", case.table)), "N")[0]
+        .parse()
+        .unwrap();
+    let mut before = checksum(server, &a, case.table, case.before_row);
+    let mut wrote = false;
+    for (n, s) in steps.iter().enumerate() {
+        let what = format!("{} step {} [{}] {}", case.dir, n + 1, s.stage, s.title);
+        // Application writes once the expand stage is done, then the checksum to keep.
+        if !wrote && s.stage != "expand" {
+            if let Some(w) = case.app_writes {
+                run(server, &a, "application writes", w);
+                log.push("  application writes through the old (and new) names".to_string());
+                before = checksum(server, &a, case.table, case.before_row);
+            }
+            wrote = true;
+        }
+        if s.sql.is_empty() {
+            if s.title.starts_with("fill those NULLs")
+                && let Some(f) = case.fill
+            {
+                run(server, &a, &what, f);
+                log.push(format!("  {:>2}. (instruction, the test fills: {f})", n + 1));
+            } else {
+                log.push(format!("  {:>2}. (instruction) {}", n + 1, clip(&s.title, 90)));
+            }
+            continue;
+        }
+        if s.no_transaction {
+            let t = Instant::now();
+            run(server, &a, &what, &s.sql);
+            log.push(format!(
+                "  {:>2}. [{}] autocommit, {} ms: {}",
+                n + 1,
+                s.stage,
+                t.elapsed().as_millis(),
+                clip(&s.title, 80)
+            ));
+            continue;
+        }
+        let m = measured(server, &a, &what, oid, &without_tx(&s.sql));
+        let ae = m.locks.iter().any(|l| l == "AccessExclusiveLock");
+        log.push(format!(
+            "  {:>2}. [{}] {} rows read{}: {}",
+            n + 1,
+            s.stage,
+            m.read,
+            if ae { ", ACCESS EXCLUSIVE" } else { "" },
+            clip(&s.title, 80)
+        ));
+        if holds_ae_while_scanning(&m, rows) {
+            failures.push(format!(
+                "{what}: holds ACCESS EXCLUSIVE on {} while reading {} of {rows} rows",
+                case.table, m.read
+            ));
+        }
+    }
+
+    // (b) no rows lost, values equal.
+    let after = checksum(server, &a, case.final_table, case.after_row);
+    if before != after || before.is_empty() {
+        failures.push(format!("{}: data changed: before {before}, after {after}", case.dir));
+    }
+    // (a) the intended schema.
+    let (sa, sb) = (describe(server, &a), describe(server, &b));
+    if sa != sb {
+        let only_a: Vec<&String> = sa.difference(&sb).collect();
+        let only_b: Vec<&String> = sb.difference(&sa).collect();
+        failures.push(format!(
+            "{}: the plan's schema differs from the migration's:\n    only after the plan: {only_a:#?}\n    only after the migration: {only_b:#?}",
+            case.dir
+        ));
+    } else {
+        log.push(format!("  schema equal ({} facts), data equal ({after})", sa.len()));
+    }
+    // The same plan as the files `migrade plan --split` writes, run as their headers say.
+    if case.split {
+        let c = format!("plan_c_{idx}");
+        server.sql(&format!("CREATE SCHEMA {c};"));
+        run(server, &c, "schema C", &format!("{create}\n{DATA}"));
+        let before_c = checksum(server, &c, case.table, case.before_row);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(env!("CARGO_BIN_EXE_migrade"))
+            .args(["plan", "--no-config", root.join(case.file).to_str().unwrap(), "--split"])
+            .arg(dir.path())
+            .output()
+            .expect("run migrade plan");
+        assert!(out.status.success(), "migrade plan --split: {}", String::from_utf8_lossy(&out.stderr));
+        let mut files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();
+        files.sort();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            let one_tx = text.contains("-- runs as one transaction");
+            let script = if one_tx { format!("BEGIN;\n{text}\nCOMMIT;") } else { text };
+            run(server, &c, &f.display().to_string(), &script);
+        }
+        let sc = describe(server, &c);
+        let after_c = checksum(server, &c, case.final_table, case.after_row);
+        if sc != sb || before_c != after_c {
+            failures.push(format!(
+                "{}: the --split files give another schema or data: only after them {:#?}, only after the migration {:#?}, data {before_c} -> {after_c}",
+                case.dir,
+                sc.difference(&sb).collect::<Vec<_>>(),
+                sb.difference(&sc).collect::<Vec<_>>()
+            ));
+        } else {
+            log.push(format!("  --split: {} files applied with psql, same schema and data", files.len()));
+        }
+    }
+    if failures.is_empty() { Ok(log) } else { Err(failures.into_iter().chain(log).collect()) }
+}
+
+/// Data migrations: (fixture folder, file, table, target version). Version 10
+/// gets the psql `\gexec` script instead of a `DO` loop with COMMIT.
+const DATA_CASES: &[(&str, &str, &str, u32)] = &[
+    ("large_update", "0002_fill_notes.sql", "orders", 15),
+    ("large_update", "0002_fill_notes.sql", "orders", 10),
+    ("update_all", "0002_upper_notes.sql", "orders", 15),
+    ("large_delete", "0002_delete_small.sql", "orders", 15),
+    ("large_delete", "0002_delete_small.sql", "orders", 10),
+];
+
+/// Runs every step of a data migration's plan in schema A and the original in
+/// schema B; the table must end up the same.
+fn apply_data_case(server: &Server, idx: usize, dir: &str, file: &str, table: &str, pg: u32) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_migrade"))
+        .args(["lint", "--format", "json", "--no-config", "--pg-version", &pg.to_string(), &fixture_dir(dir)])
+        .output()
+        .expect("run migrade");
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("not JSON: {e}"))?;
+    let f = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with(file))
+        .ok_or("no report")?;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans").join(dir);
+    let create = std::fs::read_to_string(root.join("0001_create.sql")).unwrap();
+    let original = std::fs::read_to_string(root.join(file)).unwrap();
+    let (a, b) = (format!("data_a_{idx}"), format!("data_b_{idx}"));
+    server.sql(&format!("CREATE SCHEMA {a}; CREATE SCHEMA {b};"));
+    run(server, &a, "setup A", &format!("{create}\n{DATA}"));
+    run(server, &b, "setup B", &format!("{create}\n{DATA}"));
+    let mut log = Vec::new();
+    for p in f["plan"].as_array().unwrap() {
+        let sql = p["sql"].as_str().unwrap();
+        if sql.is_empty() {
+            continue;
+        }
+        let t = Instant::now();
+        run(server, &a, p["title"].as_str().unwrap(), sql);
+        log.push(format!("  {} ms: {}", t.elapsed().as_millis(), clip(p["title"].as_str().unwrap(), 90)));
+    }
+    run(server, &b, "original", &original);
+    let (ca, cb) = (checksum(server, &a, table, table), checksum(server, &b, table, table));
+    if ca != cb {
+        return Err(format!("the batched plan gives {ca}, the original statement {cb}"));
+    }
+    log.push(format!("  same rows as the original statement ({ca})"));
+    Ok(log.join("\n"))
+}
+
+/// The loops walk any key type: a text primary key, with a `%` in the WHERE
+/// (the psql script passes it through format()).
+fn text_key_loops(server: &Server) -> Result<String, String> {
+    let setup = "CREATE TABLE tags (code text PRIMARY KEY, label text);\n\
+                 INSERT INTO tags SELECT md5(g::text), 'label ' || g FROM generate_series(1, 2500) g;";
+    let t = migrade::ir::QName::new("tags");
+    let mut log = Vec::new();
+    for pg in [15, 10] {
+        let loop_sql =
+            migrade::plan::batched_update_for(&t, "code", "label = upper(label)", Some("code LIKE 'a%'"), pg);
+        let (a, b) = (format!("tags_a_{pg}"), format!("tags_b_{pg}"));
+        server.sql(&format!("CREATE SCHEMA {a}; CREATE SCHEMA {b};"));
+        run(server, &a, "setup", setup);
+        run(server, &b, "setup", setup);
+        run(server, &a, "batched loop", &loop_sql);
+        run(server, &b, "original", "UPDATE tags SET label = upper(label) WHERE code LIKE 'a%';");
+        let q = "SELECT 'S|' || count(*) FILTER (WHERE label LIKE 'LABEL%') || '|' || \
+                 md5(string_agg(tags::text, ',' ORDER BY code)) FROM tags;";
+        let (ca, cb) = (tagged(&run(server, &a, "sum", q), "S"), tagged(&run(server, &b, "sum", q), "S"));
+        if ca != cb || ca.first().is_none_or(|s| s.starts_with("0|")) {
+            return Err(format!("pg {pg}: loop {ca:?}, original {cb:?}"));
+        }
+        log.push(format!("  pg {pg}: same rows as the original ({})", ca[0]));
+    }
+    Ok(log.join("\n"))
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+}
+
+#[test]
+fn plans_applied_to_a_real_server() {
+    let bins = match server::find_bins() {
+        Ok(b) => b,
+        Err(e) => {
+            if env_flag("MIGRADE_SKIP_PG") {
+                let bar = "!".repeat(78);
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n{bar}\n!!! plans_pg SKIPPED (MIGRADE_SKIP_PG=1): {e}\n\
+                     !!! The expand/contract plans were NOT applied to a real PostgreSQL server.\n{bar}\n"
+                );
+                return;
+            }
+            panic!(
+                "plans_pg: {e}.\nInstall Debian's `postgresql` package (apt-get install postgresql), \
+                 point MIGRADE_PG_BINDIR at a bin directory with initdb/pg_ctl/postgres, \
+                 or set MIGRADE_SKIP_PG=1 to skip this test."
+            );
+        }
+    };
+    let t0 = Instant::now();
+    let server = Server::start(&bins).unwrap_or_else(|e| panic!("plans_pg: cannot start PostgreSQL: {e}"));
+    println!("plans_pg: PostgreSQL {} from {}", bins.major, bins.bindir.display());
+    let mut failed = Vec::new();
+    let all = cases();
+    for (i, case) in all.iter().enumerate() {
+        println!("[{}] {}/{}", i + 1, case.dir, case.file);
+        match apply_case(&server, i + 1, case) {
+            Ok(log) => {
+                for l in log {
+                    println!("{l}");
+                }
+                println!("  ok");
+            }
+            Err(msgs) => {
+                for m in &msgs {
+                    println!("  {m}");
+                }
+                failed.push(format!("{}: {}", case.dir, msgs[0]));
+            }
+        }
+    }
+    // The batched loops of data migrations give the same rows as the original statement.
+    for (i, (dir, file, table, pg)) in DATA_CASES.iter().enumerate() {
+        let name = format!("{dir} (--pg-version {pg})");
+        println!("[data {}] {name}", i + 1);
+        match apply_data_case(&server, i + 1, dir, file, table, *pg) {
+            Ok(l) => println!("{l}\n  ok"),
+            Err(e) => {
+                println!("  {e}");
+                failed.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    match text_key_loops(&server) {
+        Ok(l) => println!("[data] text primary key\n{l}\n  ok"),
+        Err(e) => {
+            println!("[data] text primary key\n  {e}");
+            failed.push(format!("text primary key: {e}"));
+        }
+    }
+    println!(
+        "plans_pg: {} plan cases, {} data cases in {:.1}s, {} failed",
+        all.len(),
+        DATA_CASES.len() + 1,
+        t0.elapsed().as_secs_f64(),
+        failed.len()
+    );
+    drop(server);
+    assert!(failed.is_empty(), "plans_pg failed:\n{}", failed.join("\n"));
+}
