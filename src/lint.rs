@@ -410,10 +410,12 @@ impl Linter<'_> {
         effects
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn statement(
         &self,
         index: usize,
         raw: &RawStatement,
+        parsed: Option<Result<ParsedStatement, crate::parse::ParseError>>,
         schema: &mut Schema,
         st: &mut FileState,
         out: &mut Collected,
@@ -436,9 +438,7 @@ impl Linter<'_> {
             }
             (summary_of(sql), Effects::default(), None)
         } else {
-            // Template placeholders (${x}, {{ x }}, :'x') are replaced byte for byte before parsing.
-            let neutral = crate::placeholders::neutralize(sql);
-            match parse_statement(neutral.as_deref().unwrap_or(sql), raw.start) {
+            match parsed.unwrap_or_else(|| parse_one(self.text, raw)) {
                 Ok(p) => {
                     let e = self.analyze(&p, sql, index, span, schema, st, out, false);
                     (p.summary.clone(), e, Some(p.op))
@@ -483,8 +483,36 @@ fn summary_of(sql: &str) -> String {
     if words.is_empty() { "(unreadable)".to_string() } else { words }
 }
 
+/// Parses one statement of a file; template placeholders (${x}, {{ x }}, :'x') are
+/// replaced byte for byte first.
+fn parse_one(text: &str, raw: &RawStatement) -> Result<ParsedStatement, crate::parse::ParseError> {
+    let sql = &text[raw.start..raw.body_end];
+    let neutral = crate::placeholders::neutralize(sql);
+    parse_statement(neutral.as_deref().unwrap_or(sql), raw.start)
+}
+
+/// The expensive, order-independent part of linting a file: splitting it and parsing
+/// every statement. Files are prepared in parallel, then analysed in migration order.
+pub struct Prepared {
+    split: split::Split,
+    /// One entry per statement of `split` (None when the statement is unterminated).
+    parsed: Vec<Option<Result<ParsedStatement, crate::parse::ParseError>>>,
+}
+
+/// Splits and parses a file's text.
+pub fn prepare(text: &str) -> Prepared {
+    let split = split::split(text);
+    let parsed = split.statements.iter().map(|raw| raw.unterminated.is_none().then(|| parse_one(text, raw))).collect();
+    Prepared { split, parsed }
+}
+
 /// Lints one file against the schema history (updated in place for up sections).
 pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileReport {
+    lint_prepared(unit, prepare(&unit.text), schema, settings)
+}
+
+/// Lints a prepared file against the schema history (updated in place for up sections).
+pub fn lint_prepared(unit: &Unit, prepared: Prepared, schema: &mut Schema, settings: &Settings) -> FileReport {
     let text: &str = &unit.text;
     let linter = Linter {
         text,
@@ -492,7 +520,8 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
         settings,
         rule_settings: RuleSettings { pg_version: settings.pg_version, utc: settings.utc },
     };
-    let sp = split::split(text);
+    let Prepared { split: sp, parsed } = prepared;
+    let mut parsed: Vec<_> = parsed.into_iter().map(Some).collect();
     let mut out = Collected { statements: vec![], findings: vec![], records: vec![] };
     let mut index = 0;
     for section in &unit.sections {
@@ -503,13 +532,19 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
             scratch = schema.clone();
             &mut scratch
         };
-        let raws: Vec<&RawStatement> =
-            sp.statements.iter().filter(|r| r.start >= section.start && r.start < section.end).collect();
+        let (raws, positions): (Vec<&RawStatement>, Vec<usize>) = sp
+            .statements
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.start >= section.start && r.start < section.end)
+            .map(|(i, r)| (r, i))
+            .unzip();
         let mut st = FileState::new(section.tx.effective(&raws, text) || settings.assume_in_transaction);
         let first_record = out.records.len();
         let first_finding = out.findings.len();
-        for raw in raws {
-            linter.statement(index, raw, schema_ref, &mut st, &mut out, section.direction);
+        for (raw, pos) in raws.iter().zip(positions) {
+            let p = parsed.get_mut(pos).and_then(Option::take).flatten();
+            linter.statement(index, raw, p, schema_ref, &mut st, &mut out, section.direction);
             index += 1;
         }
         // File-level rules, per section.

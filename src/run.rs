@@ -61,6 +61,45 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, String> {
 /// What linting one file produced: its report (None when it only fed the history) or an error.
 pub type FileResult = (Option<FileReport>, Option<PathError>);
 
+/// Files read and parsed in parallel at a time: bounds memory, keeps both cores busy.
+const CHUNK: usize = 32;
+
+/// A file read, split and parsed, ready for the ordered analysis.
+struct Loaded {
+    path: String,
+    reported: bool,
+    text: Result<(lint::Unit, lint::Prepared), String>,
+}
+
+fn load(p: &Placed, max: u64, only: Option<&HashSet<std::path::PathBuf>>) -> Loaded {
+    let (path, text) = match &p.input {
+        Input::Stdin => {
+            let mut buf = Vec::new();
+            let r = std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot read standard input: {e}"))
+                .and_then(|_| decode(buf));
+            ("-".to_string(), r)
+        }
+        Input::File(f) => {
+            let s = f.to_string_lossy();
+            (s.strip_prefix("./").unwrap_or(&s).to_string(), read_source(f, max))
+        }
+    };
+    let reported = match (&p.input, only) {
+        (Input::File(f), Some(set)) => set.contains(&canonical(f)),
+        _ => true,
+    };
+    let text = text.map(|t| {
+        let text: Arc<str> = Arc::from(t);
+        let prepared = lint::prepare(&text);
+        (discover::unit_for(&path, text, p), prepared)
+    });
+    Loaded { path, reported, text }
+}
+
+/// Lints one folder: files are read and parsed in parallel chunks, then analysed in
+/// migration order against the folder's schema history.
 fn lint_group(
     files: &[Placed],
     settings: &Settings,
@@ -69,39 +108,22 @@ fn lint_group(
     emit: &mut dyn FnMut(FileResult),
 ) {
     let mut schema = Schema::default();
-    for p in files {
-        let (path_s, text) = match &p.input {
-            Input::Stdin => {
-                let mut buf = Vec::new();
-                let r = std::io::stdin()
-                    .read_to_end(&mut buf)
-                    .map_err(|e| format!("cannot read standard input: {e}"))
-                    .and_then(|_| decode(buf));
-                ("-".to_string(), r)
+    for chunk in files.chunks(CHUNK) {
+        let loaded: Vec<Loaded> = chunk.par_iter().map(|p| load(p, max, only)).collect();
+        for (p, l) in chunk.iter().zip(loaded) {
+            match l.text {
+                Ok((unit, prepared)) => {
+                    let report = if p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose" {
+                        lint::lint_prepared(&unit, prepared, &mut schema, settings)
+                    } else {
+                        // Down, undo and verify files do not change what later files see.
+                        let mut scratch = schema.clone();
+                        lint::lint_prepared(&unit, prepared, &mut scratch, settings)
+                    };
+                    emit((l.reported.then_some(report), None));
+                }
+                Err(message) => emit((None, l.reported.then_some(PathError { path: l.path, message }))),
             }
-            Input::File(f) => {
-                let s = f.to_string_lossy();
-                (s.strip_prefix("./").unwrap_or(&s).to_string(), read_source(f, max))
-            }
-        };
-        let reported = match (&p.input, only) {
-            (Input::File(f), Some(set)) => set.contains(&std::fs::canonicalize(f).unwrap_or(f.clone())),
-            _ => true,
-        };
-        match text {
-            Ok(t) => {
-                let text: Arc<str> = Arc::from(t);
-                let unit = discover::unit_for(&path_s, text, p);
-                let report = if p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose" {
-                    lint::lint_unit(&unit, &mut schema, settings)
-                } else {
-                    // Down, undo and verify files do not change what later files see.
-                    let mut scratch = schema.clone();
-                    lint::lint_unit(&unit, &mut scratch, settings)
-                };
-                emit((reported.then_some(report), None));
-            }
-            Err(message) => emit((None, reported.then_some(PathError { path: path_s, message }))),
         }
     }
 }
@@ -118,9 +140,8 @@ pub fn run(opts: &RunOptions, settings: &Settings) -> Result<RunReport, String> 
 }
 
 /// Lints everything the options name, handing each file's result to `emit` in
-/// migration order as soon as it and everything before it are done. Folders run in
-/// parallel; the reorder buffer holds only what finished early, so memory does not
-/// grow with the number of files.
+/// migration order as soon as it is done. Parsing runs in parallel over small
+/// chunks of files, so memory does not grow with the number of files.
 pub fn run_streaming(opts: &RunOptions, settings: &Settings, emit: &mut dyn FnMut(FileResult)) -> Result<(), String> {
     let (mut inputs, mut errors) = discover::discover(&opts.paths, &opts.discover)?;
     let mut only = opts.only.clone();
@@ -191,42 +212,8 @@ pub fn run_streaming(opts: &RunOptions, settings: &Settings, emit: &mut dyn FnMu
     for e in errors.drain(..) {
         emit((None, Some(e)));
     }
-    if groups.len() <= 1 {
-        for g in &groups {
-            lint_group(g, settings, opts.max_file_size, only.as_ref(), emit);
-        }
-        return Ok(());
+    for g in &groups {
+        lint_group(g, settings, opts.max_file_size, only.as_ref(), emit);
     }
-    // (group, file index in group, last file of its group, result)
-    type Msg = (usize, usize, bool, FileResult);
-    let (tx, rx) = std::sync::mpsc::channel::<Msg>();
-    let only_ref = only.as_ref();
-    std::thread::scope(|scope| {
-        let groups = &groups;
-        scope.spawn(move || {
-            groups.par_iter().enumerate().for_each_with(tx, |tx, (gi, g)| {
-                let n = g.len();
-                let mut fi = 0;
-                lint_group(g, settings, opts.max_file_size, only_ref, &mut |r| {
-                    let _ = tx.send((gi, fi, fi + 1 == n, r));
-                    fi += 1;
-                });
-            });
-        });
-        let mut pending: std::collections::BTreeMap<(usize, usize), (bool, FileResult)> = Default::default();
-        let (mut g, mut f) = (0usize, 0usize);
-        for (gi, fi, last, r) in rx {
-            pending.insert((gi, fi), (last, r));
-            while let Some((last, r)) = pending.remove(&(g, f)) {
-                emit(r);
-                if last {
-                    g += 1;
-                    f = 0;
-                } else {
-                    f += 1;
-                }
-            }
-        }
-    });
     Ok(())
 }
