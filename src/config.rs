@@ -102,7 +102,11 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
             &text,
             e.message().to_string(),
             e.span(),
-            Some("Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, [tags], [rules]".into()),
+            Some(if e.message().contains("unknown field") {
+                "Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, [tags], [rules]".into()
+            } else {
+                "Check the value's type: numbers (pg_version = 15, max_file_size) are unquoted, levels are quoted strings, switches are true/false, include/exclude are lists of quoted globs".into()
+            }),
         ))
     })?;
     let mut loaded = Loaded { path: Some(path.to_path_buf()), ..Default::default() };

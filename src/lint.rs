@@ -598,7 +598,26 @@ pub fn lint_prepared(unit: &Unit, prepared: Prepared, schema: &mut Schema, setti
         }
     }
     plan.sort_by_key(|p| p.stage);
+    // dbmate/goose files: each direction is graded on its own as well.
+    let sections = if unit.sections.len() > 1 {
+        unit.sections
+            .iter()
+            .map(|s| {
+                let g = out
+                    .findings
+                    .iter()
+                    .filter(|f| !f.ignored && f.span.start >= s.start && f.span.start < s.end.max(s.start + 1))
+                    .map(|f| f.level)
+                    .max()
+                    .unwrap_or(Level::Low);
+                (s.direction, g)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     FileReport {
+        sections,
         path: unit.path.clone(),
         text: unit.text.clone(),
         direction: unit.direction(),

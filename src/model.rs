@@ -278,6 +278,17 @@ pub struct Advice {
     pub stage2_approval: bool,
 }
 
+impl Direction {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+            Direction::Repeatable => "repeatable",
+            Direction::Verify => "verify",
+        }
+    }
+}
+
 impl Advice {
     pub fn for_grade(level: Level) -> Advice {
         match level {
@@ -310,4 +321,6 @@ pub struct FileReport {
     pub statements: Vec<StatementReport>,
     pub findings: Vec<Finding>,
     pub plan: Vec<PlanStep>,
+    /// For files with up and down sections (dbmate, goose): each section's own grade.
+    pub sections: Vec<(Direction, Level)>,
 }

@@ -510,8 +510,8 @@ fn action_without_migrade_or_cargo_says_how_to_get_rust() {
 
 #[test]
 fn readme_example_uses_the_action_inputs() {
-    // README-action.md shows a workflow that uses this action; its `with:` keys are real inputs.
-    let readme = std::fs::read_to_string(repo_root().join("README-action.md")).expect("README-action.md");
+    // README.md shows a workflow that uses this action; its `with:` keys are real inputs.
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
     let text = std::fs::read_to_string(action_file()).unwrap();
     assert!(readme.contains("fetch-depth: 0"));
     assert!(readme.contains("github/codeql-action/upload-sarif"));

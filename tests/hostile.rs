@@ -484,3 +484,60 @@ fn never_writes_to_the_files_it_lints() {
         assert!(b.3 == a.3, "{} changed content", b.0.display());
     }
 }
+
+/// Every file in `fixtures/hostile/` (fuzzer finds included) lints through the binary
+/// without a panic, and each one is either reported or named in an error.
+#[test]
+fn every_hostile_fixture_lints_without_panicking() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hostile");
+    let r = lint(&[&dir]);
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    for n in &names {
+        let in_files = find_file(&r.json, n).is_some();
+        let in_errors = r.json["errors"].as_array().unwrap().iter().any(|e| e["path"].as_str().unwrap().ends_with(n));
+        assert!(in_files || in_errors, "{n} is neither reported nor named in an error");
+    }
+}
+
+/// The fuzz targets' checks, run on every hostile fixture through the library:
+/// split spans are in bounds, on char boundaries, ordered and non-overlapping, and
+/// lint_unit does not panic (fuzz/fuzz_targets/{split,lint_file}.rs).
+#[test]
+fn hostile_fixtures_keep_the_fuzz_invariants() {
+    use migrade::lint::{Settings, TxWrap, Unit, lint_unit};
+    use migrade::model::Direction;
+    use migrade::schema::Schema;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hostile");
+    for e in fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let Ok(text) = String::from_utf8(fs::read(&p).unwrap()) else {
+            continue;
+        };
+        let sp = migrade::split::split(&text);
+        let mut prev = 0;
+        for s in &sp.statements {
+            assert!(s.start < s.end && s.end <= text.len(), "{}: {s:?}", p.display());
+            assert!(s.start <= s.body_end && s.body_end <= s.end, "{}: {s:?}", p.display());
+            for o in [s.start, s.body_end, s.end] {
+                assert!(text.is_char_boundary(o), "{}: {s:?}", p.display());
+            }
+            assert!(s.start >= prev, "{}: statements overlap at {s:?}", p.display());
+            prev = s.end;
+        }
+        for c in &sp.comments {
+            assert!(c.start <= c.end && c.end <= text.len(), "{}: {c:?}", p.display());
+            assert!(text.is_char_boundary(c.start) && text.is_char_boundary(c.end), "{}: {c:?}", p.display());
+        }
+        let unit = Unit::plain(p.to_string_lossy().to_string(), text.as_str(), Direction::Up, TxWrap::Never);
+        let report = lint_unit(&unit, &mut Schema::default(), &Settings::default());
+        for f in &report.findings {
+            assert!(f.span.start <= f.span.end && f.span.end <= text.len(), "{}: {:?}", p.display(), f.span);
+        }
+    }
+}

@@ -466,3 +466,30 @@ fn walkdir_count(p: &std::path::Path) -> usize {
         .map(|p| if p.is_dir() { walkdir_count(&p) } else { usize::from(p.extension().is_some_and(|x| x == "sql")) })
         .sum()
 }
+
+#[test]
+fn dbmate_sections_are_graded_on_their_own() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_migrade"))
+        .args([
+            "lint",
+            "--no-config",
+            "--format",
+            "json",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/layouts/dbmate"),
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("_create_orders.sql"))
+        .unwrap();
+    let sections = f["sections"].as_array().unwrap();
+    assert_eq!(sections.len(), 2);
+    assert_eq!((sections[0]["direction"].as_str(), sections[0]["grade"].as_str()), (Some("up"), Some("low")));
+    assert_eq!((sections[1]["direction"].as_str(), sections[1]["grade"].as_str()), (Some("down"), Some("very-high")));
+    assert_eq!(sections[1]["advice"]["backup"], "required");
+    assert_eq!(f["grade"], "very-high", "the file's grade is the highest of its sections");
+}

@@ -68,6 +68,10 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
         if a.manual_review { "yes" } else { "no" },
         if a.stage2_approval { ", stage-2 approval: yes" } else { "" }
     );
+    if !f.sections.is_empty() {
+        let parts: Vec<String> = f.sections.iter().map(|(d, g)| format!("{}: {g}", d.as_str())).collect();
+        let _ = writeln!(out, "  sections graded on their own: {}", parts.join(", "));
+    }
     // Never show a committed secret: mask the string literals of statements that hold one.
     let redacted = redact_secrets(f);
     let text: &str = redacted.as_deref().unwrap_or(&f.text);

@@ -24,6 +24,17 @@ pub struct JsonFile<'a> {
     pub plan: Vec<JsonPlanStep<'a>>,
     pub layout: &'a str,
     pub direction: crate::model::Direction,
+    /// Files with up and down sections (dbmate, goose): each section graded on its own.
+    /// The file's `grade` is the highest of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<JsonSection>,
+}
+
+#[derive(Serialize)]
+pub struct JsonSection {
+    pub direction: crate::model::Direction,
+    pub grade: Level,
+    pub advice: JsonAdvice,
 }
 
 #[derive(Serialize)]
@@ -178,6 +189,23 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
             .collect(),
         layout: f.layout,
         direction: f.direction,
+        sections: f
+            .sections
+            .iter()
+            .map(|(d, g)| {
+                let a = crate::model::Advice::for_grade(*g);
+                JsonSection {
+                    direction: *d,
+                    grade: *g,
+                    advice: JsonAdvice {
+                        deploy: a.deploy,
+                        backup: a.backup,
+                        manual_review: a.manual_review,
+                        stage2_approval: a.stage2_approval,
+                    },
+                }
+            })
+            .collect(),
     }
 }
 

@@ -43,29 +43,16 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         };
         if let Some(why) = why {
             let pk = pk_of(cx.schema(), &table.name);
-            let c = crate::ir::quote_ident(&column.name);
-            let plan = vec![
-                PlanStep::new(
-                    Stage::Expand,
-                    format!("add {table}.{c} with no default"),
-                    format!("{LOCK_TIMEOUT}\nALTER TABLE {table} ADD COLUMN {c} {};", plain_type(&column.type_ref)),
-                )
-                .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
-                PlanStep::new(
-                    Stage::Expand,
-                    "set the default for new rows only",
-                    format!(
-                        "{LOCK_TIMEOUT}\nALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT <the default expression>;"
-                    ),
-                )
-                .lock("ACCESS EXCLUSIVE (brief, catalog only)"),
-                PlanStep::new(
-                    Stage::Backfill,
-                    "fill existing rows in batches",
-                    plan::batched_update(table, &pk, &format!("{c} = DEFAULT"), Some(&format!("{c} IS NULL"))),
-                )
-                .no_transaction(),
-            ];
+            let default_sql = plan::column_default_expr(cx.sql, &column.name);
+            let plan = plan::add_column_with_default(
+                table,
+                &column.name,
+                &plain_type(&column.type_ref),
+                default_sql.as_deref(),
+                column.not_null,
+                &pk,
+                cx.pg(),
+            );
             out.push(
                 Hit::new(
                     Level::High,

@@ -33,6 +33,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             format!("DELETE of every row of {table}: data loss, row locks on the whole table"),
             "Back up the rows, then delete in batches by primary key outside the schema migration",
         )
-        .plan(plan::large_delete(table, &pk, None)),
+        .plan(plan::large_delete_for(table, &pk, None, cx.pg())),
     );
 }
