@@ -326,6 +326,7 @@ fn file(path: &str, text: &str, grade: Level, findings: Vec<Finding>, plan: Vec<
         statements: Vec::new(),
         findings,
         plan,
+        sections: Vec::new(),
     }
 }
 
