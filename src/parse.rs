@@ -1182,3 +1182,123 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
 }
 
 pub(crate) use crate::plpgsql::do_block;
+
+// ---------------------------------------------------------------------------
+// Reading a statement again for plans: USING and DEFAULT expressions, constraints
+// ---------------------------------------------------------------------------
+
+fn alter_table_stmt(sql: &str) -> Option<protobuf::AlterTableStmt> {
+    let parsed = pg_query::parse(sql, 0).ok()?;
+    let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
+    match node {
+        NodeEnum::AlterTableStmt(a) => Some(a.clone()),
+        _ => None,
+    }
+}
+
+/// SQL text of an expression node of a parsed statement.
+fn deparse_expr(expr: &protobuf::Node) -> Option<String> {
+    let parsed = pg_query::parse("SELECT 1", 0).ok()?;
+    let mut node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.clone()?;
+    let NodeEnum::SelectStmt(sel) = &mut node else {
+        return None;
+    };
+    let Some(NodeEnum::ResTarget(rt)) = sel.target_list.first_mut()?.node.as_mut() else {
+        return None;
+    };
+    rt.val = Some(Box::new(expr.clone()));
+    node.deparse(Default::default()).ok()?.strip_prefix("SELECT ").map(str::to_string)
+}
+
+/// The `USING` expression of `ALTER COLUMN column TYPE … USING expr` in a statement.
+pub fn using_expr(statement_sql: &str, column: &str) -> Option<String> {
+    let a = alter_table_stmt(statement_sql)?;
+    a.cmds.iter().find_map(|n| match n.node.as_ref()? {
+        NodeEnum::AlterTableCmd(c) if c.subtype == AlterTableType::AtAlterColumnType as i32 && c.name == column => {
+            match c.def.as_ref()?.node.as_ref()? {
+                NodeEnum::ColumnDef(cd) => deparse_expr(cd.raw_default.as_deref()?),
+                _ => None,
+            }
+        }
+        _ => None,
+    })
+}
+
+/// The `DEFAULT` expression of `ADD COLUMN column … DEFAULT expr` in a statement.
+pub fn column_default_expr(statement_sql: &str, column: &str) -> Option<String> {
+    let a = alter_table_stmt(statement_sql)?;
+    a.cmds.iter().find_map(|n| {
+        let NodeEnum::AlterTableCmd(c) = n.node.as_ref()? else {
+            return None;
+        };
+        let NodeEnum::ColumnDef(cd) = c.def.as_ref()?.node.as_ref()? else {
+            return None;
+        };
+        if c.subtype != AlterTableType::AtAddColumn as i32 || cd.colname != column {
+            return None;
+        }
+        cd.constraints.iter().find_map(|k| match k.node.as_ref()? {
+            NodeEnum::Constraint(k) if k.contype == ConstrType::ConstrDefault as i32 => {
+                deparse_expr(k.raw_expr.as_deref()?)
+            }
+            _ => None,
+        })
+    })
+}
+
+/// `ALTER TABLE t ADD CONSTRAINT name … NOT VALID` for one constraint of a
+/// statement (matched by name, or unnamed with the same kind and columns), with
+/// the name spelled out so the later VALIDATE can name it.
+pub fn add_constraint_not_valid_sql(
+    statement_sql: &str,
+    name: &str,
+    kind: ConstraintKind,
+    columns: &[String],
+) -> Option<String> {
+    let mut a = alter_table_stmt(statement_sql)?;
+    let want = match kind {
+        ConstraintKind::Check => ConstrType::ConstrCheck,
+        ConstraintKind::ForeignKey => ConstrType::ConstrForeign,
+        _ => return None,
+    };
+    let strs = |v: &[protobuf::Node]| -> Vec<String> {
+        v.iter()
+            .filter_map(|n| match n.node.as_ref()? {
+                NodeEnum::String(s) => Some(s.sval.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut found = None;
+    for (i, n) in a.cmds.iter().enumerate() {
+        let Some(NodeEnum::AlterTableCmd(c)) = n.node.as_ref() else {
+            continue;
+        };
+        if c.subtype != AlterTableType::AtAddConstraint as i32 {
+            continue;
+        }
+        let Some(NodeEnum::Constraint(k)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
+            continue;
+        };
+        if k.contype != want as i32 {
+            continue;
+        }
+        let cols = if want == ConstrType::ConstrForeign { strs(&k.fk_attrs) } else { strs(&k.keys) };
+        if k.conname == name || (k.conname.is_empty() && (cols == columns || columns.is_empty())) {
+            found = Some(i);
+            break;
+        }
+    }
+    let i = found?;
+    let mut cmd = a.cmds.swap_remove(i);
+    if let Some(NodeEnum::AlterTableCmd(c)) = cmd.node.as_mut()
+        && let Some(NodeEnum::Constraint(k)) = c.def.as_mut().and_then(|d| d.node.as_mut())
+    {
+        k.conname = name.to_string();
+        k.skip_validation = true;
+        k.initially_valid = false;
+    }
+    a.cmds = vec![cmd];
+    let sql = NodeEnum::AlterTableStmt(a).deparse(Default::default()).ok()?;
+    Some(format!("{sql};"))
+}
