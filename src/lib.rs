@@ -1,4 +1,5 @@
 //! migrade: grades PostgreSQL migration files by the risk they carry.
+#![forbid(unsafe_code)]
 pub mod config;
 pub mod discover;
 pub mod facts;

@@ -1,4 +1,5 @@
 //! The `migrade` command line.
+#![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand, ValueEnum};
 use migrade::config;
