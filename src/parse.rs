@@ -530,6 +530,10 @@ fn function_dynamic_sql(
             _ => None,
         });
     let Some(body) = body else { return Vec::new() };
+    // Only EXECUTE builds dynamic SQL: skip the PL/pgSQL parse for bodies without it.
+    if !crate::source::contains_ignore_case(&body, "execute") {
+        return Vec::new();
+    }
     let body_offset = sql.find(body.as_str()).map(|p| offset + p);
     let (_, dynamic, error) = crate::plpgsql::analyse_body(&body, body_offset, offset);
     if error.is_some() {
@@ -1302,3 +1306,4 @@ pub fn add_constraint_not_valid_sql(
     let sql = NodeEnum::AlterTableStmt(a).deparse(Default::default()).ok()?;
     Some(format!("{sql};"))
 }
+

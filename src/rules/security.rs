@@ -37,6 +37,9 @@ fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
 
 /// `password=...` in a libpq string, or `scheme://user:password@host` in a URL.
 fn connection_string_password(sql: &str) -> bool {
+    if !(crate::source::contains_ignore_case(sql, "password") || crate::source::contains_ignore_case(sql, "postgres")) {
+        return false;
+    }
     let l = sql.to_ascii_lowercase();
     if l.trim_start().starts_with("comment") {
         return false;
@@ -200,7 +203,8 @@ pub static SSLMODE_DISABLE: Rule = Rule {
 
 fn sslmode(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let hit = matches!(cx.op, Op::ForeignServer { sslmode_disable: true, .. })
-        || cx.sql.to_ascii_lowercase().replace(' ', "").contains("sslmode=disable");
+        || (crate::source::contains_ignore_case(cx.sql, "sslmode")
+            && cx.sql.to_ascii_lowercase().replace(' ', "").contains("sslmode=disable"));
     if hit {
         out.push(Hit::new(
             Level::Medium,
