@@ -1306,4 +1306,3 @@ pub fn add_constraint_not_valid_sql(
     let sql = NodeEnum::AlterTableStmt(a).deparse(Default::default()).ok()?;
     Some(format!("{sql};"))
 }
-
