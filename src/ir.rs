@@ -361,6 +361,11 @@ pub enum Op {
         if_exists: bool,
         concurrently: bool,
     },
+    /// `DROP DATABASE`: the database name as written.
+    DropDatabase {
+        name: String,
+        if_exists: bool,
+    },
     Rename {
         kind: ObjKind,
         object: QName,

@@ -1175,6 +1175,9 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             plain(Op::CreateStatistics { table }, "CREATE STATISTICS")
         }
         NodeEnum::CreateSchemaStmt(c) => plain(Op::CreateSchema { name: c.schemaname.clone() }, "CREATE SCHEMA"),
+        NodeEnum::DropdbStmt(d) => {
+            plain(Op::DropDatabase { name: d.dbname.clone(), if_exists: d.missing_ok }, "DROP DATABASE")
+        }
         NodeEnum::CreateDomainStmt(d) => {
             let has_check = d.constraints.iter().any(|c| {
                 matches!(c.node.as_ref(), Some(NodeEnum::Constraint(k)) if k.contype == ConstrType::ConstrCheck as i32)

@@ -32,8 +32,10 @@ mod delete_without_where;
 mod detach_partition;
 mod drop_cascade;
 mod drop_column;
+mod drop_database;
 mod drop_foreign_key;
 mod drop_index;
+mod drop_not_null;
 mod drop_object;
 mod drop_schema;
 mod drop_table;
@@ -44,6 +46,12 @@ pub mod ignores;
 mod missing_down_migration;
 mod missing_lock_timeout;
 mod mixed_expand_contract;
+mod multiple_alter_table;
+mod prefer_bigint_primary_key;
+mod prefer_identity;
+mod prefer_jsonb;
+mod prefer_text_over_char;
+mod prefer_timestamptz;
 mod refresh_materialized_view;
 mod reindex;
 mod rename_column;
@@ -58,6 +66,7 @@ mod set_not_null;
 mod set_tablespace;
 mod stage_name_mismatch;
 mod statements_after_access_exclusive_lock;
+mod transaction_nesting;
 mod truncate_table;
 mod unparsable_statement;
 mod unsupported_by_target_version;
@@ -216,6 +225,7 @@ pub static ALL: &[&Rule] = &[
     &drop_table::RULE,
     &drop_column::RULE,
     &drop_schema::RULE,
+    &drop_database::RULE,
     &truncate_table::RULE,
     &update_without_where::RULE,
     &delete_without_where::RULE,
@@ -229,6 +239,7 @@ pub static ALL: &[&Rule] = &[
     &add_column_with_unique::RULE,
     &change_column_type::RULE,
     &set_not_null::RULE,
+    &drop_not_null::RULE,
     &add_check_constraint_without_not_valid::RULE,
     &add_foreign_key_without_not_valid::RULE,
     &add_unique_constraint::RULE,
@@ -244,6 +255,7 @@ pub static ALL: &[&Rule] = &[
     &reindex::RULE,
     &concurrently_in_transaction::RULE,
     &vacuum_in_transaction::RULE,
+    &transaction_nesting::RULE,
     &vacuum_full::RULE,
     &cluster::RULE,
     &set_tablespace::RULE,
@@ -262,6 +274,12 @@ pub static ALL: &[&Rule] = &[
     &scan_while_holding_access_exclusive::RULE,
     &missing_lock_timeout::RULE,
     &statements_after_access_exclusive_lock::RULE,
+    &multiple_alter_table::RULE,
+    &prefer_bigint_primary_key::RULE,
+    &prefer_identity::RULE,
+    &prefer_timestamptz::RULE,
+    &prefer_text_over_char::RULE,
+    &prefer_jsonb::RULE,
     &mixed_expand_contract::RULE,
     &stage_name_mismatch::RULE,
     &missing_down_migration::RULE,
@@ -292,6 +310,33 @@ pub fn alter_cmds(op: &Op) -> Option<(&QName, &[AlterCmd])> {
         }
         _ => None,
     }
+}
+
+/// The column types a statement declares, with their table: CREATE TABLE columns,
+/// ADD COLUMN and ALTER COLUMN ... TYPE.
+pub fn declared_types(op: &Op) -> Vec<(&QName, &str, &TypeRef)> {
+    match op {
+        Op::CreateTable { table, columns, .. } => {
+            columns.iter().map(|c| (table, c.name.as_str(), &c.type_ref)).collect()
+        }
+        _ => match alter_cmds(op) {
+            Some((table, cmds)) => cmds
+                .iter()
+                .filter_map(|cmd| match cmd {
+                    AlterCmd::AddColumn { column, .. } => Some((table, column.name.as_str(), &column.type_ref)),
+                    AlterCmd::AlterType { column, new_type, .. } => Some((table, column.as_str(), new_type)),
+                    _ => None,
+                })
+                .collect(),
+            None => Vec::new(),
+        },
+    }
+}
+
+/// The type is PostgreSQL's built-in `name` (one of `names`), not a user type of
+/// the same name in another schema.
+pub fn is_builtin(t: &TypeRef, names: &[&str]) -> bool {
+    names.contains(&t.name.as_str()) && !t.display.contains('.')
 }
 
 /// `SET lock_timeout` line for plans.

@@ -1,0 +1,38 @@
+//! `drop-not-null`: DROP NOT NULL on an existing column lets NULLs reach code that assumes a value.
+
+#[allow(unused_imports)]
+use super::*;
+#[allow(unused_imports)]
+use crate::facts::{TypeChange, type_change};
+#[allow(unused_imports)]
+use crate::model::{Level, PlanStep, Stage};
+#[allow(unused_imports)]
+use crate::plan;
+
+pub static RULE: Rule = Rule {
+    id: "drop-not-null",
+    level: Level::Low,
+    summary: "DROP NOT NULL on an existing column lets NULLs reach code that assumes a value",
+    doc: rule_doc!("drop-not-null"),
+    check: Check::Statement(check),
+    session: false,
+    tags: &[],
+};
+
+fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    let Some((table, cmds)) = alter_cmds(cx.op) else {
+        return;
+    };
+    if cx.is_new(&table.name) {
+        return;
+    }
+    for cmd in cmds {
+        if let AlterCmd::DropNotNull { column } = cmd {
+            out.push(Hit::new(
+                Level::Low,
+                format!("dropping NOT NULL on {table}.{} lets NULLs in, which running code and readers that assume a value may not handle", quote_ident(column)),
+                "Deploy code that writes and reads NULL in the column safely first, then drop NOT NULL in a later migration",
+            ));
+        }
+    }
+}
