@@ -27,7 +27,13 @@ fuzz_target!(|data: &[u8]| {
         assert!(s.start >= prev_end, "statement {}..{} overlaps the previous one ending at {prev_end}", s.start, s.end);
         prev_end = s.end;
         if let Some(u) = s.unterminated {
-            assert!(u.start() >= s.start && u.start() < s.end, "unterminated start {} outside {}..{}", u.start(), s.start, s.end);
+            assert!(
+                u.start() >= s.start && u.start() < s.end,
+                "unterminated start {} outside {}..{}",
+                u.start(),
+                s.start,
+                s.end
+            );
             assert!(text.is_char_boundary(u.start()));
             assert_eq!(s.end, text.len(), "an unterminated construct runs to the end");
         }

@@ -30,6 +30,7 @@ mod create_index_non_concurrently;
 mod data_transformation;
 mod delete_without_where;
 mod detach_partition;
+mod disable_row_level_security;
 mod drop_cascade;
 mod drop_column;
 mod drop_database;
@@ -42,6 +43,8 @@ mod drop_table;
 mod dynamic_sql;
 mod enum_value_used_in_same_transaction;
 mod foreign_key_set_null_on_not_null_column;
+mod grant_to_public;
+mod hardcoded_secret;
 pub mod ignores;
 mod missing_down_migration;
 mod missing_lock_timeout;
@@ -60,16 +63,19 @@ mod rename_schema;
 mod rename_table;
 mod scan_while_holding_access_exclusive;
 mod schema_and_data_change_in_transaction;
-mod security;
+mod security_definer_without_search_path;
 mod set_logged_unlogged;
 mod set_not_null;
 mod set_tablespace;
+mod sslmode_disable;
 mod stage_name_mismatch;
 mod statements_after_access_exclusive_lock;
 mod transaction_nesting;
 mod truncate_table;
 mod unparsable_statement;
+mod unsafe_dynamic_sql;
 mod unsupported_by_target_version;
+mod untrusted_language;
 mod update_without_where;
 mod vacuum_full;
 mod vacuum_in_transaction;
@@ -287,13 +293,13 @@ pub static ALL: &[&Rule] = &[
     &ignores::UNUSED_IGNORE,
     &ignores::INVALID_IGNORE,
     &dynamic_sql::RULE,
-    &security::HARDCODED_SECRET,
-    &security::SECURITY_DEFINER_WITHOUT_SEARCH_PATH,
-    &security::DISABLE_ROW_LEVEL_SECURITY,
-    &security::GRANT_TO_PUBLIC,
-    &security::UNTRUSTED_LANGUAGE,
-    &security::SSLMODE_DISABLE,
-    &security::UNSAFE_DYNAMIC_SQL,
+    &hardcoded_secret::RULE,
+    &security_definer_without_search_path::RULE,
+    &disable_row_level_security::RULE,
+    &grant_to_public::RULE,
+    &untrusted_language::RULE,
+    &sslmode_disable::RULE,
+    &unsafe_dynamic_sql::RULE,
 ];
 
 pub fn find(id: &str) -> Option<&'static Rule> {
