@@ -157,56 +157,35 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
     loaded.include = cfg.include.unwrap_or_default();
     loaded.exclude = cfg.exclude.unwrap_or_default();
     loaded.max_file_size = cfg.max_file_size;
-    for (tag, v) in &cfg.tags {
-        if !crate::rules::ALL.iter().any(|r| r.tags.contains(&tag.as_str())) {
-            return Err(Box::new(err(
+    let setting = |key: String, v: &Spanned<String>| -> Result<RuleSetting, Box<ConfigError>> {
+        if v.get_ref() == "off" {
+            return Ok(RuleSetting::Off);
+        }
+        Level::parse(v.get_ref()).map(RuleSetting::Level).ok_or_else(|| {
+            Box::new(err(
                 path,
                 &text,
-                format!("unknown rule group \"{tag}\" in [tags]"),
+                format!("{key} = \"{}\" is not off or a level", v.get_ref()),
                 Some(v.span()),
-                Some("Known groups: security".into()),
-            )));
+                Some("Use off, low, medium, high or very-high".into()),
+            ))
+        })
+    };
+    // The keys of these maps carry no span: errors point at the value.
+    for (tag, v) in &cfg.tags {
+        if !crate::rules::ALL.iter().any(|r| r.tags.contains(&tag.as_str())) {
+            let msg = format!("unknown rule group \"{tag}\" in [tags]");
+            return Err(Box::new(err(path, &text, msg, Some(v.span()), Some("Known groups: security".into()))));
         }
-        let setting = if v.get_ref() == "off" {
-            RuleSetting::Off
-        } else {
-            RuleSetting::Level(Level::parse(v.get_ref()).ok_or_else(|| {
-                Box::new(err(
-                    path,
-                    &text,
-                    format!("tags.{tag} = \"{}\" is not off or a level", v.get_ref()),
-                    Some(v.span()),
-                    Some("Use off, low, medium, high or very-high".into()),
-                ))
-            })?)
-        };
-        settings.tags.insert(tag.clone(), setting);
+        settings.tags.insert(tag.clone(), setting(format!("tags.{tag}"), v)?);
     }
     for (id, v) in &cfg.rules {
         if crate::rules::find(id).is_none() {
-            // Point at the value: the key itself has no span in this map.
-            return Err(Box::new(err(
-                path,
-                &text,
-                format!("unknown rule \"{id}\" in [rules]"),
-                Some(v.span()),
-                Some("Run `migrade rules` for the list of rule ids".into()),
-            )));
+            let msg = format!("unknown rule \"{id}\" in [rules]");
+            let help = "Run `migrade rules` for the list of rule ids".to_string();
+            return Err(Box::new(err(path, &text, msg, Some(v.span()), Some(help))));
         }
-        let setting = if v.get_ref() == "off" {
-            RuleSetting::Off
-        } else {
-            RuleSetting::Level(Level::parse(v.get_ref()).ok_or_else(|| {
-                Box::new(err(
-                    path,
-                    &text,
-                    format!("rules.{id} = \"{}\" is not off or a level", v.get_ref()),
-                    Some(v.span()),
-                    Some("Use off, low, medium, high or very-high".into()),
-                ))
-            })?)
-        };
-        settings.rules.insert(id.clone(), setting);
+        settings.rules.insert(id.clone(), setting(format!("rules.{id}"), v)?);
     }
     Ok(loaded)
 }

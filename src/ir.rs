@@ -134,6 +134,16 @@ pub struct TypeRef {
 }
 
 impl TypeRef {
+    /// The type as written, with serial's implicit sequence dropped (`bigserial` → `bigint`).
+    pub fn without_serial(&self) -> String {
+        match self.name.as_str() {
+            "serial" | "serial4" => "integer".into(),
+            "bigserial" | "serial8" => "bigint".into(),
+            "smallserial" | "serial2" => "smallint".into(),
+            _ => self.display.clone(),
+        }
+    }
+
     pub fn is_serial(&self) -> bool {
         matches!(self.name.as_str(), "serial" | "bigserial" | "smallserial" | "serial4" | "serial8" | "serial2")
     }

@@ -209,7 +209,7 @@ impl ColumnInfo {
         views.sort();
         ColumnInfo {
             known: col.is_some(),
-            col_type: col.map(|c| plain_type(&c.type_ref)),
+            col_type: col.map(|c| crate::ir::TypeRef::without_serial(&c.type_ref)),
             serial: col.is_some_and(|c| c.type_ref.is_serial()),
             not_null: col.is_some_and(|c| c.not_null),
             indexes,
@@ -221,16 +221,6 @@ impl ColumnInfo {
             using: None,
             collation: None,
         }
-    }
-}
-
-/// A column type without serial's implicit sequence.
-fn plain_type(t: &crate::ir::TypeRef) -> String {
-    match t.name.as_str() {
-        "serial" | "serial4" => "integer".into(),
-        "bigserial" | "serial8" => "bigint".into(),
-        "smallserial" | "serial2" => "smallint".into(),
-        _ => t.display.clone(),
     }
 }
 

@@ -20,12 +20,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else {
+    let Some((table, cmds)) = existing_alter_cmds(cx) else {
         return;
     };
-    if cx.is_new(&table.name) {
-        return;
-    }
     for cmd in cmds {
         let AlterCmd::AddColumn { column, .. } = cmd else {
             continue;
@@ -47,7 +44,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             let plan = plan::add_column_with_default(
                 table,
                 &column.name,
-                &plain_type(&column.type_ref),
+                &column.type_ref.without_serial(),
                 default_sql.as_deref(),
                 column.not_null,
                 &pk,
@@ -62,14 +59,5 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 .plan(plan),
             );
         }
-    }
-}
-
-fn plain_type(t: &crate::ir::TypeRef) -> String {
-    match t.name.as_str() {
-        "serial" | "serial4" => "integer".into(),
-        "bigserial" | "serial8" => "bigint".into(),
-        "smallserial" | "serial2" => "smallint".into(),
-        _ => t.display.clone(),
     }
 }

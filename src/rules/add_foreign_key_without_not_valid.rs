@@ -20,12 +20,9 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Some((table, cmds)) = alter_cmds(cx.op) else {
+    let Some((table, cmds)) = existing_alter_cmds(cx) else {
         return;
     };
-    if cx.is_new(&table.name) {
-        return;
-    }
     for cmd in cmds {
         if let AlterCmd::AddConstraint(spec) = cmd
             && spec.kind == ConstraintKind::ForeignKey

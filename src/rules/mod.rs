@@ -345,6 +345,12 @@ pub fn is_builtin(t: &TypeRef, names: &[&str]) -> bool {
     names.contains(&t.name.as_str()) && !t.display.contains('.')
 }
 
+/// The ALTER TABLE sub-commands of a statement on an existing table (not one
+/// created earlier in the same file: those are new and empty).
+pub fn existing_alter_cmds<'a>(cx: &StmtCtx<'a>) -> Option<(&'a QName, &'a [AlterCmd])> {
+    alter_cmds(cx.op).filter(|(t, _)| !cx.is_new(&t.name))
+}
+
 /// `SET lock_timeout` line for plans.
 pub const LOCK_TIMEOUT: &str = "SET lock_timeout = '5s';";
 
