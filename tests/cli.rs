@@ -290,3 +290,24 @@ fn readme_lists_every_rule_with_its_level() {
         assert!(readme.contains(&row), "README.md does not list {} at {}", r.id, r.level.as_str());
     }
 }
+
+#[test]
+fn timestamptz_under_utc_depends_on_the_column_indexes() {
+    // Without UTC: a rewrite, high. With UTC: no rewrite, but an indexed column's
+    // indexes are rebuilt (high); a column with no index is catalog-only (medium).
+    let levels = |extra: &[&str]| -> Vec<String> {
+        let mut args = extra.to_vec();
+        let dir = fixture("history_tz");
+        args.push(&dir);
+        let (v, _) = json(&args);
+        file(&v, "0002_tz.sql")["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["rule"] == "change-column-type")
+            .map(|x| x["level"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(levels(&[]), ["high", "high"]);
+    assert_eq!(levels(&["--session-timezone-utc"]), ["high", "medium"]);
+}

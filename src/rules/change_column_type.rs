@@ -39,10 +39,28 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     new_type.display
                 ),
             ),
-            TypeChange::IndexRebuild(why) => (
-                Level::High,
-                format!("changing {table}.{column}{from} to {}: {why}, under ACCESS EXCLUSIVE", new_type.display),
-            ),
+            // No rewrite, but the column's indexes are rebuilt: high when it has (or may
+            // have) indexes; medium when the history knows the whole table and none exist.
+            TypeChange::IndexRebuild(why) => {
+                let fully_known = cx.schema().table(&table.name).is_some_and(|t| !t.partial);
+                if fully_known && cx.schema().indexes_on(&table.name, column).is_empty() {
+                    (
+                        Level::Medium,
+                        format!(
+                            "changing {table}.{column}{from} to {}: no rewrite and no index on the column, a brief ACCESS EXCLUSIVE lock",
+                            new_type.display
+                        ),
+                    )
+                } else {
+                    (
+                        Level::High,
+                        format!(
+                            "changing {table}.{column}{from} to {}: {why}, under ACCESS EXCLUSIVE",
+                            new_type.display
+                        ),
+                    )
+                }
+            }
             TypeChange::Truncating(f) => (
                 Level::VeryHigh,
                 format!(
