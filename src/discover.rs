@@ -421,7 +421,8 @@ fn sqitch_order(root: &Path) -> HashMap<String, usize> {
 #[derive(Debug, Clone)]
 pub struct Placed {
     pub input: Input,
-    pub group: PathBuf,
+    /// Shared by every file of the folder.
+    pub group: std::sync::Arc<Path>,
     pub layout: Layout,
     pub direction: Direction,
     pub has_down: Option<bool>,
@@ -436,7 +437,7 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
             Input::File(p) => groups.entry(group_of(&p)).or_default().push(p),
             Input::Stdin => stdin.push(Placed {
                 input: Input::Stdin,
-                group: PathBuf::from("-"),
+                group: std::sync::Arc::from(Path::new("-")),
                 layout: forced.unwrap_or(Layout::Plain),
                 direction: Direction::Up,
                 has_down: None,
@@ -445,6 +446,7 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
     }
     let mut out = Vec::new();
     for (group, mut files) in groups {
+        let shared_group: std::sync::Arc<Path> = std::sync::Arc::from(group.as_path());
         let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
         let layout = forced.unwrap_or_else(|| detect_layout(&refs));
         let plan = if layout == Layout::Sqitch { sqitch_order(&group) } else { HashMap::new() };
@@ -480,7 +482,7 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
             let direction = direction_of(&p, layout);
             let has_down =
                 (layout_has_downs && direction == Direction::Up).then(|| downs.contains(&down_key(&p, layout)));
-            out.push(Placed { input: Input::File(p), group: group.clone(), layout, direction, has_down });
+            out.push(Placed { input: Input::File(p), group: shared_group.clone(), layout, direction, has_down });
         }
     }
     out.extend(stdin);

@@ -352,9 +352,3 @@ fn init() -> ExitCode {
         }
     }
 }
-
-// mimalloc: parsing allocates and frees millions of small tree nodes; glibc malloc
-// (malloc/_int_free/malloc_consolidate) was about a third of the profile.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -183,7 +183,7 @@ pub fn run_streaming(opts: &RunOptions, settings: &Settings, emit: &mut dyn FnMu
     // folder cannot change anything reported: skip them.
     if let Some(set) = &only {
         let mut keep = vec![true; placed.len()];
-        let mut last_reported: std::collections::HashMap<std::path::PathBuf, usize> = Default::default();
+        let mut last_reported: std::collections::HashMap<Arc<Path>, usize> = Default::default();
         for (i, p) in placed.iter().enumerate() {
             if let Input::File(f) = &p.input
                 && set.contains(&canonical(f))
