@@ -159,7 +159,9 @@ SMALL_RSS=$(rss_kib "$BIN lint --format json $SMALL > /dev/null")
 
 # ---- report ----
 echo
-echo "migrade benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) cores  $("$BIN" --version)"
+REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || REV="$REV+dirty"
+echo "migrade benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) cores  $("$BIN" --version) ($REV)  load average $(cut -d' ' -f1 /proc/loadavg)"
 echo "corpus: $CORPUS; best of $RUNS runs$([ "$HAVE_HYPERFINE" = 1 ] && echo " (hyperfine $(hyperfine --version | awk '{print $2}'))" || echo " (bash loop)")"
 echo
 printf '%-6s %-8s %7s %8s %10s %10s %10s %8s %11s\n' input tool files MB "wall best" "wall mean" "files/s" "MB/s" "peak RSS"
