@@ -225,6 +225,16 @@ pub fn version_name(p: &Path) -> String {
 
 /// The folder whose files share one schema history.
 pub fn group_of(p: &Path) -> PathBuf {
+    let g = group_of_raw(p);
+    // `x.sql` and `./x.sql` are in the same folder.
+    if g.as_os_str().is_empty() || g == Path::new(".") {
+        PathBuf::from(".")
+    } else {
+        g.strip_prefix("./").map(Path::to_path_buf).unwrap_or(g)
+    }
+}
+
+fn group_of_raw(p: &Path) -> PathBuf {
     let parent = p.parent().unwrap_or(Path::new("")).to_path_buf();
     if is_dir_style(p) {
         return parent.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -455,28 +465,18 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
             files.iter().filter(|p| direction_of(p, layout) == Direction::Down).map(|p| down_key(p, layout)).collect();
         let layout_has_downs =
             !downs.is_empty() && matches!(layout, Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel);
-        files.sort_by(|a, b| {
-            let (na, nb) = (version_name(a), version_name(b));
-            let ka = if layout == Layout::Sqitch {
+        // Keys computed once per file, not once per comparison.
+        files.sort_by_cached_key(|p| {
+            let name = version_name(p);
+            let key = if layout == Layout::Sqitch {
                 VersionKey {
                     category: 0,
-                    parts: vec![plan.get(file_stem(a).as_str()).copied().unwrap_or(usize::MAX).to_string()],
+                    parts: vec![plan.get(file_stem(p).as_str()).copied().unwrap_or(usize::MAX).to_string()],
                 }
             } else {
-                version_key(&na)
+                version_key(&name)
             };
-            let kb = if layout == Layout::Sqitch {
-                VersionKey {
-                    category: 0,
-                    parts: vec![plan.get(file_stem(b).as_str()).copied().unwrap_or(usize::MAX).to_string()],
-                }
-            } else {
-                version_key(&nb)
-            };
-            ka.cmp(&kb)
-                .then_with(|| direction_rank(direction_of(a, layout)).cmp(&direction_rank(direction_of(b, layout))))
-                .then_with(|| na.cmp(&nb))
-                .then_with(|| a.cmp(b))
+            (key, direction_rank(direction_of(p, layout)), name, p.clone())
         });
         for p in files {
             let direction = direction_of(&p, layout);

@@ -252,6 +252,10 @@ impl Linter<'_> {
     fn unparsable(&self, index: usize, span: Span, sql: &str, reason: String) -> Option<Finding> {
         let (level, kind) = fallback_level(sql);
         let mut message = format!("could not analyze: {reason}");
+        let deep = ["memory exhausted", "stack depth limit", "failed to decode Protobuf", "Error decoding result"];
+        if deep.iter().any(|d| reason.contains(d)) {
+            message.push_str("; the statement is nested too deeply to analyse");
+        }
         if let Some(p) = sql.find('\u{a0}') {
             let lc = self.lines.line_col(self.text, span.start + p);
             message.push_str(&format!(
@@ -485,8 +489,21 @@ fn summary_of(sql: &str) -> String {
 
 /// Parses one statement of a file; template placeholders (${x}, {{ x }}, :'x') are
 /// replaced byte for byte first.
+/// Statements larger than this are not parsed (the parse tree of a huge VALUES list
+/// takes hundreds of bytes per row); real migrations' largest are tens of KiB.
+pub const MAX_STATEMENT_BYTES: usize = 256 * 1024;
+
 fn parse_one(text: &str, raw: &RawStatement) -> Result<ParsedStatement, crate::parse::ParseError> {
     let sql = &text[raw.start..raw.body_end];
+    if sql.len() > MAX_STATEMENT_BYTES {
+        return Err(crate::parse::ParseError {
+            message: format!(
+                "the statement is {} bytes, over the {} KiB migrade parses; review it by hand",
+                sql.len(),
+                MAX_STATEMENT_BYTES / 1024
+            ),
+        });
+    }
     let neutral = crate::placeholders::neutralize(sql);
     parse_statement(neutral.as_deref().unwrap_or(sql), raw.start)
 }
@@ -590,9 +607,10 @@ pub fn lint_prepared(unit: &Unit, prepared: Prepared, schema: &mut Schema, setti
     out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
     let grade = out.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
     let mut plan: Vec<PlanStep> = Vec::new();
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
     for f in out.findings.iter().filter(|f| !f.ignored) {
         for step in &f.plan {
-            if !plan.iter().any(|p| p.title == step.title && p.sql == step.sql) {
+            if seen.insert((step.title.as_str(), step.sql.as_str())) {
                 plan.push(step.clone());
             }
         }

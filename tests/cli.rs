@@ -311,3 +311,40 @@ fn timestamptz_under_utc_depends_on_the_column_indexes() {
     assert_eq!(levels(&[]), ["high", "high"]);
     assert_eq!(levels(&["--session-timezone-utc"]), ["high", "medium"]);
 }
+
+#[test]
+fn bare_file_name_gets_its_folder_history() {
+    let out = Command::new(BIN)
+        .current_dir(fixture("history"))
+        .args(["lint", "--no-config", "--format", "json", "0002_alter.sql"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), 1, "only the named file is reported");
+    let msgs: Vec<&str> =
+        v["files"][0]["findings"].as_array().unwrap().iter().map(|x| x["message"].as_str().unwrap()).collect();
+    assert!(msgs.iter().any(|m| m.contains("from varchar(50) to varchar(100)")), "{msgs:?}");
+}
+
+#[test]
+fn terminal_escapes_are_not_printed_and_huge_statements_are_not_parsed() {
+    let dir = tempfile::tempdir().unwrap();
+    let esc = dir.path().join("0001_esc.sql");
+    std::fs::write(&esc, "-- \u{1b}[2K\u{1b}[1Aevil\nDROP TABLE t;\n").unwrap();
+    let out = run(&["lint", "--no-config", esc.to_str().unwrap()]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("drop-table") && !s.contains('\u{1b}'), "{s}");
+    // A 300 KiB VALUES list is reported, not parsed (its parse tree would take hundreds of MB).
+    let big = dir.path().join("0002_seed.sql");
+    let mut sql = String::from("INSERT INTO seed (v) VALUES (1)");
+    while sql.len() < 300 * 1024 {
+        sql.push_str(", (1)");
+    }
+    sql.push_str(";\nDROP TABLE t;\n");
+    std::fs::write(&big, sql).unwrap();
+    let (v, _) = json(&[big.to_str().unwrap()]);
+    let f = &v["files"][0];
+    let x = f["findings"].as_array().unwrap().iter().find(|x| x["rule"] == "unparsable-statement").unwrap();
+    assert!(x["message"].as_str().unwrap().contains("over the 256 KiB"), "{x}");
+    assert!(rules(f).contains(&"drop-table"), "the rest of the file is still analysed");
+}

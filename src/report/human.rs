@@ -31,7 +31,7 @@ pub fn render(run: &RunReport, opts: &HumanOptions) -> String {
         render_file(&mut out, f, &handler, opts);
     }
     for e in &run.errors {
-        let _ = writeln!(out, "error: {}: {}", e.path, e.message);
+        let _ = writeln!(out, "error: {}: {}", printable(&e.path), printable(&e.message));
     }
     let _ = writeln!(out, "{}", summary_line(run));
     out
@@ -61,7 +61,7 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
     let _ = writeln!(
         out,
         "{}: grade {} — deploy: {}, backup: {}, manual review: {}{}",
-        f.path,
+        printable(&f.path),
         f.grade.as_str().to_uppercase(),
         a.deploy,
         a.backup,
@@ -74,7 +74,9 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
     }
     // Never show a committed secret: mask the string literals of statements that hold one.
     let redacted = redact_secrets(f);
-    let text: &str = redacted.as_deref().unwrap_or(&f.text);
+    // Control characters (terminal escapes) are shown as `?`, byte for byte.
+    let shown = printable(redacted.as_deref().unwrap_or(&f.text));
+    let text: &str = &shown;
     for x in &f.findings {
         let mut label = String::new();
         if let Some(s) = x.statement.and_then(|i| f.statements.iter().find(|s| s.index == i)) {
@@ -100,7 +102,7 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
         let len = x.span.end.saturating_sub(x.span.start);
         let mut diag = MietteDiagnostic::new(format!(
             "{}{}",
-            x.message,
+            printable(&x.message),
             if x.ignored {
                 format!(" (ignored{})", x.ignore_reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())
             } else {
@@ -109,9 +111,9 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
         ))
         .with_code(format!("{} [{}]", x.rule, x.level))
         .with_severity(if x.ignored { Severity::Advice } else { severity(x.level) })
-        .with_help(x.help.clone());
+        .with_help(printable(&x.help).into_owned());
         diag = diag.with_label(LabeledSpan::new(if label.is_empty() { None } else { Some(label) }, x.span.start, len));
-        let report = Report::new(diag).with_source_code(NamedSource::new(f.path.clone(), text.to_string()));
+        let report = Report::new(diag).with_source_code(NamedSource::new(printable(&f.path), text.to_string()));
         let mut s = String::new();
         if handler.render_report(&mut s, report.as_ref()).is_ok() {
             out.push_str(&s);
@@ -126,7 +128,7 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
 }
 
 pub fn render_plan(out: &mut String, f: &FileReport) {
-    let _ = writeln!(out, "  expand/contract plan for {}:", f.path);
+    let _ = writeln!(out, "  expand/contract plan for {}:", printable(&f.path));
     let mut stage: Option<Stage> = None;
     let mut n = 0;
     for p in &f.plan {
@@ -180,4 +182,16 @@ pub fn redact_secrets(f: &FileReport) -> Option<String> {
     }
     // Masking whole multi-byte characters byte by byte keeps the text valid UTF-8.
     Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The text with ASCII control characters other than tab and line breaks replaced by `?`
+/// (one byte each, so byte spans stay exact): an escape sequence in a comment or a file
+/// name must not drive the terminal.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| (c.is_ascii_control() && !matches!(c, '\n' | '\r' | '\t')) || c == '\u{7f}';
+    if text.chars().any(bad) {
+        std::borrow::Cow::Owned(text.chars().map(|c| if bad(c) { '?' } else { c }).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
