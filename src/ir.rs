@@ -210,6 +210,23 @@ pub struct ConstraintSpec {
     pub expr_sql: Option<String>,
 }
 
+impl ConstraintSpec {
+    /// A validated column constraint written inline on one column (UNIQUE, PRIMARY KEY, REFERENCES).
+    pub fn for_column(kind: ConstraintKind, column: &str, references: Option<ForeignKeyRef>) -> Self {
+        ConstraintSpec {
+            kind,
+            name: None,
+            columns: vec![column.to_string()],
+            not_valid: false,
+            using_index: None,
+            nulls_not_distinct: false,
+            not_null_check_of: None,
+            references,
+            expr_sql: None,
+        }
+    }
+}
+
 /// What a `USING` clause of a type change does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UsingKind {

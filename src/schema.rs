@@ -207,17 +207,7 @@ impl Schema {
                 self.tables.insert(table.name.clone(), Arc::new(t));
                 for c in columns {
                     if let Some(r) = &c.references {
-                        let spec = ConstraintSpec {
-                            kind: ConstraintKind::ForeignKey,
-                            name: None,
-                            columns: vec![c.name.clone()],
-                            not_valid: false,
-                            using_index: None,
-                            nulls_not_distinct: false,
-                            not_null_check_of: None,
-                            references: Some(r.clone()),
-                            expr_sql: None,
-                        };
+                        let spec = ConstraintSpec::for_column(ConstraintKind::ForeignKey, &c.name, Some(r.clone()));
                         self.add_constraint(&table.name, &spec, true);
                     }
                 }
@@ -361,31 +351,11 @@ impl Schema {
                 }
                 if column.unique || column.primary_key {
                     let kind = if column.primary_key { ConstraintKind::PrimaryKey } else { ConstraintKind::Unique };
-                    let spec = ConstraintSpec {
-                        kind,
-                        name: None,
-                        columns: vec![column.name.clone()],
-                        not_valid: false,
-                        using_index: None,
-                        nulls_not_distinct: false,
-                        not_null_check_of: None,
-                        references: None,
-                        expr_sql: None,
-                    };
+                    let spec = ConstraintSpec::for_column(kind, &column.name, None);
                     self.add_constraint(table, &spec, true);
                 }
                 if let Some(r) = &column.references {
-                    let spec = ConstraintSpec {
-                        kind: ConstraintKind::ForeignKey,
-                        name: None,
-                        columns: vec![column.name.clone()],
-                        not_valid: false,
-                        using_index: None,
-                        nulls_not_distinct: false,
-                        not_null_check_of: None,
-                        references: Some(r.clone()),
-                        expr_sql: None,
-                    };
+                    let spec = ConstraintSpec::for_column(ConstraintKind::ForeignKey, &column.name, Some(r.clone()));
                     self.add_constraint(table, &spec, true);
                 }
             }

@@ -391,3 +391,22 @@ pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
     }
     words
 }
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use crate::lint::{Settings, TxWrap, Unit, lint_unit};
+    use crate::model::Direction;
+    use crate::schema::Schema;
+
+    /// (rule, 1-based statement number) of every finding of `rules`.
+    pub(crate) fn findings(sql: &str, tx: TxWrap, rules: &[&str]) -> Vec<(String, usize)> {
+        let unit = Unit::plain("0001_test.sql", sql, Direction::Up, tx);
+        let report = lint_unit(&unit, &mut Schema::default(), &Settings::default());
+        report
+            .findings
+            .iter()
+            .filter(|f| rules.contains(&f.rule))
+            .map(|f| (f.rule.to_string(), f.statement.map_or(0, |s| s + 1)))
+            .collect()
+    }
+}

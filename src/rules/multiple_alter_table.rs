@@ -81,21 +81,8 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::{Settings, TxWrap, Unit, lint_unit};
-    use crate::model::Direction;
-    use crate::schema::Schema;
-
-    /// (rule, 1-based statement number) of every finding of `rules`.
-    fn findings(sql: &str, tx: TxWrap, rules: &[&str]) -> Vec<(String, usize)> {
-        let unit = Unit::plain("0001_test.sql", sql, Direction::Up, tx);
-        let report = lint_unit(&unit, &mut Schema::default(), &Settings::default());
-        report
-            .findings
-            .iter()
-            .filter(|f| rules.contains(&f.rule))
-            .map(|f| (f.rule.to_string(), f.statement.map_or(0, |s| s + 1)))
-            .collect()
-    }
+    use crate::lint::TxWrap;
+    use crate::rules::test_support::findings;
 
     #[test]
     fn reported_once_in_the_tools_transaction() {
