@@ -4,7 +4,7 @@
 # Usage: fuzz/seed.sh            (run from anywhere)
 set -euo pipefail
 cd "$(dirname "$0")"
-for target in split lint_file; do
+for target in split lint_file report_human; do
     mkdir -p "corpus/$target"
     n=0
     while IFS= read -r -d '' f; do

@@ -115,35 +115,150 @@ fn walk(
     found: &mut dyn FnMut(PathBuf),
     errors: &mut Vec<PathError>,
 ) {
-    for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
-        match entry {
-            Ok(e) => {
-                if !e.file_type().is_file() {
-                    continue;
-                }
-                let p = e.path();
-                let rel = p.strip_prefix(root).unwrap_or(p);
-                let rel_s = rel.to_string_lossy();
-                let full_s = display(p);
-                let inc = include.is_match(rel) || include.is_match(&full_s) || include.is_match(rel_s.as_ref());
-                let exc = exclude.is_match(rel) || exclude.is_match(&full_s);
-                if inc && !exc {
-                    found(p.to_path_buf());
-                }
-            }
-            Err(e) => {
-                let path = e.path().map(display).unwrap_or_else(|| display(root));
-                let message = if e.loop_ancestor().is_some() {
-                    "symbolic link loop; skipped".to_string()
-                } else {
-                    match e.io_error() {
-                        Some(io) => format!("cannot read: {io}"),
-                        None => e.to_string(),
+    for item in Walk::new(root, include.clone(), exclude.clone()) {
+        match item {
+            Ok(p) => found(p),
+            Err(e) => errors.push(e),
+        }
+    }
+}
+
+/// The files under a folder that match `include` and not `exclude`, depth first,
+/// each folder's entries sorted by name: paths arrive in increasing order.
+struct Walk {
+    root: PathBuf,
+    inner: walkdir::IntoIter,
+    include: GlobSet,
+    exclude: GlobSet,
+}
+
+impl Walk {
+    fn new(root: &Path, include: GlobSet, exclude: GlobSet) -> Walk {
+        let inner = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter();
+        Walk { root: root.to_path_buf(), inner, include, exclude }
+    }
+}
+
+impl Iterator for Walk {
+    type Item = Result<PathBuf, PathError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.inner.next()? {
+                Ok(e) => {
+                    if !e.file_type().is_file() {
+                        continue;
                     }
-                };
-                errors.push(PathError { path, message });
+                    let p = e.path();
+                    let rel = p.strip_prefix(&self.root).unwrap_or(p);
+                    let rel_s = rel.to_string_lossy();
+                    let full_s = display(p);
+                    let inc = self.include.is_match(rel)
+                        || self.include.is_match(&full_s)
+                        || self.include.is_match(rel_s.as_ref());
+                    let exc = self.exclude.is_match(rel) || self.exclude.is_match(&full_s);
+                    if inc && !exc {
+                        return Some(Ok(e.into_path()));
+                    }
+                }
+                Err(e) => {
+                    let path = e.path().map(display).unwrap_or_else(|| display(&self.root));
+                    let message = if e.loop_ancestor().is_some() {
+                        "symbolic link loop; skipped".to_string()
+                    } else {
+                        match e.io_error() {
+                            Some(io) => format!("cannot read: {io}"),
+                            None => e.to_string(),
+                        }
+                    };
+                    return Some(Err(PathError { path, message }));
+                }
             }
         }
+    }
+}
+
+/// One item of a streamed discovery: a file in migration order, or a path error.
+pub enum Found {
+    File(Placed),
+    Error(PathError),
+}
+
+/// Walks one directory and yields its files in the order [`order`] gives them,
+/// folder by folder, as soon as a folder is complete: paths arrive in increasing
+/// order, so folders appear in the order of their first file, and a migration
+/// folder (an ancestor of its files) is complete once the walk has left it.
+/// Memory holds the folders still open, not every file found.
+pub struct DirStream {
+    walk: Walk,
+    forced: Option<Layout>,
+    /// Folders whose files are still being collected, in output order (few at a time).
+    open: std::collections::VecDeque<(PathBuf, Vec<PathBuf>)>,
+    ready: std::collections::VecDeque<Found>,
+    found_any: bool,
+    done: bool,
+}
+
+impl DirStream {
+    pub fn new(root: &Path, opts: &DiscoverOptions, forced: Option<Layout>) -> Result<DirStream, String> {
+        let include =
+            if opts.include.is_empty() { build_set(&["**/*.sql".to_string()])? } else { build_set(&opts.include)? };
+        let exclude = build_set(&opts.exclude)?;
+        Ok(DirStream {
+            walk: Walk::new(root, include, exclude),
+            forced,
+            open: Default::default(),
+            ready: Default::default(),
+            found_any: false,
+            done: false,
+        })
+    }
+
+    /// Moves the folders at the front of `open` that the walk has left (all of
+    /// them when `all`) to `ready`, in order.
+    fn flush(&mut self, current: Option<&Path>, all: bool) {
+        while let Some((g, _)) = self.open.front() {
+            let complete = all
+                || current.is_some_and(|c| g != Path::new(".") && !c.strip_prefix("./").unwrap_or(c).starts_with(g));
+            if !complete {
+                break;
+            }
+            let Some((_, files)) = self.open.pop_front() else { break };
+            let placed = order(files.into_iter().map(Input::File).collect(), self.forced);
+            self.ready.extend(placed.into_iter().map(Found::File));
+        }
+    }
+}
+
+impl Iterator for DirStream {
+    type Item = Found;
+
+    fn next(&mut self) -> Option<Found> {
+        while self.ready.is_empty() && !self.done {
+            match self.walk.next() {
+                Some(Ok(p)) => {
+                    self.found_any = true;
+                    self.flush(Some(&p), false);
+                    let g = group_of(&p);
+                    match self.open.iter_mut().rev().find(|(k, _)| *k == g) {
+                        Some((_, files)) => files.push(p),
+                        None => self.open.push_back((g, vec![p])),
+                    }
+                }
+                Some(Err(e)) => self.ready.push_back(Found::Error(e)),
+                None => {
+                    self.done = true;
+                    self.flush(None, true);
+                    if !self.found_any {
+                        self.ready.push_back(Found::Error(PathError {
+                            path: display(&self.walk.root),
+                            message: "no migration files found here (looked for *.sql; set --include to change)".into(),
+                        }));
+                    }
+                }
+            }
+        }
+        self.ready.pop_front()
     }
 }
 
@@ -438,7 +553,8 @@ pub struct Placed {
     pub has_down: Option<bool>,
 }
 
-/// Groups files by migration folder and orders each group as the tool would.
+/// Groups files by migration folder and orders each group as the tool would;
+/// folders come in the order of their first file by path.
 pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
     let mut stdin = Vec::new();
     let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
@@ -454,6 +570,9 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
             }),
         }
     }
+    // Folders in the order of their first file (the order a walk meets them).
+    let mut groups: Vec<(PathBuf, Vec<PathBuf>)> = groups.into_iter().collect();
+    groups.sort_by_cached_key(|(_, files)| files.iter().min().cloned());
     let mut out = Vec::new();
     for (group, mut files) in groups {
         let shared_group: std::sync::Arc<Path> = std::sync::Arc::from(group.as_path());

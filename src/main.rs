@@ -256,11 +256,13 @@ fn lint_json_stream(opts: &RunOptions, settings: &Settings, fail_on: Level) -> E
     let mut errors = Vec::new();
     let mut failed = false;
     let mut write_error = None;
-    let result = run::run_streaming(opts, settings, &mut |(r, e)| {
-        if let Some(r) = r {
-            failed |= r.grade >= fail_on;
+    // Each file's entry is rendered on the worker threads; this thread only writes bytes.
+    let render = |(r, e): run::FileResult| (r.map(|r| (r.grade, report::json::file_bytes(&r))), e);
+    let result = run::run_mapped(opts, settings, &render, &mut |(r, e)| {
+        if let Some((grade, entry)) = r {
+            failed |= grade >= fail_on;
             if write_error.is_none()
-                && let Err(err) = stream.file(&r)
+                && let Err(err) = stream.file_rendered(&entry)
             {
                 write_error = Some(err);
             }

@@ -1,7 +1,7 @@
 //! Runs a lint over many files: discovery, reading, per-folder schema history
 //! (folders in parallel, files within a folder in migration order).
 
-use crate::discover::{self, DiscoverOptions, Input, Layout, PathError, Placed};
+use crate::discover::{self, DiscoverOptions, Found, Input, Layout, PathError, Placed};
 use crate::lint::{self, Settings};
 use crate::model::{Direction, FileReport};
 use crate::report::RunReport;
@@ -61,8 +61,9 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, String> {
 /// What linting one file produced: its report (None when it only fed the history) or an error.
 pub type FileResult = (Option<FileReport>, Option<PathError>);
 
-/// Files read and parsed in parallel at a time: bounds memory, keeps both cores busy.
-const CHUNK: usize = 32;
+/// Files per pipeline window: a window is read and parsed (in parallel) while the
+/// previous one is analysed, so memory is bounded by two windows of files.
+const WINDOW: usize = 64;
 
 /// A file read, split and parsed, ready for the ordered analysis.
 struct Loaded {
@@ -98,32 +99,132 @@ fn load(p: &Placed, max: u64, only: Option<&HashSet<std::path::PathBuf>>) -> Loa
     Loaded { path, reported, text }
 }
 
-/// Lints one folder: files are read and parsed in parallel chunks, then analysed in
-/// migration order against the folder's schema history.
-fn lint_group(
-    files: &[Placed],
+/// The schema history of the folder whose files the last window ended with.
+type Carry = Option<(Arc<Path>, Schema)>;
+
+/// Analyses one window of loaded files: runs of files of the same folder are
+/// analysed in parallel with each other, each run in migration order against its
+/// folder's history (carried over when the folder continues from the last window).
+/// Returns the results in input order and the history to carry on.
+fn analyse(window: Vec<(Placed, Loaded)>, carry: Carry, settings: &Settings) -> (Vec<FileResult>, Carry) {
+    let mut runs: Vec<Vec<(Placed, Loaded)>> = Vec::new();
+    for item in window {
+        match runs.last_mut() {
+            Some(r) if r[0].0.group == item.0.group => r.push(item),
+            _ => runs.push(vec![item]),
+        }
+    }
+    let last = runs.len().saturating_sub(1);
+    let mut carry = carry;
+    let jobs: Vec<(Vec<(Placed, Loaded)>, Schema)> = runs
+        .into_iter()
+        .map(|r| {
+            let schema = match carry.take() {
+                Some((g, s)) if g == r[0].0.group => s,
+                _ => Schema::default(),
+            };
+            (r, schema)
+        })
+        .collect();
+    let done: Vec<(Vec<FileResult>, Arc<Path>, Schema)> = jobs
+        .into_par_iter()
+        .map(|(run, mut schema)| {
+            let group = run[0].0.group.clone();
+            let out = run.into_iter().map(|(p, l)| analyse_one(&p, l, &mut schema, settings)).collect();
+            (out, group, schema)
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut next = None;
+    for (i, (results, group, schema)) in done.into_iter().enumerate() {
+        out.extend(results);
+        if i == last {
+            next = Some((group, schema));
+        }
+    }
+    (out, next)
+}
+
+fn analyse_one(p: &Placed, l: Loaded, schema: &mut Schema, settings: &Settings) -> FileResult {
+    match l.text {
+        Ok((unit, prepared)) => {
+            let report = if p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose" {
+                lint::lint_prepared(&unit, prepared, schema, settings)
+            } else {
+                // Down, undo and verify files do not change what later files see.
+                let mut scratch = schema.clone();
+                lint::lint_prepared(&unit, prepared, &mut scratch, settings)
+            };
+            (l.reported.then_some(report), None)
+        }
+        Err(message) => (None, l.reported.then_some(PathError { path: l.path, message })),
+    }
+}
+
+fn load_window(window: Vec<Placed>, max: u64, only: Option<&HashSet<std::path::PathBuf>>) -> Vec<(Placed, Loaded)> {
+    window
+        .into_par_iter()
+        .map(|p| {
+            let l = load(&p, max, only);
+            (p, l)
+        })
+        .collect()
+}
+
+/// Lints the ordered files as a three-stage pipeline over windows of files: while
+/// window N is analysed (folders in parallel, the files of a folder in order),
+/// window N+1 is read and parsed and the results of window N-1 go through `map`
+/// (the caller's rendering), all on the worker threads. `emit` gets the mapped
+/// results in order, on the calling thread.
+fn pipeline<T: Send>(
+    files: &mut (dyn Iterator<Item = Found> + Send),
     settings: &Settings,
     max: u64,
     only: Option<&HashSet<std::path::PathBuf>>,
-    emit: &mut dyn FnMut(FileResult),
+    map: &(dyn Fn(FileResult) -> T + Sync),
+    emit: &mut dyn FnMut(T),
 ) {
-    let mut schema = Schema::default();
-    for chunk in files.chunks(CHUNK) {
-        let loaded: Vec<Loaded> = chunk.par_iter().map(|p| load(p, max, only)).collect();
-        for (p, l) in chunk.iter().zip(loaded) {
-            match l.text {
-                Ok((unit, prepared)) => {
-                    let report = if p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose" {
-                        lint::lint_prepared(&unit, prepared, &mut schema, settings)
-                    } else {
-                        // Down, undo and verify files do not change what later files see.
-                        let mut scratch = schema.clone();
-                        lint::lint_prepared(&unit, prepared, &mut scratch, settings)
-                    };
-                    emit((l.reported.then_some(report), None));
-                }
-                Err(message) => emit((None, l.reported.then_some(PathError { path: l.path, message }))),
-            }
+    let mut carry: Carry = None;
+    let mut loaded: Vec<(Placed, Loaded)> = Vec::new();
+    let mut analysed: Vec<FileResult> = Vec::new();
+    let mut exhausted = false;
+    loop {
+        if exhausted && loaded.is_empty() && analysed.is_empty() {
+            break;
+        }
+        let to_analyse = std::mem::take(&mut loaded);
+        let to_map = std::mem::take(&mut analysed);
+        let held = carry.take();
+        let ((results, c), ((fresh, errors, end), mapped)) = rayon::join(
+            || analyse(to_analyse, held, settings),
+            || {
+                rayon::join(
+                    || {
+                        // Discovery (walking the folders) runs here too, off the analysis path.
+                        let mut next = Vec::new();
+                        let mut errors = Vec::new();
+                        while !exhausted && next.len() < WINDOW {
+                            match files.next() {
+                                Some(Found::File(p)) => next.push(p),
+                                Some(Found::Error(e)) => errors.push(e),
+                                None => exhausted = true,
+                            }
+                        }
+                        (load_window(next, max, only), errors, exhausted)
+                    },
+                    || to_map.into_par_iter().map(map).collect::<Vec<T>>(),
+                )
+            },
+        );
+        carry = c;
+        loaded = fresh;
+        analysed = results;
+        exhausted = end;
+        for t in mapped {
+            emit(t);
+        }
+        for e in errors {
+            emit(map((None, Some(e))));
         }
     }
 }
@@ -140,10 +241,32 @@ pub fn run(opts: &RunOptions, settings: &Settings) -> Result<RunReport, String> 
 }
 
 /// Lints everything the options name, handing each file's result to `emit` in
-/// migration order as soon as it is done. Parsing runs in parallel over small
-/// chunks of files, so memory does not grow with the number of files.
+/// migration order as soon as it is done (see [`run_mapped`]).
 pub fn run_streaming(opts: &RunOptions, settings: &Settings, emit: &mut dyn FnMut(FileResult)) -> Result<(), String> {
-    let (mut inputs, mut errors) = discover::discover(&opts.paths, &opts.discover)?;
+    run_mapped(opts, settings, &|r| r, emit)
+}
+
+/// Lints everything the options name. Each file's result goes through `map` on a
+/// worker thread (in parallel), then to `emit` on the calling thread, in migration
+/// order, as soon as its window is done: files are read, parsed and analysed in
+/// small windows, so memory does not grow with the number of files.
+pub fn run_mapped<T: Send>(
+    opts: &RunOptions,
+    settings: &Settings,
+    map: &(dyn Fn(FileResult) -> T + Sync),
+    emit: &mut dyn FnMut(T),
+) -> Result<(), String> {
+    // One folder, every file reported: discover it as a stream, folder by folder,
+    // so memory does not grow with the number of files.
+    if let [one] = opts.paths.as_slice()
+        && opts.only.is_none()
+        && Path::new(one).is_dir()
+    {
+        let mut stream = discover::DirStream::new(Path::new(one), &opts.discover, opts.layout)?;
+        pipeline(&mut stream, settings, opts.max_file_size, None, map, emit);
+        return Ok(());
+    }
+    let (mut inputs, errors) = discover::discover(&opts.paths, &opts.discover)?;
     let mut only = opts.only.clone();
     let explicit: Vec<&Path> = opts.paths.iter().map(Path::new).filter(|p| p.is_file()).collect();
     if opts.history_from_siblings && !explicit.is_empty() {
@@ -201,19 +324,7 @@ pub fn run_streaming(opts: &RunOptions, settings: &Settings, emit: &mut dyn FnMu
         let mut k = keep.into_iter();
         placed.retain(|_| k.next().unwrap_or(true));
     }
-    // Split into groups, keeping order.
-    let mut groups: Vec<Vec<Placed>> = Vec::new();
-    for p in placed {
-        match groups.last_mut() {
-            Some(g) if g[0].group == p.group => g.push(p),
-            _ => groups.push(vec![p]),
-        }
-    }
-    for e in errors.drain(..) {
-        emit((None, Some(e)));
-    }
-    for g in &groups {
-        lint_group(g, settings, opts.max_file_size, only.as_ref(), emit);
-    }
+    let mut entries = errors.into_iter().map(Found::Error).chain(placed.into_iter().map(Found::File));
+    pipeline(&mut entries, settings, opts.max_file_size, only.as_ref(), map, emit);
     Ok(())
 }

@@ -219,6 +219,12 @@ pub fn render(run: &RunReport) -> String {
 }
 
 /// Writes the JSON report file by file, so memory does not grow with the run.
+/// One file's entry of the `files` array, as JSON bytes.
+pub fn file_bytes(f: &FileReport) -> Vec<u8> {
+    // Serializing borrowed, plain data into a Vec cannot fail.
+    serde_json::to_vec(&file(f)).unwrap_or_default()
+}
+
 pub struct JsonStream<W: std::io::Write> {
     out: W,
     first: bool,
@@ -231,11 +237,16 @@ impl<W: std::io::Write> JsonStream<W> {
     }
 
     pub fn file(&mut self, f: &FileReport) -> std::io::Result<()> {
+        self.file_rendered(&file_bytes(f))
+    }
+
+    /// Writes one file entry already rendered by [`file_bytes`] (on another thread).
+    pub fn file_rendered(&mut self, entry: &[u8]) -> std::io::Result<()> {
         if !self.first {
             self.out.write_all(b",")?;
         }
         self.first = false;
-        serde_json::to_writer(&mut self.out, &file(f)).map_err(std::io::Error::other)
+        self.out.write_all(entry)
     }
 
     pub fn finish(mut self, errors: &[crate::discover::PathError]) -> std::io::Result<()> {
