@@ -519,9 +519,18 @@ fn in_supabase_migrations(p: &Path) -> bool {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    dir.file_name().is_some_and(|n| n == "migrations")
-        && dir.parent().and_then(Path::file_name).is_some_and(|n| n == "supabase")
+    let named = |d: &Path| {
+        d.file_name().is_some_and(|n| n == "migrations")
+            && d.parent().and_then(Path::file_name).is_some_and(|n| n == "supabase")
+    };
+    // The last two names settle it without touching the file system; `.`, `..` or a
+    // one-name path (`migrations/x.sql` from inside `supabase/`) need the real path.
+    let last_two_named =
+        dir.components().rev().take(2).filter(|c| matches!(c, std::path::Component::Normal(_))).count() == 2;
+    if last_two_named {
+        return named(dir);
+    }
+    named(&std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()))
 }
 
 /// Reads `sqitch.plan` in a sqitch project folder: change name → position.

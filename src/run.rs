@@ -33,14 +33,21 @@ fn canonical(p: &Path) -> std::path::PathBuf {
 
 /// Reads a file as UTF-8 text, with clear errors for binary, oversized or invalid input.
 pub fn read_source(path: &Path, max: u64) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if meta.len() > max {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
+    if len > max {
         return Err(format!(
-            "file is {} bytes, over the {max}-byte limit; skipped (raise it with --max-file-size or max_file_size in migrade.toml)",
-            meta.len()
+            "file is {len} bytes, over the {max}-byte limit; skipped (raise it with --max-file-size or max_file_size in migrade.toml)"
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    // `take` keeps a file that grows while it is read within the limit.
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "file is over the {max}-byte limit; skipped (raise it with --max-file-size or max_file_size in migrade.toml)"
+        ));
+    }
     decode(bytes)
 }
 
@@ -63,7 +70,7 @@ pub type FileResult = (Option<FileReport>, Option<PathError>);
 
 /// Files per pipeline window: a window is read and parsed (in parallel) while the
 /// previous one is analysed, so memory is bounded by two windows of files.
-const WINDOW: usize = 64;
+const WINDOW: usize = 32;
 
 /// A file read, split and parsed, ready for the ordered analysis.
 struct Loaded {

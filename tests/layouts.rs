@@ -493,3 +493,58 @@ fn dbmate_sections_are_graded_on_their_own() {
     assert_eq!(sections[1]["advice"]["backup"], "required");
     assert_eq!(f["grade"], "very-high", "the file's grade is the highest of its sections");
 }
+
+/// A folder is reported in the same order whether migrade walks it (streamed,
+/// folder by folder) or is given every file by name (collected, then ordered):
+/// migration folders come in the order of their first file by path, each in its
+/// tool's order, including folders nested in other migration folders.
+#[test]
+fn walked_and_named_files_report_in_the_same_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let files = [
+        "db/aa.sql",
+        "db/schema/baseline/deploy/b1.sql",
+        "db/schema/deploy/s1.sql",
+        "db/schema/deploy/s2.sql",
+        "db/zz.sql",
+        "m/2020-01-01-000000_x/up.sql",
+        "m/2020-01-01-000000_x/down.sql",
+        "m/2020-01-02-000000_y/up.sql",
+    ];
+    for f in files {
+        let p = root.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "SELECT 1;\n").unwrap();
+    }
+    let run = |args: &[&str]| -> Vec<String> {
+        let out = Command::new(BIN)
+            .current_dir(root)
+            .args(["lint", "--no-config", "--format", "json"])
+            .args(args)
+            .output()
+            .expect("run migrade");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert!(v["errors"].as_array().unwrap().is_empty(), "errors: {:#}", v["errors"]);
+        order(&v, "")
+    };
+    let expected = [
+        "db/aa.sql",
+        "db/zz.sql",
+        "db/schema/baseline/deploy/b1.sql",
+        "db/schema/deploy/s1.sql",
+        "db/schema/deploy/s2.sql",
+        "m/2020-01-01-000000_x/up.sql",
+        "m/2020-01-01-000000_x/down.sql",
+        "m/2020-01-02-000000_y/up.sql",
+    ];
+    let walked: Vec<String> = run(&["."]);
+    assert_eq!(walked, expected, "walking the folder");
+    let walked_sub: Vec<String> = run(&["db"]);
+    assert_eq!(walked_sub, expected[..5], "walking a subfolder");
+    // Named one by one, in a scrambled order: the same report order.
+    let mut named: Vec<&str> = files.to_vec();
+    named.reverse();
+    named.swap(1, 5);
+    assert_eq!(run(&named), expected, "naming every file");
+}
