@@ -427,7 +427,15 @@ impl Linter<'_> {
     ) {
         let span = Span { start: raw.start, end: raw.end };
         let sql = &self.text[raw.start..raw.body_end];
-        let tx_before = st.snapshot();
+        // What the record needs of the transaction state before the statement.
+        let (in_tx_before, lock_timeout_before, statement_timeout_before) = {
+            let in_tx = st.explicit || st.wrapped;
+            (
+                in_tx,
+                st.tx.lock_timeout || st.lock_timeout_session,
+                st.tx.statement_timeout || st.statement_timeout_session,
+            )
+        };
         let tx_id = st.tx_id;
         let (summary, effects, op) = if let Some(u) = raw.unterminated {
             let lc = self.lines.line_col(self.text, u.start());
@@ -461,13 +469,13 @@ impl Linter<'_> {
             summary: summary.clone(),
             op,
             effects: effects.clone(),
-            in_tx: tx_before.in_tx,
+            in_tx: in_tx_before,
             tx_id,
-            lock_timeout_before: tx_before.lock_timeout,
-            statement_timeout_before: tx_before.statement_timeout,
+            lock_timeout_before,
+            statement_timeout_before,
             targets_new,
         });
-        if !tx_before.in_tx && !st.explicit {
+        if !in_tx_before && !st.explicit {
             st.new_tx();
         }
         out.statements.push(StatementReport {
@@ -476,7 +484,7 @@ impl Linter<'_> {
             summary,
             level: Level::Low,
             effects,
-            in_transaction: tx_before.in_tx,
+            in_transaction: in_tx_before,
             section: Some(section),
         });
     }
@@ -565,14 +573,14 @@ pub fn lint_prepared(unit: &Unit, prepared: Prepared, schema: &mut Schema, setti
             index += 1;
         }
         // File-level rules, per section.
-        let records = out.records[first_record..].to_vec();
+        let records = &out.records[first_record..];
         let grade_so_far = out.findings[first_finding..].iter().map(|f| f.level).max().unwrap_or(Level::Low);
         let fcx = FileCtx {
             path: &unit.path,
             name: &unit.name,
             direction: section.direction,
             has_down: if grade_so_far >= Level::Medium { unit.has_down } else { None },
-            statements: &records,
+            statements: records,
             created_at: &st.created_at,
         };
         let mut buf = Vec::new();
@@ -594,15 +602,16 @@ pub fn lint_prepared(unit: &Unit, prepared: Prepared, schema: &mut Schema, setti
         }
     }
     apply_ignores(&linter, &sp, &mut out, settings);
-    // Statement levels.
+    // Statement levels: the highest finding on each (one pass over the findings).
+    let mut levels: HashMap<usize, Level> = HashMap::new();
+    for f in out.findings.iter().filter(|f| !f.ignored) {
+        if let Some(i) = f.statement {
+            let l = levels.entry(i).or_insert(Level::Low);
+            *l = (*l).max(f.level);
+        }
+    }
     for s in &mut out.statements {
-        s.level = out
-            .findings
-            .iter()
-            .filter(|f| !f.ignored && f.statement == Some(s.index))
-            .map(|f| f.level)
-            .max()
-            .unwrap_or(Level::Low);
+        s.level = levels.get(&s.index).copied().unwrap_or(Level::Low);
     }
     out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
     let grade = out.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);

@@ -70,8 +70,9 @@ pub fn contains_ignore_case(hay: &str, needle: &str) -> bool {
         return false;
     }
     let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
-    // Scan for the first byte, then compare the rest.
-    (0..=h.len() - n.len()).any(|i| (h[i] == lo || h[i] == up) && h[i + 1..i + n.len()].eq_ignore_ascii_case(rest))
+    // Find the first byte (either case, SIMD), then compare the rest.
+    let last = h.len() - n.len();
+    memchr::memchr2_iter(lo, up, &h[..=last]).any(|i| h[i + 1..i + n.len()].eq_ignore_ascii_case(rest))
 }
 
 #[cfg(test)]
