@@ -18,9 +18,12 @@
 #        migrade lint --format json DIR > /dev/null
 #        find DIR -name '*.sql' -print0 | xargs -0 cat > /dev/null
 #      and measures each one's peak RSS with `/usr/bin/time -v` ("Maximum resident set size");
-#   5. times one small file end to end (process start to exit):
+#   5. runs examples/parse_floor.rs on the corpus: read, split and pg_query-parse every
+#      statement on one thread, no rules or report (the parser's share of the work);
+#   6. times one small file end to end (process start to exit):
 #        migrade lint --format json fixtures/grades/high.sql > /dev/null
-#   6. prints a table: wall (best and mean), files/s, MB/s (10^6 bytes of *.sql), peak RSS,
+#   7. prints a table: wall (best and mean), files/s, MB/s (10^6 bytes of *.sql), CPU time
+#      (user + system, mean) and cores busy (CPU / wall mean), peak RSS (highest of 3 runs),
 #      the ratio migrade/cat, the 10x scaling ratio wall(10x) / (10 * wall(1x)), and RSS 10x vs 1x.
 #
 # Needs hyperfine and GNU time (Debian packages `hyperfine` and `time`). When missing and
@@ -78,6 +81,7 @@ BIN="$ROOT/target/release/migrade"
 if [ "$BUILD" = 1 ]; then
     echo "bench.sh: cargo build --release --locked" >&2
     cargo build --release --locked --quiet
+    cargo build --release --locked --quiet --example parse_floor
 fi
 [ -x "$BIN" ] || { echo "bench.sh: $BIN not found (build it or drop --no-build)" >&2; exit 2; }
 
@@ -108,7 +112,9 @@ time_cmd() {
         # command,mean,stddev,median,user,system,min,max
         MEAN="$(awk -F, 'NR == 2 {print $2}' "$csv")"
         BEST="$(awk -F, 'NR == 2 {print $7}' "$csv")"
+        CPU="$(awk -F, 'NR == 2 {print $5 + $6}' "$csv")"
     else
+        CPU=""
         local i t0 t1 best="" sum=0
         bash -c "$cmd" >/dev/null 2>&1 || true
         for ((i = 0; i < RUNS; i++)); do
@@ -124,10 +130,13 @@ time_cmd() {
     fi
 }
 
-# rss_kib CMD -> peak RSS in KiB of the command and everything it waited for.
+# rss_kib CMD -> peak RSS in KiB of the command and everything it waited for (the
+# highest of 3 runs: the peak depends on which large files are in flight together).
 rss_kib() {
     if [ "$HAVE_TIME" = 1 ]; then
-        { /usr/bin/time -v bash -c "$1" 2>&1 >/dev/null || true; } | awk -F': ' '/Maximum resident set size/ {print $2}'
+        for _ in 1 2 3; do
+            { /usr/bin/time -v bash -c "$1" 2>&1 >/dev/null || true; } | awk -F': ' '/Maximum resident set size/ {print $2}'
+        done | sort -n | tail -1
     else
         echo ""
     fi
@@ -135,7 +144,7 @@ rss_kib() {
 
 fmt_rss() { if [ -n "$1" ]; then awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; else echo "n/a"; fi; }
 
-declare -A WALL MEANS RSS FILES BYTES
+declare -A WALL MEANS CPUS RSS FILES BYTES
 for size in 1x 10x; do
     dir="$CORPUS"
     [ "$size" = 10x ] && dir="$REP"
@@ -145,9 +154,9 @@ for size in 1x 10x; do
     cat_cmd="find $dir -name '*.sql' -print0 | xargs -0 cat > /dev/null"
     echo "bench.sh: timing $size (${FILES[$size]} files, best of $RUNS) ..." >&2
     time_cmd "migrade-$size" noshell "$mig"
-    WALL[migrade-$size]=$BEST; MEANS[migrade-$size]=$MEAN
+    WALL[migrade-$size]=$BEST; MEANS[migrade-$size]=$MEAN; CPUS[migrade-$size]=$CPU
     time_cmd "cat-$size" shell "$cat_cmd"
-    WALL[cat-$size]=$BEST; MEANS[cat-$size]=$MEAN
+    WALL[cat-$size]=$BEST; MEANS[cat-$size]=$MEAN; CPUS[cat-$size]=$CPU
     RSS[migrade-$size]=$(rss_kib "$mig > /dev/null")
     RSS[cat-$size]=$(rss_kib "$cat_cmd")
 done
@@ -157,6 +166,14 @@ time_cmd small noshell "$BIN lint --format json $SMALL"
 SMALL_BEST=$BEST; SMALL_MEAN=$MEAN
 SMALL_RSS=$(rss_kib "$BIN lint --format json $SMALL > /dev/null")
 
+echo "bench.sh: timing the parser alone (examples/parse_floor.rs, one thread) ..." >&2
+FLOOR_BIN="$ROOT/target/release/examples/parse_floor"
+FLOOR=""
+if [ -x "$FLOOR_BIN" ]; then
+    "$FLOOR_BIN" "$CORPUS" >/dev/null # warm-up
+    FLOOR="$("$FLOOR_BIN" "$CORPUS")"
+fi
+
 # ---- report ----
 echo
 REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -164,13 +181,16 @@ git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || REV
 echo "migrade benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) cores  $("$BIN" --version) ($REV)  load average $(cut -d' ' -f1 /proc/loadavg)"
 echo "corpus: $CORPUS; best of $RUNS runs$([ "$HAVE_HYPERFINE" = 1 ] && echo " (hyperfine $(hyperfine --version | awk '{print $2}'))" || echo " (bash loop)")"
 echo
-printf '%-6s %-8s %7s %8s %10s %10s %10s %8s %11s\n' input tool files MB "wall best" "wall mean" "files/s" "MB/s" "peak RSS"
+printf '%-6s %-8s %7s %8s %10s %10s %10s %8s %10s %6s %11s\n' input tool files MB "wall best" "wall mean" "files/s" "MB/s" "cpu mean" cores "peak RSS"
 for size in 1x 10x; do
     for tool in migrade cat; do
         k="$tool-$size"
         awk -v s="$size" -v t="$tool" -v f="${FILES[$size]}" -v b="${BYTES[$size]}" \
-            -v w="${WALL[$k]}" -v m="${MEANS[$k]}" -v r="$(fmt_rss "${RSS[$k]}")" \
-            'BEGIN {printf "%-6s %-8s %7d %8.2f %9.3fs %9.3fs %10.0f %8.1f %11s\n", s, t, f, b / 1e6, w, m, f / w, b / 1e6 / w, r}'
+            -v w="${WALL[$k]}" -v m="${MEANS[$k]}" -v c="${CPUS[$k]}" -v r="$(fmt_rss "${RSS[$k]}")" \
+            'BEGIN {
+                cpu = (c == "") ? "n/a" : sprintf("%.3fs", c); cores = (c == "") ? "n/a" : sprintf("%.2f", c / m)
+                printf "%-6s %-8s %7d %8.2f %9.3fs %9.3fs %10.0f %8.1f %10s %6s %11s\n", s, t, f, b / 1e6, w, m, f / w, b / 1e6 / w, cpu, cores, r
+            }'
     done
 done
 echo
@@ -180,5 +200,6 @@ awk -v m1="${WALL[migrade-1x]}" -v c1="${WALL[cat-1x]}" -v m10="${WALL[migrade-1
     printf "10x scaling wall(10x)/(10*wall(1x)):  migrade %.2f   cat %.2f   (1.00 = linear)\n", m10 / (10 * m1), c10 / (10 * c1)
     if (r1 != "" && r10 != "") printf "migrade peak RSS:         1x %.1f MiB   10x %.1f MiB   (10x/1x = %.2f)\n", r1 / 1024, r10 / 1024, r10 / r1
 }'
+[ -n "$FLOOR" ] && echo "parser alone on 1x (split + pg_query + IR, no rules or report): $FLOOR"
 awk -v b="$SMALL_BEST" -v m="$SMALL_MEAN" -v f="$SMALL" -v r="$(fmt_rss "$SMALL_RSS")" \
     'BEGIN {printf "single small file (%s), start to exit: best %.1f ms, mean %.1f ms, peak RSS %s\n", f, b * 1000, m * 1000, r}'
