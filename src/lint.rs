@@ -209,6 +209,8 @@ struct Linter<'a> {
     lines: LineIndex,
     settings: &'a Settings,
     rule_settings: RuleSettings,
+    /// The file only feeds the schema history (nothing of it is reported): no rules.
+    history_only: bool,
 }
 
 impl Linter<'_> {
@@ -312,7 +314,7 @@ impl Linter<'_> {
                 settings: &self.rule_settings,
             };
             let mut buf = Vec::new();
-            for rule in rules::ALL {
+            for rule in rules::ALL.iter().filter(|_| !self.history_only) {
                 if let Check::Statement(f) = rule.check {
                     if matches!(self.settings.rules.get(rule.id), Some(RuleSetting::Off)) {
                         continue;
@@ -538,12 +540,30 @@ pub fn lint_unit(unit: &Unit, schema: &mut Schema, settings: &Settings) -> FileR
 
 /// Lints a prepared file against the schema history (updated in place for up sections).
 pub fn lint_prepared(unit: &Unit, prepared: Prepared, schema: &mut Schema, settings: &Settings) -> FileReport {
+    check_prepared(unit, prepared, schema, settings, false)
+}
+
+/// Applies a prepared file to the schema history exactly as [`lint_prepared`] does,
+/// without running the rules: for the earlier files of a folder that are read only
+/// so that the files named on the command line see their history.
+pub fn feed_history(unit: &Unit, prepared: Prepared, schema: &mut Schema, settings: &Settings) {
+    check_prepared(unit, prepared, schema, settings, true);
+}
+
+fn check_prepared(
+    unit: &Unit,
+    prepared: Prepared,
+    schema: &mut Schema,
+    settings: &Settings,
+    history_only: bool,
+) -> FileReport {
     let text: &str = &unit.text;
     let linter = Linter {
         text,
         lines: LineIndex::new(text),
         settings,
         rule_settings: RuleSettings { pg_version: settings.pg_version, utc: settings.utc },
+        history_only,
     };
     let Prepared { split: sp, parsed } = prepared;
     let mut parsed: Vec<_> = parsed.into_iter().map(Some).collect();
@@ -584,7 +604,7 @@ pub fn lint_prepared(unit: &Unit, prepared: Prepared, schema: &mut Schema, setti
             created_at: &st.created_at,
         };
         let mut buf = Vec::new();
-        for rule in rules::ALL {
+        for rule in rules::ALL.iter().filter(|_| !history_only) {
             if let Check::File(f) = rule.check {
                 f(&fcx, &mut buf);
                 for h in buf.drain(..) {

@@ -155,14 +155,22 @@ fn analyse(window: Vec<(Placed, Loaded)>, carry: Carry, settings: &Settings) -> 
 fn analyse_one(p: &Placed, l: Loaded, schema: &mut Schema, settings: &Settings) -> FileResult {
     match l.text {
         Ok((unit, prepared)) => {
-            let report = if p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose" {
+            // Down, undo and verify files do not change what later files see.
+            let changes_history = p.direction == Direction::Up || unit.layout == "dbmate" || unit.layout == "goose";
+            if !l.reported {
+                // Read only for the history of the files that are reported.
+                if changes_history {
+                    lint::feed_history(&unit, prepared, schema, settings);
+                }
+                return (None, None);
+            }
+            let report = if changes_history {
                 lint::lint_prepared(&unit, prepared, schema, settings)
             } else {
-                // Down, undo and verify files do not change what later files see.
                 let mut scratch = schema.clone();
                 lint::lint_prepared(&unit, prepared, &mut scratch, settings)
             };
-            (l.reported.then_some(report), None)
+            (Some(report), None)
         }
         Err(message) => (None, l.reported.then_some(PathError { path: l.path, message })),
     }
