@@ -39,6 +39,9 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
         });
     };
     let mut parsed = convert(node, sql, offset);
+    if parsed.refuses_transaction.is_none() {
+        parsed.refuses_transaction = refuses_transaction(node);
+    }
     // Tables read by queries inside the statement (views, CTAS, INSERT ... SELECT, MERGE sources).
     let target = parsed_target(&parsed.op);
     for (name, ctx) in &result.tables {
@@ -497,6 +500,33 @@ fn def_string(d: &protobuf::DefElem) -> Option<String> {
         NodeEnum::TypeName(t) => Some(strings(&t.names).join(".")),
         _ => None,
     }
+}
+
+/// Server-level statements PostgreSQL refuses to run inside a transaction block
+/// (checked on PostgreSQL 15: `ERROR: ... cannot run inside a transaction block`).
+/// The statements whose refusal depends on their options are read in `convert`.
+fn refuses_transaction(node: &NodeEnum) -> Option<String> {
+    let off = |d: &protobuf::DefElem| {
+        def_string(d).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0" | "no"))
+    };
+    let tag = match node {
+        NodeEnum::CreatedbStmt(_) => "CREATE DATABASE",
+        NodeEnum::DropdbStmt(_) => "DROP DATABASE",
+        NodeEnum::AlterSystemStmt(_) => "ALTER SYSTEM",
+        NodeEnum::CreateTableSpaceStmt(_) => "CREATE TABLESPACE",
+        NodeEnum::DropTableSpaceStmt(_) => "DROP TABLESPACE",
+        NodeEnum::AlterDatabaseStmt(a) if def_elems(&a.options).any(|d| d.defname == "tablespace") => {
+            "ALTER DATABASE SET TABLESPACE"
+        }
+        // create_slot defaults to true, and to false with connect = false.
+        NodeEnum::CreateSubscriptionStmt(c)
+            if !def_elems(&c.options).any(|d| (d.defname == "create_slot" || d.defname == "connect") && off(d)) =>
+        {
+            "CREATE SUBSCRIPTION ... WITH (create_slot = true)"
+        }
+        _ => return None,
+    };
+    Some(tag.to_string())
 }
 
 fn def_elems(list: &[Node]) -> impl Iterator<Item = &protobuf::DefElem> {
