@@ -266,11 +266,32 @@ fn corpus_lints_to_the_end() {
     reported.sort();
     assert_eq!(reported, on_disk, "one JSON entry per .sql file, each file once");
     assert!(v["errors"].as_array().unwrap().is_empty());
+    // Every statement the splitter finds is in the report, analysed or, when it cannot
+    // be parsed, with an `unparsable-statement` finding at its location.
+    let (mut statements, mut unparsable) = (0, 0);
     for f in v["files"].as_array().unwrap() {
-        for s in f["statements"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        let split = migrade::split::split(&text);
+        let reported = f["statements"].as_array().unwrap();
+        assert_eq!(reported.len(), split.statements.len(), "{path}: every statement reported");
+        for s in reported {
             assert!(s["line"].as_u64().unwrap() >= 1);
         }
+        for x in f["findings"].as_array().unwrap().iter().filter(|x| x["rule"] == "unparsable-statement") {
+            let i = x["statement"].as_u64().expect("an unparsable-statement finding names its statement");
+            let s = reported.iter().find(|s| s["index"].as_u64() == Some(i)).expect("its statement is reported");
+            assert_eq!(x["line"], s["line"], "{path}: reported at the statement's line");
+            unparsable += 1;
+        }
+        statements += reported.len();
     }
+    eprintln!("corpus: {} files, {statements} statements, {unparsable} not parsable", n_files(&v));
+    assert!(unparsable * 100 < statements, "more than 1% of the corpus statements unparsable: {unparsable}");
+}
+
+fn n_files(v: &Value) -> usize {
+    v["files"].as_array().map_or(0, Vec::len)
 }
 
 fn walk_sql(p: &Path, out: &mut Vec<String>) {
