@@ -182,7 +182,12 @@ pub(crate) fn scan_executes(body: &str, body_offset: usize) -> Vec<DynamicExecut
         if lexpr.starts_with("function") || lexpr.starts_with("procedure") || expr.is_empty() {
             continue;
         }
-        if expr.starts_with('\'') && expr.ends_with('\'') && !expr[1..expr.len() - 1].replace("''", "").contains('\'') {
+        // A lone string literal: `EXECUTE 'DROP TABLE x'` (a lone `'` is not one).
+        let literal = expr.len() >= 2
+            && expr.starts_with('\'')
+            && expr.ends_with('\'')
+            && !expr[1..expr.len() - 1].replace("''", "").contains('\'');
+        if literal {
             continue;
         }
         out.push(DynamicExecute { offset: body_offset + start, len: i - start, unsafe_concat: unsafe_concat(expr) });
