@@ -12,6 +12,13 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Only pg_query's parse of one statement (grammar, protobuf encoding and decoding),
+/// no conversion: for the benchmark's measure of the parser's own cost.
+#[doc(hidden)]
+pub fn pg_query_only(sql: &str) -> bool {
+    pg_query::parse(sql, 0).is_ok()
+}
+
 /// Parses one statement (its text without the final `;`). `offset` is the
 /// statement's byte offset in the file, used to locate SQL inside DO blocks.
 pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, ParseError> {
