@@ -28,7 +28,14 @@ pub enum Input {
 pub struct DiscoverOptions {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
+    /// How deep folders are walked below each folder argument (None: all the way).
+    pub max_depth: Option<usize>,
 }
+
+/// The depth below a migration folder where its files can be: `x.sql` (plain and
+/// most tools), `<version>/up.sql` (Diesel, Prisma, golang-migrate folders),
+/// `deploy/x.sql` (sqitch). See [`group_of`].
+pub const MIGRATION_FOLDER_DEPTH: usize = 2;
 
 fn build_set(globs: &[String]) -> Result<GlobSet, String> {
     let mut b = GlobSetBuilder::new();
@@ -74,7 +81,7 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>,
         }
         if path.is_dir() {
             let before = out.len();
-            walk(path, &include, &exclude, &mut |p| push(p, &mut out), &mut errors);
+            walk(path, &include, &exclude, opts.max_depth, &mut |p| push(p, &mut out), &mut errors);
             if out.len() == before {
                 errors.push(PathError {
                     path: display(path),
@@ -90,7 +97,7 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>,
             let root = if prefix.as_os_str().is_empty() { PathBuf::from(".") } else { prefix };
             let set = build_set(&[arg.trim_start_matches("./").to_string()])?;
             let before = out.len();
-            walk(&root, &set, &exclude, &mut |p| push(p, &mut out), &mut errors);
+            walk(&root, &set, &exclude, None, &mut |p| push(p, &mut out), &mut errors);
             if out.len() == before {
                 errors.push(PathError { path: arg.clone(), message: "the pattern matches no files".into() });
             }
@@ -112,10 +119,11 @@ fn walk(
     root: &Path,
     include: &GlobSet,
     exclude: &GlobSet,
+    max_depth: Option<usize>,
     found: &mut dyn FnMut(PathBuf),
     errors: &mut Vec<PathError>,
 ) {
-    for item in Walk::new(root, include.clone(), exclude.clone()) {
+    for item in Walk::new(root, include.clone(), exclude.clone(), max_depth) {
         match item {
             Ok(p) => found(p),
             Err(e) => errors.push(e),
@@ -133,8 +141,12 @@ struct Walk {
 }
 
 impl Walk {
-    fn new(root: &Path, include: GlobSet, exclude: GlobSet) -> Walk {
-        let inner = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name().into_iter();
+    fn new(root: &Path, include: GlobSet, exclude: GlobSet, max_depth: Option<usize>) -> Walk {
+        let inner = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .max_depth(max_depth.unwrap_or(usize::MAX))
+            .sort_by_file_name()
+            .into_iter();
         Walk { root: root.to_path_buf(), inner, include, exclude }
     }
 }
@@ -205,7 +217,7 @@ impl DirStream {
             if opts.include.is_empty() { build_set(&["**/*.sql".to_string()])? } else { build_set(&opts.include)? };
         let exclude = build_set(&opts.exclude)?;
         Ok(DirStream {
-            walk: Walk::new(root, include, exclude),
+            walk: Walk::new(root, include, exclude, opts.max_depth),
             forced,
             open: Default::default(),
             ready: Default::default(),

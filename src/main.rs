@@ -217,7 +217,7 @@ fn lint(args: LintArgs) -> ExitCode {
     };
     let opts = RunOptions {
         paths: args.paths.clone(),
-        discover: DiscoverOptions { include, exclude },
+        discover: DiscoverOptions { include, exclude, max_depth: None },
         layout,
         max_file_size: args.max_file_size.or(loaded.max_file_size).unwrap_or(run::DEFAULT_MAX_FILE_SIZE),
         only,

@@ -301,7 +301,10 @@ pub fn run_mapped<T: Send>(
             })
             .collect();
         for d in dirs {
-            if let Ok((more, _)) = discover::discover(&[d.to_string_lossy().to_string()], &opts.discover) {
+            // Only the folder's own migrations: not every file below it (a file at the
+            // root of a repository would otherwise walk the whole repository).
+            let folder = DiscoverOptions { max_depth: Some(discover::MIGRATION_FOLDER_DEPTH), ..opts.discover.clone() };
+            if let Ok((more, _)) = discover::discover(&[d.to_string_lossy().to_string()], &folder) {
                 for m in more {
                     if let Input::File(p) = &m
                         && seen.insert(canonical(p))

@@ -548,3 +548,38 @@ fn walked_and_named_files_report_in_the_same_order() {
     named.swap(1, 5);
     assert_eq!(run(&named), expected, "naming every file");
 }
+
+/// A named file's folder is read for its history down to the depth where migration
+/// files can be (`x.sql`, `<version>/up.sql`, `deploy/x.sql`), not the whole tree
+/// below it: a file at the root of a repository must not walk the repository.
+#[test]
+fn history_folder_walk_stops_at_the_migration_depth() {
+    use migrade::discover::{DiscoverOptions, Input, MIGRATION_FOLDER_DEPTH, discover};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    for f in ["0001_a.sql", "2020_x/up.sql", "deploy/c.sql", "node_modules/pkg/sql/deep.sql"] {
+        let p = root.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, "SELECT 1;\n").unwrap();
+    }
+    let opts = DiscoverOptions { max_depth: Some(MIGRATION_FOLDER_DEPTH), ..Default::default() };
+    let (found, errors) = discover(&[root.to_string_lossy().to_string()], &opts).expect("discover");
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut rel: Vec<String> = found
+        .iter()
+        .map(|i| match i {
+            Input::File(p) => p.strip_prefix(root).unwrap().to_string_lossy().to_string(),
+            Input::Stdin => "-".into(),
+        })
+        .collect();
+    rel.sort();
+    assert_eq!(rel, ["0001_a.sql", "2020_x/up.sql", "deploy/c.sql"]);
+    // The named file still gets its history from the files beside it.
+    let out = Command::new(BIN)
+        .current_dir(root)
+        .args(["lint", "--no-config", "--format", "json", "0001_a.sql"])
+        .output()
+        .expect("run migrade");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(order(&v, ""), ["0001_a.sql"]);
+}
