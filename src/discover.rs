@@ -23,6 +23,9 @@ pub enum Input {
     Stdin,
 }
 
+/// The error for a folder argument with no migration file in it.
+const NO_FILES: &str = "no migration files found here (looked for *.sql; set --include to change)";
+
 /// Discovery options.
 #[derive(Debug, Clone, Default)]
 pub struct DiscoverOptions {
@@ -83,10 +86,7 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>,
             let before = out.len();
             walk(path, &include, &exclude, opts.max_depth, &mut |p| push(p, &mut out), &mut errors);
             if out.len() == before {
-                errors.push(PathError {
-                    path: display(path),
-                    message: "no migration files found here (looked for *.sql; set --include to change)".into(),
-                });
+                errors.push(PathError { path: display(path), message: NO_FILES.into() });
             }
             continue;
         }
@@ -235,8 +235,9 @@ impl DirStream {
             if !complete {
                 break;
             }
-            let Some((_, files)) = self.open.pop_front() else { break };
-            let placed = order(files.into_iter().map(Input::File).collect(), self.forced);
+            let Some((group, files)) = self.open.pop_front() else { break };
+            let mut placed = Vec::new();
+            order_group(&group, files, self.forced, &mut placed);
             self.ready.extend(placed.into_iter().map(Found::File));
         }
     }
@@ -264,7 +265,7 @@ impl Iterator for DirStream {
                     if !self.found_any {
                         self.ready.push_back(Found::Error(PathError {
                             path: display(&self.walk.root),
-                            message: "no migration files found here (looked for *.sql; set --include to change)".into(),
+                            message: NO_FILES.into(),
                         }));
                     }
                 }
@@ -595,38 +596,42 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
     let mut groups: Vec<(PathBuf, Vec<PathBuf>)> = groups.into_iter().collect();
     groups.sort_by_cached_key(|(_, files)| files.iter().min().cloned());
     let mut out = Vec::new();
-    for (group, mut files) in groups {
-        let shared_group: std::sync::Arc<Path> = std::sync::Arc::from(group.as_path());
-        let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        let layout = forced.unwrap_or_else(|| detect_layout(&refs));
-        let plan = if layout == Layout::Sqitch { sqitch_order(&group) } else { HashMap::new() };
-        // Which up files have a matching down.
-        let downs: HashSet<String> =
-            files.iter().filter(|p| direction_of(p, layout) == Direction::Down).map(|p| down_key(p, layout)).collect();
-        let layout_has_downs =
-            !downs.is_empty() && matches!(layout, Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel);
-        // Keys computed once per file, not once per comparison.
-        files.sort_by_cached_key(|p| {
-            let name = version_name(p);
-            let key = if layout == Layout::Sqitch {
-                VersionKey {
-                    category: 0,
-                    parts: vec![plan.get(file_stem(p).as_str()).copied().unwrap_or(usize::MAX).to_string()],
-                }
-            } else {
-                version_key(&name)
-            };
-            (key, direction_rank(direction_of(p, layout)), name, p.clone())
-        });
-        for p in files {
-            let direction = direction_of(&p, layout);
-            let has_down =
-                (layout_has_downs && direction == Direction::Up).then(|| downs.contains(&down_key(&p, layout)));
-            out.push(Placed { input: Input::File(p), group: shared_group.clone(), layout, direction, has_down });
-        }
+    for (group, files) in groups {
+        order_group(&group, files, forced, &mut out);
     }
     out.extend(stdin);
     out
+}
+
+/// Orders the files of one migration folder as its tool would, appending them to `out`.
+fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, out: &mut Vec<Placed>) {
+    let shared_group: std::sync::Arc<Path> = std::sync::Arc::from(group);
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let layout = forced.unwrap_or_else(|| detect_layout(&refs));
+    let plan = if layout == Layout::Sqitch { sqitch_order(group) } else { HashMap::new() };
+    // Which up files have a matching down.
+    let downs: HashSet<String> =
+        files.iter().filter(|p| direction_of(p, layout) == Direction::Down).map(|p| down_key(p, layout)).collect();
+    let layout_has_downs =
+        !downs.is_empty() && matches!(layout, Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel);
+    // Keys computed once per file, not once per comparison.
+    files.sort_by_cached_key(|p| {
+        let name = version_name(p);
+        let key = if layout == Layout::Sqitch {
+            VersionKey {
+                category: 0,
+                parts: vec![plan.get(file_stem(p).as_str()).copied().unwrap_or(usize::MAX).to_string()],
+            }
+        } else {
+            version_key(&name)
+        };
+        (key, direction_rank(direction_of(p, layout)), name, p.clone())
+    });
+    for p in files {
+        let direction = direction_of(&p, layout);
+        let has_down = (layout_has_downs && direction == Direction::Up).then(|| downs.contains(&down_key(&p, layout)));
+        out.push(Placed { input: Input::File(p), group: shared_group.clone(), layout, direction, has_down });
+    }
 }
 
 fn direction_rank(d: Direction) -> u8 {

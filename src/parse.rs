@@ -46,9 +46,6 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
         });
     };
     let mut parsed = convert(node, sql, offset);
-    if parsed.refuses_transaction.is_none() {
-        parsed.refuses_transaction = refuses_transaction(node);
-    }
     // Tables read by queries inside the statement (views, CTAS, INSERT ... SELECT, MERGE sources).
     let target = parsed_target(&parsed.op);
     for (name, ctx) in &result.tables {
@@ -511,7 +508,7 @@ fn def_string(d: &protobuf::DefElem) -> Option<String> {
 
 /// Server-level statements PostgreSQL refuses to run inside a transaction block
 /// (checked on PostgreSQL 15: `ERROR: ... cannot run inside a transaction block`).
-/// The statements whose refusal depends on their options are read in `convert`.
+/// Called from `convert` for the statements it has no IR of its own for (and DROP DATABASE).
 fn refuses_transaction(node: &NodeEnum) -> Option<String> {
     let off = |d: &protobuf::DefElem| {
         def_string(d).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0" | "no"))
@@ -1212,16 +1209,20 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             plain(Op::CreateStatistics { table }, "CREATE STATISTICS")
         }
         NodeEnum::CreateSchemaStmt(c) => plain(Op::CreateSchema { name: c.schemaname.clone() }, "CREATE SCHEMA"),
-        NodeEnum::DropdbStmt(d) => {
-            plain(Op::DropDatabase { name: d.dbname.clone(), if_exists: d.missing_ok }, "DROP DATABASE")
-        }
+        NodeEnum::DropdbStmt(d) => ParsedStatement {
+            refuses_transaction: refuses_transaction(node),
+            ..plain(Op::DropDatabase { name: d.dbname.clone(), if_exists: d.missing_ok }, "DROP DATABASE")
+        },
         NodeEnum::CreateDomainStmt(d) => {
             let has_check = d.constraints.iter().any(|c| {
                 matches!(c.node.as_ref(), Some(NodeEnum::Constraint(k)) if k.contype == ConstrType::ConstrCheck as i32)
             });
             plain(Op::CreateDomain { name: qname_from_list(&d.domainname), has_check }, "CREATE DOMAIN")
         }
-        other => plain(Op::Other, summary_from_variant(other)),
+        other => ParsedStatement {
+            refuses_transaction: refuses_transaction(other),
+            ..plain(Op::Other, summary_from_variant(other))
+        },
     }
 }
 

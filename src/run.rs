@@ -33,20 +33,21 @@ fn canonical(p: &Path) -> std::path::PathBuf {
 
 /// Reads a file as UTF-8 text, with clear errors for binary, oversized or invalid input.
 pub fn read_source(path: &Path, max: u64) -> Result<String, String> {
+    let too_big = |size: &str| {
+        format!(
+            "file is {size}over the {max}-byte limit; skipped (raise it with --max-file-size or max_file_size in migrade.toml)"
+        )
+    };
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let len = file.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
     if len > max {
-        return Err(format!(
-            "file is {len} bytes, over the {max}-byte limit; skipped (raise it with --max-file-size or max_file_size in migrade.toml)"
-        ));
+        return Err(too_big(&format!("{len} bytes, ")));
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     // `take` keeps a file that grows while it is read within the limit.
     file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(|e| format!("cannot read: {e}"))?;
     if bytes.len() as u64 > max {
-        return Err(format!(
-            "file is over the {max}-byte limit; skipped (raise it with --max-file-size or max_file_size in migrade.toml)"
-        ));
+        return Err(too_big(""));
     }
     decode(bytes)
 }
@@ -121,7 +122,6 @@ fn analyse(window: Vec<(Placed, Loaded)>, carry: Carry, settings: &Settings) -> 
             _ => runs.push(vec![item]),
         }
     }
-    let last = runs.len().saturating_sub(1);
     let mut carry = carry;
     let jobs: Vec<(Vec<(Placed, Loaded)>, Schema)> = runs
         .into_iter()
@@ -143,11 +143,9 @@ fn analyse(window: Vec<(Placed, Loaded)>, carry: Carry, settings: &Settings) -> 
         .collect();
     let mut out = Vec::new();
     let mut next = None;
-    for (i, (results, group, schema)) in done.into_iter().enumerate() {
+    for (results, group, schema) in done {
         out.extend(results);
-        if i == last {
-            next = Some((group, schema));
-        }
+        next = Some((group, schema)); // the last folder's history goes on
     }
     (out, next)
 }

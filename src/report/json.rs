@@ -236,10 +236,6 @@ impl<W: std::io::Write> JsonStream<W> {
         Ok(JsonStream { out, first: true })
     }
 
-    pub fn file(&mut self, f: &FileReport) -> std::io::Result<()> {
-        self.file_rendered(&file_bytes(f))
-    }
-
     /// Writes one file entry already rendered by [`file_bytes`] (on another thread).
     pub fn file_rendered(&mut self, entry: &[u8]) -> std::io::Result<()> {
         if !self.first {
