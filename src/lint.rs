@@ -150,12 +150,21 @@ impl FileState {
             statement_timeout_session: false,
         }
     }
+    fn in_tx(&self) -> bool {
+        self.explicit || self.wrapped
+    }
+    fn lock_timeout(&self) -> bool {
+        self.tx.lock_timeout || self.lock_timeout_session
+    }
+    fn statement_timeout(&self) -> bool {
+        self.tx.statement_timeout || self.statement_timeout_session
+    }
     fn snapshot(&self) -> TxState {
         let mut t = self.tx.clone();
-        t.in_tx = self.explicit || self.wrapped;
+        t.in_tx = self.in_tx();
         t.wrapped = self.wrapped && !self.explicit;
-        t.lock_timeout |= self.lock_timeout_session;
-        t.statement_timeout |= self.statement_timeout_session;
+        t.lock_timeout = self.lock_timeout();
+        t.statement_timeout = self.statement_timeout();
         t
     }
     fn new_tx(&mut self) {
@@ -430,14 +439,8 @@ impl Linter<'_> {
         let span = Span { start: raw.start, end: raw.end };
         let sql = &self.text[raw.start..raw.body_end];
         // What the record needs of the transaction state before the statement.
-        let (in_tx_before, lock_timeout_before, statement_timeout_before) = {
-            let in_tx = st.explicit || st.wrapped;
-            (
-                in_tx,
-                st.tx.lock_timeout || st.lock_timeout_session,
-                st.tx.statement_timeout || st.statement_timeout_session,
-            )
-        };
+        let (in_tx_before, lock_timeout_before, statement_timeout_before) =
+            (st.in_tx(), st.lock_timeout(), st.statement_timeout());
         let tx_id = st.tx_id;
         let (summary, effects, op) = if let Some(u) = raw.unterminated {
             let lc = self.lines.line_col(self.text, u.start());
