@@ -521,12 +521,20 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
             }
             e.scan = existing;
         }
-        AlterCmd::DropConstraint { name, .. } => {
+        AlterCmd::DropConstraint { name, cascade } => {
             e.lock(table, AccessExclusive);
-            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references.clone())
+            let k = known.and_then(|t| t.constraint(name));
+            if let Some(r) = k.and_then(|k| k.references.clone())
                 && r != table
             {
                 e.lock(&r, AccessExclusive);
+            }
+            // CASCADE on a key also drops the foreign keys that depend on it, each
+            // under ACCESS EXCLUSIVE on its table.
+            if *cascade && let Some(k) = k {
+                for (t, _) in cx.schema.foreign_keys_on(table, k) {
+                    e.lock(&t, AccessExclusive);
+                }
             }
         }
         AlterCmd::SetLogged | AlterCmd::SetUnlogged | AlterCmd::SetTablespace(_) | AlterCmd::SetAccessMethod(_)

@@ -11,6 +11,15 @@ pub struct Column {
     pub name: String,
     pub type_ref: TypeRef,
     pub not_null: bool,
+    /// `GENERATED ... AS IDENTITY`: filled from a sequence, like serial.
+    pub identity: bool,
+}
+
+impl Column {
+    /// Filled from a sequence by default (serial or identity).
+    pub fn from_sequence(&self) -> bool {
+        self.identity || self.type_ref.is_serial()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -21,6 +30,8 @@ pub struct Constraint {
     pub validated: bool,
     pub not_null_check_of: Option<String>,
     pub references: Option<String>,
+    /// For a foreign key: the referenced columns as written (empty: the referenced table's primary key).
+    pub ref_columns: Vec<String>,
     pub index: Option<String>,
 }
 
@@ -115,6 +126,34 @@ impl Schema {
         v
     }
 
+    /// Foreign keys (table, constraint) that depend on the unique or primary key
+    /// `key` of `table`: they reference `table` and its columns (a foreign key
+    /// written without columns references the primary key).
+    pub fn foreign_keys_on(&self, table: &str, key: &Constraint) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .tables
+            .values()
+            .flat_map(|t| {
+                t.constraints
+                    .iter()
+                    .filter(|k| k.kind == ConstraintKind::ForeignKey && k.references.as_deref() == Some(table))
+                    .filter(|k| {
+                        if k.ref_columns.is_empty() {
+                            key.kind == ConstraintKind::PrimaryKey
+                        } else {
+                            let (mut a, mut b) = (k.ref_columns.clone(), key.columns.clone());
+                            a.sort();
+                            b.sort();
+                            a == b
+                        }
+                    })
+                    .map(|k| (t.name.clone(), k.name.clone()))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Tables a table's foreign keys point to.
     pub fn referenced_by(&self, table: &str) -> Vec<String> {
         let mut v: Vec<String> = self
@@ -181,6 +220,7 @@ impl Schema {
                 validated,
                 not_null_check_of: spec.not_null_check_of.clone(),
                 references: spec.references.as_ref().map(|r| r.table.name.clone()),
+                ref_columns: spec.references.as_ref().map(|r| r.columns.clone()).unwrap_or_default(),
                 index,
             });
         }
@@ -202,7 +242,12 @@ impl Schema {
                     ..Default::default()
                 };
                 for c in columns {
-                    t.columns.push(Column { name: c.name.clone(), type_ref: c.type_ref.clone(), not_null: c.not_null });
+                    t.columns.push(Column {
+                        name: c.name.clone(),
+                        type_ref: c.type_ref.clone(),
+                        not_null: c.not_null,
+                        identity: c.identity,
+                    });
                 }
                 self.tables.insert(table.name.clone(), Arc::new(t));
                 for c in columns {
@@ -347,6 +392,7 @@ impl Schema {
                         name: column.name.clone(),
                         type_ref: column.type_ref.clone(),
                         not_null: column.not_null,
+                        identity: column.identity,
                     });
                 }
                 if column.unique || column.primary_key {
@@ -378,6 +424,13 @@ impl Schema {
                     && let Some(c) = t.column_mut(column)
                 {
                     c.not_null = true;
+                }
+            }
+            AlterCmd::AddIdentity { column } => {
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
+                    && let Some(c) = t.column_mut(column)
+                {
+                    c.identity = true;
                 }
             }
             AlterCmd::DropNotNull { column } => {

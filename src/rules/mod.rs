@@ -38,8 +38,10 @@ mod drop_foreign_key;
 mod drop_index;
 mod drop_not_null;
 mod drop_object;
+mod drop_primary_key;
 mod drop_schema;
 mod drop_table;
+mod drop_unique_constraint;
 mod dynamic_sql;
 mod enum_value_used_in_same_transaction;
 mod foreign_key_set_null_on_not_null_column;
@@ -253,6 +255,8 @@ pub static ALL: &[&Rule] = &[
     &add_exclusion_constraint::RULE,
     &foreign_key_set_null_on_not_null_column::RULE,
     &drop_foreign_key::RULE,
+    &drop_primary_key::RULE,
+    &drop_unique_constraint::RULE,
     &alter_domain_add_constraint::RULE,
     &create_index_non_concurrently::RULE,
     &create_index::RULE,
@@ -368,6 +372,51 @@ pub fn pk_of(schema: &Schema, table: &str) -> String {
         .unwrap_or_else(|| "id".to_string())
 }
 
+/// A unique or primary key that `ALTER TABLE table DROP CONSTRAINT name` drops: its
+/// kind from the schema history when it knows the constraint, else from PostgreSQL's
+/// default names (`<table>_pkey`, `<table>_<cols>_key`). With the known constraint.
+pub fn dropped_key<'s>(
+    schema: &'s Schema,
+    table: &str,
+    name: &str,
+) -> Option<(ConstraintKind, Option<&'s crate::schema::Constraint>)> {
+    if let Some(k) = schema.table(table).and_then(|t| t.constraint(name)) {
+        return matches!(k.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique).then_some((k.kind, Some(k)));
+    }
+    if name == format!("{table}_pkey") {
+        return Some((ConstraintKind::PrimaryKey, None));
+    }
+    let cols = name.strip_prefix(table).and_then(|r| r.strip_prefix('_')).and_then(|r| r.strip_suffix("_key"));
+    cols.is_some_and(|c| !c.is_empty()).then_some((ConstraintKind::Unique, None))
+}
+
+/// The dependent-foreign-key part of a key-drop message, and whether the drop
+/// fails because of them (no CASCADE).
+pub fn dependent_fks(
+    schema: &Schema,
+    table: &str,
+    key: Option<&crate::schema::Constraint>,
+    cascade: bool,
+) -> (String, bool) {
+    let deps = key.map(|k| schema.foreign_keys_on(table, k)).unwrap_or_default();
+    if deps.is_empty() {
+        return (String::new(), false);
+    }
+    let list = deps.iter().map(|(t, k)| format!("{k} on {t}")).collect::<Vec<_>>().join(", ");
+    let mut tables: Vec<&str> = deps.iter().map(|(t, _)| t.as_str()).filter(|t| *t != table).collect();
+    tables.dedup();
+    if cascade {
+        let locked = if tables.is_empty() {
+            String::new()
+        } else {
+            format!(", taking ACCESS EXCLUSIVE on {}", tables.join(", "))
+        };
+        (format!("; CASCADE also drops the foreign keys that depend on it ({list}){locked}"), false)
+    } else {
+        (format!("; foreign keys depend on it ({list}): without CASCADE the DROP fails"), true)
+    }
+}
+
 /// Leading keywords of a statement, upper-cased, comments skipped.
 pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
     let mut words = Vec::new();
@@ -395,8 +444,28 @@ pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
 #[cfg(test)]
 pub(crate) mod test_support {
     use crate::lint::{Settings, TxWrap, Unit, lint_unit};
-    use crate::model::Direction;
+    use crate::model::{Direction, Level};
     use crate::schema::Schema;
+
+    /// (rule, level, message) of the findings of `rules` in `sql`, linted after the file `history`.
+    pub(crate) fn after_history(history: &str, sql: &str, rules: &[&str]) -> Vec<(String, Level, String)> {
+        let mut schema = Schema::default();
+        let settings = Settings::default();
+        lint_unit(&Unit::plain("0001_history.sql", history, Direction::Up, TxWrap::Never), &mut schema, &settings);
+        let report =
+            lint_unit(&Unit::plain("0002_test.sql", sql, Direction::Up, TxWrap::Never), &mut schema, &settings);
+        report
+            .findings
+            .iter()
+            .filter(|f| rules.contains(&f.rule))
+            .map(|f| (f.rule.to_string(), f.level, f.message.clone()))
+            .collect()
+    }
+
+    /// The key-drop findings of `sql` after `history`.
+    pub(crate) fn key_drops(history: &str, sql: &str) -> Vec<(String, Level, String)> {
+        after_history(history, sql, &["drop-primary-key", "drop-unique-constraint"])
+    }
 
     /// (rule, 1-based statement number) of every finding of `rules`.
     pub(crate) fn findings(sql: &str, tx: TxWrap, rules: &[&str]) -> Vec<(String, usize)> {
