@@ -14,7 +14,7 @@ pub const FILE_NAME: &str = "migrade.toml";
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    pub pg_version: Option<Spanned<u32>>,
+    pub pg_version: Option<Spanned<PgVersionValue>>,
     pub fail_on: Option<Spanned<String>>,
     pub assume_in_transaction: Option<bool>,
     /// The deploy session's TimeZone is UTC (timestamp → timestamptz needs no rewrite).
@@ -30,6 +30,40 @@ pub struct ConfigFile {
     /// Rule groups: `security = "off"` or a level.
     #[serde(default)]
     pub tags: BTreeMap<String, Spanned<String>>,
+}
+
+/// `pg_version = 15`, `pg_version = "16.2"` or `pg_version = 16.2`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PgVersionValue {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// The PostgreSQL majors migrade knows (9 stands for every 9.x release).
+pub const PG_VERSIONS: std::ops::RangeInclusive<u32> = 9..=19;
+
+/// Parses a target version `MAJOR[.MINOR]` (`15`, `16.2`, `9.6`) into its major
+/// number: the one parser of `--pg-version` and `pg_version`, for every subcommand.
+pub fn parse_pg_version(s: &str) -> Result<u32, String> {
+    let s = s.trim();
+    let mut parts = s.split('.');
+    let major = parts.next().and_then(|m| m.parse::<u32>().ok());
+    let minor_ok = match (parts.next(), parts.next()) {
+        (None, _) => true,
+        (Some(m), None) => !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    };
+    match major {
+        Some(v) if minor_ok && PG_VERSIONS.contains(&v) => Ok(v),
+        Some(_) if minor_ok => Err(format!(
+            "`{s}` is not a PostgreSQL version migrade knows: the major version must be {} to {} (e.g. 15 or 16.2)",
+            PG_VERSIONS.start(),
+            PG_VERSIONS.end()
+        )),
+        _ => Err(format!("`{s}` is not a PostgreSQL version: use MAJOR or MAJOR.MINOR, e.g. 15 or 16.2")),
+    }
 }
 
 /// A config error with the file and the key's location.
@@ -111,16 +145,20 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
     })?;
     let mut loaded = Loaded { path: Some(path.to_path_buf()), ..Default::default() };
     if let Some(v) = &cfg.pg_version {
-        if !(9..=19).contains(v.get_ref()) {
-            return Err(Box::new(err(
+        let raw = match v.get_ref() {
+            PgVersionValue::Int(i) => i.to_string(),
+            PgVersionValue::Float(f) => f.to_string(),
+            PgVersionValue::Text(t) => t.clone(),
+        };
+        settings.pg_version = parse_pg_version(&raw).map_err(|e| {
+            Box::new(err(
                 path,
                 &text,
-                format!("pg_version {} is not a PostgreSQL major version", v.get_ref()),
+                format!("pg_version: {e}"),
                 Some(v.span()),
-                Some("Use a major version such as 15".into()),
-            )));
-        }
-        settings.pg_version = *v.get_ref();
+                Some("Use a version such as 15 or \"16.2\"".into()),
+            ))
+        })?;
     }
     let level = |s: &Spanned<String>, key: &str| {
         Level::parse(s.get_ref()).ok_or_else(|| {
@@ -150,7 +188,13 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
     }
     if let Some(l) = &cfg.layout {
         if crate::discover::Layout::parse(l.get_ref()).is_none() {
-            return Err(Box::new(err(path, &text, format!("unknown layout \"{}\"", l.get_ref()), Some(l.span()), Some("Use one of: golang-migrate, up-down-suffix, diesel, flyway, dbmate, goose, sqitch, prisma, supabase, plain".into()))));
+            return Err(Box::new(err(
+                path,
+                &text,
+                format!("unknown layout \"{}\"", l.get_ref()),
+                Some(l.span()),
+                Some(format!("Use one of: {}", crate::discover::Layout::names())),
+            )));
         }
         loaded.layout = Some(l.get_ref().clone());
     }

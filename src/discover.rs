@@ -20,7 +20,8 @@ pub struct PathError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     File(PathBuf),
-    Stdin,
+    /// Standard input, with the path it stands for (`--stdin-filename`) when given.
+    Stdin(Option<PathBuf>),
 }
 
 /// The error for a folder argument with no migration file in it.
@@ -33,6 +34,18 @@ pub struct DiscoverOptions {
     pub exclude: Vec<String>,
     /// How deep folders are walked below each folder argument (None: all the way).
     pub max_depth: Option<usize>,
+    /// The path standard input stands for (`--stdin-filename`): used in output,
+    /// for the layout and for the schema history.
+    pub stdin_filename: Option<PathBuf>,
+}
+
+/// Whether `exclude` matches a path named on the command line: its display form,
+/// and its absolute form (for patterns written from a parent folder).
+fn excluded(exclude: &GlobSet, p: &Path) -> bool {
+    if exclude.is_empty() {
+        return false;
+    }
+    exclude.is_match(display(p)) || std::path::absolute(p).is_ok_and(|a| exclude.is_match(a))
 }
 
 /// The depth below a migration folder where its files can be: `x.sql` (plain and
@@ -58,8 +71,10 @@ fn display(p: &Path) -> String {
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
 
-/// Finds the files to lint. Explicit file arguments are always linted; directories
-/// are walked for files matching `include` (default `**/*.sql`) and not `exclude`.
+/// Finds the files to lint. Explicit file arguments are linted unless `exclude`
+/// matches them (pre-commit names every staged file: the config's excludes must
+/// hold for them too, as ruff's `--force-exclude` makes them); directories are
+/// walked for files matching `include` (default `**/*.sql`) and not `exclude`.
 pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>, Vec<PathError>), String> {
     let include =
         if opts.include.is_empty() { build_set(&["**/*.sql".to_string()])? } else { build_set(&opts.include)? };
@@ -74,19 +89,23 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>,
     };
     for arg in paths {
         if arg == "-" {
-            out.push(Input::Stdin);
+            if opts.stdin_filename.as_deref().is_none_or(|p| !excluded(&exclude, p)) {
+                out.push(Input::Stdin(opts.stdin_filename.clone()));
+            }
             continue;
         }
         let path = Path::new(arg);
         if path.is_file() {
-            push(path.to_path_buf(), &mut out);
+            if !excluded(&exclude, path) {
+                push(path.to_path_buf(), &mut out);
+            }
             continue;
         }
         if path.is_dir() {
             let before = out.len();
-            walk(path, &include, &exclude, opts.max_depth, &mut |p| push(p, &mut out), &mut errors);
+            let skipped = walk(path, &include, &exclude, opts.max_depth, &mut |p| push(p, &mut out), &mut errors);
             if out.len() == before {
-                errors.push(PathError { path: display(path), message: NO_FILES.into() });
+                errors.push(PathError { path: display(path), message: no_files(skipped) });
             }
             continue;
         }
@@ -97,9 +116,21 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>,
             let root = if prefix.as_os_str().is_empty() { PathBuf::from(".") } else { prefix };
             let set = build_set(&[arg.trim_start_matches("./").to_string()])?;
             let before = out.len();
-            walk(&root, &set, &exclude, None, &mut |p| push(p, &mut out), &mut errors);
+            // A pattern whose fixed folder does not exist matches nothing: one error, not two.
+            let skipped = if root.is_dir() {
+                walk(&root, &set, &exclude, None, &mut |p| push(p, &mut out), &mut errors)
+            } else {
+                0
+            };
             if out.len() == before {
-                errors.push(PathError { path: arg.clone(), message: "the pattern matches no files".into() });
+                let message = if skipped > 0 {
+                    format!(
+                        "the pattern matches only excluded files ({skipped}); check exclude in migrade.toml and --exclude"
+                    )
+                } else {
+                    "the pattern matches no files".into()
+                };
+                errors.push(PathError { path: arg.clone(), message });
             }
             continue;
         }
@@ -122,13 +153,28 @@ fn walk(
     max_depth: Option<usize>,
     found: &mut dyn FnMut(PathBuf),
     errors: &mut Vec<PathError>,
-) {
-    for item in Walk::new(root, include.clone(), exclude.clone(), max_depth) {
+) -> usize {
+    let mut w = Walk::new(root, include.clone(), exclude.clone(), max_depth);
+    for item in w.by_ref() {
         match item {
             Ok(p) => found(p),
             Err(e) => errors.push(e),
         }
     }
+    w.excluded
+}
+
+/// The error for a folder that gave no file: none there, or all excluded.
+fn no_files(excluded: usize) -> String {
+    if excluded == 0 {
+        return NO_FILES.into();
+    }
+    let what = if excluded == 1 {
+        "the one migration file here is".to_string()
+    } else {
+        format!("all {excluded} migration files here are")
+    };
+    format!("{what} excluded (by exclude in migrade.toml or --exclude); nothing to lint")
 }
 
 /// The files under a folder that match `include` and not `exclude`, depth first,
@@ -138,6 +184,8 @@ struct Walk {
     inner: walkdir::IntoIter,
     include: GlobSet,
     exclude: GlobSet,
+    /// Files `include` matched that `exclude` then skipped.
+    excluded: usize,
 }
 
 impl Walk {
@@ -147,7 +195,7 @@ impl Walk {
             .max_depth(max_depth.unwrap_or(usize::MAX))
             .sort_by_file_name()
             .into_iter();
-        Walk { root: root.to_path_buf(), inner, include, exclude }
+        Walk { root: root.to_path_buf(), inner, include, exclude, excluded: 0 }
     }
 }
 
@@ -171,6 +219,9 @@ impl Iterator for Walk {
                     let exc = self.exclude.is_match(rel) || self.exclude.is_match(&full_s);
                     if inc && !exc {
                         return Some(Ok(e.into_path()));
+                    }
+                    if inc {
+                        self.excluded += 1;
                     }
                 }
                 Err(e) => {
@@ -265,7 +316,7 @@ impl Iterator for DirStream {
                     if !self.found_any {
                         self.ready.push_back(Found::Error(PathError {
                             path: display(&self.walk.root),
-                            message: NO_FILES.into(),
+                            message: no_files(self.walk.excluded),
                         }));
                     }
                 }
@@ -307,21 +358,25 @@ impl Layout {
             Layout::Plain => "plain",
         }
     }
+    /// Every layout, in the order help texts list them.
+    pub const ALL: [Layout; 10] = [
+        Layout::GolangMigrate,
+        Layout::UpDownSuffix,
+        Layout::Diesel,
+        Layout::Flyway,
+        Layout::Dbmate,
+        Layout::Goose,
+        Layout::Sqitch,
+        Layout::Prisma,
+        Layout::Supabase,
+        Layout::Plain,
+    ];
     pub fn parse(s: &str) -> Option<Layout> {
-        [
-            Layout::GolangMigrate,
-            Layout::UpDownSuffix,
-            Layout::Diesel,
-            Layout::Flyway,
-            Layout::Dbmate,
-            Layout::Goose,
-            Layout::Sqitch,
-            Layout::Prisma,
-            Layout::Supabase,
-            Layout::Plain,
-        ]
-        .into_iter()
-        .find(|l| l.name() == s)
+        Layout::ALL.into_iter().find(|l| l.name() == s)
+    }
+    /// The layout names, comma-separated, for messages.
+    pub fn names() -> String {
+        Layout::ALL.map(|l| l.name()).join(", ")
     }
     /// How the tool runs each file (before per-file opt-outs).
     pub fn tx(&self) -> TxWrap {
@@ -579,12 +634,18 @@ pub struct Placed {
 /// folders come in the order of their first file by path.
 pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
     let mut stdin = Vec::new();
+    // Standard input with a path takes that path's place in its folder's order.
+    let mut stdin_as: Option<PathBuf> = None;
     let mut groups: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     for i in inputs {
         match i {
             Input::File(p) => groups.entry(group_of(&p)).or_default().push(p),
-            Input::Stdin => stdin.push(Placed {
-                input: Input::Stdin,
+            Input::Stdin(Some(p)) if stdin_as.is_none() => {
+                stdin_as = Some(p.clone());
+                groups.entry(group_of(&p)).or_default().push(p);
+            }
+            Input::Stdin(_) => stdin.push(Placed {
+                input: Input::Stdin(None),
                 group: std::sync::Arc::from(Path::new("-")),
                 layout: forced.unwrap_or(Layout::Plain),
                 direction: Direction::Up,
@@ -598,6 +659,14 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
     let mut out = Vec::new();
     for (group, files) in groups {
         order_group(&group, files, forced, &mut out);
+    }
+    if let Some(name) = stdin_as {
+        for p in &mut out {
+            if matches!(&p.input, Input::File(f) if *f == name) {
+                p.input = Input::Stdin(Some(name));
+                break;
+            }
+        }
     }
     out.extend(stdin);
     out

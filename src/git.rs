@@ -1,7 +1,7 @@
 //! `--changed-since REF`: the files added or modified since the merge-base with REF.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn git(args: &[&str]) -> Result<String, String> {
@@ -13,8 +13,15 @@ fn git(args: &[&str]) -> Result<String, String> {
 }
 
 /// Canonical paths of files added or modified since the merge-base of `reference` and HEAD,
-/// including uncommitted and untracked files.
-pub fn changed_since(reference: &str) -> Result<HashSet<PathBuf>, String> {
+/// including uncommitted and untracked files. The repository is the one holding
+/// `start` (the first linted path), else the working directory's.
+pub fn changed_since(reference: &str, start: Option<&Path>) -> Result<HashSet<PathBuf>, String> {
+    let here = start.filter(|s| s.is_dir()).map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| ".".into());
+    let git = |args: &[&str]| {
+        let mut all = vec!["-C", here.as_str()];
+        all.extend_from_slice(args);
+        git(&all)
+    };
     let root = git(&["rev-parse", "--show-toplevel"]).map_err(|e| format!("not inside a git repository ({e})"))?;
     let root = PathBuf::from(root.trim());
     if git(&["rev-parse", "--verify", "--quiet", &format!("{reference}^{{commit}}")]).is_err() {

@@ -1,6 +1,7 @@
 //! The `migrade` command line.
 #![forbid(unsafe_code)]
 
+use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use migrade::config;
 use migrade::discover::{DiscoverOptions, Layout};
@@ -9,7 +10,7 @@ use migrade::model::Level;
 use migrade::report::{self, RunReport};
 use migrade::run::{self, RunOptions};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -29,6 +30,41 @@ enum Format {
     Gcc,
 }
 
+/// Settings every subcommand that reads migrations shares: resolved by [`resolve`].
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// Target PostgreSQL version, MAJOR or MAJOR.MINOR (default 15; e.g. 16 or 16.2).
+    #[arg(long, value_name = "VERSION", value_parser = config::parse_pg_version)]
+    pg_version: Option<u32>,
+    /// Config file (default: migrade.toml in the folder of each linted path or a parent).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Ignore any migrade.toml.
+    #[arg(long)]
+    no_config: bool,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    /// Colour when standard output is a terminal (NO_COLOR, FORCE_COLOR, CLICOLOR_FORCE honoured).
+    Auto,
+    Always,
+    Never,
+}
+
+const LINT_AFTER_HELP: &str = "\
+Exit codes:
+  0  no file reached --fail-on
+  1  at least one file's grade is at or above --fail-on
+  2  an operational error (bad flag or config, missing path, unreadable file); the other
+     files are still linted and reported first
+
+Examples:
+  migrade lint migrations/
+  migrade lint 'db/**/*.sql' --fail-on medium --format github
+  migrade lint migrations/ --changed-since origin/main
+  cat 0007_x.sql | migrade lint - --stdin-filename migrations/0007_x.sql";
+
 #[derive(clap::Args, Clone)]
 struct LintArgs {
     /// Files, directories or globs (quoted); `-` reads standard input.
@@ -37,12 +73,11 @@ struct LintArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
-    /// Exit with code 1 when a file reaches this grade.
-    #[arg(long, value_parser = parse_level)]
+    /// Exit with code 1 when a file reaches this grade (default high).
+    #[arg(long, value_name = "LEVEL", value_parser = level_parser())]
     fail_on: Option<Level>,
-    /// Target PostgreSQL major version (default 15).
-    #[arg(long)]
-    pg_version: Option<u32>,
+    #[command(flatten)]
+    common: Common,
     /// Treat every file as one transaction (as many migration tools run them).
     #[arg(long)]
     assume_in_transaction: bool,
@@ -50,26 +85,27 @@ struct LintArgs {
     #[arg(long)]
     session_timezone_utc: bool,
     /// Only lint files in directories that match this glob (repeatable).
-    #[arg(long)]
+    #[arg(long, value_name = "GLOB")]
     include: Vec<String>,
-    /// Skip files that match this glob (repeatable).
-    #[arg(long)]
+    /// Skip files that match this glob, named files included (repeatable).
+    #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
-    /// Config file (default: migrade.toml in this directory or a parent).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Ignore any migrade.toml.
-    #[arg(long)]
-    no_config: bool,
     /// Migration tool layout (default: detected per folder).
-    #[arg(long, value_parser = parse_layout)]
+    #[arg(long, value_name = "LAYOUT", value_parser = layout_parser())]
     layout: Option<Layout>,
     /// Lint only files added or modified since this git ref (merge-base).
-    #[arg(long)]
+    #[arg(long, value_name = "REF")]
     changed_since: Option<String>,
+    /// The path standard input (`-`) stands for: used in output, for the layout and the
+    /// schema history of its folder, and for excludes.
+    #[arg(long, value_name = "PATH")]
+    stdin_filename: Option<PathBuf>,
     /// Skip files larger than this many bytes.
-    #[arg(long)]
+    #[arg(long, value_name = "BYTES")]
     max_file_size: Option<u64>,
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: ColorChoice,
     /// Do not print expand/contract plans in human output.
     #[arg(long)]
     no_plan: bool,
@@ -85,42 +121,44 @@ struct LintArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Lint migration files and grade them.
+    #[command(after_help = LINT_AFTER_HELP)]
     Lint(LintArgs),
     /// List every rule with its default level.
     Rules,
     /// Print a rule's documentation.
-    Explain { rule: String },
+    Explain {
+        /// A rule id, as `migrade rules` lists them (e.g. drop-column).
+        rule: String,
+    },
     /// Print the expand/contract plan for one migration file.
     Plan {
+        /// The migration file to plan (its folder's earlier files feed the schema history).
         file: String,
         /// Write the stages as separate migration files into this directory.
-        #[arg(long)]
+        #[arg(long, value_name = "DIR")]
         split: Option<PathBuf>,
         #[command(flatten)]
-        common: PlanArgs,
+        common: Common,
     },
     /// Write a commented default migrade.toml in the current directory.
     Init,
+    /// Print a shell completion script (e.g. `migrade completions bash > /etc/bash_completion.d/migrade`).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `migrade man > migrade.1`.
+    Man,
 }
 
-#[derive(clap::Args)]
-struct PlanArgs {
-    #[arg(long)]
-    pg_version: Option<u32>,
-    #[arg(long)]
-    config: Option<PathBuf>,
-    #[arg(long)]
-    no_config: bool,
+fn level_parser() -> impl TypedValueParser<Value = Level> {
+    clap::builder::PossibleValuesParser::new(Level::ALL.map(|l| l.as_str()))
+        .try_map(|s| Level::parse(&s).ok_or_else(|| format!("`{s}` is not a level")))
 }
 
-fn parse_level(s: &str) -> Result<Level, String> {
-    Level::parse(s).ok_or_else(|| format!("`{s}` is not a level: use low, medium, high or very-high"))
-}
-
-fn parse_layout(s: &str) -> Result<Layout, String> {
-    Layout::parse(s).ok_or_else(|| {
-        format!("`{s}` is not a layout: use golang-migrate, up-down-suffix, diesel, flyway, dbmate, goose, sqitch, prisma, supabase or plain")
-    })
+fn layout_parser() -> impl TypedValueParser<Value = Layout> {
+    clap::builder::PossibleValuesParser::new(Layout::ALL.map(|l| l.name()))
+        .try_map(|s| Layout::parse(&s).ok_or_else(|| format!("`{s}` is not a layout")))
 }
 
 fn main() -> ExitCode {
@@ -148,6 +186,25 @@ fn main() -> ExitCode {
         },
         Command::Plan { file, split, common } => plan(file, split, common),
         Command::Init => init(),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "migrade", &mut out);
+            print(&String::from_utf8_lossy(&out));
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out) {
+                Ok(()) => {
+                    print(&String::from_utf8_lossy(&out));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the man page: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     }
 }
 
@@ -157,82 +214,144 @@ fn print(s: &str) {
     let _ = out.flush();
 }
 
-fn load_settings(config_path: Option<&PathBuf>, no_config: bool) -> Result<(Settings, config::Loaded), ExitCode> {
-    let mut settings = Settings::default();
-    if no_config {
-        return Ok((settings, config::Loaded::default()));
-    }
-    let path = match config_path {
-        Some(p) => {
-            if !p.is_file() {
-                eprintln!("error: config file {} not found; check --config", p.display());
-                return Err(ExitCode::from(2));
-            }
-            Some(p.clone())
+/// One set of settings and the paths they apply to: the paths whose nearest
+/// migrade.toml is the same file (or none).
+struct Resolved {
+    settings: Settings,
+    loaded: config::Loaded,
+    paths: Vec<String>,
+}
+
+/// Where the config search starts for one path argument: its folder (a glob's
+/// fixed folder part; standard input's `--stdin-filename` folder), made absolute
+/// so the search reaches the working directory's parents.
+fn search_start(arg: &str, stdin_name: Option<&Path>) -> PathBuf {
+    let p = if arg == "-" {
+        stdin_name.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+    } else if arg.contains(['*', '?', '[']) {
+        arg.split('/').take_while(|c| !c.contains(['*', '?', '['])).collect::<Vec<_>>().join("/").into()
+    } else {
+        let p = Path::new(arg);
+        if p.is_dir() { p.to_path_buf() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() }
+    };
+    let p = if p.as_os_str().is_empty() { PathBuf::from(".") } else { p };
+    std::path::absolute(&p).unwrap_or(p)
+}
+
+/// The one settings resolver of every subcommand: config file(s), then the
+/// flags shared by all (`--pg-version`, already validated by its parser).
+/// Without `--config`, each path uses the migrade.toml found upward from it (as
+/// ruff does); paths that share one are resolved together.
+fn resolve(common: &Common, paths: &[String], stdin_name: Option<&Path>) -> Result<Vec<Resolved>, ExitCode> {
+    let mut groups: Vec<(Option<PathBuf>, Vec<String>)> = Vec::new();
+    if common.no_config {
+        groups.push((None, paths.to_vec()));
+    } else if let Some(p) = &common.config {
+        if !p.is_file() {
+            eprintln!("error: config file {} not found; check --config", p.display());
+            return Err(ExitCode::from(2));
         }
-        None => std::env::current_dir().ok().and_then(|d| config::find(&d)),
-    };
-    let loaded = match path {
-        Some(p) => match config::load(&p, &mut settings) {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("{:?}", miette::Report::new(*e));
-                return Err(ExitCode::from(2));
+        groups.push((Some(p.clone()), paths.to_vec()));
+    } else {
+        for arg in paths {
+            let found = config::find(&search_start(arg, stdin_name));
+            match groups.iter_mut().find(|(c, _)| *c == found) {
+                Some((_, ps)) => ps.push(arg.clone()),
+                None => groups.push((found, vec![arg.clone()])),
             }
-        },
-        None => config::Loaded::default(),
-    };
-    Ok((settings, loaded))
+        }
+    }
+    let mut out = Vec::new();
+    for (path, paths) in groups {
+        let mut settings = Settings::default();
+        let loaded = match &path {
+            Some(p) => match config::load(p, &mut settings) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("{:?}", miette::Report::new(*e));
+                    return Err(ExitCode::from(2));
+                }
+            },
+            None => config::Loaded::default(),
+        };
+        if let Some(v) = common.pg_version {
+            settings.pg_version = v;
+        }
+        out.push(Resolved { settings, loaded, paths });
+    }
+    Ok(out)
+}
+
+/// One run: the options, settings and `--fail-on` of a group of paths that share a config.
+struct Job {
+    opts: RunOptions,
+    settings: Settings,
+    fail_on: Level,
 }
 
 fn lint(args: LintArgs) -> ExitCode {
-    let (mut settings, loaded) = match load_settings(args.config.as_ref(), args.no_config) {
-        Ok(x) => x,
+    let groups = match resolve(&args.common, &args.paths, args.stdin_filename.as_deref()) {
+        Ok(g) => g,
         Err(c) => return c,
     };
-    if let Some(v) = args.pg_version {
-        if !(9..=19).contains(&v) {
-            eprintln!("error: --pg-version {v} is not a PostgreSQL major version (use e.g. 15)");
-            return ExitCode::from(2);
-        }
-        settings.pg_version = v;
-    }
-    settings.assume_in_transaction |= args.assume_in_transaction;
-    settings.utc |= args.session_timezone_utc;
-    let fail_on = args.fail_on.or(loaded.fail_on).unwrap_or(Level::High);
-    let layout = args.layout.or_else(|| loaded.layout.as_deref().and_then(Layout::parse));
-    let mut include = loaded.include.clone();
-    include.extend(args.include.iter().cloned());
-    let mut exclude = loaded.exclude.clone();
-    exclude.extend(args.exclude.iter().cloned());
+    // --changed-since: the repository is the one holding the linted paths (not
+    // necessarily the working directory's).
     let only = match &args.changed_since {
-        Some(r) => match migrade::git::changed_since(r) {
-            Ok(set) => Some(set),
-            Err(e) => {
-                eprintln!("error: --changed-since {r}: {e}");
-                return ExitCode::from(2);
+        Some(r) => {
+            let start = args.paths.first().map(|p| search_start(p, args.stdin_filename.as_deref()));
+            match migrade::git::changed_since(r, start.as_deref()) {
+                Ok(set) => Some(set),
+                Err(e) => {
+                    eprintln!("error: --changed-since {r}: {e}");
+                    return ExitCode::from(2);
+                }
             }
-        },
+        }
         None => None,
     };
-    let opts = RunOptions {
-        paths: args.paths.clone(),
-        discover: DiscoverOptions { include, exclude, max_depth: None },
-        layout,
-        max_file_size: args.max_file_size.or(loaded.max_file_size).unwrap_or(run::DEFAULT_MAX_FILE_SIZE),
-        only,
-        history_from_siblings: !args.no_history,
-    };
+    let jobs: Vec<Job> = groups
+        .into_iter()
+        .map(|Resolved { mut settings, loaded, paths }| {
+            settings.assume_in_transaction |= args.assume_in_transaction;
+            settings.utc |= args.session_timezone_utc;
+            let mut include = loaded.include.clone();
+            include.extend(args.include.iter().cloned());
+            let mut exclude = loaded.exclude.clone();
+            exclude.extend(args.exclude.iter().cloned());
+            let opts = RunOptions {
+                paths,
+                discover: DiscoverOptions {
+                    include,
+                    exclude,
+                    max_depth: None,
+                    stdin_filename: args.stdin_filename.clone(),
+                },
+                layout: args.layout.or_else(|| loaded.layout.as_deref().and_then(Layout::parse)),
+                max_file_size: args.max_file_size.or(loaded.max_file_size).unwrap_or(run::DEFAULT_MAX_FILE_SIZE),
+                only: only.clone(),
+                history_from_siblings: !args.no_history,
+            };
+            Job { opts, settings, fail_on: args.fail_on.or(loaded.fail_on).unwrap_or(Level::High) }
+        })
+        .collect();
     if args.format == Format::Json {
-        return lint_json_stream(&opts, &settings, fail_on);
+        return lint_json_stream(&jobs);
     }
-    let result = match run::run(&opts, &settings) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+    let mut result = RunReport::default();
+    let mut failed = false;
+    for job in &jobs {
+        match run::run(&job.opts, &job.settings) {
+            Ok(r) => {
+                failed |= r.files.iter().any(|f| f.grade >= job.fail_on);
+                result.files.extend(r.files);
+                result.errors.extend(r.errors);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
         }
-    };
+    }
     let out = render(&result, args.format, &args);
     print(&out);
     if args.format != Format::Human {
@@ -240,11 +359,11 @@ fn lint(args: LintArgs) -> ExitCode {
             eprintln!("error: {}: {}", e.path, e.message);
         }
     }
-    exit_code(&result, fail_on)
+    exit_code(&result, failed)
 }
 
 /// `--format json`, written file by file as the run goes (bounded memory).
-fn lint_json_stream(opts: &RunOptions, settings: &Settings, fail_on: Level) -> ExitCode {
+fn lint_json_stream(jobs: &[Job]) -> ExitCode {
     let stdout = std::io::stdout();
     let mut stream = match report::json::JsonStream::begin(std::io::BufWriter::with_capacity(1 << 16, stdout.lock())) {
         Ok(s) => s,
@@ -258,20 +377,22 @@ fn lint_json_stream(opts: &RunOptions, settings: &Settings, fail_on: Level) -> E
     let mut write_error = None;
     // Each file's entry is rendered on the worker threads; this thread only writes bytes.
     let render = |(r, e): run::FileResult| (r.map(|r| (r.grade, report::json::file_bytes(&r))), e);
-    let result = run::run_mapped(opts, settings, &render, &mut |(r, e)| {
-        if let Some((grade, entry)) = r {
-            failed |= grade >= fail_on;
-            if write_error.is_none()
-                && let Err(err) = stream.file_rendered(&entry)
-            {
-                write_error = Some(err);
+    for Job { opts, settings, fail_on } in jobs {
+        let result = run::run_mapped(opts, settings, &render, &mut |(r, e)| {
+            if let Some((grade, entry)) = r {
+                failed |= grade >= *fail_on;
+                if write_error.is_none()
+                    && let Err(err) = stream.file_rendered(&entry)
+                {
+                    write_error = Some(err);
+                }
             }
+            errors.extend(e);
+        });
+        if let Err(e) = result {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
-        errors.extend(e);
-    });
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
     }
     if let Err(e) = stream.finish(&errors) {
         write_error.get_or_insert(e);
@@ -298,7 +419,7 @@ fn render(result: &RunReport, format: Format, args: &LintArgs) -> String {
     match format {
         Format::Json => report::json::render(result) + "\n",
         Format::Human => {
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let color = use_color(args.color);
             report::human::render(
                 result,
                 &report::human::HumanOptions { color, show_plan: !args.no_plan, show_low_files: args.all },
@@ -311,24 +432,42 @@ fn render(result: &RunReport, format: Format, args: &LintArgs) -> String {
     }
 }
 
-fn exit_code(result: &RunReport, fail_on: Level) -> ExitCode {
+fn exit_code(result: &RunReport, failed: bool) -> ExitCode {
     if !result.errors.is_empty() {
         ExitCode::from(2)
-    } else if result.files.iter().any(|f| f.grade >= fail_on) {
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn plan(file: String, split: Option<PathBuf>, common: PlanArgs) -> ExitCode {
-    let (mut settings, _) = match load_settings(common.config.as_ref(), common.no_config) {
-        Ok(x) => x,
+/// Whether human output is coloured: `--color always|never` decides; with `auto`,
+/// NO_COLOR (non-empty) turns colour off, FORCE_COLOR (non-empty) or
+/// CLICOLOR_FORCE (set, not `0`) turn it on, else colour when stdout is a terminal.
+fn use_color(choice: ColorChoice) -> bool {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            if env("NO_COLOR").is_some() {
+                false
+            } else if env("FORCE_COLOR").is_some() || env("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+                true
+            } else {
+                std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+fn plan(file: String, split: Option<PathBuf>, common: Common) -> ExitCode {
+    let settings = match resolve(&common, std::slice::from_ref(&file), None) {
+        Ok(mut groups) if !groups.is_empty() => groups.swap_remove(0).settings,
+        Ok(_) => Settings::default(),
         Err(c) => return c,
     };
-    if let Some(v) = common.pg_version {
-        settings.pg_version = v;
-    }
     migrade::plan_cmd::run(&file, split.as_deref(), &settings)
 }
 

@@ -82,13 +82,20 @@ struct Loaded {
 
 fn load(p: &Placed, max: u64, only: Option<&HashSet<std::path::PathBuf>>) -> Loaded {
     let (path, text) = match &p.input {
-        Input::Stdin => {
+        Input::Stdin(name) => {
             let mut buf = Vec::new();
             let r = std::io::stdin()
                 .read_to_end(&mut buf)
                 .map_err(|e| format!("cannot read standard input: {e}"))
                 .and_then(|_| decode(buf));
-            ("-".to_string(), r)
+            let shown = match name {
+                Some(n) => {
+                    let s = n.to_string_lossy();
+                    s.strip_prefix("./").unwrap_or(&s).to_string()
+                }
+                None => "-".to_string(),
+            };
+            (shown, r)
         }
         Input::File(f) => {
             let s = f.to_string_lossy();
@@ -281,13 +288,18 @@ pub fn run_mapped<T: Send>(
     }
     let (mut inputs, errors) = discover::discover(&opts.paths, &opts.discover)?;
     let mut only = opts.only.clone();
-    let explicit: Vec<&Path> = opts.paths.iter().map(Path::new).filter(|p| p.is_file()).collect();
+    let mut explicit: Vec<&Path> = opts.paths.iter().map(Path::new).filter(|p| p.is_file()).collect();
+    if opts.paths.iter().any(|p| p == "-")
+        && let Some(name) = &opts.discover.stdin_filename
+    {
+        explicit.push(name);
+    }
     if opts.history_from_siblings && !explicit.is_empty() {
         let mut seen: HashSet<std::path::PathBuf> = inputs
             .iter()
             .filter_map(|i| match i {
-                Input::File(p) => Some(canonical(p)),
-                Input::Stdin => None,
+                Input::File(p) | Input::Stdin(Some(p)) => Some(canonical(p)),
+                Input::Stdin(None) => None,
             })
             .collect();
         let reported = seen.clone();
@@ -324,9 +336,11 @@ pub fn run_mapped<T: Send>(
         let mut keep = vec![true; placed.len()];
         let mut last_reported: std::collections::HashMap<Arc<Path>, usize> = Default::default();
         for (i, p) in placed.iter().enumerate() {
-            if let Input::File(f) = &p.input
-                && set.contains(&canonical(f))
-            {
+            let reported = match &p.input {
+                Input::File(f) => set.contains(&canonical(f)),
+                Input::Stdin(_) => true,
+            };
+            if reported {
                 last_reported.insert(p.group.clone(), i);
             }
         }

@@ -496,6 +496,46 @@ fn action_passes_a_safe_pull_request_with_a_cached_binary() {
 }
 
 #[test]
+fn action_reports_a_config_error_and_takes_paths_with_spaces() {
+    let Some(action) = action_json("action_reports_a_config_error_and_takes_paths_with_spaces") else {
+        return;
+    };
+    let ws = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let bin = bin_dir();
+    write_files(
+        ws.path(),
+        &[
+            ("db/my migrations/0001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"),
+            ("db/my migrations/0002_drop.sql", "ALTER TABLE users DROP COLUMN email;\n"),
+            ("other/0001_x.sql", "SELECT 1;\n"),
+        ],
+    );
+    // One path per line: a path may hold spaces.
+    let paths = "db/my migrations\nother\n";
+    let run = run_action(&action, ws.path(), home.path(), &[("paths", paths)], None, Some(bin.path()));
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{log}");
+    assert!(run.stdout.contains("file=db/my migrations/0002_drop.sql"), "{log}");
+    assert_eq!(run.outputs["grade"], "very-high", "{log}");
+
+    // A config error: an ::error annotation and a line in the job summary, not only the log.
+    write_files(ws.path(), &[("migrade.toml", "fail_on = \"extreme\"\n")]);
+    let run = run_action(&action, ws.path(), home.path(), &[("paths", paths)], None, Some(bin.path()));
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 2, "{log}");
+    let annotation = run.stdout.lines().find(|l| l.starts_with("::error title=migrade could not run::"));
+    let annotation = annotation.unwrap_or_else(|| panic!("no annotation: {log}"));
+    assert!(annotation.contains("is not a level"), "{annotation}");
+    assert!(!annotation.contains('\u{1b}'), "{annotation}");
+    assert!(
+        run.summary.contains("could not lint every file") && run.summary.contains("is not a level"),
+        "{}",
+        run.summary
+    );
+}
+
+#[test]
 fn action_without_migrade_or_cargo_says_how_to_get_rust() {
     let Some(action) = action_json("action_without_migrade_or_cargo_says_how_to_get_rust") else {
         return;

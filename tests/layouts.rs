@@ -564,7 +564,7 @@ fn history_folder_walk_stops_at_the_migration_depth() {
         .iter()
         .map(|i| match i {
             Input::File(p) => p.strip_prefix(root).unwrap().to_string_lossy().to_string(),
-            Input::Stdin => "-".into(),
+            Input::Stdin(_) => "-".into(),
         })
         .collect();
     rel.sort();

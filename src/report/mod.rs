@@ -12,6 +12,7 @@ use crate::model::{FileReport, Span};
 use crate::source::{LineCol, LineIndex};
 
 /// Everything a run produced.
+#[derive(Default)]
 pub struct RunReport {
     pub files: Vec<FileReport>,
     pub errors: Vec<PathError>,

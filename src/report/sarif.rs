@@ -103,7 +103,10 @@ fn doc_paragraph(doc: &str) -> Option<String> {
             }
             continue;
         }
-        if para.is_empty() && (line.starts_with("Default level") || line.eq_ignore_ascii_case("todo")) {
+        // The level line, the `Tag:` configuration hint and a bare TODO are not a description.
+        if para.is_empty()
+            && (line.starts_with("Default level") || line.starts_with("Tag:") || line.eq_ignore_ascii_case("todo"))
+        {
             // a one-line paragraph to skip: the next blank line ends it
             continue;
         }
@@ -123,10 +126,36 @@ fn pascal(id: &str) -> String {
         .collect()
 }
 
+/// GitHub code scanning's `security-severity` (a CVSS-like score as a string:
+/// 9.0+ critical, 7.0 high, 4.0 medium, below low) of a security rule's level.
+fn security_severity(level: Level) -> &'static str {
+    match level {
+        Level::VeryHigh => "9.0",
+        Level::High => "7.5",
+        Level::Medium => "5.5",
+        Level::Low => "3.0",
+    }
+}
+
+/// Where a rule's page is read on the web: its page in the repository at this
+/// version's tag (None when Cargo.toml names no repository).
+pub fn help_uri(rule_id: &str) -> Option<String> {
+    let repo = env!("CARGO_PKG_REPOSITORY").trim_end_matches('/');
+    (!repo.is_empty()).then(|| format!("{repo}/blob/v{}/rules/{rule_id}.md", env!("CARGO_PKG_VERSION")))
+}
+
 fn descriptor(rule: &Rule) -> ReportingDescriptor {
     let full = doc_paragraph(rule.doc).unwrap_or_else(|| rule.summary.to_string());
     let doc = if rule.doc.trim().is_empty() { rule.summary } else { rule.doc };
-    ReportingDescriptor::builder()
+    let mut props =
+        vec![("migradeLevel", Value::from(rule.level.as_str())), ("sessionSafety", Value::from(rule.session))];
+    if !rule.tags.is_empty() {
+        props.push(("tags", Value::from(rule.tags.to_vec())));
+    }
+    if rule.tags.contains(&"security") {
+        props.push(("security-severity", Value::from(security_severity(rule.level))));
+    }
+    let mut d = ReportingDescriptor::builder()
         .id(rule.id)
         .name(pascal(rule.id))
         .short_description(MultiformatMessageString::builder().text(rule.summary).build())
@@ -135,11 +164,10 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         .default_configuration(
             ReportingConfiguration::builder().level(Value::from(level_str(sarif_level(rule.level)))).build(),
         )
-        .properties(bag([
-            ("migradeLevel", Value::from(rule.level.as_str())),
-            ("sessionSafety", Value::from(rule.session)),
-        ]))
-        .build()
+        .properties(bag(props))
+        .build();
+    d.help_uri = help_uri(rule.id);
+    d
 }
 
 fn result(f: &FileReport, text: &str, index: &LineIndex, x: &Finding) -> SarifResult {
@@ -160,15 +188,19 @@ fn result(f: &FileReport, text: &str, index: &LineIndex, x: &Finding) -> SarifRe
                 .build(),
         )
         .build();
-    let text = if x.help.trim().is_empty() { x.message.clone() } else { format!("{} {}", x.message, x.help) };
+    // The message is the finding; its advice goes in `help` (a property), so viewers
+    // that show the message as a title do not run the two together.
     let mut props = vec![("migradeLevel", Value::from(x.level.as_str())), ("fileGrade", Value::from(f.grade.as_str()))];
+    if !x.help.trim().is_empty() {
+        props.push(("help", Value::from(x.help.as_str())));
+    }
     if let Some(s) = x.statement {
         props.push(("statement", Value::from(s)));
     }
     let builder = SarifResult::builder()
         .rule_id(x.rule)
         .level(sarif_level(x.level))
-        .message(Message::builder().text(text).build())
+        .message(Message::builder().text(x.message.as_str()).build())
         .locations(vec![location])
         .properties(bag(props));
     let suppressions = x.ignored.then(|| {
