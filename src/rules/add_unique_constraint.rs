@@ -32,8 +32,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
         let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
         if let Some(idx) = &spec.using_index {
+            // Catalog only, no build: low (RISK-MODEL, Constraints); the lock's queueing
+            // risk is the lock_timeout finding's.
             out.push(Hit::new(
-                Level::Medium,
+                Level::Low,
                 format!("attaching unique index {idx} as constraint {name} takes a brief ACCESS EXCLUSIVE lock on {table}, no build"),
                 "Make sure the index was built CONCURRENTLY and is valid; run with a short lock_timeout",
             ));
