@@ -4,7 +4,7 @@ use crate::facts::{self, FactCtx};
 use crate::ir::{Op, ParsedStatement, TxKind};
 use crate::model::*;
 use crate::parse::parse_statement;
-use crate::rules::{self, Check, FileCtx, Hit, RuleSettings, StmtCtx, StmtRecord, TxState, ignores};
+use crate::rules::{self, Check, FileCtx, Hit, Later, RuleSettings, StmtCtx, StmtRecord, TxState, ignores};
 use crate::schema::Schema;
 use crate::source::LineIndex;
 use crate::split::{self, RawStatement};
@@ -297,6 +297,7 @@ impl Linter<'_> {
         st: &mut FileState,
         out: &mut Collected,
         embedded: bool,
+        later: Later,
     ) -> Effects {
         let mut tx = st.snapshot();
         if embedded {
@@ -321,6 +322,7 @@ impl Linter<'_> {
                 tx: &tx,
                 refuses_transaction: parsed.refuses_transaction.as_deref(),
                 settings: &self.rule_settings,
+                later,
             };
             let mut buf = Vec::new();
             for rule in rules::ALL.iter().filter(|_| !self.history_only) {
@@ -344,7 +346,7 @@ impl Linter<'_> {
                 let espan = Span { start: emb.offset, end: (emb.offset + emb.sql.len()).min(self.text.len()) };
                 match parse_statement(&emb.sql, emb.offset) {
                     Ok(p) => {
-                        let e = self.analyze(&p, &emb.sql, index, espan, schema, st, out, true);
+                        let e = self.analyze(&p, &emb.sql, index, espan, schema, st, out, true, later);
                         effects.merge(&e);
                     }
                     Err(e) => {
@@ -435,6 +437,7 @@ impl Linter<'_> {
         st: &mut FileState,
         out: &mut Collected,
         section: Direction,
+        later: Later,
     ) {
         let span = Span { start: raw.start, end: raw.end };
         let sql = &self.text[raw.start..raw.body_end];
@@ -457,7 +460,7 @@ impl Linter<'_> {
         } else {
             match parsed.unwrap_or_else(|| parse_one(self.text, raw)) {
                 Ok(p) => {
-                    let e = self.analyze(&p, sql, index, span, schema, st, out, false);
+                    let e = self.analyze(&p, sql, index, span, schema, st, out, false, later);
                     (p.summary.clone(), e, Some(p.op))
                 }
                 Err(e) => {
@@ -590,9 +593,10 @@ fn check_prepared(
         let mut st = FileState::new(section.tx.effective(&raws, text) || settings.assume_in_transaction);
         let first_record = out.records.len();
         let first_finding = out.findings.len();
-        for (raw, pos) in raws.iter().zip(positions) {
+        for (k, (raw, &pos)) in raws.iter().zip(&positions).enumerate() {
             let p = parsed.get_mut(pos).and_then(Option::take).flatten();
-            linter.statement(index, raw, p, schema_ref, &mut st, &mut out, section.direction);
+            let later = Later { slots: &parsed, raws: &raws[k + 1..], positions: &positions[k + 1..], text };
+            linter.statement(index, raw, p, schema_ref, &mut st, &mut out, section.direction, later);
             index += 1;
         }
         // File-level rules, per section.

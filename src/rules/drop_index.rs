@@ -23,6 +23,27 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let Op::Drop { kind: ObjKind::Index, names, concurrently, .. } = cx.op else {
         return;
     };
+    // `DROP INDEX CONCURRENTLY [IF EXISTS] x` directly followed by `CREATE INDEX
+    // CONCURRENTLY x`: the (retry-safe) rebuild of x, graded as the create (RISK-MODEL,
+    // "What the schema history settles"), plus what the gap between them breaks.
+    let rebuilt = match cx.later.next_op() {
+        Some(Op::CreateIndex { name: Some(next), concurrently: true, .. })
+            if *concurrently && names.len() == 1 && names[0].name == *next =>
+        {
+            Some(next.as_str())
+        }
+        _ => None,
+    };
+    if let Some(name) = rebuilt {
+        if let Some(idx) = cx.schema().indexes.get(name).filter(|i| i.unique && !cx.is_new(&i.table)) {
+            out.push(Hit::new(
+                Level::Medium,
+                format!("rebuilding unique index {name} on {}: between the drop and the end of the new build nothing rejects duplicates, and INSERT ... ON CONFLICT on its columns fails", idx.table),
+                "Build the new index under another name CONCURRENTLY, then drop the old one and rename the new one",
+            ));
+        }
+        return;
+    }
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
         let idx = cx.schema().indexes.get(&n.name);
         if idx.is_some_and(|i| cx.is_new(&i.table)) {
@@ -50,5 +71,35 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 .plan(plan::drop_index_concurrently(n)),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::TxWrap;
+    use crate::rules::test_support::{after_history, findings};
+
+    #[test]
+    fn drop_then_create_concurrently_under_the_same_name_is_a_rebuild() {
+        let rebuild = "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n";
+        assert_eq!(findings(rebuild, TxWrap::Never, &["drop-index"]), vec![]);
+        // The create is still graded as one.
+        assert_eq!(findings(rebuild, TxWrap::Never, &["create-index"]), vec![("create-index".to_string(), 2)]);
+        // Another name, or not directly followed: a drop of an index in use.
+        let other = "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\nCREATE INDEX CONCURRENTLY users_email_idx2 ON users (email);\n";
+        assert_eq!(findings(other, TxWrap::Never, &["drop-index"]), vec![("drop-index".to_string(), 1)]);
+        let gap = "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\nSELECT 1;\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n";
+        assert_eq!(findings(gap, TxWrap::Never, &["drop-index"]), vec![("drop-index".to_string(), 1)]);
+    }
+
+    #[test]
+    fn rebuilding_a_unique_index_leaves_a_gap_without_uniqueness() {
+        let f = after_history(
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nCREATE UNIQUE INDEX users_email_idx ON users (email);\n",
+            "DROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\nCREATE UNIQUE INDEX CONCURRENTLY users_email_idx ON users (email);\n",
+            &["drop-index"],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].2.contains("nothing rejects duplicates"), "{}", f[0].2);
     }
 }

@@ -139,6 +139,36 @@ pub struct RuleSettings {
     pub utc: bool,
 }
 
+/// A parsed statement slot of a file: `None` once taken or when unterminated.
+pub type ParsedSlot = Option<Option<Result<ParsedStatement, crate::parse::ParseError>>>;
+
+/// The statements after the current one in the same file section, for rules that
+/// judge a statement by what follows it (a drop followed by its re-creation).
+#[derive(Clone, Copy, Default)]
+pub struct Later<'a> {
+    pub(crate) slots: &'a [ParsedSlot],
+    pub(crate) raws: &'a [&'a crate::split::RawStatement],
+    /// Position of each raw statement in `slots`.
+    pub(crate) positions: &'a [usize],
+    pub(crate) text: &'a str,
+}
+
+impl<'a> Later<'a> {
+    /// Each later statement: its SQL text and, when it could be parsed, its op.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, Option<&'a Op>)> + 'a {
+        let (slots, text) = (self.slots, self.text);
+        self.raws.iter().zip(self.positions).map(move |(r, &p)| {
+            let sql = text.get(r.start..r.body_end).unwrap_or("");
+            let op = slots.get(p).and_then(Option::as_ref).and_then(Option::as_ref).and_then(|x| x.as_ref().ok());
+            (sql, op.map(|x| &x.op))
+        })
+    }
+    /// The op of the statement right after the current one, when it could be parsed.
+    pub fn next_op(&self) -> Option<&'a Op> {
+        self.iter().next().and_then(|(_, op)| op)
+    }
+}
+
 /// One statement, as a rule sees it.
 pub struct StmtCtx<'a> {
     pub index: usize,
@@ -150,6 +180,8 @@ pub struct StmtCtx<'a> {
     pub tx: &'a TxState,
     pub refuses_transaction: Option<&'a str>,
     pub settings: &'a RuleSettings,
+    /// The statements after this one in the same section.
+    pub later: Later<'a>,
 }
 
 impl StmtCtx<'_> {
