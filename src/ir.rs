@@ -245,7 +245,8 @@ pub enum RowSecurity {
     NoForce,
 }
 
-/// One sub-command of ALTER TABLE.
+/// One sub-command of ALTER TABLE. `Trigger::foreign_keys`: ENABLE/DISABLE TRIGGER ALL, or
+/// of a foreign key's internal trigger, which switches foreign-key enforcement too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlterCmd {
     AddColumn { column: ColumnSpec, if_not_exists: bool },
@@ -266,7 +267,7 @@ pub enum AlterCmd {
     AttachPartition { partition: QName },
     DetachPartition { partition: QName, concurrently: bool },
     RowSecurity(RowSecurity),
-    Trigger { enable: bool },
+    Trigger { enable: bool, foreign_keys: bool },
     ReplicaIdentity,
     OwnerTo,
     ClusterOn,

@@ -391,7 +391,11 @@ impl Linter<'_> {
                 .collect();
             let dml = matches!(
                 parsed.op,
-                Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. }
+                Op::Update { .. }
+                    | Op::Delete { .. }
+                    | Op::Merge { .. }
+                    | Op::Insert { from_query: true, .. }
+                    | Op::Copy { from: true, .. }
             ) && effects.table.as_deref().is_some_and(existing);
             let ddl = match &parsed.op {
                 Op::AlterTable { table, .. } => existing(&table.name),

@@ -595,6 +595,13 @@ fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
     ParsedStatement { op, summary: summary.into(), refuses_transaction: None, reads: Vec::new() }
 }
 
+/// ENABLE/DISABLE TRIGGER ALL, or of a foreign key's internal trigger
+/// (`RI_ConstraintTrigger_*`): it switches foreign-key enforcement.
+fn fk_triggers(t: AlterTableType, name: &str) -> bool {
+    matches!(t, AlterTableType::AtEnableTrigAll | AlterTableType::AtDisableTrigAll)
+        || name.starts_with("RI_ConstraintTrigger")
+}
+
 fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
     use AlterTableType as T;
     let t = AlterTableType::try_from(cmd.subtype).unwrap_or(T::Undefined);
@@ -661,10 +668,10 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
         T::AtForceRowSecurity => (AlterCmd::RowSecurity(RowSecurity::Force), "FORCE ROW LEVEL SECURITY"),
         T::AtNoForceRowSecurity => (AlterCmd::RowSecurity(RowSecurity::NoForce), "NO FORCE ROW LEVEL SECURITY"),
         T::AtEnableTrig | T::AtEnableAlwaysTrig | T::AtEnableReplicaTrig | T::AtEnableTrigAll | T::AtEnableTrigUser => {
-            (AlterCmd::Trigger { enable: true }, "ENABLE TRIGGER")
+            (AlterCmd::Trigger { enable: true, foreign_keys: fk_triggers(t, &cmd.name) }, "ENABLE TRIGGER")
         }
         T::AtDisableTrig | T::AtDisableTrigAll | T::AtDisableTrigUser => {
-            (AlterCmd::Trigger { enable: false }, "DISABLE TRIGGER")
+            (AlterCmd::Trigger { enable: false, foreign_keys: fk_triggers(t, &cmd.name) }, "DISABLE TRIGGER")
         }
         T::AtReplicaIdentity => (AlterCmd::ReplicaIdentity, "REPLICA IDENTITY"),
         T::AtChangeOwner => (AlterCmd::OwnerTo, "OWNER TO"),

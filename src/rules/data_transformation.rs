@@ -20,6 +20,18 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    // COPY ... FROM only adds rows: a backfill (RISK-MODEL, Data: `high`), it never
+    // overwrites or removes existing values.
+    if let Op::Copy { table: Some(table), from: true } = cx.op {
+        if !cx.is_new(&table.name) {
+            out.push(Hit::new(
+                Level::High,
+                format!("COPY ... FROM loads rows into the existing table {table}: a backfill (existing rows are not changed), one long write in the deploy whose rows stay locked until commit"),
+                "Load the data in a separate data migration after the schema deploy, in batches; delete the loaded rows to undo it",
+            ));
+        }
+        return;
+    }
     let (table, what) = match cx.op {
         Op::Update { table, has_where: true, .. } => (table, "UPDATE"),
         Op::Delete { table, has_where: true, .. } => (table, "DELETE"),

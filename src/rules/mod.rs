@@ -31,6 +31,7 @@ mod data_transformation;
 mod delete_without_where;
 mod detach_partition;
 mod disable_row_level_security;
+mod disable_trigger_all;
 mod drop_cascade;
 mod drop_column;
 mod drop_database;
@@ -305,6 +306,7 @@ pub static ALL: &[&Rule] = &[
     &refresh_materialized_view::RULE,
     &attach_partition::RULE,
     &detach_partition::RULE,
+    &disable_trigger_all::RULE,
     &rename_column::RULE,
     &rename_table::RULE,
     &rename_schema::RULE,

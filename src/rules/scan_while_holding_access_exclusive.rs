@@ -29,7 +29,11 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let heavy = cx.effects.scan
         || matches!(
             cx.op,
-            Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. }
+            Op::Update { .. }
+                | Op::Delete { .. }
+                | Op::Merge { .. }
+                | Op::Insert { from_query: true, .. }
+                | Op::Copy { from: true, .. }
         );
     if heavy && !cx.effects.rewrite && cx.tx.access_exclusive.iter().any(|x| x == t) && !cx.is_new(t) {
         out.push(Hit::new(

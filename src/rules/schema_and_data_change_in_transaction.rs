@@ -23,9 +23,14 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if !cx.tx.in_tx {
         return;
     }
-    let is_dml =
-        matches!(cx.op, Op::Update { .. } | Op::Delete { .. } | Op::Merge { .. } | Op::Insert { from_query: true, .. })
-            && cx.effects.table.as_deref().is_some_and(|t| !cx.is_new(t));
+    let is_dml = matches!(
+        cx.op,
+        Op::Update { .. }
+            | Op::Delete { .. }
+            | Op::Merge { .. }
+            | Op::Insert { from_query: true, .. }
+            | Op::Copy { from: true, .. }
+    ) && cx.effects.table.as_deref().is_some_and(|t| !cx.is_new(t));
     let is_ddl = is_schema_change(cx);
     let earlier = if is_dml {
         cx.tx.ddl_at.map(|i| (i, "schema change"))
