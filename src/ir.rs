@@ -423,6 +423,8 @@ pub enum Op {
     Insert {
         table: QName,
         from_query: bool,
+        /// The column list as written (empty: every column, in table order).
+        columns: Vec<String>,
     },
     Merge {
         table: QName,

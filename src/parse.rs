@@ -940,7 +940,15 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 None => false,
             };
             let summary = if from_query { "INSERT ... SELECT" } else { "INSERT" };
-            plain(Op::Insert { table: opt_rv(&i.relation), from_query }, summary)
+            let columns = i
+                .cols
+                .iter()
+                .filter_map(|c| match c.node.as_ref() {
+                    Some(NodeEnum::ResTarget(r)) => Some(r.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            plain(Op::Insert { table: opt_rv(&i.relation), from_query, columns }, summary)
         }
         NodeEnum::MergeStmt(m) => plain(Op::Merge { table: opt_rv(&m.relation) }, "MERGE"),
         NodeEnum::CopyStmt(c) => plain(

@@ -36,7 +36,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         Op::Update { table, has_where: true, .. } => (table, "UPDATE"),
         Op::Delete { table, has_where: true, .. } => (table, "DELETE"),
         Op::Merge { table } => (table, "MERGE"),
-        Op::Insert { table, from_query: true } => (table, "INSERT ... SELECT"),
+        Op::Insert { table, from_query: true, .. } => (table, "INSERT ... SELECT"),
         _ => return,
     };
     if cx.is_new(&table.name) {

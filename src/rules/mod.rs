@@ -49,6 +49,7 @@ mod foreign_key_set_null_on_not_null_column;
 mod grant_to_public;
 mod hardcoded_secret;
 pub mod ignores;
+mod insert_ids_without_setval;
 mod missing_down_migration;
 mod missing_lock_timeout;
 mod mixed_expand_contract;
@@ -271,6 +272,7 @@ pub static ALL: &[&Rule] = &[
     &update_without_where::RULE,
     &delete_without_where::RULE,
     &data_transformation::RULE,
+    &insert_ids_without_setval::RULE,
     &schema_and_data_change_in_transaction::RULE,
     &add_column_not_null_without_default::RULE,
     &add_column_volatile_default::RULE,
