@@ -355,7 +355,19 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
         }
         Op::CreateTrigger { table, .. } => e.lock(&table.name, ShareRowExclusive),
         Op::CreatePolicy { table } => e.lock(&table.name, AccessExclusive),
-        Op::AlterSequence { name } => e.lock(&name.name, ShareRowExclusive),
+        Op::AlterSequence { name, owned_by } => {
+            e.lock(&name.name, ShareRowExclusive);
+            // OWNED BY t.a reads t's catalog entry: ACCESS SHARE on t (measured on PG 15).
+            if let Some(t) = owned_by {
+                e.lock(&t.name, AccessShare);
+            }
+        }
+        // SELECT ... FOR UPDATE / FOR SHARE: ROW SHARE on the tables whose rows it locks.
+        Op::Select { row_locks } => {
+            for t in row_locks {
+                e.lock(t, RowShare);
+            }
+        }
         Op::CreateSequence { name } => e.creates.push(name.name.clone()),
         Op::CreateSchema { name } => e.creates.push(name.clone()),
         Op::CreateDomain { name, .. } => e.creates.push(name.name.clone()),

@@ -433,7 +433,11 @@ pub enum Op {
         table: Option<QName>,
         from: bool,
     },
-    Select,
+    Select {
+        /// Tables whose rows a locking clause (`FOR UPDATE`, `FOR SHARE` ...) locks:
+        /// ROW SHARE on each.
+        row_locks: Vec<String>,
+    },
     Vacuum {
         full: bool,
         analyze_only: bool,
@@ -481,6 +485,8 @@ pub enum Op {
     },
     AlterSequence {
         name: QName,
+        /// `OWNED BY table.column`: the table.
+        owned_by: Option<QName>,
     },
     CreateSequence {
         name: QName,

@@ -595,6 +595,52 @@ fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
     ParsedStatement { op, summary: summary.into(), refuses_transaction: None, reads: Vec::new() }
 }
 
+/// The tables a `SELECT ... FOR UPDATE / FOR SHARE` locks rows of (ROW SHARE): those
+/// named in `OF ...`, else every table in its FROM clause (joins included).
+fn row_locks(sel: &protobuf::SelectStmt) -> Vec<String> {
+    if sel.locking_clause.is_empty() {
+        return Vec::new();
+    }
+    // (name or alias as the query refers to it, table)
+    fn from_tables(n: &Node, out: &mut Vec<(String, String)>) {
+        match n.node.as_ref() {
+            Some(NodeEnum::RangeVar(rv)) => {
+                let alias = rv.alias.as_ref().map(|a| a.aliasname.clone()).unwrap_or_else(|| rv.relname.clone());
+                out.push((alias, rv.relname.clone()));
+            }
+            Some(NodeEnum::JoinExpr(j)) => {
+                for side in [j.larg.as_deref(), j.rarg.as_deref()].into_iter().flatten() {
+                    from_tables(side, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut tables = Vec::new();
+    for n in &sel.from_clause {
+        from_tables(n, &mut tables);
+    }
+    let mut out = Vec::new();
+    for lc in &sel.locking_clause {
+        let Some(NodeEnum::LockingClause(lc)) = lc.node.as_ref() else {
+            continue;
+        };
+        if lc.locked_rels.is_empty() {
+            out.extend(tables.iter().map(|(_, t)| t.clone()));
+        }
+        for r in &lc.locked_rels {
+            if let Some(NodeEnum::RangeVar(rv)) = r.node.as_ref()
+                && let Some((_, t)) = tables.iter().find(|(a, _)| *a == rv.relname)
+            {
+                out.push(t.clone());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// ENABLE/DISABLE TRIGGER ALL, or of a foreign key's internal trigger
 /// (`RI_ConstraintTrigger_*`): it switches foreign-key enforcement.
 fn fk_triggers(t: AlterTableType, name: &str) -> bool {
@@ -955,7 +1001,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             Op::Copy { table: c.relation.as_ref().map(rangevar), from: c.is_from },
             if c.is_from { "COPY FROM" } else { "COPY TO" },
         ),
-        NodeEnum::SelectStmt(_) => plain(Op::Select, "SELECT"),
+        NodeEnum::SelectStmt(sel) => plain(Op::Select { row_locks: row_locks(sel) }, "SELECT"),
         NodeEnum::VacuumStmt(v) => {
             let mut full = false;
             for d in def_elems(&v.options) {
@@ -1075,7 +1121,22 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             if t.replace { "CREATE OR REPLACE TRIGGER" } else { "CREATE TRIGGER" },
         ),
         NodeEnum::CreatePolicyStmt(p) => plain(Op::CreatePolicy { table: opt_rv(&p.table) }, "CREATE POLICY"),
-        NodeEnum::AlterSeqStmt(s) => plain(Op::AlterSequence { name: opt_rv(&s.sequence) }, "ALTER SEQUENCE"),
+        NodeEnum::AlterSeqStmt(s) => {
+            // OWNED BY [schema.]table.column, or OWNED BY NONE.
+            let owned_by = def_elems(&s.options).filter(|d| d.defname == "owned_by").find_map(|d| {
+                let parts = match d.arg.as_deref()?.node.as_ref()? {
+                    NodeEnum::List(l) => strings(&l.items),
+                    _ => return None,
+                };
+                let table = &parts[..parts.len().checked_sub(1)?];
+                match table {
+                    [] => None,
+                    [t] => Some(QName::new(t.clone())),
+                    [.., s, t] => Some(QName { schema: Some(s.clone()), name: t.clone() }),
+                }
+            });
+            plain(Op::AlterSequence { name: opt_rv(&s.sequence), owned_by }, "ALTER SEQUENCE")
+        }
         NodeEnum::CreateSeqStmt(s) => plain(Op::CreateSequence { name: opt_rv(&s.sequence) }, "CREATE SEQUENCE"),
         NodeEnum::AlterDomainStmt(d) => {
             let name = qname_from_list(&d.type_name);

@@ -315,6 +315,16 @@ impl Schema {
                             }
                         }
                         self.tables.insert(new_name.clone(), t);
+                        // Foreign keys follow the renamed table (PostgreSQL links them by oid).
+                        for t in self.tables.values_mut() {
+                            if t.constraints.iter().any(|k| k.references.as_deref() == Some(object.name.as_str())) {
+                                for k in &mut Arc::make_mut(t).constraints {
+                                    if k.references.as_deref() == Some(object.name.as_str()) {
+                                        k.references = Some(new_name.clone());
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
                 ObjKind::Column => {
