@@ -28,6 +28,8 @@ enum Format {
     Github,
     Markdown,
     Gcc,
+    /// One line per finding, then the summary line.
+    Concise,
 }
 
 /// Settings every subcommand that reads migrations shares: resolved by [`resolve`].
@@ -55,12 +57,14 @@ enum ColorChoice {
 const LINT_AFTER_HELP: &str = "\
 Exit codes:
   0  no file reached --fail-on
-  1  at least one file's grade is at or above --fail-on
+  1  at least one file's grade is at or above --fail-on (down migrations only with
+     --fail-on-down)
   2  an operational error (bad flag or config, missing path, unreadable file); the other
      files are still linted and reported first
 
 Examples:
   migrade lint migrations/
+  migrade lint -q migrations/ --statistics
   migrade lint 'db/**/*.sql' --fail-on medium --format github
   migrade lint migrations/ --changed-since origin/main
   cat 0007_x.sql | migrade lint - --stdin-filename migrations/0007_x.sql";
@@ -116,6 +120,18 @@ struct LintArgs {
     /// their folder for the schema history.
     #[arg(long)]
     no_history: bool,
+    /// Hide findings below this level in every format; grades are unchanged.
+    #[arg(long, value_name = "LEVEL", value_parser = level_parser())]
+    min_level: Option<Level>,
+    /// Only the files that reach --fail-on, one line each, then the summary.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Count the findings per rule in the summary.
+    #[arg(long)]
+    statistics: bool,
+    /// Down migrations count toward --fail-on (by default they are graded and shown apart).
+    #[arg(long)]
+    fail_on_down: bool,
 }
 
 #[derive(Subcommand)]
@@ -335,14 +351,14 @@ fn lint(args: LintArgs) -> ExitCode {
         })
         .collect();
     if args.format == Format::Json {
-        return lint_json_stream(&jobs);
+        return lint_json_stream(&jobs, &args);
     }
     let mut result = RunReport::default();
     let mut failed = false;
     for job in &jobs {
         match run::run(&job.opts, &job.settings) {
             Ok(r) => {
-                failed |= r.files.iter().any(|f| f.grade >= job.fail_on);
+                failed |= r.files.iter().any(|f| f.fail_grade(args.fail_on_down).is_some_and(|g| g >= job.fail_on));
                 result.files.extend(r.files);
                 result.errors.extend(r.errors);
             }
@@ -352,9 +368,14 @@ fn lint(args: LintArgs) -> ExitCode {
             }
         }
     }
-    let out = render(&result, args.format, &args);
+    if let Some(min) = args.min_level {
+        result.hide_findings_below(min);
+    }
+    // -q and the summary use the first config's --fail-on (one config in most runs).
+    let fail_on = jobs.first().map_or(Level::High, |j| j.fail_on);
+    let out = render(&result, args.format, &args, fail_on);
     print(&out);
-    if args.format != Format::Human {
+    if !matches!(args.format, Format::Human | Format::Concise) {
         for e in &result.errors {
             eprintln!("error: {}: {}", e.path, e.message);
         }
@@ -363,7 +384,7 @@ fn lint(args: LintArgs) -> ExitCode {
 }
 
 /// `--format json`, written file by file as the run goes (bounded memory).
-fn lint_json_stream(jobs: &[Job]) -> ExitCode {
+fn lint_json_stream(jobs: &[Job], args: &LintArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut stream = match report::json::JsonStream::begin(std::io::BufWriter::with_capacity(1 << 16, stdout.lock())) {
         Ok(s) => s,
@@ -376,11 +397,20 @@ fn lint_json_stream(jobs: &[Job]) -> ExitCode {
     let mut failed = false;
     let mut write_error = None;
     // Each file's entry is rendered on the worker threads; this thread only writes bytes.
-    let render = |(r, e): run::FileResult| (r.map(|r| (r.grade, report::json::file_bytes(&r))), e);
+    let (min_level, fail_on_down) = (args.min_level, args.fail_on_down);
+    let render = |(r, e): run::FileResult| {
+        let r = r.map(|mut r| {
+            if let Some(min) = min_level {
+                report::hide_findings_below(&mut r, min);
+            }
+            (r.fail_grade(fail_on_down), report::json::file_bytes(&r))
+        });
+        (r, e)
+    };
     for Job { opts, settings, fail_on } in jobs {
         let result = run::run_mapped(opts, settings, &render, &mut |(r, e)| {
             if let Some((grade, entry)) = r {
-                failed |= grade >= *fail_on;
+                failed |= grade.is_some_and(|g| g >= *fail_on);
                 if write_error.is_none()
                     && let Err(err) = stream.file_rendered(&entry)
                 {
@@ -415,20 +445,27 @@ fn lint_json_stream(jobs: &[Job]) -> ExitCode {
     }
 }
 
-fn render(result: &RunReport, format: Format, args: &LintArgs) -> String {
+fn render(result: &RunReport, format: Format, args: &LintArgs, fail_on: Level) -> String {
+    let opts = |color| report::human::HumanOptions {
+        color,
+        show_plan: !args.no_plan,
+        show_low_files: args.all,
+        fail_on,
+        fail_on_down: args.fail_on_down,
+        quiet: args.quiet,
+        statistics: args.statistics,
+    };
     match format {
         Format::Json => report::json::render(result) + "\n",
         Format::Human => {
             let color = use_color(args.color);
-            report::human::render(
-                result,
-                &report::human::HumanOptions { color, show_plan: !args.no_plan, show_low_files: args.all },
-            )
+            report::human::render(result, &opts(color))
         }
         Format::Sarif => report::sarif::render(result),
         Format::Github => report::github::render(result),
         Format::Markdown => report::markdown::render(result),
         Format::Gcc => report::gcc::render(result),
+        Format::Concise => report::concise::render(result, &opts(false)),
     }
 }
 

@@ -324,3 +324,37 @@ pub struct FileReport {
     /// For files with up and down sections (dbmate, goose): each section's own grade.
     pub sections: Vec<(Direction, Level)>,
 }
+
+impl FileReport {
+    /// Whether the whole file is a down migration (`*.down.sql`, `down.sql`, sqitch `revert/`).
+    pub fn is_down(&self) -> bool {
+        self.direction == Direction::Down
+    }
+
+    /// The grade that counts toward `--fail-on`. A down migration is the expected rollback of
+    /// its up (RISK-MODEL: "they count toward `--fail-on` only when asked"): a down file, or the
+    /// down section of a dbmate/goose file, counts only with `include_down`. None: nothing counts.
+    pub fn fail_grade(&self, include_down: bool) -> Option<Level> {
+        if include_down {
+            return Some(self.grade);
+        }
+        if self.is_down() {
+            return None;
+        }
+        if self.sections.is_empty() {
+            return Some(self.grade);
+        }
+        self.sections.iter().filter(|(d, _)| *d != Direction::Down).map(|(_, g)| *g).max().or(Some(Level::Low))
+    }
+
+    /// The finding a summary names for this file: the highest level not ignored, first in the file.
+    pub fn top_finding(&self) -> Option<&Finding> {
+        let mut top: Option<&Finding> = None;
+        for f in self.findings.iter().filter(|f| !f.ignored) {
+            if top.is_none_or(|t| f.level > t.level) {
+                top = Some(f);
+            }
+        }
+        top
+    }
+}

@@ -562,6 +562,92 @@ fn markdown_stays_under_the_comment_limit() {
     assert!(small.contains("truncated"));
 }
 
+/// A folder like the one that lost 151 of 456 files to the cut: many low and medium files
+/// with long messages, a few high and very-high ones, and down migrations.
+fn big_run() -> RunReport {
+    let text = "ALTER TABLE t ADD COLUMN c varchar(20);\n";
+    let long = "x".repeat(300);
+    let mut files = Vec::new();
+    for i in 0..456 {
+        let level = match i % 100 {
+            7 => Level::VeryHigh,
+            13 | 42 => Level::High,
+            _ if i % 3 == 0 => Level::Medium,
+            _ => Level::Low,
+        };
+        let findings = (0..4)
+            .map(|k| {
+                let l = if k == 0 { level } else { Level::Low };
+                finding("prefer-text-over-char", l, Span { start: 0, end: 5 }, &format!("{i} {k} {long}"), "h")
+            })
+            .collect();
+        let mut f = file(&format!("db/{i:04}_m.up.sql"), text, level, findings, Vec::new());
+        if i % 5 == 0 {
+            f.path = format!("db/{i:04}_m.down.sql");
+            f.direction = Direction::Down;
+        }
+        files.push(f);
+    }
+    RunReport { files, errors: Vec::new() }
+}
+
+#[test]
+fn markdown_shortens_low_rows_first_and_keeps_every_very_high_file() {
+    let run = big_run();
+    let out = migrade::report::markdown::render(&run);
+    assert!(out.len() <= migrade::report::markdown::LIMIT, "{} bytes", out.len());
+    // Every very-high file is in a table.
+    for f in run.files.iter().filter(|f| f.grade == Level::VeryHigh) {
+        assert!(out.contains(&format!("| `{}` | **very-high** |", f.path)), "{} dropped", f.path);
+    }
+    // Very-high rows keep their messages; low rows were shortened first.
+    let vh = out.lines().find(|l| l.contains("| **very-high** |")).expect("a very-high row");
+    assert!(vh.contains(&"x".repeat(300)), "{vh}");
+    let low = out.lines().find(|l| l.contains("| **low** |")).expect("a low row");
+    assert!(!low.contains("xxxx"), "a low row kept its message: {low}");
+    let note = out.lines().find(|l| l.starts_with("_Shortened to stay under GitHub's 65536-character limit: "));
+    let note = note.unwrap_or_else(|| panic!("a note: {}", &out[out.len() - 800..]));
+    assert!(note.split("; ").any(|c| c.contains(" low") && c.contains("show their top rule only")), "{note}");
+    assert!(!note.contains("very-high"), "very-high rows are shortened last: {note}");
+    // Worst first, up migrations before the down table.
+    let grades: Vec<&str> = out
+        .lines()
+        .take_while(|l| !l.starts_with("### Down migrations"))
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.split(" | ").nth(1).expect("grade cell"))
+        .collect();
+    let rank = |g: &str| ["**low**", "**medium**", "**high**", "**very-high**"].iter().position(|x| *x == g);
+    assert!(grades.windows(2).all(|w| rank(w[0]) >= rank(w[1])), "{grades:?}");
+    let downs = out.find("### Down migrations").expect("a down table");
+    assert!(out[downs..].contains(".down.sql` |"));
+    assert!(!out[..downs].contains(".down.sql` |"), "downs in the up table");
+
+    // Smaller limits: rows are left out, low first, very-high rows last of all.
+    let small = migrade::report::markdown::render_with_limit(&run, 12_000);
+    assert!(small.len() <= 12_000, "{} bytes", small.len());
+    for f in run.files.iter().filter(|f| f.grade == Level::VeryHigh) {
+        assert!(small.contains(&format!("| `{}` | **very-high** |", f.path)), "{} dropped", f.path);
+    }
+    assert!(!small.contains("| **low** |"), "low rows go before very-high ones");
+    assert!(small.contains("more file(s) with findings not shown"), "{small}");
+    let note = small.lines().find(|l| l.contains("more file(s) with findings not shown")).expect("note");
+    let lows = run.files.iter().filter(|f| f.grade == Level::Low).count();
+    assert!(note.contains(&format!("{lows} low")) && note.contains("are left out"), "every low row first: {note}");
+    assert!(!note.contains("very-high file row(s) are left out"), "{note}");
+}
+
+#[test]
+fn markdown_with_no_file_says_none_as_the_action_does() {
+    let run = RunReport { files: Vec::new(), errors: Vec::new() };
+    let out = migrade::report::markdown::render(&run);
+    assert!(out.starts_with("## migrade: worst grade **none**"), "{out}");
+    assert!(!out.contains("worst grade **low"), "{out}");
+    assert!(out.contains("| _no files linted_ | none |"), "{out}");
+    let one =
+        RunReport { files: vec![file("a.sql", "SELECT 1;\n", Level::Low, Vec::new(), Vec::new())], errors: Vec::new() };
+    assert!(migrade::report::markdown::render(&one).starts_with("## migrade: worst grade **low**"));
+}
+
 // ---------------------------------------------------------------- gcc
 
 #[test]

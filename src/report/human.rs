@@ -2,7 +2,7 @@
 //! grade and its advice, and the plan. Colour only on a terminal, never with NO_COLOR.
 
 use super::RunReport;
-use crate::model::{FileReport, Level, Stage};
+use crate::model::{FileReport, Finding, Level, Stage};
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource, Report, Severity};
 use std::fmt::Write;
 
@@ -10,7 +10,32 @@ pub struct HumanOptions {
     pub color: bool,
     pub show_plan: bool,
     pub show_low_files: bool,
+    /// The `--fail-on` level: `quiet` shows the files that reach it.
+    pub fail_on: Level,
+    /// `--fail-on-down`: down migrations count toward `--fail-on`.
+    pub fail_on_down: bool,
+    /// `-q`: only the files that reach `--fail-on`, then the summary.
+    pub quiet: bool,
+    /// `--statistics`: the count of findings per rule in the summary.
+    pub statistics: bool,
 }
+
+impl Default for HumanOptions {
+    fn default() -> Self {
+        HumanOptions {
+            color: false,
+            show_plan: true,
+            show_low_files: false,
+            fail_on: Level::High,
+            fail_on_down: false,
+            quiet: false,
+            statistics: false,
+        }
+    }
+}
+
+/// How many files the summary lists by name.
+pub const WORST_FILES: usize = 10;
 
 fn severity(l: Level) -> Severity {
     match l {
@@ -20,21 +45,172 @@ fn severity(l: Level) -> Severity {
     }
 }
 
+/// Whether `-q` shows this file: it reaches `--fail-on` (down files only with `--fail-on-down`).
+pub fn fails(f: &FileReport, opts: &HumanOptions) -> bool {
+    f.fail_grade(opts.fail_on_down).is_some_and(|g| g >= opts.fail_on)
+}
+
 pub fn render(run: &RunReport, opts: &HumanOptions) -> String {
     let theme = if opts.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_context_lines(1);
     let mut out = String::new();
-    for f in &run.files {
-        if f.findings.is_empty() && !opts.show_low_files {
-            continue;
+    if opts.quiet {
+        // One line per file that reaches --fail-on, worst first: a 570-file folder stays readable.
+        let mut failing: Vec<&FileReport> = run.files.iter().filter(|f| fails(f, opts)).collect();
+        failing.sort_by_key(|f| std::cmp::Reverse(f.grade));
+        if !failing.is_empty() {
+            let _ = writeln!(
+                out,
+                "files at or above --fail-on {} (-q: one line each; without -q, or with --format concise, every finding):",
+                opts.fail_on
+            );
         }
+        out.push_str(&file_lines(&failing, failing.len()));
+        for e in &run.errors {
+            let _ = writeln!(out, "error: {}: {}", printable(&e.path), printable(&e.message));
+        }
+        out.push_str(&summary(run, opts));
+        return out;
+    }
+    let shown = |f: &&FileReport| !f.findings.is_empty() || opts.show_low_files;
+    for f in run.files.iter().filter(|f| !f.is_down()).filter(shown) {
         render_file(&mut out, f, &handler, opts);
+    }
+    let downs: Vec<&FileReport> = run.files.iter().filter(|f| f.is_down()).filter(shown).collect();
+    if !downs.is_empty() {
+        let _ = writeln!(out, "{}\n", down_heading(opts));
+        for f in downs {
+            render_file(&mut out, f, &handler, opts);
+        }
     }
     for e in &run.errors {
         let _ = writeln!(out, "error: {}: {}", printable(&e.path), printable(&e.message));
     }
+    out.push_str(&summary(run, opts));
+    out
+}
+
+fn down_heading(opts: &HumanOptions) -> String {
+    format!(
+        "── down migrations (graded on their own; {}) ──",
+        if opts.fail_on_down {
+            "counted toward --fail-on (--fail-on-down)"
+        } else {
+            "not counted toward --fail-on unless --fail-on-down"
+        }
+    )
+}
+
+/// The summary printed last, the part a person reads first: the worst files (grade, path,
+/// top finding), the down migrations, with `--statistics` the findings per rule, and the
+/// one-line count of files per grade.
+pub fn summary(run: &RunReport, opts: &HumanOptions) -> String {
+    let mut out = String::new();
+    let mut worst: Vec<&FileReport> =
+        run.files.iter().filter(|f| (opts.fail_on_down || !f.is_down()) && f.top_finding().is_some()).collect();
+    worst.sort_by_key(|f| std::cmp::Reverse(f.grade));
+    let _ = writeln!(out, "── summary ──");
+    // Under -q the files above are the list already.
+    if !worst.is_empty() && !opts.quiet {
+        let _ = writeln!(out, "worst files:");
+        out.push_str(&file_lines(&worst, WORST_FILES));
+        if worst.len() > WORST_FILES {
+            let _ = writeln!(out, "  … {} more file(s) with findings", worst.len() - WORST_FILES);
+        }
+    }
+    let downs: Vec<&FileReport> = run.files.iter().filter(|f| f.is_down()).collect();
+    if !downs.is_empty() {
+        let _ = writeln!(
+            out,
+            "down migrations: {}; {}",
+            grade_counts(&downs),
+            if opts.fail_on_down {
+                "counted toward --fail-on (--fail-on-down)"
+            } else {
+                "not counted toward --fail-on (--fail-on-down counts them)"
+            }
+        );
+    }
+    if opts.statistics {
+        out.push_str(&statistics(run));
+    }
+    if opts.quiet {
+        let hidden = run
+            .files
+            .iter()
+            .filter(|f| (opts.fail_on_down || !f.is_down()) && !fails(f, opts) && f.top_finding().is_some())
+            .count();
+        if hidden > 0 {
+            let _ = writeln!(out, "{hidden} file(s) with findings below --fail-on {} not shown (-q)", opts.fail_on);
+        }
+    }
     let _ = writeln!(out, "{}", summary_line(run));
     out
+}
+
+/// One line per file: grade, path:line of its top finding, the rule, the message shortened,
+/// and how many more findings it has; at most `max` files.
+fn file_lines(files: &[&FileReport], max: usize) -> String {
+    let mut out = String::new();
+    let width = files.iter().take(max).map(|f| f.grade.as_str().len()).max().unwrap_or(0);
+    for f in files.iter().take(max) {
+        let _ = write!(out, "  {:<width$}  {}", f.grade.as_str().to_uppercase(), printable(&f.path));
+        if let Some(x) = f.top_finding() {
+            let line = crate::source::LineIndex::new(&f.text).line_col(&f.text, x.span.start).line;
+            let _ = write!(out, ":{line}  [{}] {}", x.rule, shorten(&printable(&x.message), 100));
+            let more = f.findings.iter().filter(|y| !y.ignored).count().saturating_sub(1);
+            if more > 0 {
+                let _ = write!(out, " (+{more} more)");
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `--statistics`: findings (not ignored) per rule, most first.
+pub fn statistics(run: &RunReport) -> String {
+    let mut counts: std::collections::BTreeMap<(&str, Level), usize> = Default::default();
+    for x in run.files.iter().flat_map(|f| f.findings.iter()).filter(|x| !x.ignored) {
+        *counts.entry((x.rule, x.level)).or_default() += 1;
+    }
+    let mut rows: Vec<((&str, Level), usize)> = counts.into_iter().collect();
+    rows.sort_by_key(|((rule, level), n)| (std::cmp::Reverse(*n), std::cmp::Reverse(*level), *rule));
+    let mut out = String::from("findings per rule:\n");
+    if rows.is_empty() {
+        out.push_str("  none\n");
+    }
+    for ((rule, level), n) in rows {
+        let _ = writeln!(out, "  {n:>6}  {:<9}  {rule}", level.as_str());
+    }
+    out
+}
+
+fn grade_counts(files: &[&FileReport]) -> String {
+    let mut counts = [0usize; 4];
+    for f in files {
+        counts[f.grade as usize] += 1;
+    }
+    format!(
+        "{} file{}: {} very-high, {} high, {} medium, {} low",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        counts[3],
+        counts[2],
+        counts[1],
+        counts[0]
+    )
+}
+
+/// At most `max` characters, with `…` when cut; one line.
+fn shorten(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or("");
+    if line.chars().count() <= max && !s.contains('\n') {
+        return line.to_string();
+    }
+    let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 pub fn summary_line(run: &RunReport) -> String {
@@ -77,7 +253,26 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
     // Control characters (terminal escapes) are shown as `?`, byte for byte.
     let shown = printable(redacted.as_deref().unwrap_or(&f.text));
     let text: &str = &shown;
+    // A statement with several findings is shown once: its top finding with the
+    // snippet, the others beneath it.
+    let mut groups: Vec<Vec<&Finding>> = Vec::new();
+    let mut by_statement: std::collections::HashMap<usize, usize> = Default::default();
     for x in &f.findings {
+        match x.statement.and_then(|i| by_statement.get(&i).copied()) {
+            Some(g) => groups[g].push(x),
+            None => {
+                if let Some(i) = x.statement {
+                    by_statement.insert(i, groups.len());
+                }
+                groups.push(vec![x]);
+            }
+        }
+    }
+    for group in &mut groups {
+        group.sort_by_key(|x| (x.ignored, std::cmp::Reverse(x.level)));
+    }
+    for group in &groups {
+        let Some((x, rest)) = group.split_first() else { continue };
         let mut label = String::new();
         if let Some(s) = x.statement.and_then(|i| f.statements.iter().find(|s| s.index == i)) {
             let e = &s.effects;
@@ -100,18 +295,10 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
             label = facts.join("; ");
         }
         let len = x.span.end.saturating_sub(x.span.start);
-        let mut diag = MietteDiagnostic::new(format!(
-            "{}{}",
-            printable(&x.message),
-            if x.ignored {
-                format!(" (ignored{})", x.ignore_reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())
-            } else {
-                String::new()
-            }
-        ))
-        .with_code(format!("{} [{}]", x.rule, x.level))
-        .with_severity(if x.ignored { Severity::Advice } else { severity(x.level) })
-        .with_help(printable(&x.help).into_owned());
+        let mut diag = MietteDiagnostic::new(format!("{}{}", printable(&x.message), ignored_note(x)))
+            .with_code(format!("{} [{}]", x.rule, x.level))
+            .with_severity(if x.ignored { Severity::Advice } else { severity(x.level) })
+            .with_help(printable(&x.help).into_owned());
         diag = diag.with_label(LabeledSpan::new(if label.is_empty() { None } else { Some(label) }, x.span.start, len));
         let report = Report::new(diag).with_source_code(NamedSource::new(printable(&f.path), text.to_string()));
         let mut s = String::new();
@@ -120,11 +307,31 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
         } else {
             let _ = writeln!(out, "  {} [{}]: {}", x.rule, x.level, x.message);
         }
+        if !rest.is_empty() {
+            let _ = writeln!(out, "  also on this statement:");
+        }
+        for y in rest {
+            let _ = writeln!(out, "  {} [{}] {}{}", y.rule, y.level, printable(&y.message), ignored_note(y));
+            for (i, line) in printable(&y.help).lines().enumerate() {
+                let _ = writeln!(out, "      {}{line}", if i == 0 { "help: " } else { "" });
+            }
+        }
+        if !rest.is_empty() {
+            out.push('\n');
+        }
     }
     if opts.show_plan && !f.plan.is_empty() {
         render_plan(out, f);
     }
     out.push('\n');
+}
+
+fn ignored_note(x: &Finding) -> String {
+    if x.ignored {
+        format!(" (ignored{})", x.ignore_reason.as_ref().map(|r| format!(": {}", printable(r))).unwrap_or_default())
+    } else {
+        String::new()
+    }
 }
 
 pub fn render_plan(out: &mut String, f: &FileReport) {

@@ -1,13 +1,17 @@
 //! `--format markdown`: a PR comment / job summary.
 //!
-//! Layout: a heading with the worst grade and the summary line; one table of the
-//! files with findings (file, grade, deploy, backup, review, top findings), worst
-//! first; the files that could not be linted; then each file's expand/contract plan
-//! in a collapsed `<details>` block (after the table: a block inside it would end it).
+//! Layout: a heading with the worst grade (`none` when no file was linted, as the
+//! Action's `grade` output) and the summary line; one table of the files with findings
+//! (file, grade, deploy, backup, review, top findings), worst first; the down migrations
+//! in their own table; the files that could not be linted; then each file's
+//! expand/contract plan in a collapsed `<details>` block (after the table: a block
+//! inside it would end it).
 //!
-//! Stays under GitHub's 65,536-character comment limit (counted here in bytes,
-//! which is never fewer than characters): rows, errors and plans are added in that
-//! order while they fit, and whatever is left out is said in a note.
+//! Stays under GitHub's 65,536-character comment limit (counted here in bytes, which is
+//! never fewer than characters): rows are shortened (rule ids only, then the top rule),
+//! low grades first, then low, medium and high rows are left out; a very-high row is
+//! left out only when even the shortest rows of all of them do not fit. Errors and plans
+//! fill the room that is left. What was shortened or left out is said in a note.
 
 use super::RunReport;
 use crate::model::{FileReport, Level, Stage};
@@ -55,13 +59,34 @@ fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-fn row(f: &FileReport) -> String {
+/// How much of a file's row is shown: shortened rows keep the rule ids, then only the top one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Detail {
+    Full,
+    Rules,
+    Top,
+    Hidden,
+}
+
+const DETAILS: [Detail; 3] = [Detail::Full, Detail::Rules, Detail::Top];
+
+fn row(f: &FileReport, detail: Detail) -> String {
     let mut top: Vec<_> = f.findings.iter().filter(|x| !x.ignored).collect();
     top.sort_by_key(|x| std::cmp::Reverse(x.level));
-    let mut tops =
-        top.iter().take(3).map(|x| format!("`{}` ({}) {}", x.rule, x.level, cell(&x.message))).collect::<Vec<_>>();
-    if top.len() > 3 {
-        tops.push(format!("_+{} more_", top.len() - 3));
+    let shown = match detail {
+        Detail::Full | Detail::Rules => 3,
+        Detail::Top | Detail::Hidden => 1,
+    };
+    let mut tops = top
+        .iter()
+        .take(shown)
+        .map(|x| match detail {
+            Detail::Full => format!("`{}` ({}) {}", x.rule, x.level, cell(&x.message)),
+            _ => format!("`{}` ({})", x.rule, x.level),
+        })
+        .collect::<Vec<_>>();
+    if top.len() > shown {
+        tops.push(format!("_+{} more_", top.len() - shown));
     }
     format!(
         "| {} | **{}** | {} | {} | {} | {} |\n",
@@ -120,15 +145,21 @@ pub fn render(run: &RunReport) -> String {
 }
 
 pub fn render_with_limit(run: &RunReport, limit: usize) -> String {
-    let worst = run.files.iter().map(|f| f.grade).max().unwrap_or(Level::Low);
+    // The same words as the Action's `grade` output: `none` when no file was linted.
+    let worst = run.files.iter().map(|f| f.grade).max().map_or("none", |g| g.as_str());
     let mut out = String::new();
     let _ = writeln!(out, "## migrade: worst grade **{worst}**\n");
     let _ = writeln!(out, "{}\n", cell(&super::human::summary_line(run)));
-    let _ = writeln!(out, "| file | grade | deploy | backup | review | top findings |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let _ = writeln!(out, "{TABLE_HEAD}");
 
-    let mut files: Vec<&FileReport> = run.files.iter().filter(|f| f.findings.iter().any(|x| !x.ignored)).collect();
+    // Up migrations worst first, then the down migrations in their own table, worst first.
+    let with_findings = |f: &&FileReport| f.findings.iter().any(|x| !x.ignored);
+    let mut files: Vec<&FileReport> = run.files.iter().filter(|f| !f.is_down()).filter(with_findings).collect();
     files.sort_by_key(|f| std::cmp::Reverse(f.grade));
+    let ups = files.len();
+    let mut downs: Vec<&FileReport> = run.files.iter().filter(|f| f.is_down()).filter(with_findings).collect();
+    downs.sort_by_key(|f| std::cmp::Reverse(f.grade));
+    files.extend(downs);
 
     let errors: Vec<String> =
         run.errors.iter().map(|e| format!("- {}: {}\n", code_cell(&e.path), cell(&e.message))).collect();
@@ -139,24 +170,96 @@ pub fn render_with_limit(run: &RunReport, limit: usize) -> String {
     };
     let fits = |out: &String, extra: usize, reserve: usize| out.len() + extra + reserve + NOTE_RESERVE <= limit;
 
-    // The table.
-    let mut shown = 0;
-    for f in &files {
-        let r = row(f);
-        if !fits(&out, r.len(), error_reserve) {
-            break;
+    // The table: every row in full when it fits; otherwise rows are shortened, low grades
+    // first (and down migrations before up migrations of the same grade), then low, medium
+    // and high rows are left out; a very-high row only when even its shortest form does not fit.
+    let down_head = DOWN_HEADING.len() + TABLE_HEAD.len() + 2;
+    let lens: Vec<[usize; 3]> = files.iter().map(|f| DETAILS.map(|d| row(f, d).len())).collect();
+    let mut detail = vec![Detail::Full; files.len()];
+    let budget = limit.saturating_sub(out.len() + error_reserve + NOTE_RESERVE + down_head);
+    let size = |detail: &[Detail]| -> usize {
+        detail.iter().zip(&lens).map(|(d, l)| if *d == Detail::Hidden { 0 } else { l[*d as usize] }).sum()
+    };
+    let mut total = size(&detail);
+    let steps = [
+        (Level::Low, Detail::Rules),
+        (Level::Medium, Detail::Rules),
+        (Level::High, Detail::Rules),
+        (Level::Low, Detail::Top),
+        (Level::Medium, Detail::Top),
+        (Level::High, Detail::Top),
+        (Level::VeryHigh, Detail::Rules),
+        (Level::VeryHigh, Detail::Top),
+        (Level::Low, Detail::Hidden),
+        (Level::Medium, Detail::Hidden),
+        (Level::High, Detail::Hidden),
+        (Level::VeryHigh, Detail::Hidden),
+    ];
+    'shorten: for (grade, to) in steps {
+        // From the end: down migrations first, then the last up rows of that grade.
+        for i in (0..files.len()).rev() {
+            if total <= budget {
+                break 'shorten;
+            }
+            if files[i].grade == grade && detail[i] < to {
+                let old = if detail[i] == Detail::Hidden { 0 } else { lens[i][detail[i] as usize] };
+                let new = if to == Detail::Hidden { 0 } else { lens[i][to as usize] };
+                total = total - old + new;
+                detail[i] = to;
+            }
         }
-        out.push_str(&r);
-        shown += 1;
     }
-    if files.is_empty() {
+    for (i, f) in files.iter().enumerate().take(ups) {
+        if detail[i] != Detail::Hidden {
+            out.push_str(&row(f, detail[i]));
+        }
+    }
+    if run.files.is_empty() {
+        let _ = writeln!(out, "| _no files linted_ | none | | | | |");
+    } else if ups == 0 {
         let _ = writeln!(out, "| _no findings_ | low | automatic | optional | no | |");
     }
-    if shown < files.len() {
+    if files.len() > ups {
+        let _ = writeln!(out, "\n{DOWN_HEADING}\n");
+        let _ = writeln!(out, "{TABLE_HEAD}");
+        for (i, f) in files.iter().enumerate().skip(ups) {
+            if detail[i] != Detail::Hidden {
+                out.push_str(&row(f, detail[i]));
+            }
+        }
+    }
+    let shortened: Vec<String> = [Detail::Rules, Detail::Top, Detail::Hidden]
+        .iter()
+        .filter_map(|&d| {
+            let by_grade: Vec<String> = Level::ALL
+                .iter()
+                .filter_map(|&g| {
+                    let n = files.iter().zip(&detail).filter(|(f, x)| f.grade == g && **x == d).count();
+                    (n > 0).then(|| format!("{n} {g}"))
+                })
+                .collect();
+            (!by_grade.is_empty()).then(|| {
+                let what = match d {
+                    Detail::Rules => "show their rule ids only",
+                    Detail::Top => "show their top rule only",
+                    _ => "are left out",
+                };
+                format!("{} file row(s) {what}", by_grade.join(", "))
+            })
+        })
+        .collect();
+    let hidden = detail.iter().filter(|d| **d == Detail::Hidden).count();
+    if hidden > 0 {
         let _ = writeln!(
             out,
-            "\n_…{} more file(s) with findings not shown: the report was truncated to stay under GitHub's {limit}-character limit. Run `migrade lint` locally for the full report._",
-            files.len() - shown
+            "\n_…{hidden} more file(s) with findings not shown: the report was truncated to stay under GitHub's {limit}-character limit ({}). Run `migrade lint` locally for the full report._",
+            shortened.join("; ")
+        );
+    } else if !shortened.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n_Shortened to stay under GitHub's {limit}-character limit: {}. Run `migrade lint` locally for the full report._",
+            shortened.join("; ")
         );
     }
 
@@ -180,8 +283,13 @@ pub fn render_with_limit(run: &RunReport, limit: usize) -> String {
         }
     }
 
-    // Plans of the files in the table.
-    let with_plan: Vec<&FileReport> = files[..shown].iter().copied().filter(|f| !f.plan.is_empty()).collect();
+    // Plans of the files in the table, worst first.
+    let with_plan: Vec<&FileReport> = files
+        .iter()
+        .zip(&detail)
+        .filter(|(f, d)| **d != Detail::Hidden && !f.plan.is_empty())
+        .map(|(f, _)| *f)
+        .collect();
     if !with_plan.is_empty() {
         out.push_str("\n### Plans\n\n");
         let mut listed = 0;
@@ -203,6 +311,9 @@ pub fn render_with_limit(run: &RunReport, limit: usize) -> String {
     }
     out
 }
+
+const TABLE_HEAD: &str = "| file | grade | deploy | backup | review | top findings |\n|---|---|---|---|---|---|";
+const DOWN_HEADING: &str = "### Down migrations\n\nGraded on their own: a down that drops what its up added is the expected rollback; they count toward `--fail-on` only with `--fail-on-down`.";
 
 #[cfg(test)]
 mod tests {

@@ -1,5 +1,6 @@
 //! Reporters: pure writers of a run's results in each output format.
 
+pub mod concise;
 pub mod gcc;
 pub mod github;
 pub mod human;
@@ -8,7 +9,7 @@ pub mod markdown;
 pub mod sarif;
 
 use crate::discover::PathError;
-use crate::model::{FileReport, Span};
+use crate::model::{FileReport, Level, Span};
 use crate::source::{LineCol, LineIndex};
 
 /// Everything a run produced.
@@ -31,4 +32,18 @@ pub fn span_positions(text: &str, index: &LineIndex, span: Span) -> (LineCol, Li
         start
     };
     (start, end)
+}
+
+impl RunReport {
+    /// `--min-level`: drops the findings below `min` (grades stay as they were).
+    pub fn hide_findings_below(&mut self, min: Level) {
+        for f in &mut self.files {
+            hide_findings_below(f, min);
+        }
+    }
+}
+
+/// `--min-level` for one file.
+pub fn hide_findings_below(file: &mut FileReport, min: Level) {
+    file.findings.retain(|x| x.level >= min);
 }
