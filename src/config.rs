@@ -25,6 +25,8 @@ pub struct ConfigFile {
     pub require_ignore_reason: Option<bool>,
     pub layout: Option<Spanned<String>>,
     pub max_file_size: Option<u64>,
+    /// How the project's runner wraps files: "per-file", "all-pending" or "none".
+    pub transaction: Option<Spanned<String>>,
     #[serde(default)]
     pub rules: BTreeMap<String, Spanned<String>>,
     /// Rule groups: `security = "off"` or a level.
@@ -137,7 +139,7 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
             e.message().to_string(),
             e.span(),
             Some(if e.message().contains("unknown field") {
-                "Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, [tags], [rules]".into()
+                "Valid keys: pg_version, fail_on, assume_in_transaction, session_timezone_utc, include, exclude, session_level, require_ignore_reason, layout, max_file_size, transaction, [tags], [rules]".into()
             } else {
                 "Check the value's type: numbers (pg_version = 15, max_file_size) are unquoted, levels are quoted strings, switches are true/false, include/exclude are lists of quoted globs".into()
             }),
@@ -197,6 +199,21 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
             )));
         }
         loaded.layout = Some(l.get_ref().clone());
+    }
+    if let Some(t) = &cfg.transaction {
+        use crate::lint::TxWrap;
+        settings.transaction = Some(match t.get_ref().as_str() {
+            // All pending files in one transaction: within each file the same as
+            // per-file (every lock held to the end); the locks of earlier files
+            // are held too, which a per-file grade does not add up.
+            "per-file" | "all-pending" => TxWrap::Always,
+            "none" => TxWrap::Never,
+            other => {
+                let msg = format!("transaction = \"{other}\" is not a transaction mode");
+                let help = "Use per-file (one transaction per file), all-pending (every pending file in one transaction) or none (each statement on its own)";
+                return Err(Box::new(err(path, &text, msg, Some(t.span()), Some(help.into()))));
+            }
+        });
     }
     loaded.include = cfg.include.unwrap_or_default();
     loaded.exclude = cfg.exclude.unwrap_or_default();
@@ -265,6 +282,11 @@ pub const DEFAULT_FILE: &str = r#"# migrade configuration (https://github.com/ â
 
 # Inline ignores must give a reason: -- migrade-ignore: rule -- reason
 # require_ignore_reason = false
+
+# How your migration runner wraps files, when the layout does not tell or your
+# runner differs from the tool's default: "per-file" (one transaction per file),
+# "all-pending" (every pending file in one transaction) or "none".
+# transaction = "per-file"
 
 # Files larger than this many bytes are reported and skipped (default 16 MiB).
 # max_file_size = 16777216

@@ -340,6 +340,10 @@ pub enum Layout {
     Sqitch,
     Prisma,
     Supabase,
+    /// ory popx (Kratos, Hydra, Keto): `<version>_<name>[.<dialect>][.autocommit].(up|down).sql`.
+    Popx,
+    /// sqlx (Rust): `<version>_<name>.sql` or `.up.sql`/`.down.sql`, in a Cargo project using sqlx.
+    Sqlx,
     Plain,
 }
 
@@ -355,11 +359,13 @@ impl Layout {
             Layout::Sqitch => "sqitch",
             Layout::Prisma => "prisma",
             Layout::Supabase => "supabase",
+            Layout::Popx => "popx",
+            Layout::Sqlx => "sqlx",
             Layout::Plain => "plain",
         }
     }
     /// Every layout, in the order help texts list them.
-    pub const ALL: [Layout; 10] = [
+    pub const ALL: [Layout; 12] = [
         Layout::GolangMigrate,
         Layout::UpDownSuffix,
         Layout::Diesel,
@@ -369,6 +375,8 @@ impl Layout {
         Layout::Sqitch,
         Layout::Prisma,
         Layout::Supabase,
+        Layout::Popx,
+        Layout::Sqlx,
         Layout::Plain,
     ];
     pub fn parse(s: &str) -> Option<Layout> {
@@ -378,12 +386,24 @@ impl Layout {
     pub fn names() -> String {
         Layout::ALL.map(|l| l.name()).join(", ")
     }
-    /// How the tool runs each file (before per-file opt-outs).
+    /// How the tool runs each file (before per-file opt-outs and project probes).
     pub fn tx(&self) -> TxWrap {
         match self {
             Layout::GolangMigrate => TxWrap::MultiStatement,
             Layout::Flyway => TxWrap::FlywayAuto,
             Layout::Diesel | Layout::Dbmate | Layout::Goose | Layout::Supabase => TxWrap::Always,
+            // popx runs a migration with `tx.Exec(content)` inside a transaction
+            // (ory/x popx/migration_box.go, `txRunner`); `.autocommit` files are
+            // handled in `unit_for`.
+            Layout::Popx => TxWrap::Always,
+            // sqlx begins a transaction per migration unless the file starts with
+            // `-- no-transaction` (sqlx-core migrate/source.rs sets `no_tx`;
+            // sqlx-postgres migrate.rs `apply` begins a transaction when !no_tx).
+            Layout::Sqlx => TxWrap::Always,
+            // Prisma sends the whole migration.sql as one script (a multi-statement
+            // simple query: one implicit transaction) unless the version splits it
+            // into statements; see `prisma_tx`.
+            Layout::Prisma => TxWrap::MultiStatement,
             _ => TxWrap::Never,
         }
     }
@@ -478,28 +498,40 @@ pub fn version_key(name: &str) -> VersionKey {
             .collect();
         return VersionKey { category: 0, parts };
     }
-    let digits: String = {
-        let mut s = String::new();
-        let mut chars = name.chars().peekable();
+    // A version-named folder or file (`v1.10/`, `1.2.3_x.sql`): a leading `v`, then
+    // numbers separated by dots, each compared as a number (v1.10 after v1.2).
+    let body = match b {
+        [b'v' | b'V', d, ..] if d.is_ascii_digit() => &name[1..],
+        _ => name,
+    };
+    let mut parts: Vec<String> = vec![String::new()];
+    {
+        let mut chars = body.chars().peekable();
         while let Some(&c) = chars.peek() {
+            let cur = parts.last().map(String::is_empty).unwrap_or(true);
             if c.is_ascii_digit() {
-                s.push(c);
+                if let Some(p) = parts.last_mut() {
+                    p.push(c);
+                }
                 chars.next();
-            } else if c == '-' && !s.is_empty() {
+            } else if (c == '-' || c == '.') && !cur {
                 chars.next();
                 if !chars.peek().is_some_and(|c| c.is_ascii_digit()) {
                     break;
+                }
+                // Diesel's `2019-03-22-170700` is one number; dots separate parts.
+                if c == '.' {
+                    parts.push(String::new());
                 }
             } else {
                 break;
             }
         }
-        s
-    };
-    if digits.is_empty() {
+    }
+    if parts.first().is_none_or(String::is_empty) {
         VersionKey { category: 1, parts: vec![] }
     } else {
-        VersionKey { category: 0, parts: vec![digits] }
+        VersionKey { category: 0, parts }
     }
 }
 
@@ -560,6 +592,9 @@ pub fn detect_layout(files: &[&Path]) -> Layout {
     if names.iter().any(|n| n == "migration.sql") {
         return Layout::Prisma;
     }
+    if names.iter().any(|n| popx_name(n).is_some_and(|m| m.dialect.is_some() || m.autocommit)) {
+        return Layout::Popx;
+    }
     let is_flyway = |n: &String| {
         let b = n.as_bytes();
         (b.len() > 2 && matches!(b[0], b'V' | b'U') && b[1].is_ascii_digit() && n.contains("__"))
@@ -567,6 +602,13 @@ pub fn detect_layout(files: &[&Path]) -> Layout {
     };
     if names.iter().any(is_flyway) {
         return Layout::Flyway;
+    }
+    let sqlx_names = names.iter().all(|n| {
+        let (v, rest) = n.split_once('_').unwrap_or(("", ""));
+        !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && rest.ends_with(".sql")
+    });
+    if sqlx_names && files.first().is_some_and(|f| uses_sqlx(group_of(f).as_path())) {
+        return Layout::Sqlx;
     }
     if names.iter().any(|n| n.ends_with(".up.sql") || n.ends_with(".down.sql")) {
         return Layout::GolangMigrate;
@@ -578,6 +620,137 @@ pub fn detect_layout(files: &[&Path]) -> Layout {
         return Layout::Supabase;
     }
     Layout::Plain
+}
+
+/// A popx migration file name, as ory/x popx/match.go parses it:
+/// `^(\d+)_([^.]+)(\.[a-z0-9]+)?(\.autocommit)?\.(up|down)\.(sql)$`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PopxName {
+    pub version: String,
+    /// `None`: dialect-free (popx's "all"), applies to every database.
+    pub dialect: Option<String>,
+    pub autocommit: bool,
+    pub up: bool,
+}
+
+pub fn popx_name(file: &str) -> Option<PopxName> {
+    static RX: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let rx = RX
+        .get_or_init(|| regex::Regex::new(r"^(\d+)_([^.]+)(\.[a-z0-9]+)?(\.autocommit)?\.(up|down)\.sql$").ok())
+        .as_ref()?;
+    let c = rx.captures(file)?;
+    let third = c.get(3).map(|m| &m.as_str()[1..]);
+    let (dialect, autocommit) = match third {
+        // popx: "the autocommit group moves forward to the 3rd index".
+        Some("autocommit") => (None, true),
+        d => (d.map(str::to_string), c.get(4).is_some()),
+    };
+    Some(PopxName { version: c[1].to_string(), dialect, autocommit, up: &c[5] == "up" })
+}
+
+/// pop's canonical PostgreSQL dialect names (pop `CanonicalDialect`: postgres,
+/// postgresql, pg); mysql, sqlite3, cockroach (crdb) are other databases.
+fn popx_is_postgres(dialect: &str) -> bool {
+    matches!(dialect, "postgres" | "postgresql" | "pg")
+}
+
+/// The files popx applies on PostgreSQL: other dialects' files are dropped, and a
+/// dialect-free file is dropped when the same version and direction has a
+/// `.postgres.` one (ory/x popx/migration_info.go `sortAndFilter`: the
+/// dialect's migration wins over "all"). Returns the kept files and a note
+/// saying what was skipped and why.
+fn popx_select(files: Vec<PathBuf>) -> (Vec<PathBuf>, Option<String>) {
+    let mut pg_specific: HashSet<(String, bool)> = HashSet::new();
+    for f in &files {
+        if let Some(m) = popx_name(&file_name(f))
+            && m.dialect.as_deref().is_some_and(popx_is_postgres)
+        {
+            pg_specific.insert((m.version, m.up));
+        }
+    }
+    let (mut other, mut replaced) = (BTreeMap::<String, usize>::new(), 0usize);
+    let kept: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| match popx_name(&file_name(f)) {
+            Some(m) => match m.dialect.as_deref() {
+                Some(d) if popx_is_postgres(d) => true,
+                Some(d) => {
+                    *other.entry(d.to_string()).or_default() += 1;
+                    false
+                }
+                None if pg_specific.contains(&(m.version.clone(), m.up)) => {
+                    replaced += 1;
+                    false
+                }
+                None => true,
+            },
+            None => true,
+        })
+        .collect();
+    let mut parts = Vec::new();
+    if !other.is_empty() {
+        let n: usize = other.values().sum();
+        let list: Vec<String> = other.iter().map(|(d, c)| format!("{c} .{d}.")).collect();
+        parts.push(format!("{n} files for other databases ({}), which popx never runs on PostgreSQL", list.join(", ")));
+    }
+    if replaced > 0 {
+        parts.push(format!(
+            "{replaced} dialect-free files whose version has a .postgres. file (popx runs that one instead)"
+        ));
+    }
+    let note = (!parts.is_empty()).then(|| format!("skipped {}", parts.join(" and ")));
+    (kept, note)
+}
+
+/// Whether the folder belongs to a Cargo project that uses sqlx: a Cargo.toml in
+/// it or up to three folders above it that names sqlx.
+fn uses_sqlx(group: &Path) -> bool {
+    let start = std::path::absolute(group).unwrap_or_else(|_| group.to_path_buf());
+    start.ancestors().take(4).any(|d| {
+        std::fs::read_to_string(d.join("Cargo.toml")).is_ok_and(|t| {
+            t.lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with("sqlx") || l.starts_with("[dependencies.sqlx]") || l.contains("sqlx = ")
+            })
+        })
+    })
+}
+
+/// How Prisma runs the migration files of a folder: the whole file as one
+/// multi-statement script (one implicit transaction: CONCURRENTLY fails when
+/// the file has another statement) up to Prisma 7.3; from 7.4 the schema engine
+/// splits the script into statements (prisma/prisma-engines#5767, #5799) and runs
+/// them one by one, falling back to one script when its SQL parser cannot read a
+/// statement (prisma-engines#5847: `DROP INDEX CONCURRENTLY`). The version is the
+/// one package.json pins (`prisma` or `@prisma/client`) in the folder or up to
+/// four folders above; unknown: the conservative one-script case.
+pub fn prisma_splits(group: &Path) -> bool {
+    let start = std::path::absolute(group).unwrap_or_else(|_| group.to_path_buf());
+    for d in start.ancestors().take(5) {
+        let Ok(text) = std::fs::read_to_string(d.join("package.json")) else { continue };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        for section in ["dependencies", "devDependencies"] {
+            for name in ["prisma", "@prisma/client"] {
+                if let Some(v) = json[section][name].as_str() {
+                    return prisma_version_splits(v);
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Whether a package.json version requirement (`^7.4.0`, `~6.19.1`, `7.5.2`)
+/// pins a Prisma that splits migration scripts (7.4 or later). Ranges whose
+/// lowest version cannot be read count as not splitting.
+fn prisma_version_splits(req: &str) -> bool {
+    let v = req.trim().trim_start_matches(['^', '~', '=', '>', 'v', ' ']);
+    let mut nums = v.split(['.', '-', ' ']).map(|p| p.parse::<u32>().ok());
+    match (nums.next().flatten(), nums.next().flatten()) {
+        (Some(major), Some(minor)) => (major, minor) >= (7, 4),
+        (Some(major), None) => major >= 8,
+        _ => false,
+    }
 }
 
 /// Whether a file is in a `supabase/migrations` folder, wherever migrade runs from
@@ -628,6 +801,9 @@ pub struct Placed {
     pub layout: Layout,
     pub direction: Direction,
     pub has_down: Option<bool>,
+    /// How the folder's tool runs a file, before the file's own opt-outs: the
+    /// layout's default refined by what the project shows (Prisma's version).
+    pub tool_tx: TxWrap,
 }
 
 /// Groups files by migration folder and orders each group as the tool would;
@@ -650,6 +826,7 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
                 layout: forced.unwrap_or(Layout::Plain),
                 direction: Direction::Up,
                 has_down: None,
+                tool_tx: forced.unwrap_or(Layout::Plain).tx(),
             }),
         }
     }
@@ -677,12 +854,24 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
     let shared_group: std::sync::Arc<Path> = std::sync::Arc::from(group);
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let layout = forced.unwrap_or_else(|| detect_layout(&refs));
+    if layout == Layout::Popx {
+        let (kept, note) = popx_select(files);
+        files = kept;
+        if let Some(n) = note {
+            // Said once per folder, on stderr: these files are not migrations here.
+            eprintln!("note: {}: {n}", display(group));
+        }
+    }
+    let tool_tx = if layout == Layout::Prisma && prisma_splits(group) { TxWrap::Never } else { layout.tx() };
     let plan = if layout == Layout::Sqitch { sqitch_order(group) } else { HashMap::new() };
     // Which up files have a matching down.
     let downs: HashSet<String> =
         files.iter().filter(|p| direction_of(p, layout) == Direction::Down).map(|p| down_key(p, layout)).collect();
-    let layout_has_downs =
-        !downs.is_empty() && matches!(layout, Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel);
+    let layout_has_downs = !downs.is_empty()
+        && matches!(
+            layout,
+            Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel | Layout::Popx | Layout::Sqlx
+        );
     // Keys computed once per file, not once per comparison.
     files.sort_by_cached_key(|p| {
         let name = version_name(p);
@@ -699,7 +888,7 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
     for p in files {
         let direction = direction_of(&p, layout);
         let has_down = (layout_has_downs && direction == Direction::Up).then(|| downs.contains(&down_key(&p, layout)));
-        out.push(Placed { input: Input::File(p), group: shared_group.clone(), layout, direction, has_down });
+        out.push(Placed { input: Input::File(p), group: shared_group.clone(), layout, direction, has_down, tool_tx });
     }
 }
 
@@ -721,6 +910,13 @@ fn down_key(p: &Path, layout: Layout) -> String {
     if layout == Layout::Diesel {
         return p.parent().map(|d| d.to_string_lossy().to_string()).unwrap_or_default();
     }
+    // popx pairs by version: a dialect-free down undoes a `.postgres.` up.
+    if layout == Layout::Popx
+        && let Some(m) = popx_name(&file_name(p))
+    {
+        let dir = p.parent().map(|d| d.to_string_lossy().to_string()).unwrap_or_default();
+        return format!("{dir}/{}", m.version);
+    }
     let f = p.to_string_lossy().to_string();
     for (a, b) in [(".down.sql", ""), (".up.sql", ""), ("_down.sql", ""), ("_up.sql", "")] {
         if let Some(s) = f.strip_suffix(a) {
@@ -733,13 +929,30 @@ fn down_key(p: &Path, layout: Layout) -> String {
 /// Builds the lint unit for a file's text: sections for dbmate/goose markers,
 /// the transaction behaviour of its tool.
 pub fn unit_for(path: &str, text: Arc<str>, placed: &Placed) -> Unit {
-    let mut unit = Unit::plain(path.to_string(), text.clone(), placed.direction, placed.layout.tx());
+    let mut unit = Unit::plain(path.to_string(), text.clone(), placed.direction, placed.tool_tx);
     unit.layout = placed.layout.name();
     unit.has_down = placed.has_down;
     let lower_path = path.to_ascii_lowercase();
-    // ory/popx: `.autocommit.` files run outside a transaction.
+    // ory/popx: `.autocommit.` files are not wrapped in a transaction, but popx
+    // sends the whole file in one `RawQuery(content).ExecWithCount()` (ory/x
+    // popx/migration_box.go, `autoCommitRunner`), a multi-statement simple
+    // query: one implicit transaction when the file has several statements.
     if lower_path.contains(".autocommit.") {
-        unit.sections[0].tx = TxWrap::Never;
+        unit.sections[0].tx = if placed.layout == Layout::Popx { TxWrap::MultiStatement } else { TxWrap::Never };
+    }
+    // sqlx: `-- no-transaction` as the file's start opts out of the transaction
+    // (sqlx-core migrate/source.rs); the file is then still executed as one
+    // multi-statement query.
+    if placed.layout == Layout::Sqlx && text.trim_start_matches('\u{feff}').starts_with("-- no-transaction") {
+        unit.sections[0].tx = TxWrap::MultiStatement;
+    }
+    // Prisma 7.4+ splits the script, but sends it whole when its SQL parser cannot
+    // read a statement (prisma-engines#5847: DROP INDEX CONCURRENTLY).
+    if placed.layout == Layout::Prisma
+        && placed.tool_tx == TxWrap::Never
+        && text.to_ascii_uppercase().contains("DROP INDEX CONCURRENTLY")
+    {
+        unit.sections[0].tx = TxWrap::MultiStatement;
     }
     // Diesel: metadata.toml with `run_in_transaction = false`.
     if placed.layout == Layout::Diesel
@@ -826,6 +1039,30 @@ mod tests {
         assert!(version_key("V1__a.sql") < version_key("R__views.sql"));
         assert!(version_key("20161115111853_x") < version_key("2019-03-22-170700_x"));
         assert!(version_key("0001_a") < version_key("0002_a"));
+        // Version-named folders: numbers, not text (v1.10 after v1.2).
+        assert!(version_key("v1.2") < version_key("v1.10"));
+        assert!(version_key("v1.9.3") < version_key("v1.10.0"));
+        assert!(version_key("1.2_x.sql") < version_key("1.10_x.sql"));
+    }
+
+    #[test]
+    fn popx_names_and_prisma_versions() {
+        let m = popx_name("20200317160354_create_profile_request_forms.postgres.up.sql").unwrap();
+        assert_eq!(
+            (m.version.as_str(), m.dialect.as_deref(), m.autocommit, m.up),
+            ("20200317160354", Some("postgres"), false, true)
+        );
+        let m = popx_name("20210410175418_identity_credentials.autocommit.down.sql").unwrap();
+        assert_eq!((m.dialect, m.autocommit, m.up), (None, true, false));
+        let m = popx_name("1_x.mysql.autocommit.up.sql").unwrap();
+        assert_eq!((m.dialect.as_deref(), m.autocommit), (Some("mysql"), true));
+        assert_eq!(popx_name("1_x.up.sql").map(|m| m.dialect), Some(None));
+        assert!(popx_name("x.up.sql").is_none());
+        for (req, splits) in
+            [("^7.4.0", true), ("7.10.1", true), ("~6.19.0", false), ("5.22.0", false), ("latest", false), ("8", true)]
+        {
+            assert_eq!(prisma_version_splits(req), splits, "{req}");
+        }
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct Settings {
     /// Level of the session-safety findings (missing-lock-timeout ...).
     pub session_level: Option<Level>,
     pub require_ignore_reason: bool,
+    /// How the project's runner wraps files, overriding the layout's default
+    /// (`transaction` in migrade.toml).
+    pub transaction: Option<TxWrap>,
 }
 
 impl Default for Settings {
@@ -42,6 +45,7 @@ impl Default for Settings {
             tags: HashMap::new(),
             session_level: None,
             require_ignore_reason: false,
+            transaction: None,
         }
     }
 }
@@ -594,7 +598,8 @@ fn check_prepared(
             .filter(|(_, r)| r.start >= section.start && r.start < section.end)
             .map(|(i, r)| (r, i))
             .unzip();
-        let mut st = FileState::new(section.tx.effective(&raws, text) || settings.assume_in_transaction);
+        let tx = settings.transaction.unwrap_or(section.tx);
+        let mut st = FileState::new(tx.effective(&raws, text) || settings.assume_in_transaction);
         let first_record = out.records.len();
         let first_finding = out.findings.len();
         for (k, (raw, &pos)) in raws.iter().zip(&positions).enumerate() {

@@ -1,0 +1,189 @@
+//! Each migration tool's transaction behaviour, as migrade models it, held
+//! against a real PostgreSQL: the file is run the way the tool runs it (inside
+//! one transaction, as one multi-statement query, or statement by statement)
+//! and the server's answer must match migrade's claims: whether each statement
+//! runs inside a transaction (locks held to the end) and whether CONCURRENTLY
+//! fails there (`concurrently-in-transaction`).
+//!
+//! Like tests/real_pg.rs it needs Debian's `postgresql` (or MIGRADE_PG_BINDIR);
+//! MIGRADE_SKIP_PG=1 skips it loudly.
+
+mod common;
+mod pg;
+
+use common::write_files;
+use pg::server::{self, Server};
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_migrade");
+
+/// How a tool sends a file to the server.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Run {
+    /// Inside one explicit transaction (popx, sqlx, Diesel, dbmate ...).
+    Transaction,
+    /// The whole file as one multi-statement simple query (golang-migrate,
+    /// popx `.autocommit`, sqlx `-- no-transaction`, Prisma before 7.4).
+    OneQuery,
+    /// Statement by statement, autocommit (psql -f, Prisma 7.4+).
+    Statements,
+}
+
+struct Case {
+    name: &'static str,
+    /// Files of the folder (the last one is the one checked), plus project files.
+    files: Vec<(&'static str, String)>,
+    run: Run,
+}
+
+const USERS: &str = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n";
+/// Two statements, the first taking ACCESS EXCLUSIVE on users.
+const ALTER_TWO: &str = "ALTER TABLE users ADD COLUMN note text;\nUPDATE users SET note = 'x';\n";
+const CIC_TWO: &str = "SET lock_timeout = '5s';\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n";
+
+fn cases() -> Vec<Case> {
+    let sqlx_cargo = ("Cargo.toml", "[package]\nname = \"a\"\n[dependencies]\nsqlx = \"0.8\"\n".to_string());
+    let prisma = |v: &str| ("package.json", format!("{{\"devDependencies\": {{\"prisma\": \"{v}\"}}}}"));
+    let mut out = Vec::new();
+    for (body, tag) in [(ALTER_TWO, "alter"), (CIC_TWO, "cic")] {
+        let b = body.to_string();
+        out.push(Case {
+            name: if tag == "alter" { "popx per-file, ALTER + UPDATE" } else { "popx per-file, SET + CIC" },
+            files: vec![("m/1_users.postgres.up.sql", USERS.into()), ("m/2_x.postgres.up.sql", b.clone())],
+            run: Run::Transaction,
+        });
+        out.push(Case {
+            name: if tag == "alter" { "popx autocommit, ALTER + UPDATE" } else { "popx autocommit, SET + CIC" },
+            files: vec![("m/1_users.postgres.up.sql", USERS.into()), ("m/2_x.autocommit.up.sql", b.clone())],
+            run: Run::OneQuery,
+        });
+        out.push(Case {
+            name: if tag == "alter" { "sqlx, ALTER + UPDATE" } else { "sqlx, SET + CIC" },
+            files: vec![sqlx_cargo.clone(), ("m/1_users.sql", USERS.into()), ("m/2_x.sql", b.clone())],
+            run: Run::Transaction,
+        });
+        out.push(Case {
+            name: if tag == "alter" { "sqlx no-transaction, ALTER + UPDATE" } else { "sqlx no-transaction, SET + CIC" },
+            files: vec![
+                sqlx_cargo.clone(),
+                ("m/1_users.sql", USERS.into()),
+                ("m/2_x.sql", format!("-- no-transaction\n{b}")),
+            ],
+            run: Run::OneQuery,
+        });
+        out.push(Case {
+            name: if tag == "alter" { "prisma 6, ALTER + UPDATE" } else { "prisma 6, SET + CIC" },
+            files: vec![
+                prisma("6.19.0"),
+                ("prisma/migrations/1_users/migration.sql", USERS.into()),
+                ("prisma/migrations/2_x/migration.sql", b.clone()),
+            ],
+            run: Run::OneQuery,
+        });
+        out.push(Case {
+            name: if tag == "alter" { "prisma 7.4, ALTER + UPDATE" } else { "prisma 7.4, SET + CIC" },
+            files: vec![
+                prisma("7.4.0"),
+                ("prisma/migrations/1_users/migration.sql", USERS.into()),
+                ("prisma/migrations/2_x/migration.sql", b.clone()),
+            ],
+            run: Run::Statements,
+        });
+    }
+    out
+}
+
+/// migrade's claims for the case's last file: each statement's `in_transaction`
+/// and whether it reports `concurrently-in-transaction`.
+fn claims(case: &Case) -> (Vec<bool>, bool) {
+    let d = tempfile::tempdir().unwrap();
+    let files: Vec<(&str, &str)> = case.files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    write_files(d.path(), &files);
+    let last = case.files.last().unwrap().0;
+    let folder = Path::new(last).components().next().unwrap().as_os_str().to_string_lossy().to_string();
+    let out = Command::new(BIN)
+        .args(["lint", "--no-config", "--format", "json", &folder])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f =
+        v["files"].as_array().unwrap().iter().find(|f| f["path"] == last).unwrap_or_else(|| panic!("{last}: {v:#}"));
+    let in_tx = f["statements"].as_array().unwrap().iter().map(|s| s["in_transaction"].as_bool().unwrap()).collect();
+    let cic = f["findings"].as_array().unwrap().iter().any(|x| x["rule"] == "concurrently-in-transaction");
+    (in_tx, cic)
+}
+
+/// The file's text the way the tool runs it, plus a probe of the locks the
+/// session still holds on users afterwards (held to the end in a transaction).
+fn run_on_server(server: &Server, case: &Case) -> (bool, bool, String) {
+    let reset = server.sql(&format!("DROP TABLE IF EXISTS users CASCADE;\n{USERS}"));
+    assert!(reset.ok, "{}: reset: {}", case.name, reset.stderr);
+    let text = &case.files.last().unwrap().1;
+    let probe = "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'users'::regclass AND mode = 'AccessExclusiveLock'";
+    let out = match case.run {
+        Run::Transaction => server.sql(&format!("BEGIN;\n{text}\n{probe};\nCOMMIT;\n")),
+        Run::Statements => server.sql(&format!("{text}\n{probe};\n")),
+        Run::OneQuery => {
+            // One simple query holding the file and the probe: psql -c sends it whole.
+            let mut c = server.psql_cmd("migrade_tools");
+            c.arg("-c").arg(format!("{text}\n{probe};"));
+            let o = c.output().unwrap();
+            pg::server::SqlOut {
+                ok: o.status.success(),
+                code: o.status.code(),
+                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            }
+        }
+    };
+    let held = out.stdout.lines().any(|l| l.trim() == "1");
+    (out.ok, held, out.stderr)
+}
+
+#[test]
+fn each_tool_runs_files_the_way_migrade_says() {
+    let bins = match server::find_bins() {
+        Ok(b) => b,
+        Err(e) => {
+            if std::env::var("MIGRADE_SKIP_PG").is_ok_and(|v| v == "1") {
+                let _ = writeln!(std::io::stderr(), "\n!!! tools_pg SKIPPED (MIGRADE_SKIP_PG=1): {e}\n");
+                return;
+            }
+            panic!("tools_pg: {e}. Install Debian's postgresql, or set MIGRADE_SKIP_PG=1 to skip.");
+        }
+    };
+    let server = Server::start(&bins).unwrap_or_else(|e| panic!("tools_pg: cannot start PostgreSQL: {e}"));
+    let mut failures = Vec::new();
+    for case in cases() {
+        let (in_tx, cic_claimed) = claims(&case);
+        let (ok, held, err) = run_on_server(&server, &case);
+        let is_cic = case.files.last().unwrap().1.contains("CONCURRENTLY");
+        if is_cic {
+            // migrade says the build fails inside a transaction; the server agrees or not.
+            let failed_in_tx = !ok && err.contains("cannot run inside a transaction block");
+            if failed_in_tx != cic_claimed {
+                failures.push(format!(
+                    "{}: migrade concurrently-in-transaction={cic_claimed}; server ok={ok}: {}",
+                    case.name,
+                    err.trim()
+                ));
+            }
+        } else {
+            assert!(ok, "{}: {err}", case.name);
+            // Every statement in a transaction <=> the ACCESS EXCLUSIVE lock is still held at the end.
+            let claimed = in_tx.iter().all(|&t| t);
+            if claimed != held || in_tx.iter().any(|&t| t != claimed) {
+                failures.push(format!(
+                    "{}: migrade in_transaction={in_tx:?}; server still holds the lock: {held}",
+                    case.name
+                ));
+            }
+        }
+        println!("tools_pg: {:<40} run {:?}: server ok={ok}, lock held={held}", case.name, case.run);
+    }
+    assert!(failures.is_empty(), "migrade's transaction model differs from PostgreSQL:\n{}", failures.join("\n"));
+}
