@@ -262,9 +262,32 @@ fn corpus_lints_to_the_end() {
     walk_sql(Path::new(corpus), &mut on_disk);
     let mut reported: Vec<String> =
         v["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
-    on_disk.sort();
+    // ory popx folders: a dialect-free file whose version has a .postgres. file is
+    // not run on PostgreSQL (popx runs the .postgres. one), so it is not reported.
+    let replaced = |p: &String| {
+        let Some(m) = migrade::discover::popx_name(Path::new(p).file_name().unwrap().to_str().unwrap()) else {
+            return false;
+        };
+        m.dialect.is_none() && {
+            let dir = Path::new(p).parent().unwrap();
+            let dir_s = dir.to_string_lossy();
+            on_disk.iter().any(|o| {
+                o.starts_with(dir_s.as_ref())
+                    && migrade::discover::popx_name(Path::new(o).file_name().unwrap().to_str().unwrap()).is_some_and(
+                        |n| n.version == m.version && n.up == m.up && n.dialect.as_deref() == Some("postgres"),
+                    )
+            })
+        }
+    };
+    let expected: Vec<String> = on_disk.iter().filter(|p| !replaced(p)).cloned().collect();
+    eprintln!(
+        "corpus: {} dialect-free popx files replaced by their .postgres. version",
+        on_disk.len() - expected.len()
+    );
+    let mut expected = expected;
+    expected.sort();
     reported.sort();
-    assert_eq!(reported, on_disk, "one JSON entry per .sql file, each file once");
+    assert_eq!(reported, expected, "one JSON entry per .sql file PostgreSQL runs, each file once");
     assert!(v["errors"].as_array().unwrap().is_empty());
     // Every statement the splitter finds is in the report, analysed or, when it cannot
     // be parsed, with an `unparsable-statement` finding at its location.

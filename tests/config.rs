@@ -90,8 +90,8 @@ fn unknown_key_points_at_its_line() {
 #[test]
 fn bad_values_point_at_the_value() {
     assert_config_error("# levels\nfail_on = \"extreme\"\n", "2:11", &["\"extreme\" is not a level", "very-high"]);
-    assert_config_error("pg_version = 3\n", "1:14", &["pg_version 3 is not a PostgreSQL major version"]);
-    assert_config_error("pg_version = \"15\"\n", "1:14", &["expected u32"]);
+    assert_config_error("pg_version = 3\n", "1:14", &["pg_version: `3` is not a PostgreSQL version migrade knows"]);
+    assert_config_error("pg_version = \"fifteen\"\n", "1:14", &["use MAJOR or MAJOR.MINOR"]);
     assert_config_error(
         "[rules]\ndrop-column = \"off\"\nno-such-rule = \"off\"\n",
         "3:16",
@@ -152,7 +152,7 @@ fn flags_override_the_file() {
     std::fs::write(p.path().join("migrade.toml"), "pg_version = 15\n").unwrap();
     let o = run(p.path(), &["lint", "--pg-version", "3", "migrations"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--pg-version 3"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("'3' for '--pg-version"), "{}", stderr(&o));
 }
 
 #[test]
@@ -163,8 +163,13 @@ fn config_is_found_from_a_subdirectory() {
     assert_eq!(grade(&v, "0002_drop.sql"), "low", "the parent's migrade.toml applies: {v:#}");
     let v = json(&run(&deeper, &["lint", "--format", "json", "--no-config", "../../migrations/0002_drop.sql"]));
     assert_eq!(grade(&v, "0002_drop.sql"), "very-high");
-    // A file in the subdirectory itself wins over the parent's.
+    // The search starts from the linted file, not the working directory (as ruff's):
+    // a config in the working directory does not apply to a file outside it...
     std::fs::write(deeper.join("migrade.toml"), "# nothing turned off here\n").unwrap();
+    let v = json(&run(&deeper, &["lint", "--format", "json", "../../migrations/0002_drop.sql"]));
+    assert_eq!(grade(&v, "0002_drop.sql"), "low");
+    // ...and one nearer the file wins over the parent's.
+    std::fs::write(p.path().join("migrations/migrade.toml"), "# nothing turned off here\n").unwrap();
     let v = json(&run(&deeper, &["lint", "--format", "json", "../../migrations/0002_drop.sql"]));
     assert_eq!(grade(&v, "0002_drop.sql"), "very-high");
 }
