@@ -183,6 +183,18 @@ fn hook_blocks_a_risky_commit_and_passes_a_safe_one() {
     assert!(o.status.success(), "the widening knows users.name from 0001:\n{}", text(&o));
     assert!(text(&o).contains("Passed"), "{}", text(&o));
     assert_eq!(commits(project), 4);
+
+    // migrade.toml's exclude holds for the files pre-commit names: a seed that
+    // empties a table does not block the commit (before, named files bypassed it).
+    write_files(project, &[("db/seeds/reset.sql", "DELETE FROM sessions;\n")]);
+    git(project, &["add", "-A"]);
+    let o = commit(project, &pre_commit, "seed without config");
+    assert!(!o.status.success(), "without the exclude the seed is linted and blocks:\n{}", text(&o));
+    write_files(project, &[("migrade.toml", "exclude = [\"**/seeds/**\"]\n")]);
+    git(project, &["add", "-A"]);
+    let o = commit(project, &pre_commit, "seed, excluded");
+    assert!(o.status.success(), "the excluded seed does not block:\n{}", text(&o));
+    assert_eq!(commits(project), 5);
 }
 
 #[test]
