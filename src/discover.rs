@@ -801,6 +801,8 @@ pub struct Placed {
     pub layout: Layout,
     pub direction: Direction,
     pub has_down: Option<bool>,
+    /// The down file of this up when it holds only comments (no rollback).
+    pub empty_down: Option<Arc<str>>,
     /// How the folder's tool runs a file, before the file's own opt-outs: the
     /// layout's default refined by what the project shows (Prisma's version).
     pub tool_tx: TxWrap,
@@ -826,6 +828,7 @@ pub fn order(inputs: Vec<Input>, forced: Option<Layout>) -> Vec<Placed> {
                 layout: forced.unwrap_or(Layout::Plain),
                 direction: Direction::Up,
                 has_down: None,
+                empty_down: None,
                 tool_tx: forced.unwrap_or(Layout::Plain).tx(),
             }),
         }
@@ -865,8 +868,11 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
     let tool_tx = if layout == Layout::Prisma && prisma_splits(group) { TxWrap::Never } else { layout.tx() };
     let plan = if layout == Layout::Sqitch { sqitch_order(group) } else { HashMap::new() };
     // Which up files have a matching down.
-    let downs: HashSet<String> =
-        files.iter().filter(|p| direction_of(p, layout) == Direction::Down).map(|p| down_key(p, layout)).collect();
+    let downs: HashMap<String, PathBuf> = files
+        .iter()
+        .filter(|p| direction_of(p, layout) == Direction::Down)
+        .map(|p| (down_key(p, layout), p.clone()))
+        .collect();
     let layout_has_downs = !downs.is_empty()
         && matches!(
             layout,
@@ -887,9 +893,31 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
     });
     for p in files {
         let direction = direction_of(&p, layout);
-        let has_down = (layout_has_downs && direction == Direction::Up).then(|| downs.contains(&down_key(&p, layout)));
-        out.push(Placed { input: Input::File(p), group: shared_group.clone(), layout, direction, has_down, tool_tx });
+        let down = (layout_has_downs && direction == Direction::Up).then(|| downs.get(&down_key(&p, layout)));
+        // A down that holds only comments is no rollback: reported as such, not as missing.
+        let empty_down = down.flatten().filter(|d| comment_only(d)).map(|d| Arc::from(display(d).as_str()));
+        let has_down = down.map(|d| d.is_some());
+        out.push(Placed {
+            input: Input::File(p),
+            group: shared_group.clone(),
+            layout,
+            direction,
+            has_down,
+            empty_down,
+            tool_tx,
+        });
     }
+}
+
+/// Whether a file holds no SQL: only blank lines and `--` comments (a down
+/// migration left as a placeholder). Unreadable files count as holding SQL.
+fn comment_only(p: &Path) -> bool {
+    std::fs::read_to_string(p).is_ok_and(|t| {
+        t.lines().all(|l| {
+            let l = l.trim().trim_start_matches('\u{feff}');
+            l.is_empty() || l.starts_with("--")
+        })
+    })
 }
 
 fn direction_rank(d: Direction) -> u8 {
@@ -932,6 +960,7 @@ pub fn unit_for(path: &str, text: Arc<str>, placed: &Placed) -> Unit {
     let mut unit = Unit::plain(path.to_string(), text.clone(), placed.direction, placed.tool_tx);
     unit.layout = placed.layout.name();
     unit.has_down = placed.has_down;
+    unit.empty_down = placed.empty_down.clone();
     let lower_path = path.to_ascii_lowercase();
     // ory/popx: `.autocommit.` files are not wrapped in a transaction, but popx
     // sends the whole file in one `RawQuery(content).ExecWithCount()` (ory/x

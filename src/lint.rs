@@ -104,6 +104,8 @@ pub struct Unit {
     pub sections: Vec<Section>,
     /// Some(false): the layout has down migrations and this up file has none.
     pub has_down: Option<bool>,
+    /// The up's down file when it holds only comments (no rollback).
+    pub empty_down: Option<Arc<str>>,
 }
 
 impl Unit {
@@ -119,6 +121,7 @@ impl Unit {
             layout: "plain",
             name,
             has_down: None,
+            empty_down: None,
         }
     }
     pub fn direction(&self) -> Direction {
@@ -616,6 +619,7 @@ fn check_prepared(
             name: &unit.name,
             direction: section.direction,
             has_down: if grade_so_far >= Level::Medium { unit.has_down } else { None },
+            empty_down: unit.empty_down.as_deref(),
             statements: records,
             created_at: &st.created_at,
         };

@@ -194,3 +194,63 @@ fn version_named_folders_sort_as_versions() {
     let change = f["findings"].as_array().unwrap().iter().find(|x| x["rule"] == "change-column-type").unwrap();
     assert_eq!(change["level"], "high", "{f:#}");
 }
+
+#[test]
+fn a_comment_only_down_is_no_rollback_and_a_folder_name_gives_the_stage() {
+    let d = tempfile::tempdir().unwrap();
+    write_files(
+        d.path(),
+        &[
+            ("m/000001_users.up.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"),
+            ("m/000001_users.down.sql", "DROP TABLE users;\n"),
+            ("m/000002_drop_email.up.sql", "ALTER TABLE users DROP COLUMN email;\n"),
+            ("m/000002_drop_email.down.sql", "-- irreversible\n\n-- (nothing to do)\n"),
+            (
+                "m/000003_note.up.sql",
+                "ALTER TABLE users ADD COLUMN note text NOT NULL DEFAULT '';\nUPDATE users SET note = 'x';\n",
+            ),
+            // Prisma: the stage comes from the folder's name.
+            ("p/migrations/20240101000000_init/migration.sql", "CREATE TABLE t (id bigint PRIMARY KEY, a text);\n"),
+            (
+                "p/migrations/20240102000000_drop_a/migration.sql",
+                "ALTER TABLE t DROP COLUMN a;\nALTER TABLE t ADD COLUMN b text;\n",
+            ),
+        ],
+    );
+    let (v, _) = lint(d.path(), &["--no-config", "m"]);
+    let missing = |f: &Value| {
+        f["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["rule"] == "missing-down-migration")
+            .map(|x| x["message"].as_str().unwrap().to_string())
+    };
+    let empty = missing(file(&v, "000002_drop_email.up.sql")).expect("a comment-only down is no rollback");
+    assert!(empty.contains("has no rollback") && empty.contains("holds only comments"), "{empty}");
+    let none = missing(file(&v, "000003_note.up.sql")).expect("no down at all");
+    assert!(none.contains("has no down migration"), "{none}");
+    // Statement numbers: messages and JSON agree (from 1).
+    for f in v["files"].as_array().unwrap() {
+        for s in f["statements"].as_array().unwrap() {
+            assert_eq!(s["number"].as_u64().unwrap(), s["index"].as_u64().unwrap() + 1);
+        }
+        for x in f["findings"].as_array().unwrap() {
+            if let Some(i) = x["statement"].as_u64() {
+                assert_eq!(x["statement_number"].as_u64(), Some(i + 1));
+            }
+        }
+    }
+    let (v, _) = lint(d.path(), &["--no-config", "p/migrations"]);
+    let f = file(&v, "_drop_a/migration.sql");
+    let stage = f["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "stage-name-mismatch")
+        .expect("stage from the folder");
+    let msg = stage["message"].as_str().unwrap();
+    assert!(msg.contains("'drop_a' says stage 2"), "{msg}");
+    let n = stage["statement_number"].as_u64().unwrap();
+    assert!(msg.contains(&format!("statement {n} ")), "the message numbers the statement as the JSON does: {msg}");
+}

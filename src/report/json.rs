@@ -47,7 +47,10 @@ pub struct JsonAdvice {
 
 #[derive(Serialize)]
 pub struct JsonStatement<'a> {
+    /// Position in the file, from 0.
     pub index: usize,
+    /// The statement's number as messages say it ("statement 3"): from 1.
+    pub number: usize,
     pub line: usize,
     pub column: usize,
     pub end_line: usize,
@@ -83,6 +86,8 @@ pub struct JsonFinding<'a> {
     pub rule: &'a str,
     pub level: Level,
     pub statement: Option<usize>,
+    /// The statement's number as messages say it, from 1.
+    pub statement_number: Option<usize>,
     pub line: usize,
     pub column: usize,
     pub end_line: usize,
@@ -129,6 +134,7 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
                 let (a, b) = span_positions(text, &index, s.span);
                 JsonStatement {
                     index: s.index,
+                    number: s.index + 1,
                     line: a.line,
                     column: a.column,
                     end_line: b.line,
@@ -164,6 +170,7 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
                     rule: x.rule,
                     level: x.level,
                     statement: x.statement,
+                    statement_number: x.statement.map(|i| i + 1),
                     line: a.line,
                     column: a.column,
                     end_line: b.line,

@@ -21,7 +21,16 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
     // The driver only calls this for up files graded medium or worse.
-    if cx.direction == Direction::Up && cx.has_down == Some(false) {
+    if cx.direction == Direction::Up
+        && cx.has_down == Some(true)
+        && let Some(down) = cx.empty_down
+    {
+        out.push(Hit::new(
+            Level::Medium,
+            format!("{} has no rollback: its down migration {down} holds only comments", cx.path),
+            "Write the down migration that undoes this change (or state in the file why it cannot be undone and ignore this finding)",
+        ));
+    } else if cx.direction == Direction::Up && cx.has_down == Some(false) {
         out.push(Hit::new(
             Level::Medium,
             format!("{} has no down migration: there is no tested rollback for a risky change", cx.path),

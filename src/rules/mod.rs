@@ -223,6 +223,8 @@ pub struct FileCtx<'a> {
     pub direction: Direction,
     /// Some(false): the layout has down migrations and this up file has none.
     pub has_down: Option<bool>,
+    /// The down file when it holds only comments.
+    pub empty_down: Option<&'a str>,
     pub statements: &'a [StmtRecord],
     /// Objects created in this file, with the statement that created them.
     pub created_at: &'a HashMap<String, usize>,
