@@ -102,7 +102,15 @@ fn hook_manifest_is_valid() {
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let manifest = std::fs::read_to_string(repo_root().join(".pre-commit-hooks.yaml")).unwrap();
-    for line in ["- id: migrade", "entry: migrade lint", "language: rust", "files: \\.sql$", "require_serial: true"] {
+    for line in [
+        "- id: migrade",
+        "entry: migrade lint",
+        "language: rust",
+        "files: (^|/)(migrations?|migrate|deploy|revert)/.*\\.sql$",
+        "require_serial: true",
+        "- id: migrade-system",
+        "language: system",
+    ] {
         assert!(manifest.contains(line), "{line}");
     }
 }
@@ -186,7 +194,7 @@ fn hook_blocks_a_risky_commit_and_passes_a_safe_one() {
 
     // migrade.toml's exclude holds for the files pre-commit names: a seed that
     // empties a table does not block the commit (before, named files bypassed it).
-    write_files(project, &[("db/seeds/reset.sql", "DELETE FROM sessions;\n")]);
+    write_files(project, &[("migrations/seeds/reset.sql", "DELETE FROM sessions;\n")]);
     git(project, &["add", "-A"]);
     let o = commit(project, &pre_commit, "seed without config");
     assert!(!o.status.success(), "without the exclude the seed is linted and blocks:\n{}", text(&o));

@@ -6,8 +6,30 @@
 mod common;
 
 use common::require_tool;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
+
+/// Builds the wheel with maturin into `dist` and returns its path.
+fn build_wheel(maturin: &Path, dist: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = Command::new(maturin)
+        .args(["build", "--profile", "dev", "--quiet", "-o"])
+        .arg(dist)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let log = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "maturin build: {log}");
+    let wheels: Vec<PathBuf> = std::fs::read_dir(dist)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+        .collect();
+    assert_eq!(wheels.len(), 1, "{wheels:?}");
+    wheels[0].clone()
+}
 
 #[test]
 fn wheel_installs_into_a_fresh_virtualenv_and_lints_without_cargo() {
@@ -18,21 +40,7 @@ fn wheel_installs_into_a_fresh_virtualenv_and_lints_without_cargo() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let dist = tmp.path().join("dist");
-    let o = Command::new(&maturin)
-        .args(["build", "--profile", "dev", "--quiet", "-o"])
-        .arg(&dist)
-        .current_dir(root)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "maturin build: {}\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let wheels: Vec<_> = std::fs::read_dir(&dist).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    assert_eq!(wheels.len(), 1, "{wheels:?}");
-    let wheel = &wheels[0];
+    let wheel = &build_wheel(&maturin, &dist);
     let name = wheel.file_name().unwrap().to_string_lossy().to_string();
     assert!(name.starts_with(&format!("migrade-{}-", env!("CARGO_PKG_VERSION"))), "version from Cargo.toml: {name}");
 
@@ -92,4 +100,81 @@ fn workflows_match_the_github_workflow_schema() {
     ] {
         assert!(release.contains(want), "release.yml lacks {want}");
     }
+}
+
+/// The pre-commit mirror (pre-commit-mirror/, published as its own repository):
+/// the real pre-commit installs it from an empty cache, with packages only from a
+/// local folder (the wheel, and setuptools to build the mirror's own package),
+/// no cargo on PATH, in under 30 seconds; it blocks a risky migration and does not
+/// run on a .sql file outside the migration folders.
+#[test]
+fn precommit_mirror_installs_the_wheel_without_rust() {
+    let test = "precommit_mirror_installs_the_wheel_without_rust";
+    let Some(maturin) = require_tool("maturin", test) else { return };
+    let Some(pre_commit) = require_tool("pre-commit", test) else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let packages = tmp.path().join("packages");
+    build_wheel(&maturin, &packages);
+    // setuptools, to build the mirror's package offline (pip's build isolation).
+    let pip = pre_commit.parent().unwrap().join("pip");
+    let o = Command::new(&pip).args(["download", "-q", "setuptools>=61", "-d"]).arg(&packages).output().unwrap();
+    assert!(o.status.success(), "pip download setuptools: {}", String::from_utf8_lossy(&o.stderr));
+
+    // The mirror as its own git repository.
+    let hook = tmp.path().join("migrade-pre-commit");
+    std::fs::create_dir(&hook).unwrap();
+    for f in [".pre-commit-hooks.yaml", "pyproject.toml", "README.md"] {
+        std::fs::copy(root.join("pre-commit-mirror").join(f), hook.join(f)).unwrap();
+    }
+    common::git(&hook, &["init", "-q", "-b", "main"]);
+    common::git(&hook, &["add", "-A"]);
+    common::git(&hook, &["commit", "-q", "-m", "mirror"]);
+    let rev = common::git(&hook, &["rev-parse", "HEAD"]).trim().to_string();
+
+    let project = tmp.path().join("project");
+    std::fs::create_dir(&project).unwrap();
+    common::git(&project, &["init", "-q", "-b", "main"]);
+    let config = format!("repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: migrade\n", hook.display());
+    common::write_files(
+        &project,
+        &[
+            ("migrations/0001_users.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"),
+            ("migrations/0002_drop.sql", "ALTER TABLE users DROP COLUMN email;\n"),
+            ("scripts/adhoc_cleanup.sql", "DROP TABLE users;\n"),
+            (".pre-commit-config.yaml", &config),
+        ],
+    );
+    common::git(&project, &["add", "-A"]);
+
+    // No cargo: pre-commit's own virtualenv and the system's basic tools only.
+    let path = format!("{}:/usr/bin:/bin", pre_commit.parent().unwrap().display());
+    let run = |files: &[&str]| {
+        let mut c = Command::new(&pre_commit);
+        c.current_dir(&project)
+            .args(["run", "migrade", "--files"])
+            .args(files)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", tmp.path().join("cache"))
+            .env("PIP_NO_INDEX", "1")
+            .env("PIP_FIND_LINKS", &packages)
+            .env_remove("CARGO_HOME")
+            .env_remove("RUSTUP_HOME");
+        common::isolate_git(&mut c);
+        c.output().unwrap()
+    };
+    let t0 = Instant::now();
+    let o = run(&["migrations/0001_users.sql", "migrations/0002_drop.sql", "scripts/adhoc_cleanup.sql"]);
+    let secs = t0.elapsed().as_secs_f64();
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(1), "the risky migration blocks:\n{out}");
+    assert!(out.contains("drop-column") && out.contains("migrations/0002_drop.sql"), "{out}");
+    assert!(out.contains("2 files linted"), "the .sql file outside migration folders is not passed:\n{out}");
+    assert!(!out.contains("adhoc_cleanup"), "{out}");
+    assert!(secs < 30.0, "installing and running the hook from an empty cache took {secs:.1} s");
+    println!("pre-commit mirror: installed from an empty cache and ran in {secs:.1} s");
+    // Only the file outside the migration folders: the hook does not run.
+    let o = run(&["scripts/adhoc_cleanup.sql"]);
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success() && out.contains("(no files to check)"), "{out}");
 }
