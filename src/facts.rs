@@ -24,6 +24,15 @@ impl FactCtx<'_> {
     pub fn is_new(&self, name: &str) -> bool {
         self.new_objects.contains(name)
     }
+    /// The column was added to `table` earlier in the same file (or the table is new).
+    pub fn is_new_column(&self, table: &str, column: &str) -> bool {
+        self.is_new(table) || self.new_objects.contains(&new_column_key(table, column))
+    }
+}
+
+/// The key under which a column added in the file is recorded among its new objects.
+pub fn new_column_key(table: &str, column: &str) -> String {
+    format!("{table}\u{0}{column}")
 }
 
 /// How PostgreSQL performs a column type change.
@@ -180,8 +189,9 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
                 e.creates.push(n.clone());
             }
         }
-        Op::Drop { kind, names, concurrently, .. } => {
-            for n in names {
+        Op::Drop { kind, names, concurrently, if_exists, .. } => {
+            // `IF EXISTS` of a name the history dropped or renamed away: a no-op.
+            for n in names.iter().filter(|n| !(*if_exists && cx.schema.gone(&n.name).is_some())) {
                 match kind {
                     ObjKind::Table | ObjKind::ForeignTable => {
                         e.lock(&n.name, AccessExclusive);

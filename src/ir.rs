@@ -412,6 +412,8 @@ pub enum Op {
     Update {
         table: QName,
         has_where: bool,
+        /// The columns its SET writes.
+        set_columns: Vec<String>,
         set_sql: Option<String>,
         where_sql: Option<String>,
     },
@@ -425,6 +427,8 @@ pub enum Op {
         from_query: bool,
         /// The column list as written (empty: every column, in table order).
         columns: Vec<String>,
+        /// `ON CONFLICT ... DO UPDATE`: it can overwrite existing rows.
+        upsert: bool,
     },
     Merge {
         table: QName,

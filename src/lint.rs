@@ -396,31 +396,21 @@ impl Linter<'_> {
                 .filter(|(t, m)| *m == LockMode::AccessExclusive && existing(t))
                 .map(|(t, _)| t.to_string())
                 .collect();
-            let dml = matches!(
-                parsed.op,
-                Op::Update { .. }
-                    | Op::Delete { .. }
-                    | Op::Merge { .. }
-                    | Op::Insert { from_query: true, .. }
-                    | Op::Copy { from: true, .. }
-            ) && effects.table.as_deref().is_some_and(existing);
-            let ddl = match &parsed.op {
-                Op::AlterTable { table, .. } => existing(&table.name),
-                Op::CreateIndex { table, .. } => existing(&table.name),
-                Op::Drop { kind: crate::ir::ObjKind::Table, names, .. } => names.iter().any(|n| existing(&n.name)),
-                Op::Rename { object, .. } => existing(&object.name),
-                _ => false,
-            };
+            let change = rules::schema_and_data_change_in_transaction::change_kind(&parsed.op, |t| !existing(t));
             for t in taken {
                 if !st.tx.access_exclusive.contains(&t) {
                     st.tx.access_exclusive.push(t);
                 }
             }
-            if dml && st.tx.dml_at.is_none() {
-                st.tx.dml_at = Some(index);
-            }
-            if ddl && st.tx.ddl_at.is_none() {
-                st.tx.ddl_at = Some(index);
+            let list = match change {
+                Some(rules::schema_and_data_change_in_transaction::Change::Data) => Some(&mut st.tx.dml_at),
+                Some(rules::schema_and_data_change_in_transaction::Change::Schema) => Some(&mut st.tx.ddl_at),
+                None => None,
+            };
+            if let Some(l) = list
+                && !l.contains(&index)
+            {
+                l.push(index);
             }
             if let Op::AlterEnum { type_name, add_value: Some(v), .. } = &parsed.op {
                 st.tx.enum_values_added.push((type_name.name.clone(), v.clone()));
@@ -430,6 +420,13 @@ impl Linter<'_> {
         for c in &effects.creates {
             st.new_objects.insert(c.clone());
             st.created_at.entry(c.clone()).or_insert(index);
+        }
+        if let Op::AlterTable { table, cmds, .. } = &parsed.op {
+            for cmd in cmds {
+                if let crate::ir::AlterCmd::AddColumn { column, .. } = cmd {
+                    st.new_objects.insert(facts::new_column_key(&table.name, &column.name));
+                }
+            }
         }
         if let Op::CreateIndex { name: None, table, columns, .. } = &parsed.op {
             let n = format!("{}_{}_idx", table.name, columns.join("_"));

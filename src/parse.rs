@@ -965,6 +965,14 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 Op::Update {
                     table: opt_rv(&u.relation),
                     has_where: u.where_clause.is_some(),
+                    set_columns: u
+                        .target_list
+                        .iter()
+                        .filter_map(|t| match t.node.as_ref() {
+                            Some(NodeEnum::ResTarget(r)) => Some(r.name.clone()),
+                            _ => None,
+                        })
+                        .collect(),
                     set_sql,
                     where_sql: u.where_clause.as_deref().and_then(|w| deparse_where(&u.relation, w)),
                 },
@@ -994,7 +1002,11 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     _ => None,
                 })
                 .collect();
-            plain(Op::Insert { table: opt_rv(&i.relation), from_query, columns }, summary)
+            let upsert = i
+                .on_conflict_clause
+                .as_ref()
+                .is_some_and(|c| c.action == protobuf::OnConflictAction::OnconflictUpdate as i32);
+            plain(Op::Insert { table: opt_rv(&i.relation), from_query, columns, upsert }, summary)
         }
         NodeEnum::MergeStmt(m) => plain(Op::Merge { table: opt_rv(&m.relation) }, "MERGE"),
         NodeEnum::CopyStmt(c) => plain(

@@ -83,6 +83,9 @@ pub struct Schema {
     pub enums: HashSet<String>,
     /// Domains that carry a CHECK constraint (a column of one is a rewrite).
     pub domains_with_check: HashSet<String>,
+    /// Tables, views, indexes and types the history dropped or renamed away, and
+    /// how (`dropped`, `renamed to x`); a later create of the name removes it.
+    pub gone: HashMap<String, String>,
 }
 
 impl Schema {
@@ -226,8 +229,19 @@ impl Schema {
         }
     }
 
+    /// How the history lost `name` (`dropped`, `renamed to x`) when it no longer
+    /// holds an object of that name.
+    pub fn gone(&self, name: &str) -> Option<&str> {
+        let present = self.tables.contains_key(name)
+            || self.indexes.contains_key(name)
+            || self.views.contains_key(name)
+            || self.enums.contains(name);
+        if present { None } else { self.gone.get(name).map(String::as_str) }
+    }
+
     /// Applies a statement to the history.
     pub fn apply(&mut self, op: &Op, reads: &[String]) {
+        self.track_gone(op);
         match op {
             Op::CreateTable { table, columns, constraints, partition_of, partitioned, default_partition, .. } => {
                 if let Some(p) = partition_of
@@ -379,6 +393,41 @@ impl Schema {
             }
             Op::CreateEnum { type_name } => {
                 self.enums.insert(type_name.name.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// Records names dropped or renamed away, and forgets them when created again.
+    fn track_gone(&mut self, op: &Op) {
+        match op {
+            Op::CreateTable { table: n, .. } | Op::CreateTableAs { table: n, .. } | Op::CreateView { name: n, .. } => {
+                self.gone.remove(&n.name);
+            }
+            Op::CreateEnum { type_name } => {
+                self.gone.remove(&type_name.name);
+            }
+            Op::CreateIndex { name: Some(n), .. } => {
+                self.gone.remove(n);
+            }
+            Op::Drop {
+                kind:
+                    ObjKind::Table
+                    | ObjKind::ForeignTable
+                    | ObjKind::Index
+                    | ObjKind::View
+                    | ObjKind::MaterializedView
+                    | ObjKind::Type,
+                names,
+                ..
+            } => {
+                for n in names {
+                    self.gone.insert(n.name.clone(), "dropped".to_string());
+                }
+            }
+            Op::Rename { kind: ObjKind::Table | ObjKind::Index | ObjKind::View, object, column: None, new_name } => {
+                self.gone.remove(new_name);
+                self.gone.insert(object.name.clone(), format!("renamed to {new_name}"));
             }
             _ => {}
         }

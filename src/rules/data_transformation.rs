@@ -32,11 +32,15 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
         return;
     }
+    if let Some(h) = backfill(cx) {
+        out.push(h);
+        return;
+    }
     let (table, what) = match cx.op {
         Op::Update { table, has_where: true, .. } => (table, "UPDATE"),
         Op::Delete { table, has_where: true, .. } => (table, "DELETE"),
         Op::Merge { table } => (table, "MERGE"),
-        Op::Insert { table, from_query: true, .. } => (table, "INSERT ... SELECT"),
+        Op::Insert { table, from_query: true, .. } => (table, "INSERT ... SELECT ... ON CONFLICT DO UPDATE"),
         _ => return,
     };
     if cx.is_new(&table.name) {
@@ -58,4 +62,86 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         )
         .plan(plan),
     );
+}
+
+/// The columns of an UPDATE's SET, when every one was added to `table` earlier in the file.
+pub(crate) fn fills_only_new_columns<'a>(cx: &StmtCtx, table: &str, set_columns: &'a [String]) -> Option<&'a [String]> {
+    (!set_columns.is_empty() && set_columns.iter().all(|c| cx.facts.is_new_column(table, c))).then_some(set_columns)
+}
+
+/// A data change into an existing table that cannot lose existing values (RISK-MODEL,
+/// Data): an UPDATE with a WHERE that only fills columns added earlier in the file,
+/// an INSERT ... SELECT without ON CONFLICT DO UPDATE. `high`, never "data loss".
+fn backfill(cx: &StmtCtx) -> Option<Hit> {
+    match cx.op {
+        Op::Update { table, has_where: true, set_columns, .. } if !cx.is_new(&table.name) => {
+            let cols = fills_only_new_columns(cx, &table.name, set_columns)?;
+            Some(Hit::new(
+                Level::High,
+                format!(
+                    "UPDATE fills {}, added to the existing table {table} earlier in this file: a backfill (no existing value is overwritten), one write of every matching row whose row locks are held until commit",
+                    cols.join(", ")
+                ),
+                "Run the backfill in batches in a separate data migration after the schema deploy; setting the columns back to NULL undoes it",
+            ))
+        }
+        Op::Insert { table, from_query: true, upsert: false, .. } if !cx.is_new(&table.name) => Some(Hit::new(
+            Level::High,
+            format!(
+                "INSERT ... SELECT adds rows to the existing table {table}: a backfill (existing rows are not changed), one long write in the deploy"
+            ),
+            "Copy the rows in batches in a separate data migration after the schema deploy; deleting the inserted rows undoes it",
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::Level;
+    use crate::rules::test_support::after_history;
+
+    const HISTORY: &str =
+        "CREATE TABLE users (id bigint PRIMARY KEY, name text);\nCREATE TABLE old_users (id bigint, name text);\n";
+
+    #[test]
+    fn update_filling_columns_added_in_the_file_is_a_backfill() {
+        let f = after_history(
+            HISTORY,
+            "ALTER TABLE users ADD COLUMN slug text;\nUPDATE users SET slug = lower(name) WHERE id > 0;\n",
+            &["data-transformation"],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].1, Level::High);
+        assert!(f[0].2.contains("a backfill") && !f[0].2.contains("backup"), "{}", f[0].2);
+        // Also writing a column that existed before: a data transformation.
+        let f = after_history(
+            HISTORY,
+            "ALTER TABLE users ADD COLUMN slug text;\nUPDATE users SET slug = lower(name), name = upper(name) WHERE id > 0;\n",
+            &["data-transformation"],
+        );
+        assert_eq!(f[0].1, Level::VeryHigh, "{f:?}");
+        // A column of the same name added to another table does not count.
+        let f = after_history(
+            HISTORY,
+            "ALTER TABLE old_users ADD COLUMN slug text;\nUPDATE users SET slug = 'x' WHERE id > 0;\n",
+            &["data-transformation"],
+        );
+        assert_eq!(f[0].1, Level::VeryHigh, "{f:?}");
+    }
+
+    #[test]
+    fn insert_select_into_an_existing_table_is_a_backfill_unless_it_upserts() {
+        let f =
+            after_history(HISTORY, "INSERT INTO users (name) SELECT name FROM old_users;\n", &["data-transformation"]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].1, Level::High);
+        assert!(f[0].2.contains("a backfill") && !f[0].2.contains("backup"), "{}", f[0].2);
+        let f = after_history(
+            HISTORY,
+            "INSERT INTO users (id, name) SELECT id, name FROM old_users ON CONFLICT (id) DO UPDATE SET name = excluded.name;\n",
+            &["data-transformation"],
+        );
+        assert_eq!(f[0].1, Level::VeryHigh, "{f:?}");
+    }
 }

@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop { kind: ObjKind::Index, names, concurrently, .. } = cx.op else {
+    let Op::Drop { kind: ObjKind::Index, names, concurrently, if_exists, .. } = cx.op else {
         return;
     };
     // `DROP INDEX CONCURRENTLY [IF EXISTS] x` directly followed by `CREATE INDEX
@@ -44,7 +44,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
         return;
     }
-    for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
+    // `IF EXISTS` of an index the history dropped or renamed away: a no-op.
+    let no_op = |n: &QName| *if_exists && cx.schema().gone(&n.name).is_some();
+    for n in names.iter().filter(|n| !cx.is_new(&n.name) && !no_op(n)) {
         let idx = cx.schema().indexes.get(&n.name);
         if idx.is_some_and(|i| cx.is_new(&i.table)) {
             continue;

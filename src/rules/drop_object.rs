@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop { kind, names, .. } = cx.op else {
+    let Op::Drop { kind, names, if_exists, .. } = cx.op else {
         return;
     };
     let what = match kind {
@@ -34,13 +34,84 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         _ => return,
     };
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
+        // Dropped or renamed away earlier in the history: `IF EXISTS` makes it a no-op.
+        if *if_exists && cx.schema().gone(&n.name).is_some() {
+            continue;
+        }
+        // Created again under the same name later in the file: a replacement, graded
+        // as the create (RISK-MODEL, "What the schema history settles"); outside a
+        // transaction the gap between the two statements is what it breaks.
+        if let Some(at) = recreated_at(cx, *kind, &n.name) {
+            if !cx.tx.in_tx {
+                out.push(Hit::new(
+                    Level::Medium,
+                    format!("{what} {n} is dropped and created again {at} statement{} later, outside a transaction: calls between the two fail with \"does not exist\"", if at == 1 { "" } else { "s" }),
+                    "Use CREATE OR REPLACE, or run the drop and the create in one transaction",
+                ));
+            }
+            continue;
+        }
+        let known = cx.schema().views.contains_key(&n.name) || cx.schema().enums.contains(&n.name);
+        let unknown = if *if_exists && !known { ", if it exists," } else { "" };
         out.push(Hit::new(
             Level::High,
             format!(
-                "dropping {what} {n} breaks running code that still uses it{}",
+                "dropping {what} {n}{unknown} breaks running code that still uses it{}",
                 if *kind == ObjKind::Sequence { " and loses its current value" } else { "" }
             ),
             "Deploy code that no longer uses it first; recreate-in-place (CREATE OR REPLACE) where possible",
         ));
+    }
+}
+
+/// How many statements after this one the same object is created again (a function
+/// or procedure, a view or materialized view), when it is.
+fn recreated_at(cx: &StmtCtx, kind: ObjKind, name: &str) -> Option<usize> {
+    cx.later
+        .iter()
+        .position(|(_, op)| match (kind, op) {
+            (ObjKind::Function | ObjKind::Procedure, Some(Op::CreateFunction { name: n, .. })) => n.name == name,
+            (ObjKind::View, Some(Op::CreateView { name: n, materialized: false, .. }))
+            | (ObjKind::MaterializedView, Some(Op::CreateView { name: n, materialized: true, .. })) => n.name == name,
+            _ => false,
+        })
+        .map(|p| p + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::TxWrap;
+    use crate::rules::test_support::{after_history, findings};
+
+    #[test]
+    fn drop_then_create_of_the_same_function_is_a_replacement() {
+        let sql = "DROP FUNCTION IF EXISTS touch(int);\nCREATE FUNCTION touch(a int) RETURNS int LANGUAGE sql AS 'SELECT a';\n";
+        // In a transaction nobody sees the gap: no drop finding.
+        assert_eq!(findings(sql, TxWrap::Always, &["drop-object"]), vec![]);
+        let wrapped = format!("BEGIN;\n{sql}COMMIT;\n");
+        assert_eq!(findings(&wrapped, TxWrap::Never, &["drop-object"]), vec![]);
+        // Outside one, the gap is reported as such (medium), not as a drop.
+        let f = after_history("SELECT 1;\n", sql, &["drop-object"]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].1, crate::model::Level::Medium);
+        assert!(f[0].2.contains("dropped and created again 1 statement later"), "{}", f[0].2);
+        // Another function created: still a drop.
+        let other =
+            "DROP FUNCTION touch(int);\nCREATE FUNCTION touch2(a int) RETURNS int LANGUAGE sql AS 'SELECT a';\n";
+        assert_eq!(findings(other, TxWrap::Always, &["drop-object"]), vec![("drop-object".to_string(), 1)]);
+        let view = "DROP VIEW v;\nCREATE VIEW v AS SELECT 1 AS x;\n";
+        assert_eq!(findings(view, TxWrap::Always, &["drop-object"]), vec![]);
+    }
+
+    #[test]
+    fn drop_if_exists_of_a_view_the_history_dropped_is_a_no_op() {
+        let f = after_history(
+            "CREATE VIEW v AS SELECT 1 AS x;\nDROP VIEW v;\n",
+            "DROP VIEW IF EXISTS v;\n",
+            &["drop-object"],
+        );
+        assert_eq!(f, vec![]);
+        let f = after_history("SELECT 1;\n", "DROP VIEW IF EXISTS v;\n", &["drop-object"]);
+        assert!(f.len() == 1 && f[0].2.contains("v, if it exists,"), "{f:?}");
     }
 }

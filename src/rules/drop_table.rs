@@ -20,17 +20,70 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop { kind: ObjKind::Table | ObjKind::ForeignTable, names, .. } = cx.op else {
+    let Op::Drop { kind: ObjKind::Table | ObjKind::ForeignTable, names, if_exists, .. } = cx.op else {
         return;
     };
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
+        // The history dropped or renamed it away earlier: `IF EXISTS` makes this a
+        // no-op (RISK-MODEL, "What the schema history settles").
+        if *if_exists && cx.schema().gone(&n.name).is_some() {
+            continue;
+        }
+        // Made outside the folder (or never): the history cannot say whether it exists.
+        let unknown = if *if_exists && cx.schema().table(&n.name).is_none() { ", if it exists," } else { "" };
         out.push(
             Hit::new(
                 Level::VeryHigh,
-                format!("dropping table {n} deletes all its rows and breaks code that still reads or writes it"),
+                format!(
+                    "dropping table {n}{unknown} deletes all its rows and breaks code that still reads or writes it"
+                ),
                 "Stop using the table in a deploy first, back it up, and drop it in a later contract migration",
             )
             .plan(plan::drop_table(n)),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::after_history;
+
+    #[test]
+    fn drop_if_exists_of_a_table_the_history_dropped_or_renamed_is_a_no_op() {
+        let history = "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TABLE c (id int);\nALTER TABLE a RENAME TO a_old;\nDROP TABLE b;\n";
+        let f = after_history(history, "DROP TABLE IF EXISTS a;\nDROP TABLE IF EXISTS b;\n", &["drop-table"]);
+        assert_eq!(f, vec![]);
+        // Without IF EXISTS the statement fails: not a no-op, still reported.
+        let f = after_history(history, "DROP TABLE a;\n", &["drop-table"]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        // Created again under the name: a real drop.
+        let f = after_history(history, "DROP TABLE IF EXISTS a_old;\n", &["drop-table"]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(!f[0].2.contains("if it exists"), "{}", f[0].2);
+        let f = after_history(
+            &format!("{history}CREATE TABLE b (id int);\n"),
+            "DROP TABLE IF EXISTS b;\n",
+            &["drop-table"],
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        // Same file: renamed away, then dropped if it exists.
+        let f = after_history(
+            "CREATE TABLE d (id int);\n",
+            "ALTER TABLE d RENAME TO d2;\nDROP TABLE IF EXISTS d;\n",
+            &["drop-table"],
+        );
+        assert_eq!(f, vec![]);
+    }
+
+    #[test]
+    fn drop_if_exists_of_a_table_the_history_does_not_know_says_if_it_exists() {
+        let f = after_history(
+            "CREATE TABLE a (id int);\n",
+            "DROP TABLE IF EXISTS legacy;\nDROP TABLE IF EXISTS a;\n",
+            &["drop-table"],
+        );
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert!(f[0].2.contains("legacy, if it exists, deletes all its rows"), "{}", f[0].2);
+        assert!(!f[1].2.contains("if it exists"), "{}", f[1].2);
     }
 }

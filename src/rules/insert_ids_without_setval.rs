@@ -33,7 +33,7 @@ fn advances_sequence(sql: &str, op: Option<&Op>, table: &str, column: &str) -> b
 }
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Insert { table, from_query: true, columns } = cx.op else {
+    let Op::Insert { table, from_query: true, columns, .. } = cx.op else {
         return;
     };
     let Some(t) = cx.schema().table(&table.name) else {

@@ -66,7 +66,7 @@ mod rename_enum_value;
 mod rename_schema;
 mod rename_table;
 mod scan_while_holding_access_exclusive;
-mod schema_and_data_change_in_transaction;
+pub(crate) mod schema_and_data_change_in_transaction;
 mod security_definer_without_search_path;
 mod set_logged_unlogged;
 mod set_not_null;
@@ -124,10 +124,10 @@ pub struct TxState {
     pub wrapped: bool,
     /// Tables locked ACCESS EXCLUSIVE earlier in this transaction (existing tables only).
     pub access_exclusive: Vec<String>,
-    /// An earlier statement in this transaction changed the schema of an existing table.
-    pub ddl_at: Option<usize>,
-    /// An earlier statement in this transaction changed data in an existing table.
-    pub dml_at: Option<usize>,
+    /// Earlier statements in this transaction that changed the schema of an existing table.
+    pub ddl_at: Vec<usize>,
+    /// Earlier statements in this transaction that changed data in an existing table.
+    pub dml_at: Vec<usize>,
     /// Enum values added earlier in this transaction.
     pub enum_values_added: Vec<(String, String)>,
     pub lock_timeout: bool,
