@@ -414,6 +414,8 @@ pub enum Op {
         has_where: bool,
         /// The columns its SET writes.
         set_columns: Vec<String>,
+        /// Columns its WHERE restricts to `IS NULL` (the clause itself or one of its top-level ANDs).
+        where_null_columns: Vec<String>,
         set_sql: Option<String>,
         where_sql: Option<String>,
     },

@@ -346,6 +346,52 @@ fn fk_ref(c: &protobuf::Constraint) -> ForeignKeyRef {
     }
 }
 
+/// Columns a WHERE clause of an UPDATE of `table` restricts to `IS NULL`: the clause is
+/// `col IS NULL`, an AND whose operands include it (operands of OR or NOT restrict
+/// nothing), or a bounded batch `key IN (SELECT key FROM table WHERE col IS NULL ... LIMIT n)`.
+fn where_null_columns(expr: &Node, table: &str, out: &mut Vec<String>) {
+    let column = |n: Option<&Node>| match n.and_then(|n| n.node.as_ref()) {
+        Some(NodeEnum::ColumnRef(cr)) => cr.fields.last().and_then(sval).map(str::to_string),
+        _ => None,
+    };
+    match expr.node.as_ref() {
+        Some(NodeEnum::SubLink(s)) if s.sub_link_type == protobuf::SubLinkType::AnySublink as i32 => {
+            let Some(NodeEnum::SelectStmt(sel)) = s.subselect.as_ref().and_then(|n| n.node.as_ref()) else {
+                return;
+            };
+            let same_table = matches!(sel.from_clause.as_slice(), [f] if matches!(f.node.as_ref(), Some(NodeEnum::RangeVar(rv)) if rv.relname == table));
+            let target = match sel.target_list.as_slice() {
+                [t] => match t.node.as_ref() {
+                    Some(NodeEnum::ResTarget(r)) => column(r.val.as_deref()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            let key = column(s.testexpr.as_deref());
+            if same_table
+                && key.is_some()
+                && key == target
+                && let Some(w) = sel.where_clause.as_deref()
+            {
+                where_null_columns(w, table, out);
+            }
+        }
+        Some(NodeEnum::NullTest(nt)) if nt.nulltesttype == protobuf::NullTestType::IsNull as i32 => {
+            if let Some(NodeEnum::ColumnRef(cr)) = nt.arg.as_ref().and_then(|a| a.node.as_ref())
+                && let Some(c) = cr.fields.last().and_then(sval)
+            {
+                out.push(c.to_string());
+            }
+        }
+        Some(NodeEnum::BoolExpr(b)) if b.boolop == protobuf::BoolExprType::AndExpr as i32 => {
+            for a in &b.args {
+                where_null_columns(a, table, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// `CHECK (col IS NOT NULL)`: returns the column.
 fn not_null_check_column(expr: &Node) -> Option<String> {
     match expr.node.as_ref()? {
@@ -974,6 +1020,13 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                         })
                         .collect(),
                     set_sql,
+                    where_null_columns: {
+                        let mut v = Vec::new();
+                        if let Some(w) = u.where_clause.as_deref() {
+                            where_null_columns(w, &opt_rv(&u.relation).name, &mut v);
+                        }
+                        v
+                    },
                     where_sql: u.where_clause.as_deref().and_then(|w| deparse_where(&u.relation, w)),
                 },
                 "UPDATE",

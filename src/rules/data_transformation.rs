@@ -69,12 +69,29 @@ pub(crate) fn fills_only_new_columns<'a>(cx: &StmtCtx, table: &str, set_columns:
     (!set_columns.is_empty() && set_columns.iter().all(|c| cx.facts.is_new_column(table, c))).then_some(set_columns)
 }
 
+/// The columns of an UPDATE's SET, when its WHERE restricts every one to `IS NULL`
+/// (filling NULLs, all at once or in one bounded batch).
+fn fills_only_nulls<'a>(set_columns: &'a [String], where_null_columns: &[String]) -> Option<&'a [String]> {
+    (!set_columns.is_empty() && set_columns.iter().all(|c| where_null_columns.contains(c))).then_some(set_columns)
+}
+
 /// A data change into an existing table that cannot lose existing values (RISK-MODEL,
-/// Data): an UPDATE with a WHERE that only fills columns added earlier in the file,
+/// Data): an UPDATE with a WHERE that only fills NULLs (every SET column restricted to
+/// `IS NULL`) or only fills columns added earlier in the file,
 /// an INSERT ... SELECT without ON CONFLICT DO UPDATE. `high`, never "data loss".
 fn backfill(cx: &StmtCtx) -> Option<Hit> {
     match cx.op {
-        Op::Update { table, has_where: true, set_columns, .. } if !cx.is_new(&table.name) => {
+        Op::Update { table, has_where: true, set_columns, where_null_columns, .. } if !cx.is_new(&table.name) => {
+            if let Some(cols) = fills_only_nulls(set_columns, where_null_columns) {
+                return Some(Hit::new(
+                    Level::High,
+                    format!(
+                        "UPDATE fills NULLs of {} in the existing table {table} (its WHERE keeps only rows where they are NULL): a backfill (no existing value is overwritten), one write of every matching row whose row locks are held until commit",
+                        cols.join(", ")
+                    ),
+                    "Run the backfill in batches in a separate data migration after the schema deploy",
+                ));
+            }
             let cols = fills_only_new_columns(cx, &table.name, set_columns)?;
             Some(Hit::new(
                 Level::High,
@@ -128,6 +145,31 @@ mod tests {
             &["data-transformation"],
         );
         assert_eq!(f[0].1, Level::VeryHigh, "{f:?}");
+    }
+
+    #[test]
+    fn update_filling_nulls_is_a_backfill_even_in_a_bounded_batch() {
+        for sql in [
+            "UPDATE users SET name = 'x' WHERE name IS NULL;\n",
+            "UPDATE users SET name = 'x' WHERE id IN (SELECT id FROM users WHERE name IS NULL LIMIT 5000) AND name IS NULL;\n",
+            "UPDATE users SET name = 'x' WHERE id IN (SELECT id FROM users WHERE name IS NULL ORDER BY id LIMIT 5000);\n",
+        ] {
+            let f = after_history(HISTORY, sql, &["data-transformation"]);
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!(f[0].1, Level::High, "{sql}");
+            assert!(f[0].2.contains("fills NULLs of name") && !f[0].2.contains("backup"), "{}", f[0].2);
+        }
+        // NULL only under OR, another column, a subquery of another table or key: may overwrite values.
+        for sql in [
+            "UPDATE users SET name = 'x' WHERE name IS NULL OR id = 1;\n",
+            "UPDATE users SET name = 'x' WHERE id IS NULL;\n",
+            "UPDATE users SET name = 'x' WHERE id IN (SELECT id FROM old_users WHERE name IS NULL LIMIT 5000);\n",
+            "UPDATE users SET name = 'x' WHERE id IN (SELECT other_id FROM users WHERE name IS NULL LIMIT 5000);\n",
+            "UPDATE users SET name = 'x' WHERE id NOT IN (SELECT id FROM users WHERE name IS NULL);\n",
+        ] {
+            let f = after_history(HISTORY, sql, &["data-transformation"]);
+            assert_eq!(f[0].1, Level::VeryHigh, "{sql}: {f:?}");
+        }
     }
 
     #[test]
