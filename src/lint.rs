@@ -135,6 +135,8 @@ impl Unit {
 
 struct FileState {
     new_objects: HashSet<String>,
+    /// New objects written to since they were created (not empty).
+    filled: HashSet<String>,
     created_at: HashMap<String, usize>,
     explicit: bool,
     wrapped: bool,
@@ -148,6 +150,7 @@ impl FileState {
     fn new(wrapped: bool) -> Self {
         FileState {
             new_objects: HashSet::new(),
+            filled: HashSet::new(),
             created_at: HashMap::new(),
             explicit: false,
             wrapped,
@@ -313,6 +316,7 @@ impl Linter<'_> {
         let fx = FactCtx {
             schema,
             new_objects: &st.new_objects,
+            filled: &st.filled,
             pg_version: self.settings.pg_version,
             utc: self.settings.utc,
         };
@@ -417,6 +421,15 @@ impl Linter<'_> {
             }
         }
         schema.apply(&parsed.op, &parsed.reads);
+        // Rows written into a table created earlier in this file: it is not empty any more.
+        let written = match &parsed.op {
+            Op::Insert { table, .. } | Op::Update { table, .. } | Op::Merge { table } => Some(&table.name),
+            Op::Copy { table: Some(t), from: true } => Some(&t.name),
+            _ => None,
+        };
+        if let Some(t) = written.filter(|t| st.new_objects.contains(*t)) {
+            st.filled.insert(t.clone());
+        }
         for c in &effects.creates {
             st.new_objects.insert(c.clone());
             st.created_at.entry(c.clone()).or_insert(index);

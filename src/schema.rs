@@ -22,6 +22,24 @@ impl Column {
     }
 }
 
+/// An object that `DROP ... CASCADE` drops with the named one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependent {
+    /// e.g. "foreign key orders_user_id_fkey on orders", "view order_totals".
+    pub what: String,
+    /// The relation locked ACCESS EXCLUSIVE to drop it.
+    pub lock: String,
+    /// A foreign key: its name (on table `lock`); a view: None.
+    pub foreign_key: Option<String>,
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    let (mut a, mut b) = (a.to_vec(), b.to_vec());
+    a.sort();
+    b.sort();
+    a == b
+}
+
 #[derive(Debug, Clone)]
 pub struct Constraint {
     pub name: String,
@@ -155,6 +173,82 @@ impl Schema {
             .collect();
         v.sort();
         v
+    }
+
+    /// What `DROP <kind> name CASCADE` also drops, as far as the history knows it, in
+    /// order: foreign keys that depend on a dropped table or unique index, and views
+    /// (transitively) that read a dropped table or view. Each with the relation that
+    /// PostgreSQL locks ACCESS EXCLUSIVE to drop it (the foreign key's table, the view).
+    pub fn cascade_dependents(&self, kind: ObjKind, name: &str) -> Vec<Dependent> {
+        let mut out: Vec<Dependent> = Vec::new();
+        let fk = |table: &str, cols: Option<&[String]>, out: &mut Vec<Dependent>| {
+            let mut v: Vec<(String, String)> = self
+                .tables
+                .values()
+                .filter(|t| t.name != table)
+                .flat_map(|t| {
+                    t.constraints
+                        .iter()
+                        .filter(|k| k.kind == ConstraintKind::ForeignKey && k.references.as_deref() == Some(table))
+                        .filter(|k| match cols {
+                            None => true,
+                            Some(c) => !k.ref_columns.is_empty() && same_set(&k.ref_columns, c),
+                        })
+                        .map(|k| (t.name.clone(), k.name.clone()))
+                })
+                .collect();
+            v.sort();
+            out.extend(v.into_iter().map(|(t, k)| Dependent {
+                what: format!("foreign key {k} on {t}"),
+                lock: t,
+                foreign_key: Some(k),
+            }));
+        };
+        let mut roots = vec![name.to_string()];
+        match kind {
+            ObjKind::Table | ObjKind::ForeignTable => fk(name, None, &mut out),
+            ObjKind::Index => {
+                // A foreign key whose referenced columns are exactly a unique index's
+                // depends on that index (no constraint owns it: those cannot be dropped this way).
+                if let Some(i) = self.indexes.get(name).filter(|i| i.unique) {
+                    fk(&i.table, Some(&i.columns), &mut out);
+                }
+                return out;
+            }
+            ObjKind::View | ObjKind::MaterializedView => {}
+            _ => return out,
+        }
+        // Views reading a dropped relation, then views reading those.
+        let mut seen: HashSet<String> = roots.iter().cloned().collect();
+        while let Some(r) = roots.pop() {
+            let mut vs: Vec<&String> = self
+                .views
+                .iter()
+                .filter(|(v, reads)| !seen.contains(*v) && reads.contains(&r))
+                .map(|(v, _)| v)
+                .collect();
+            vs.sort();
+            for v in vs {
+                seen.insert(v.clone());
+                roots.push(v.clone());
+                out.push(Dependent { what: format!("view {v}"), lock: v.clone(), foreign_key: None });
+            }
+        }
+        out
+    }
+
+    /// Forgets an object that a CASCADE dropped.
+    fn drop_dependent(&mut self, d: &Dependent) {
+        match &d.foreign_key {
+            Some(name) => {
+                if let Some(t) = self.tables.get_mut(&d.lock) {
+                    Arc::make_mut(t).constraints.retain(|k| &k.name != name);
+                }
+            }
+            None => {
+                self.views.remove(&d.lock);
+            }
+        }
     }
 
     /// Tables a table's foreign keys point to.
@@ -299,8 +393,13 @@ impl Schema {
                     Arc::new(Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique }),
                 );
             }
-            Op::Drop { kind, names, .. } => {
+            Op::Drop { kind, names, cascade, .. } => {
                 for n in names {
+                    if *cascade {
+                        for d in self.cascade_dependents(*kind, &n.name) {
+                            self.drop_dependent(&d);
+                        }
+                    }
                     match kind {
                         ObjKind::Table | ObjKind::ForeignTable => {
                             self.tables.remove(&n.name);

@@ -22,10 +22,24 @@ pub static RULE: Rule = Rule {
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     match cx.op {
         Op::Drop { kind, names, cascade: true, .. } if names.iter().any(|n| !cx.is_new(&n.name)) => {
+            // The dependents the schema history knows, and the relations their drop locks.
+            let deps: Vec<_> = names.iter().flat_map(|n| cx.schema().cascade_dependents(*kind, &n.name)).collect();
+            let known = if deps.is_empty() {
+                String::new()
+            } else {
+                let list = deps.iter().map(|d| d.what.as_str()).collect::<Vec<_>>().join(", ");
+                let mut locked: Vec<&str> = deps.iter().map(|d| d.lock.as_str()).collect();
+                locked.sort();
+                locked.dedup();
+                format!(
+                    "; the schema history knows it drops {list}, taking ACCESS EXCLUSIVE on {} as well",
+                    locked.join(", ")
+                )
+            };
             out.push(Hit::new(
                 Level::High,
                 format!(
-                    "DROP {} ... CASCADE also drops every object that depends on it, without listing them",
+                    "DROP {} ... CASCADE also drops every object that depends on it, without listing them{known}",
                     kind.sql()
                 ),
                 "Drop the dependent objects explicitly, so the migration says what it removes",
@@ -56,5 +70,58 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::after_history;
+
+    const HISTORY: &str = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n\
+        CREATE UNIQUE INDEX users_email_idx ON users (email);\n\
+        CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users, email text REFERENCES users (email));\n\
+        CREATE TABLE invites (id bigint PRIMARY KEY, email text REFERENCES users (email));\n\
+        CREATE VIEW active_users AS SELECT * FROM users;\n\
+        CREATE VIEW active_user_count AS SELECT count(*) FROM active_users;\n";
+
+    #[test]
+    fn drop_index_cascade_lists_the_foreign_keys_on_it_and_their_tables() {
+        let f = after_history(HISTORY, "DROP INDEX users_email_idx CASCADE;", &["drop-cascade"]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        let m = &f[0].2;
+        assert!(
+            m.contains("foreign key invites_email_fkey on invites, foreign key orders_email_fkey on orders"),
+            "{m}"
+        );
+        assert!(m.contains("ACCESS EXCLUSIVE on invites, orders"), "{m}");
+        // The foreign key on user_id references the primary key, not this index.
+        assert!(!m.contains("orders_user_id_fkey"), "{m}");
+    }
+
+    #[test]
+    fn drop_table_cascade_lists_foreign_keys_and_views_transitively() {
+        let f = after_history(HISTORY, "DROP TABLE users CASCADE;", &["drop-cascade"]);
+        let m = &f[0].2;
+        for d in [
+            "orders_user_id_fkey on orders",
+            "invites_email_fkey on invites",
+            "view active_users",
+            "view active_user_count",
+        ] {
+            assert!(m.contains(d), "{d}: {m}");
+        }
+        assert!(m.contains("ACCESS EXCLUSIVE on active_user_count, active_users, invites, orders"), "{m}");
+    }
+
+    #[test]
+    fn the_history_forgets_what_a_cascade_dropped() {
+        // After DROP INDEX ... CASCADE the history no longer has the foreign keys on email.
+        let f = after_history(
+            &format!("{HISTORY}DROP INDEX users_email_idx CASCADE;\n"),
+            "DROP TABLE users CASCADE;",
+            &["drop-cascade"],
+        );
+        assert!(!f[0].2.contains("email_fkey"), "{}", f[0].2);
+        assert!(f[0].2.contains("orders_user_id_fkey"), "{}", f[0].2);
     }
 }

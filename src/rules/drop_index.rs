@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop { kind: ObjKind::Index, names, concurrently, if_exists, .. } = cx.op else {
+    let Op::Drop { kind: ObjKind::Index, names, concurrently, if_exists, cascade, .. } = cx.op else {
         return;
     };
     // `DROP INDEX CONCURRENTLY [IF EXISTS] x` directly followed by `CREATE INDEX
@@ -51,7 +51,17 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if idx.is_some_and(|i| cx.is_new(&i.table)) {
             continue;
         }
-        let table = idx.map(|i| i.table.clone()).unwrap_or_else(|| "its table".into());
+        let mut table = idx.map(|i| i.table.clone()).unwrap_or_else(|| "its table".into());
+        // CASCADE also drops the foreign keys on a unique index, locking their tables.
+        if *cascade {
+            let mut also: Vec<String> =
+                cx.schema().cascade_dependents(ObjKind::Index, &n.name).into_iter().map(|d| d.lock).collect();
+            also.sort();
+            also.dedup();
+            if !also.is_empty() {
+                table = format!("{table} and on {} (CASCADE drops their foreign keys on it)", also.join(", "));
+            }
+        }
         let backs = idx
             .and_then(|i| cx.schema().table(&i.table))
             .and_then(|t| t.constraints.iter().find(|k| k.index.as_deref() == Some(n.name.as_str())))
