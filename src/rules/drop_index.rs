@@ -62,6 +62,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 table = format!("{table} and on {} (CASCADE drops their foreign keys on it)", also.join(", "));
             }
         }
+        // Made outside the folder (or never): the history cannot say whether it exists.
+        let unknown = if *if_exists && idx.is_none() { ", if it exists," } else { "" };
         let backs = idx
             .and_then(|i| cx.schema().table(&i.table))
             .and_then(|t| t.constraints.iter().find(|k| k.index.as_deref() == Some(n.name.as_str())))
@@ -70,14 +72,14 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if *concurrently {
             out.push(Hit::new(
                 Level::Medium,
-                format!("dropping index {n} concurrently: queries that relied on it get slower{backs}"),
+                format!("dropping index {n}{unknown} concurrently: queries that relied on it get slower{backs}"),
                 "Check the index is unused (pg_stat_user_indexes.idx_scan) before dropping it",
             ));
         } else {
             out.push(
                 Hit::new(
                     Level::Medium,
-                    format!("dropping index {n} without CONCURRENTLY takes ACCESS EXCLUSIVE on {table}, blocking reads and writes while it waits{backs}"),
+                    format!("dropping index {n}{unknown} without CONCURRENTLY takes ACCESS EXCLUSIVE on {table}, blocking reads and writes while it waits{backs}"),
                     "Use DROP INDEX CONCURRENTLY outside a transaction, with a short lock_timeout",
                 )
                 .plan(plan::drop_index_concurrently(n)),
@@ -113,5 +115,19 @@ mod tests {
         );
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].2.contains("nothing rejects duplicates"), "{}", f[0].2);
+    }
+
+    #[test]
+    fn drop_index_if_exists_is_a_no_op_after_the_history_dropped_it_and_says_if_it_exists_when_unknown() {
+        let history = "CREATE TABLE users (id bigint, email text);\nCREATE INDEX users_email_idx ON users (email);\nDROP INDEX users_email_idx;\n";
+        assert_eq!(after_history(history, "DROP INDEX IF EXISTS users_email_idx;\n", &["drop-index"]), vec![]);
+        let f = after_history(history, "DROP INDEX IF EXISTS other_idx;\n", &["drop-index"]);
+        assert!(f.len() == 1 && f[0].2.contains("other_idx, if it exists, without"), "{f:?}");
+        let f = after_history(
+            "CREATE TABLE users (id bigint, email text);\nCREATE INDEX users_email_idx ON users (email);\n",
+            "DROP INDEX IF EXISTS users_email_idx;\n",
+            &["drop-index"],
+        );
+        assert!(f.len() == 1 && !f[0].2.contains("if it exists"), "{f:?}");
     }
 }
