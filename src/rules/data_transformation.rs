@@ -81,7 +81,12 @@ fn fills_only_nulls<'a>(set_columns: &'a [String], where_null_columns: &[String]
 /// an INSERT ... SELECT without ON CONFLICT DO UPDATE. `high`, never "data loss".
 fn backfill(cx: &StmtCtx) -> Option<Hit> {
     match cx.op {
-        Op::Update { table, has_where: true, set_columns, where_null_columns, .. } if !cx.is_new(&table.name) => {
+        Op::Update { table, has_where: true, set_columns, where_null_columns, set_sql, where_sql }
+            if !cx.is_new(&table.name) =>
+        {
+            // The same batched plan as any UPDATE (its backup step is a precaution here).
+            let pk = pk_of(cx.schema(), &table.name);
+            let plan = plan::large_update_for(table, &pk, set_sql.as_deref(), where_sql.as_deref(), cx.pg());
             if let Some(cols) = fills_only_nulls(set_columns, where_null_columns) {
                 return Some(Hit::new(
                     Level::High,
@@ -90,7 +95,7 @@ fn backfill(cx: &StmtCtx) -> Option<Hit> {
                         cols.join(", ")
                     ),
                     "Run the backfill in batches in a separate data migration after the schema deploy",
-                ));
+                ).plan(plan));
             }
             let cols = fills_only_new_columns(cx, &table.name, set_columns)?;
             Some(Hit::new(
@@ -100,7 +105,7 @@ fn backfill(cx: &StmtCtx) -> Option<Hit> {
                     cols.join(", ")
                 ),
                 "Run the backfill in batches in a separate data migration after the schema deploy; setting the columns back to NULL undoes it",
-            ))
+            ).plan(plan))
         }
         Op::Insert { table, from_query: true, upsert: false, .. } if !cx.is_new(&table.name) => Some(Hit::new(
             Level::High,
