@@ -203,6 +203,8 @@ pub struct ConstraintSpec {
     pub not_valid: bool,
     pub using_index: Option<String>,
     pub nulls_not_distinct: bool,
+    /// `UNIQUE / PRIMARY KEY / EXCLUDE ... INCLUDE (...)` (PostgreSQL 11+).
+    pub include: bool,
     /// For `CHECK (col IS NOT NULL)`: the column.
     pub not_null_check_of: Option<String>,
     pub references: Option<ForeignKeyRef>,
@@ -220,6 +222,7 @@ impl ConstraintSpec {
             not_valid: false,
             using_index: None,
             nulls_not_distinct: false,
+            include: false,
             not_null_check_of: None,
             references,
             expr_sql: None,
@@ -381,6 +384,10 @@ pub enum Op {
         unique: bool,
         concurrently: bool,
         if_not_exists: bool,
+        /// `INCLUDE (...)` (PostgreSQL 11+).
+        include: bool,
+        /// `NULLS NOT DISTINCT` (PostgreSQL 15+).
+        nulls_not_distinct: bool,
     },
     Drop {
         kind: ObjKind,

@@ -431,6 +431,7 @@ fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<Con
         not_valid: c.skip_validation,
         using_index: if c.indexname.is_empty() { None } else { Some(c.indexname.clone()) },
         nulls_not_distinct: c.nulls_not_distinct,
+        include: !c.including.is_empty(),
         not_null_check_of: if kind == ConstraintKind::Check {
             c.raw_expr.as_deref().and_then(not_null_check_column)
         } else {
@@ -929,6 +930,8 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     unique: i.unique,
                     concurrently: i.concurrent,
                     if_not_exists: i.if_not_exists,
+                    include: !i.index_including_params.is_empty(),
+                    nulls_not_distinct: i.nulls_not_distinct,
                 },
                 summary,
             }

@@ -34,20 +34,36 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         Op::Merge { .. } => need(15, "MERGE"),
         Op::Reindex { concurrently: true, .. } => need(12, "REINDEX CONCURRENTLY"),
         Op::CreateTrigger { replace: true, .. } => need(14, "CREATE OR REPLACE TRIGGER"),
-        Op::CreateIndex { .. } if cx.sql.to_ascii_uppercase().contains("NULLS NOT DISTINCT") => {
-            need(15, "NULLS NOT DISTINCT")
+        Op::CreateIndex { include, nulls_not_distinct, .. } => {
+            if *include {
+                need(11, "INCLUDE (covering index columns)");
+            }
+            if *nulls_not_distinct {
+                need(15, "NULLS NOT DISTINCT");
+            }
+        }
+        Op::CreateTable { columns, constraints, .. } => {
+            for k in constraints {
+                constraint_syntax(k, &mut need);
+            }
+            if columns.iter().any(|c| c.generated_stored) {
+                need(12, "GENERATED ... STORED columns");
+            }
+            if columns.iter().any(|c| c.generated_virtual) {
+                need(18, "VIRTUAL generated columns");
+            }
         }
         Op::AlterTable { cmds, .. } => {
             for cmd in cmds {
                 match cmd {
                     AlterCmd::DetachPartition { concurrently: true, .. } => need(14, "DETACH PARTITION CONCURRENTLY"),
                     AlterCmd::SetAccessMethod(_) => need(15, "SET ACCESS METHOD"),
-                    AlterCmd::AddConstraint(k) if k.nulls_not_distinct => need(15, "NULLS NOT DISTINCT"),
-                    AlterCmd::AddConstraint(k) if k.kind == ConstraintKind::NotNull && k.not_valid => {
-                        need(18, "NOT NULL ... NOT VALID")
-                    }
+                    AlterCmd::AddConstraint(k) => constraint_syntax(k, &mut need),
                     AlterCmd::AddColumn { column, .. } if column.generated_virtual => {
                         need(18, "VIRTUAL generated columns")
+                    }
+                    AlterCmd::AddColumn { column, .. } if column.generated_stored => {
+                        need(12, "GENERATED ... STORED columns")
                     }
                     AlterCmd::SetExpression { .. } => need(17, "ALTER COLUMN SET EXPRESSION"),
                     _ => {}
@@ -55,5 +71,17 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             }
         }
         _ => {}
+    }
+}
+/// Version-dated syntax of a table constraint (CREATE TABLE or ADD CONSTRAINT).
+fn constraint_syntax(k: &ConstraintSpec, need: &mut impl FnMut(u32, &str)) {
+    if k.include {
+        need(11, "INCLUDE (covering index columns)");
+    }
+    if k.nulls_not_distinct {
+        need(15, "NULLS NOT DISTINCT");
+    }
+    if k.kind == ConstraintKind::NotNull && k.not_valid {
+        need(18, "NOT NULL ... NOT VALID");
     }
 }
