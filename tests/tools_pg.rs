@@ -93,6 +93,75 @@ fn cases() -> Vec<Case> {
             run: Run::Statements,
         });
     }
+    // The layouts whose transactions were modelled before: each tool's way, held to the server too.
+    for (body, tag) in [(ALTER_TWO, "ALTER + UPDATE"), (CIC_TWO, "SET + CIC")] {
+        let b = body.to_string();
+        let name = |tool: &str| -> &'static str { Box::leak(format!("{tool}, {tag}").into_boxed_str()) };
+        // golang-migrate sends the file as one multi-statement query (database/postgres driver).
+        out.push(Case {
+            name: name("golang-migrate"),
+            files: vec![("m/000001_users.up.sql", USERS.into()), ("m/000002_x.up.sql", b.clone())],
+            run: Run::OneQuery,
+        });
+        // Diesel: a transaction per migration, none with run_in_transaction = false.
+        out.push(Case {
+            name: name("diesel"),
+            files: vec![
+                ("m/2024-01-01-000000_users/up.sql", USERS.into()),
+                ("m/2024-01-02-000000_x/up.sql", b.clone()),
+            ],
+            run: Run::Transaction,
+        });
+        out.push(Case {
+            name: name("diesel run_in_transaction=false"),
+            files: vec![
+                ("m/2024-01-01-000000_users/up.sql", USERS.into()),
+                ("m/2024-01-02-000000_x/metadata.toml", "run_in_transaction = false\n".into()),
+                ("m/2024-01-02-000000_x/up.sql", b.clone()),
+            ],
+            run: Run::Statements,
+        });
+        // Flyway: a transaction unless every statement is non-transactional.
+        out.push(Case {
+            name: name("flyway"),
+            files: vec![("m/V1__users.sql", USERS.into()), ("m/V2__x.sql", b.clone())],
+            run: Run::Transaction,
+        });
+        // dbmate: a transaction per migration unless `transaction:false`.
+        out.push(Case {
+            name: name("dbmate"),
+            files: vec![
+                ("m/20240101000000_users.sql", format!("-- migrate:up\n{USERS}")),
+                ("m/20240102000000_x.sql", format!("-- migrate:up\n{b}")),
+            ],
+            run: Run::Transaction,
+        });
+        out.push(Case {
+            name: name("dbmate transaction:false"),
+            files: vec![
+                ("m/20240101000000_users.sql", format!("-- migrate:up\n{USERS}")),
+                ("m/20240102000000_x.sql", format!("-- migrate:up transaction:false\n{b}")),
+            ],
+            run: Run::Statements,
+        });
+        // goose: a transaction unless `-- +goose NO TRANSACTION`.
+        out.push(Case {
+            name: name("goose"),
+            files: vec![
+                ("m/00001_users.sql", format!("-- +goose Up\n{USERS}")),
+                ("m/00002_x.sql", format!("-- +goose Up\n{b}")),
+            ],
+            run: Run::Transaction,
+        });
+        out.push(Case {
+            name: name("goose NO TRANSACTION"),
+            files: vec![
+                ("m/00001_users.sql", format!("-- +goose Up\n{USERS}")),
+                ("m/00002_x.sql", format!("-- +goose NO TRANSACTION\n-- +goose Up\n{b}")),
+            ],
+            run: Run::Statements,
+        });
+    }
     out
 }
 
@@ -102,7 +171,7 @@ fn claims(case: &Case) -> (Vec<bool>, bool) {
     let d = tempfile::tempdir().unwrap();
     let files: Vec<(&str, &str)> = case.files.iter().map(|(p, t)| (*p, t.as_str())).collect();
     write_files(d.path(), &files);
-    let last = case.files.last().unwrap().0;
+    let last = case.files.iter().rev().find(|(p, _)| p.ends_with(".sql")).unwrap().0;
     let folder = Path::new(last).components().next().unwrap().as_os_str().to_string_lossy().to_string();
     let out = Command::new(BIN)
         .args(["lint", "--no-config", "--format", "json", &folder])
@@ -122,7 +191,7 @@ fn claims(case: &Case) -> (Vec<bool>, bool) {
 fn run_on_server(server: &Server, case: &Case) -> (bool, bool, String) {
     let reset = server.sql(&format!("DROP TABLE IF EXISTS users CASCADE;\n{USERS}"));
     assert!(reset.ok, "{}: reset: {}", case.name, reset.stderr);
-    let text = &case.files.last().unwrap().1;
+    let text = &case.files.iter().rev().find(|(p, _)| p.ends_with(".sql")).unwrap().1;
     let probe = "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'users'::regclass AND mode = 'AccessExclusiveLock'";
     let out = match case.run {
         Run::Transaction => server.sql(&format!("BEGIN;\n{text}\n{probe};\nCOMMIT;\n")),
@@ -161,7 +230,7 @@ fn each_tool_runs_files_the_way_migrade_says() {
     for case in cases() {
         let (in_tx, cic_claimed) = claims(&case);
         let (ok, held, err) = run_on_server(&server, &case);
-        let is_cic = case.files.last().unwrap().1.contains("CONCURRENTLY");
+        let is_cic = case.files.iter().rev().find(|(p, _)| p.ends_with(".sql")).unwrap().1.contains("CONCURRENTLY");
         if is_cic {
             // migrade says the build fails inside a transaction; the server agrees or not.
             let failed_in_tx = !ok && err.contains("cannot run inside a transaction block");
