@@ -454,6 +454,8 @@ pub enum Op {
     Vacuum {
         full: bool,
         analyze_only: bool,
+        /// A plain VACUUM may truncate empty pages at the table's end (not with `TRUNCATE false`).
+        truncate: bool,
         tables: Vec<QName>,
     },
     Cluster {

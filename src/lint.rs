@@ -395,9 +395,12 @@ impl Linter<'_> {
         if tx.in_tx && !matches!(parsed.op, Op::Transaction(_)) {
             let new_objects = &st.new_objects;
             let existing = |t: &str| !new_objects.contains(t);
+            // A plain VACUUM's ACCESS EXCLUSIVE (truncation) is conditional and never held
+            // on: it cannot run in a transaction block anyway (vacuum-in-transaction).
+            let plain_vacuum = matches!(parsed.op, Op::Vacuum { full: false, .. });
             let taken: Vec<String> = effects
                 .all_locks()
-                .filter(|(t, m)| *m == LockMode::AccessExclusive && existing(t))
+                .filter(|(t, m)| *m == LockMode::AccessExclusive && existing(t) && !plain_vacuum)
                 .map(|(t, _)| t.to_string())
                 .collect();
             let change = rules::schema_and_data_change_in_transaction::change_kind(&parsed.op, |t| !existing(t));

@@ -1072,9 +1072,15 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
         NodeEnum::SelectStmt(sel) => plain(Op::Select { row_locks: row_locks(sel) }, "SELECT"),
         NodeEnum::VacuumStmt(v) => {
             let mut full = false;
+            let mut truncate = true;
             for d in def_elems(&v.options) {
-                if d.defname == "full" && def_string(d).is_none_or(|s| s != "false") {
+                let off =
+                    def_string(d).is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "false" | "off" | "0"));
+                if d.defname == "full" && !off {
                     full = true;
+                }
+                if d.defname == "truncate" {
+                    truncate = !off;
                 }
             }
             let tables = v
@@ -1095,7 +1101,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             ParsedStatement {
                 refuses_transaction: v.is_vacuumcmd.then(|| "VACUUM".to_string()),
                 reads: Vec::new(),
-                op: Op::Vacuum { full, analyze_only: !v.is_vacuumcmd, tables },
+                op: Op::Vacuum { full, analyze_only: !v.is_vacuumcmd, truncate, tables },
                 summary: summary.into(),
             }
         }

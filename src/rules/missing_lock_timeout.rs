@@ -22,6 +22,8 @@ pub static RULE: Rule = Rule {
 fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
     let Some(s) = cx.statements.iter().find(|s| {
         !s.lock_timeout_before
+            // A plain VACUUM's ACCESS EXCLUSIVE (to truncate the table's end) never waits.
+            && !matches!(s.op, Some(Op::Vacuum { full: false, .. }))
             && s.effects.all_locks().any(|(t, m)| m >= LockMode::Share && !cx.new_objects_before(s, t))
     }) else {
         return;
@@ -36,4 +38,17 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         )
         .at(s.index),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::TxWrap;
+    use crate::rules::test_support::findings;
+
+    #[test]
+    fn a_plain_vacuum_does_not_wait_for_its_truncation_lock() {
+        let rule = &["missing-lock-timeout"];
+        assert!(findings("VACUUM orders;\n", TxWrap::Never, rule).is_empty());
+        assert_eq!(findings("VACUUM FULL orders;\n", TxWrap::Never, rule).len(), 1);
+    }
 }
