@@ -10,25 +10,38 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-/// Builds the wheel with maturin into `dist` and returns its path.
+/// Builds the wheel with maturin once per test process (the tests run in parallel and
+/// maturin stages the binary at a fixed place under target/, so two builds at once
+/// collide) into a folder kept for the process, and returns a copy in `dist`.
 fn build_wheel(maturin: &Path, dist: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = Command::new(maturin)
-        .args(["build", "--profile", "dev", "--quiet", "-o"])
-        .arg(dist)
-        .current_dir(root)
-        .output()
-        .unwrap();
-    let log = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "maturin build: {log}");
-    let wheels: Vec<PathBuf> = std::fs::read_dir(dist)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
-        .collect();
-    assert_eq!(wheels.len(), 1, "{wheels:?}");
-    wheels[0].clone()
+    static BUILT: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if built.is_none() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = std::env::temp_dir().join(format!("migrade-wheel-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let o = Command::new(maturin)
+            .args(["build", "--profile", "dev", "--quiet", "-o"])
+            .arg(&out)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let log = format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(o.status.success(), "maturin build: {log}");
+        let wheels: Vec<PathBuf> = std::fs::read_dir(&out)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "whl"))
+            .collect();
+        assert_eq!(wheels.len(), 1, "{wheels:?}");
+        *built = Some(wheels[0].clone());
+    }
+    let wheel = built.clone().unwrap();
+    std::fs::create_dir_all(dist).unwrap();
+    let copy = dist.join(wheel.file_name().unwrap());
+    std::fs::copy(&wheel, &copy).unwrap();
+    copy
 }
 
 #[test]
