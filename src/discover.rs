@@ -62,11 +62,19 @@ fn build_set(globs: &[String]) -> Result<GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-fn has_glob_chars(s: &str) -> bool {
+/// Whether a path argument is a glob pattern.
+pub fn has_glob_chars(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-fn display(p: &Path) -> String {
+/// The folder a glob pattern is walked from: its fixed leading components (`.` when none).
+pub fn glob_root(pattern: &str) -> PathBuf {
+    let prefix: PathBuf = pattern.split('/').take_while(|c| !has_glob_chars(c)).collect::<Vec<_>>().join("/").into();
+    if prefix.as_os_str().is_empty() { PathBuf::from(".") } else { prefix }
+}
+
+/// A path as shown in reports: without a leading `./`.
+pub fn display(p: &Path) -> String {
     let s = p.to_string_lossy();
     s.strip_prefix("./").unwrap_or(&s).to_string()
 }
@@ -111,9 +119,7 @@ pub fn discover(paths: &[String], opts: &DiscoverOptions) -> Result<(Vec<Input>,
         }
         if has_glob_chars(arg) {
             // Walk from the literal prefix of the pattern.
-            let prefix: PathBuf =
-                arg.split('/').take_while(|c| !has_glob_chars(c)).collect::<Vec<_>>().join("/").into();
-            let root = if prefix.as_os_str().is_empty() { PathBuf::from(".") } else { prefix };
+            let root = glob_root(arg);
             let set = build_set(&[arg.trim_start_matches("./").to_string()])?;
             let before = out.len();
             // A pattern whose fixed folder does not exist matches nothing: one error, not two.

@@ -4,7 +4,7 @@
 use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 use migrade::config;
-use migrade::discover::{DiscoverOptions, Layout};
+use migrade::discover::{self, DiscoverOptions, Layout};
 use migrade::lint::Settings;
 use migrade::model::Level;
 use migrade::report::{self, RunReport};
@@ -244,8 +244,8 @@ struct Resolved {
 fn search_start(arg: &str, stdin_name: Option<&Path>) -> PathBuf {
     let p = if arg == "-" {
         stdin_name.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
-    } else if arg.contains(['*', '?', '[']) {
-        arg.split('/').take_while(|c| !c.contains(['*', '?', '['])).collect::<Vec<_>>().join("/").into()
+    } else if discover::has_glob_chars(arg) {
+        discover::glob_root(arg)
     } else {
         let p = Path::new(arg);
         if p.is_dir() { p.to_path_buf() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() }

@@ -88,19 +88,9 @@ fn load(p: &Placed, max: u64, only: Option<&HashSet<std::path::PathBuf>>) -> Loa
                 .read_to_end(&mut buf)
                 .map_err(|e| format!("cannot read standard input: {e}"))
                 .and_then(|_| decode(buf));
-            let shown = match name {
-                Some(n) => {
-                    let s = n.to_string_lossy();
-                    s.strip_prefix("./").unwrap_or(&s).to_string()
-                }
-                None => "-".to_string(),
-            };
-            (shown, r)
+            (name.as_deref().map_or_else(|| "-".to_string(), discover::display), r)
         }
-        Input::File(f) => {
-            let s = f.to_string_lossy();
-            (s.strip_prefix("./").unwrap_or(&s).to_string(), read_source(f, max))
-        }
+        Input::File(f) => (discover::display(f), read_source(f, max)),
     };
     let reported = match (&p.input, only) {
         (Input::File(f), Some(set)) => set.contains(&canonical(f)),

@@ -33,10 +33,18 @@ enum Run {
 }
 
 struct Case {
-    name: &'static str,
+    name: String,
     /// Files of the folder (the last one is the one checked), plus project files.
     files: Vec<(&'static str, String)>,
     run: Run,
+}
+
+impl Case {
+    /// The file checked: the last .sql file of the folder (path, text).
+    fn checked(&self) -> (&str, &str) {
+        let (p, t) = self.files.iter().rev().find(|(p, _)| p.ends_with(".sql")).expect("a .sql file");
+        (p, t)
+    }
 }
 
 const USERS: &str = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n";
@@ -48,25 +56,25 @@ fn cases() -> Vec<Case> {
     let sqlx_cargo = ("Cargo.toml", "[package]\nname = \"a\"\n[dependencies]\nsqlx = \"0.8\"\n".to_string());
     let prisma = |v: &str| ("package.json", format!("{{\"devDependencies\": {{\"prisma\": \"{v}\"}}}}"));
     let mut out = Vec::new();
-    for (body, tag) in [(ALTER_TWO, "alter"), (CIC_TWO, "cic")] {
+    for (body, tag) in [(ALTER_TWO, "ALTER + UPDATE"), (CIC_TWO, "SET + CIC")] {
         let b = body.to_string();
         out.push(Case {
-            name: if tag == "alter" { "popx per-file, ALTER + UPDATE" } else { "popx per-file, SET + CIC" },
+            name: format!("popx per-file, {tag}"),
             files: vec![("m/1_users.postgres.up.sql", USERS.into()), ("m/2_x.postgres.up.sql", b.clone())],
             run: Run::Transaction,
         });
         out.push(Case {
-            name: if tag == "alter" { "popx autocommit, ALTER + UPDATE" } else { "popx autocommit, SET + CIC" },
+            name: format!("popx autocommit, {tag}"),
             files: vec![("m/1_users.postgres.up.sql", USERS.into()), ("m/2_x.autocommit.up.sql", b.clone())],
             run: Run::OneQuery,
         });
         out.push(Case {
-            name: if tag == "alter" { "sqlx, ALTER + UPDATE" } else { "sqlx, SET + CIC" },
+            name: format!("sqlx, {tag}"),
             files: vec![sqlx_cargo.clone(), ("m/1_users.sql", USERS.into()), ("m/2_x.sql", b.clone())],
             run: Run::Transaction,
         });
         out.push(Case {
-            name: if tag == "alter" { "sqlx no-transaction, ALTER + UPDATE" } else { "sqlx no-transaction, SET + CIC" },
+            name: format!("sqlx no-transaction, {tag}"),
             files: vec![
                 sqlx_cargo.clone(),
                 ("m/1_users.sql", USERS.into()),
@@ -75,7 +83,7 @@ fn cases() -> Vec<Case> {
             run: Run::OneQuery,
         });
         out.push(Case {
-            name: if tag == "alter" { "prisma 6, ALTER + UPDATE" } else { "prisma 6, SET + CIC" },
+            name: format!("prisma 6, {tag}"),
             files: vec![
                 prisma("6.19.0"),
                 ("prisma/migrations/1_users/migration.sql", USERS.into()),
@@ -84,7 +92,7 @@ fn cases() -> Vec<Case> {
             run: Run::OneQuery,
         });
         out.push(Case {
-            name: if tag == "alter" { "prisma 7.4, ALTER + UPDATE" } else { "prisma 7.4, SET + CIC" },
+            name: format!("prisma 7.4, {tag}"),
             files: vec![
                 prisma("7.4.0"),
                 ("prisma/migrations/1_users/migration.sql", USERS.into()),
@@ -96,7 +104,7 @@ fn cases() -> Vec<Case> {
     // The layouts whose transactions were modelled before: each tool's way, held to the server too.
     for (body, tag) in [(ALTER_TWO, "ALTER + UPDATE"), (CIC_TWO, "SET + CIC")] {
         let b = body.to_string();
-        let name = |tool: &str| -> &'static str { Box::leak(format!("{tool}, {tag}").into_boxed_str()) };
+        let name = |tool: &str| format!("{tool}, {tag}");
         // golang-migrate sends the file as one multi-statement query (database/postgres driver).
         out.push(Case {
             name: name("golang-migrate"),
@@ -171,7 +179,7 @@ fn claims(case: &Case) -> (Vec<bool>, bool) {
     let d = tempfile::tempdir().unwrap();
     let files: Vec<(&str, &str)> = case.files.iter().map(|(p, t)| (*p, t.as_str())).collect();
     write_files(d.path(), &files);
-    let last = case.files.iter().rev().find(|(p, _)| p.ends_with(".sql")).unwrap().0;
+    let last = case.checked().0;
     let folder = Path::new(last).components().next().unwrap().as_os_str().to_string_lossy().to_string();
     let out = Command::new(BIN)
         .args(["lint", "--no-config", "--format", "json", &folder])
@@ -191,7 +199,7 @@ fn claims(case: &Case) -> (Vec<bool>, bool) {
 fn run_on_server(server: &Server, case: &Case) -> (bool, bool, String) {
     let reset = server.sql(&format!("DROP TABLE IF EXISTS users CASCADE;\n{USERS}"));
     assert!(reset.ok, "{}: reset: {}", case.name, reset.stderr);
-    let text = &case.files.iter().rev().find(|(p, _)| p.ends_with(".sql")).unwrap().1;
+    let text = case.checked().1;
     let probe = "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'users'::regclass AND mode = 'AccessExclusiveLock'";
     let out = match case.run {
         Run::Transaction => server.sql(&format!("BEGIN;\n{text}\n{probe};\nCOMMIT;\n")),
@@ -200,13 +208,7 @@ fn run_on_server(server: &Server, case: &Case) -> (bool, bool, String) {
             // One simple query holding the file and the probe: psql -c sends it whole.
             let mut c = server.psql_cmd("migrade_tools");
             c.arg("-c").arg(format!("{text}\n{probe};"));
-            let o = c.output().unwrap();
-            pg::server::SqlOut {
-                ok: o.status.success(),
-                code: o.status.code(),
-                stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            }
+            pg::server::SqlOut::from_output(c.output().unwrap())
         }
     };
     let held = out.stdout.lines().any(|l| l.trim() == "1");
@@ -230,7 +232,7 @@ fn each_tool_runs_files_the_way_migrade_says() {
     for case in cases() {
         let (in_tx, cic_claimed) = claims(&case);
         let (ok, held, err) = run_on_server(&server, &case);
-        let is_cic = case.files.iter().rev().find(|(p, _)| p.ends_with(".sql")).unwrap().1.contains("CONCURRENTLY");
+        let is_cic = case.checked().1.contains("CONCURRENTLY");
         if is_cic {
             // migrade says the build fails inside a transaction; the server agrees or not.
             let failed_in_tx = !ok && err.contains("cannot run inside a transaction block");

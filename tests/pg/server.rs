@@ -138,7 +138,7 @@ pub struct SqlOut {
 }
 
 impl SqlOut {
-    fn from_output(o: Output) -> SqlOut {
+    pub fn from_output(o: Output) -> SqlOut {
         SqlOut {
             ok: o.status.success(),
             code: o.status.code(),
