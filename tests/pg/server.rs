@@ -322,12 +322,17 @@ impl Server {
 
     /// A psql command connected to this server (no script yet).
     pub fn psql_cmd(&self, appname: &str) -> Command {
+        self.psql_cmd_db(appname, "postgres")
+    }
+
+    /// A psql command connected to database `db` of this server.
+    pub fn psql_cmd_db(&self, appname: &str, db: &str) -> Command {
         let mut cmd = Command::new(&self.bins.psql);
         cmd.arg("-X").arg("-q").arg("-At").arg("-h").arg(self.dir.path()).arg("-p").arg(self.port.to_string()).args([
             "-U",
             "postgres",
             "-d",
-            "postgres",
+            db,
             "-v",
             "ON_ERROR_STOP=1",
         ]);
@@ -355,9 +360,20 @@ impl Server {
         }
     }
 
+    /// Runs a script in one session on database `db`.
+    pub fn sql_db(&self, db: &str, script: &str) -> SqlOut {
+        match self.spawn_cmd(self.psql_cmd_db("migrade_test", db), script) {
+            Ok(c) => Self::wait(c),
+            Err(e) => SqlOut { ok: false, code: None, stdout: String::new(), stderr: e },
+        }
+    }
+
     /// Starts a script in its own session without waiting for it.
     pub fn spawn_sql(&self, appname: &str, script: &str) -> Result<Child, String> {
-        let mut cmd = self.psql_cmd(appname);
+        self.spawn_cmd(self.psql_cmd(appname), script)
+    }
+
+    fn spawn_cmd(&self, mut cmd: Command, script: &str) -> Result<Child, String> {
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| format!("cannot run {}: {e}", self.bins.psql.display()))?;
         let mut stdin = child.stdin.take().expect("piped stdin");

@@ -1,0 +1,457 @@
+//! Every expand/contract plan of the real migration folders in
+//! `../shared/corpus`, run on a real PostgreSQL 15 (issue 11).
+//!
+//! * `migrade lint --format json` over the corpus gives each file's layout,
+//!   direction, statements (with the transaction each runs in, and the goose /
+//!   dbmate section) and plan, in migration order.
+//! * Each migration folder (migrade's folder; temporal-sql-tool's
+//!   `versioned/vX.Y` folders joined in version order) gets its own database;
+//!   its up files are applied in order the way migrade models the tool: inside
+//!   one transaction when migrade says every statement runs in one, else
+//!   statement by statement in autocommit; only the Up section of a goose /
+//!   dbmate file. A folder where a file fails on vanilla PostgreSQL 15
+//!   (extensions, roles, placeholders, a base schema that is not in the
+//!   folder) is skipped, and printed with the file and the error.
+//! * For every file with a plan, the database as it is before the file is
+//!   kept as a template (`CREATE DATABASE .. TEMPLATE`, one per file); the
+//!   file is applied to the folder's database, the plan's SQL steps alone to a
+//!   copy of the template, each in its stated transaction mode (a
+//!   `no_transaction` step in autocommit, any other in one transaction unless
+//!   it says BEGIN itself). A plan *runs* when every step succeeds; it
+//!   *reaches the file's schema* when the catalog facts (relations, columns
+//!   with type, nullability and default, constraints, indexes, triggers,
+//!   functions, types, views, schemas, extensions) are equal, minus the backup
+//!   tables the plan creates on purpose (`CREATE TABLE … AS`).
+//!
+//! Prints `folder: N/M plans run, K/M reach the file's schema` per folder and
+//! the first error of each failure; any failure fails the test.
+//!
+//! A file where migrade reports `concurrently-in-transaction` runs outside a
+//! transaction: the tool's configuration that says so (Diesel's
+//! `metadata.toml`, …) is not part of the corpus.
+//!
+//! Needs the corpus (`MIGRADE_CORPUS`, default `../shared/corpus` next to the
+//! project): without it the test says so loudly and passes, the project's own
+//! tests do not need it. PostgreSQL as for tests/plans_pg.rs (`MIGRADE_SKIP_PG=1`
+//! passes loudly when none is installed). `MIGRADE_CORPUS_ONLY=text` limits the
+//! run to folders whose path contains `text`; `MIGRADE_BIN` runs another
+//! migrade binary (to measure a change before and after).
+//!
+//! Run: `cargo test --release --test plans_corpus_pg -- --ignored --nocapture`
+
+#[allow(dead_code)]
+#[path = "pg/server.rs"]
+mod server;
+
+use serde_json::Value;
+use server::Server;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| v == "1")
+}
+
+fn corpus_dir() -> PathBuf {
+    match std::env::var_os("MIGRADE_CORPUS") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"),
+    }
+}
+
+fn loud(msg: &str) {
+    let bar = "!".repeat(78);
+    let _ = writeln!(std::io::stderr(), "\n{bar}\n{msg}\n{bar}\n");
+    println!("{msg}");
+}
+
+/// One file of a folder, as migrade reports it.
+struct FileRun {
+    path: String,
+    /// The SQL the tool runs (the Up section only for goose / dbmate).
+    sql: String,
+    /// Every statement runs inside one transaction.
+    in_tx: bool,
+    plan: Vec<Step>,
+}
+
+struct Step {
+    stage: String,
+    title: String,
+    sql: String,
+    no_transaction: bool,
+}
+
+struct Folder {
+    name: String,
+    files: Vec<FileRun>,
+}
+
+/// migrade's folder of a file; temporal-sql-tool's `versioned/vX.Y` folders
+/// are one history, ordered by version.
+fn folder_key(path: &str) -> (String, Vec<u64>) {
+    let g = migrade::discover::group_of(Path::new(path));
+    if let Some(parent) = g.parent()
+        && parent.file_name().is_some_and(|n| n == "versioned")
+    {
+        let v = g.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let nums = v.trim_start_matches('v').split('.').map(|p| p.parse().unwrap_or(0)).collect();
+        return (parent.to_string_lossy().to_string(), nums);
+    }
+    (g.to_string_lossy().to_string(), Vec::new())
+}
+
+/// The text up to the first statement of the Down section.
+fn up_text(text: &str, statements: &[Value]) -> String {
+    let first_down =
+        statements.iter().filter(|s| s["section"].as_str() == Some("down")).filter_map(|s| s["line"].as_u64()).min();
+    match first_down {
+        None => text.to_string(),
+        Some(line) => {
+            let mut out: String = text.lines().take(line.saturating_sub(1) as usize).collect::<Vec<_>>().join("\n");
+            out.push_str("\n;\n");
+            out
+        }
+    }
+}
+
+fn folders(corpus: &Path, only: Option<&str>) -> Vec<Folder> {
+    let bin = std::env::var_os("MIGRADE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_migrade").into());
+    let out = Command::new(bin)
+        .args(["lint", "--no-config", "--format", "json", "."])
+        .current_dir(corpus)
+        .output()
+        .expect("run migrade lint");
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("migrade lint: not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    // (folder, [(version order, position in migrade's order, file)])
+    type Files = Vec<(Vec<u64>, usize, FileRun)>;
+    let mut list: Vec<(String, Files)> = Vec::new();
+    for (i, f) in v["files"].as_array().expect("files").iter().enumerate() {
+        let path = f["path"].as_str().expect("path").to_string();
+        if !matches!(f["direction"].as_str(), Some("up" | "repeatable")) {
+            continue;
+        }
+        let (key, order) = folder_key(&path);
+        if only.is_some_and(|o| !key.contains(o)) {
+            continue;
+        }
+        let statements = f["statements"].as_array().cloned().unwrap_or_default();
+        let text = std::fs::read_to_string(corpus.join(&path)).unwrap_or_default();
+        let up: Vec<&Value> = statements.iter().filter(|s| s["section"].as_str() != Some("down")).collect();
+        // A CONCURRENTLY that migrade says runs in a transaction: the project's tool
+        // configuration (Diesel's metadata.toml, …) is not in the corpus, and the
+        // project runs the file outside one, else it would never have applied.
+        let concurrent = f["findings"]
+            .as_array()
+            .is_some_and(|fs| fs.iter().any(|x| x["rule"].as_str() == Some("concurrently-in-transaction")));
+        let in_tx = !concurrent && !up.is_empty() && up.iter().all(|s| s["in_transaction"].as_bool() == Some(true));
+        let plan = f["plan"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .map(|s| Step {
+                        stage: s["stage"].as_str().unwrap_or_default().to_string(),
+                        title: s["title"].as_str().unwrap_or_default().to_string(),
+                        sql: s["sql"].as_str().unwrap_or_default().to_string(),
+                        no_transaction: s["no_transaction"].as_bool().unwrap_or(false),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let run = FileRun { sql: up_text(&text, &statements), path, in_tx, plan };
+        match list.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, files)) => files.push((order, i, run)),
+            None => list.push((key, vec![(order, i, run)])),
+        }
+    }
+    list.into_iter()
+        .map(|(name, mut files)| {
+            files.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+            Folder { name, files: files.into_iter().map(|(_, _, f)| f).collect() }
+        })
+        .collect()
+}
+
+fn first_error(stderr: &str) -> String {
+    let line = stderr.lines().find(|l| l.contains("ERROR:")).or_else(|| stderr.lines().find(|l| !l.trim().is_empty()));
+    let l = line.unwrap_or("(no message)").trim();
+    let l = l.split_once("ERROR:").map(|(_, m)| m.trim()).unwrap_or(l);
+    clip(l, 200)
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
+}
+
+const MARK: &str = "@@migrade-corpus@@";
+
+/// A file as the tool runs it.
+fn file_script(f: &FileRun) -> String {
+    if f.in_tx { format!("BEGIN;\n{}\n;\nCOMMIT;\n", f.sql) } else { format!("{}\n;\n", f.sql) }
+}
+
+/// A plan step in its stated transaction mode: a `no_transaction` step in
+/// autocommit, any other in one transaction unless it says BEGIN itself.
+fn step_script(s: &Step) -> String {
+    let own_tx = s.sql.lines().any(|l| {
+        let t = l.trim().trim_end_matches(';').trim().to_ascii_uppercase();
+        t == "BEGIN" || t == "START TRANSACTION"
+    });
+    if s.no_transaction || own_tx { format!("{}\n;\n", s.sql) } else { format!("BEGIN;\n{}\n;\nCOMMIT;\n", s.sql) }
+}
+
+/// Runs scripts in one session, stopping at the first error: `Err((index of
+/// the failing script, its first error))`. A `\echo` marker before each
+/// script tells which one failed. `tail` (catalog queries) runs after them.
+fn run_scripts(server: &Server, db: &str, scripts: &[String], tail: &str) -> Result<String, (usize, String)> {
+    let mut all = String::new();
+    for (i, s) in scripts.iter().enumerate() {
+        all.push_str(&format!("\\echo {MARK}{i}\n{s}"));
+    }
+    all.push_str(&format!("\\echo {MARK}end\n{tail}"));
+    let out = server.sql_db(db, &all);
+    if out.ok {
+        return Ok(out.stdout);
+    }
+    let last = out.stdout.lines().filter_map(|l| l.strip_prefix(MARK)).next_back();
+    let at = last.and_then(|m| m.parse::<usize>().ok()).unwrap_or(scripts.len());
+    Err((at, first_error(&out.stderr)))
+}
+
+const USER_NS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+                       AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'";
+
+/// Catalog queries whose output lines are the schema's facts, `kind|schema|relation|…`.
+fn describe_sql() -> String {
+    format!(
+        "SELECT 'N|' || n.nspname FROM pg_namespace n WHERE {USER_NS};\n\
+         SELECT 'E|' || extname FROM pg_extension;\n\
+         SELECT 'R|' || n.nspname || '|' || c.relname || '|' || c.relkind::text FROM pg_class c \
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS} AND c.relkind IN ('r','p','v','m','S','f','c');\n\
+         SELECT 'C|' || n.nspname || '|' || c.relname || '|' || a.attname || '|' || format_type(a.atttypid, a.atttypmod) \
+           || '|' || a.attnotnull || '|' || coalesce(pg_get_expr(d.adbin, d.adrelid), '') || '|' || a.attidentity::text \
+           || a.attgenerated::text || '|' || coalesce((SELECT collname FROM pg_collation WHERE oid = a.attcollation \
+           AND a.attcollation <> 100), '') \
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+           WHERE {USER_NS} AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r','p','v','m','f','c');\n\
+         SELECT 'K|' || n.nspname || '|' || c.relname || '|' || k.conname || '|' || pg_get_constraintdef(k.oid) \
+           || '|' || k.convalidated FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS};\n\
+         SELECT 'D|' || n.nspname || '|' || t.typname || '|' || k.conname || '|' || pg_get_constraintdef(k.oid) \
+           FROM pg_constraint k JOIN pg_type t ON t.oid = k.contypid JOIN pg_namespace n ON n.oid = t.typnamespace \
+           WHERE {USER_NS};\n\
+         SELECT 'I|' || n.nspname || '|' || t.relname || '|' || i.relname || '|' || pg_get_indexdef(i.oid) || '|' \
+           || x.indisvalid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+           JOIN pg_namespace n ON n.oid = t.relnamespace WHERE {USER_NS};\n\
+         SELECT 'T|' || n.nspname || '|' || c.relname || '|' || pg_get_triggerdef(t.oid) FROM pg_trigger t \
+           JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+           WHERE {USER_NS} AND NOT t.tgisinternal;\n\
+         SELECT 'F|' || n.nspname || '|' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')|' \
+           || md5(pg_get_functiondef(p.oid)) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+           WHERE {USER_NS} AND p.prokind IN ('f', 'p');\n\
+         SELECT 'Y|' || n.nspname || '|' || t.typname || '|' || t.typtype::text || '|' || coalesce((SELECT \
+           string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid), '') \
+           FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_NS} \
+           AND t.typtype IN ('e', 'd', 'r', 'm');\n\
+         SELECT 'V|' || n.nspname || '|' || c.relname || '|' || md5(pg_get_viewdef(c.oid)) FROM pg_class c \
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS} AND c.relkind IN ('v', 'm');\n"
+    )
+}
+
+/// The facts in psql's output after the last marker.
+fn facts(stdout: &str) -> BTreeSet<String> {
+    let after = stdout.rsplit(&format!("{MARK}end")).next().unwrap_or("");
+    after.lines().filter(|l| l.len() > 2 && l.as_bytes()[1] == b'|').map(str::to_string).collect()
+}
+
+/// Backup tables the plan creates on purpose (`CREATE TABLE name AS …`), unquoted, without schema.
+fn helpers(plan: &[Step]) -> BTreeSet<String> {
+    let re = regex::Regex::new(r#"(?i)CREATE\s+TABLE\s+((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)\s+AS\b"#)
+        .expect("regex");
+    let mut out = BTreeSet::new();
+    for s in plan {
+        for c in re.captures_iter(&s.sql) {
+            let name = c[1].rsplit('.').next().unwrap_or(&c[1]);
+            let name = if name.starts_with('"') { name.trim_matches('"').to_string() } else { name.to_lowercase() };
+            out.insert(name);
+        }
+    }
+    out
+}
+
+fn without_helpers(facts: BTreeSet<String>, helpers: &BTreeSet<String>) -> BTreeSet<String> {
+    facts.into_iter().filter(|f| f.split('|').nth(2).is_none_or(|rel| !helpers.contains(rel))).collect()
+}
+
+fn drop_db(server: &Server, db: &str) {
+    let _ = server.sql(&format!("DROP DATABASE IF EXISTS {db};"));
+}
+
+struct Tally {
+    plans: usize,
+    ran: usize,
+    reached: usize,
+    failures: Vec<String>,
+}
+
+fn fresh_db(server: &Server, db: &str, template: &str) -> Result<(), String> {
+    let out = server
+        .sql(&format!("DROP DATABASE IF EXISTS {db};\nCREATE DATABASE {db} TEMPLATE {template} STRATEGY FILE_COPY;"));
+    if out.ok { Ok(()) } else { Err(format!("CREATE DATABASE {db}: {}", first_error(&out.stderr))) }
+}
+
+/// First pass: does every up file apply, in order, on an empty database?
+fn applies(server: &Server, db: &str, folder: &Folder) -> Result<(), String> {
+    fresh_db(server, db, "template0")?;
+    let scripts: Vec<String> = folder.files.iter().map(file_script).collect();
+    let r = run_scripts(server, db, &scripts, "");
+    drop_db(server, db);
+    r.map(|_| ()).map_err(|(i, e)| format!("{}: {e}", folder.files.get(i).map(|f| f.path.as_str()).unwrap_or("?")))
+}
+
+/// Second pass: the plans, each on a copy of the database as it is before its file.
+fn check_plans(server: &Server, db: &str, folder: &Folder) -> Result<Tally, String> {
+    let mut t = Tally { plans: 0, ran: 0, reached: 0, failures: Vec::new() };
+    fresh_db(server, db, "template0")?;
+    let pre = format!("{db}_pre");
+    let mut pending: Vec<String> = Vec::new();
+    let describe = describe_sql();
+    for f in &folder.files {
+        if !f.plan.iter().any(|s| !s.sql.is_empty()) {
+            pending.push(file_script(f));
+            continue;
+        }
+        t.plans += 1;
+        run_scripts(server, db, &std::mem::take(&mut pending), "")
+            .map_err(|(_, e)| format!("before {}: {e}", f.path))?;
+        fresh_db(server, &pre, db)?;
+        let want =
+            run_scripts(server, db, &[file_script(f)], &describe).map_err(|(_, e)| format!("{}: {e}", f.path))?;
+        let want = facts(&want);
+        // The plan's SQL steps in order; after a failing step, the rest still run (in a new session).
+        let steps: Vec<(usize, &Step)> = f.plan.iter().enumerate().filter(|(_, s)| !s.sql.is_empty()).collect();
+        let mut from = 0;
+        let mut first_fail = None;
+        let got = loop {
+            let scripts: Vec<String> = steps[from..].iter().map(|(_, s)| step_script(s)).collect();
+            match run_scripts(server, &pre, &scripts, &describe) {
+                Ok(out) => break facts(&out),
+                Err((at, e)) => {
+                    let Some((n, s)) = steps.get(from + at) else {
+                        return Err(format!("{}: describe: {e}", f.path));
+                    };
+                    if first_fail.is_none() {
+                        first_fail = Some(format!("step {} [{}] {}: {e}", n + 1, s.stage, clip(&s.title, 60)));
+                    }
+                    from += at + 1;
+                }
+            }
+        };
+        let keep = helpers(&f.plan);
+        let (got, want) = (without_helpers(got, &keep), without_helpers(want, &keep));
+        let name = f.path.rsplit('/').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("/");
+        match &first_fail {
+            None => t.ran += 1,
+            Some(e) => t.failures.push(format!("{name}: {e}")),
+        }
+        if got == want {
+            t.reached += 1;
+        } else {
+            let extra: Vec<&String> = got.difference(&want).take(2).collect();
+            let missing: Vec<&String> = want.difference(&got).take(2).collect();
+            t.failures.push(format!(
+                "{name}: schema differs: only after the plan {extra:?}, only after the file {missing:?}"
+            ));
+        }
+    }
+    drop_db(server, &pre);
+    drop_db(server, db);
+    Ok(t)
+}
+
+#[test]
+#[ignore = "issue 11: the corpus plans do not all run yet (baseline in the commit that added this test); \
+            run with -- --ignored"]
+fn corpus_plans_run_and_reach_the_files_schema() {
+    let corpus = corpus_dir();
+    if !corpus.join("SOURCES.tsv").is_file() {
+        loud(&format!(
+            "!!! plans_corpus_pg SKIPPED: no corpus at {} (set MIGRADE_CORPUS).\n\
+             !!! The corpus plans were NOT run; the project's own tests do not need the corpus, CI has it.",
+            corpus.display()
+        ));
+        return;
+    }
+    let bins = match server::find_bins() {
+        Ok(b) => b,
+        Err(e) => {
+            if env_flag("MIGRADE_SKIP_PG") {
+                loud(&format!("!!! plans_corpus_pg SKIPPED (MIGRADE_SKIP_PG=1): {e}"));
+                return;
+            }
+            panic!("plans_corpus_pg: {e}. Install Debian's postgresql, or set MIGRADE_SKIP_PG=1 to skip.");
+        }
+    };
+    let t0 = Instant::now();
+    let server = Server::start(&bins).unwrap_or_else(|e| panic!("plans_corpus_pg: cannot start PostgreSQL: {e}"));
+    println!("plans_corpus_pg: PostgreSQL {} from {}, corpus {}", bins.major, bins.bindir.display(), corpus.display());
+    let only = std::env::var("MIGRADE_CORPUS_ONLY").ok();
+    let all = folders(&corpus, only.as_deref());
+    println!("plans_corpus_pg: migrade lint of the corpus: {:.1}s", t0.elapsed().as_secs_f64());
+    let mut failed = Vec::new();
+    let (mut plans, mut ran, mut reached, mut used) = (0, 0, 0, 0);
+    for (i, folder) in all.iter().enumerate() {
+        let db = format!("corpus_{i}");
+        let tf = Instant::now();
+        if let Err(e) = applies(&server, &db, folder) {
+            println!(
+                "skipped {} ({} files): does not apply on vanilla PostgreSQL {}: {e}",
+                folder.name,
+                folder.files.len(),
+                bins.major
+            );
+            continue;
+        }
+        used += 1;
+        match check_plans(&server, &db, folder) {
+            Err(e) => {
+                println!("{}: harness error: {e}", folder.name);
+                failed.push(format!("{}: {e}", folder.name));
+            }
+            Ok(t) => {
+                println!(
+                    "{}: {}/{} plans run, {}/{} reach the file's schema ({} files, {:.0}s)",
+                    folder.name,
+                    t.ran,
+                    t.plans,
+                    t.reached,
+                    t.plans,
+                    folder.files.len(),
+                    tf.elapsed().as_secs_f64()
+                );
+                for f in &t.failures {
+                    println!("  {f}");
+                }
+                plans += t.plans;
+                ran += t.ran;
+                reached += t.reached;
+                if !t.failures.is_empty() {
+                    failed.push(format!("{}: {} failures", folder.name, t.failures.len()));
+                }
+            }
+        }
+    }
+    println!(
+        "plans_corpus_pg: {used} folders apply, {} skipped; {ran}/{plans} plans run, {reached}/{plans} reach the \
+         file's schema; {:.0}s",
+        all.len() - used,
+        t0.elapsed().as_secs_f64()
+    );
+    drop(server);
+    assert!(failed.is_empty(), "plans_corpus_pg failed:\n{}", failed.join("\n"));
+}
