@@ -463,15 +463,18 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
                 e.lock(&r.table.name, ShareRowExclusive);
             }
         }
-        AlterCmd::DropColumn { column, .. } => {
+        AlterCmd::DropColumn { column, if_exists, .. } => {
+            // ALTER TABLE takes its lock before it looks for the column.
             e.lock(table, AccessExclusive);
             if let Some(r) = cx.schema.fk_target(table, column)
                 && r != table
             {
                 e.lock(&r, AccessExclusive);
             }
-            e.data_loss = existing;
-            e.breaks_running_code = existing;
+            // `IF EXISTS` of a column the history dropped or renamed away: nothing is lost.
+            let no_op = *if_exists && cx.schema.gone_column(table, column).is_some();
+            e.data_loss = existing && !no_op;
+            e.breaks_running_code = existing && !no_op;
         }
         AlterCmd::AlterType { column, new_type, using, collation } => {
             e.lock(table, AccessExclusive);

@@ -253,7 +253,7 @@ pub enum RowSecurity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlterCmd {
     AddColumn { column: ColumnSpec, if_not_exists: bool },
-    DropColumn { column: String, cascade: bool },
+    DropColumn { column: String, cascade: bool, if_exists: bool },
     AlterType { column: String, new_type: TypeRef, using: Option<UsingKind>, collation: Option<String> },
     SetNotNull { column: String },
     DropNotNull { column: String },

@@ -707,9 +707,10 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
             }
             _ => (AlterCmd::Other("ADD COLUMN".into()), "ADD COLUMN"),
         },
-        T::AtDropColumn => {
-            (AlterCmd::DropColumn { column: col(), cascade: behavior_cascade(cmd.behavior) }, "DROP COLUMN")
-        }
+        T::AtDropColumn => (
+            AlterCmd::DropColumn { column: col(), cascade: behavior_cascade(cmd.behavior), if_exists: cmd.missing_ok },
+            "DROP COLUMN",
+        ),
         T::AtAlterColumnType => {
             let (new_type, using, collation) = match def {
                 Some(NodeEnum::ColumnDef(cd)) => {

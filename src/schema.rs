@@ -64,6 +64,9 @@ pub struct Table {
     pub partition_of: Option<String>,
     /// For a partitioned table: its DEFAULT partition.
     pub default_partition: Option<String>,
+    /// Columns the history dropped or renamed away, and how (`dropped`, `renamed to x`);
+    /// adding the name again removes it.
+    pub gone_columns: HashMap<String, String>,
 }
 
 impl Table {
@@ -333,6 +336,13 @@ impl Schema {
         if present { None } else { self.gone.get(name).map(String::as_str) }
     }
 
+    /// How a column the history dropped or renamed away went (`dropped`, `renamed to x`),
+    /// when the table is known and has no column of that name now.
+    pub fn gone_column(&self, table: &str, column: &str) -> Option<&str> {
+        let t = self.table(table)?;
+        if t.column(column).is_some() { None } else { t.gone_columns.get(column).map(String::as_str) }
+    }
+
     /// Applies a statement to the history.
     pub fn apply(&mut self, op: &Op, reads: &[String]) {
         self.track_gone(op);
@@ -445,6 +455,8 @@ impl Schema {
                         if let Some(c) = t.column_mut(old) {
                             c.name = new_name.clone();
                         }
+                        t.gone_columns.remove(new_name);
+                        t.gone_columns.insert(old.clone(), format!("renamed to {new_name}"));
                         for k in &mut t.constraints {
                             for c in &mut k.columns {
                                 if c == old {
@@ -545,6 +557,7 @@ impl Schema {
         match cmd {
             AlterCmd::AddColumn { column, .. } => {
                 let t = self.table_mut(table);
+                t.gone_columns.remove(&column.name);
                 if t.column(&column.name).is_none() {
                     t.columns.push(Column {
                         name: column.name.clone(),
@@ -564,10 +577,12 @@ impl Schema {
                 }
             }
             AlterCmd::DropColumn { column, .. } => {
-                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut) {
-                    t.columns.retain(|c| &c.name != column);
-                    t.constraints.retain(|k| !k.columns.contains(column));
-                }
+                // Gone after the statement whether or not the history knew the table or the
+                // column (IF EXISTS): a table made outside the folder becomes a partial entry.
+                let t = self.table_mut(table);
+                t.gone_columns.entry(column.clone()).or_insert_with(|| "dropped".to_string());
+                t.columns.retain(|c| &c.name != column);
+                t.constraints.retain(|k| !k.columns.contains(column));
                 self.indexes.retain(|_, i| !(i.table == table && i.columns.contains(column)));
             }
             AlterCmd::AlterType { column, new_type, .. } => {

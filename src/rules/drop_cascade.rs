@@ -20,8 +20,11 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
+    // `IF EXISTS` of a name the history dropped or renamed away is a no-op, and drops no dependent.
+    let no_op = |n: &QName, if_exists: bool| if_exists && cx.schema().gone(&n.name).is_some();
+    let live = |n: &QName, if_exists: bool| !cx.is_new(&n.name) && !no_op(n, if_exists);
     match cx.op {
-        Op::Drop { kind, names, cascade: true, .. } if names.iter().any(|n| !cx.is_new(&n.name)) => {
+        Op::Drop { kind, names, cascade: true, if_exists, .. } if names.iter().any(|n| live(n, *if_exists)) => {
             // The dependents the schema history knows, and the relations their drop locks.
             let deps: Vec<_> = names.iter().flat_map(|n| cx.schema().cascade_dependents(*kind, &n.name)).collect();
             let known = if deps.is_empty() {
@@ -55,11 +58,15 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         Op::AlterTable { table, cmds, .. } if !cx.is_new(&table.name) => {
             for cmd in cmds {
                 match cmd {
-                    AlterCmd::DropColumn { column, cascade: true } => out.push(Hit::new(
-                        Level::High,
-                        format!("DROP COLUMN {column} CASCADE also drops views and constraints that use it"),
-                        "Drop the dependent objects explicitly first",
-                    )),
+                    AlterCmd::DropColumn { column, cascade: true, if_exists }
+                        if !(*if_exists && cx.schema().gone_column(&table.name, column).is_some()) =>
+                    {
+                        out.push(Hit::new(
+                            Level::High,
+                            format!("DROP COLUMN {column} CASCADE also drops views and constraints that use it"),
+                            "Drop the dependent objects explicitly first",
+                        ))
+                    }
                     AlterCmd::DropConstraint { name, cascade: true } => out.push(Hit::new(
                         Level::High,
                         format!("DROP CONSTRAINT {name} CASCADE also drops foreign keys that depend on it"),
@@ -123,5 +130,17 @@ mod tests {
         );
         assert!(!f[0].2.contains("email_fkey"), "{}", f[0].2);
         assert!(f[0].2.contains("orders_user_id_fkey"), "{}", f[0].2);
+    }
+
+    #[test]
+    fn a_no_op_drop_if_exists_cascade_drops_nothing() {
+        let history = format!("{HISTORY}DROP VIEW active_user_count;\nALTER TABLE orders DROP COLUMN email;\n");
+        let sql =
+            "DROP VIEW IF EXISTS active_user_count CASCADE;\nALTER TABLE orders DROP COLUMN IF EXISTS email CASCADE;\n";
+        assert_eq!(after_history(&history, sql, &["drop-cascade"]), vec![]);
+        // Objects that exist: both reported.
+        let sql =
+            "DROP VIEW IF EXISTS active_users CASCADE;\nALTER TABLE orders DROP COLUMN IF EXISTS user_id CASCADE;\n";
+        assert_eq!(after_history(&history, sql, &["drop-cascade"]).len(), 2);
     }
 }

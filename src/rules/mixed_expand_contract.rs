@@ -49,6 +49,10 @@ pub(crate) fn is_expand(s: &StmtRecord) -> bool {
 
 pub(crate) fn is_contract(s: &StmtRecord, cx: &FileCtx) -> bool {
     let existing = |name: &str| !cx.new_objects_before(s, name);
+    // A `DROP ... IF EXISTS` of a table, view, type or column the schema history dropped or
+    // renamed away is a no-op: its effects (facts.rs) break no running code, and every real
+    // drop of these kinds does.
+    let drops_something = s.effects.breaks_running_code;
     match &s.op {
         Some(Op::Drop {
             kind:
@@ -60,13 +64,34 @@ pub(crate) fn is_contract(s: &StmtRecord, cx: &FileCtx) -> bool {
                 | ObjKind::Function,
             names,
             ..
-        }) => names.iter().any(|n| existing(&n.name)),
+        }) => drops_something && names.iter().any(|n| existing(&n.name)),
         Some(Op::Rename { kind, object, .. }) => {
             !matches!(kind, ObjKind::Index | ObjKind::Constraint) && existing(&object.name)
         }
         Some(Op::AlterTable { table, cmds, .. }) => {
-            existing(&table.name) && cmds.iter().any(|c| matches!(c, AlterCmd::DropColumn { .. }))
+            drops_something && existing(&table.name) && cmds.iter().any(|c| matches!(c, AlterCmd::DropColumn { .. }))
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::after_history;
+
+    #[test]
+    fn a_no_op_drop_if_exists_is_not_a_contract() {
+        let history = "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nCREATE TABLE legacy (id int);\n\
+            ALTER TABLE users DROP COLUMN email;\nALTER TABLE legacy RENAME TO legacy_old;\n";
+        let rule = &["mixed-expand-contract"];
+        for drop in ["ALTER TABLE users DROP COLUMN IF EXISTS email;", "DROP TABLE IF EXISTS legacy;"] {
+            let sql = format!("ALTER TABLE users ADD COLUMN name text;\n{drop}\n");
+            assert_eq!(after_history(history, &sql, rule), vec![], "{drop}");
+        }
+        // The same drops of objects that exist are contracts.
+        for drop in ["ALTER TABLE users DROP COLUMN IF EXISTS id;", "DROP TABLE IF EXISTS legacy_old;"] {
+            let sql = format!("ALTER TABLE users ADD COLUMN name text;\n{drop}\n");
+            assert_eq!(after_history(history, &sql, rule).len(), 1, "{drop}");
+        }
     }
 }
