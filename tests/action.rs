@@ -10,7 +10,10 @@
 //!   `GITHUB_STEP_SUMMARY`, `GITHUB_WORKSPACE` a PR-like git checkout
 //!   (a base branch and a branch adding a risky migration) and
 //!   `GITHUB_ACTION_PATH` this repository. `uses:` steps (actions/cache) are
-//!   skipped; the install step finds the already-built `migrade` on PATH.
+//!   skipped; the install step finds the already-built `migrade` on PATH, or
+//!   downloads it from a local release site (tests/common/fake_servers.py, the
+//!   archive made by scripts/package.sh); the PR comment goes to a local stand-in
+//!   for GitHub's REST API.
 //!
 //! pre-commit's and check-jsonschema's virtualenv comes from
 //! `source scripts/python-tools.sh` (scripts/test.sh does it). Without the tools
@@ -200,16 +203,34 @@ fn run_action_without(
     bin_dir: Option<&Path>,
     hidden: &[&str],
 ) -> ActionRun {
+    run_action_env(action, workspace, home, inputs, base_ref, bin_dir, hidden, &[])
+}
+
+/// [`run_action_without`] with extra environment variables for every step (as the
+/// runner's GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_EVENT_PATH).
+#[allow(clippy::too_many_arguments)]
+fn run_action_env(
+    action: &Value,
+    workspace: &Path,
+    home: &Path,
+    inputs: &[(&str, &str)],
+    base_ref: Option<&str>,
+    bin_dir: Option<&Path>,
+    hidden: &[&str],
+    env: &[(&str, &str)],
+) -> ActionRun {
     let tmp = tempfile::tempdir().unwrap();
     let summary = tmp.path().join("step_summary.md");
     std::fs::write(&summary, "").unwrap();
     let mut ctx: HashMap<String, String> = HashMap::new();
+    // The job's token, as `${{ github.token }}` gives it (the fake GitHub API's).
+    ctx.insert("github.token".into(), "fake-token".into());
     for (name, spec) in action["inputs"].as_object().unwrap() {
         let v = inputs
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.to_string())
-            .unwrap_or_else(|| spec["default"].as_str().unwrap_or("").to_string());
+            .unwrap_or_else(|| eval(spec["default"].as_str().unwrap_or(""), &ctx));
         ctx.insert(format!("inputs.{name}"), v);
     }
     for (k, _) in inputs {
@@ -269,6 +290,9 @@ fn run_action_without(
         if let (Some(real_home), None) = (std::env::var_os("HOME"), std::env::var_os("PYENV_ROOT")) {
             // A pyenv shim for python3 finds its root from HOME, which is faked here.
             c.env("PYENV_ROOT", Path::new(&real_home).join(".pyenv"));
+        }
+        for (k, v) in env {
+            c.env(k, v);
         }
         if let Some(env) = step["env"].as_object() {
             for (k, v) in env {
@@ -473,13 +497,14 @@ fn action_passes_a_safe_pull_request_with_a_cached_binary() {
     let url = format!("file://{}", up.path().display());
     git(clones.path(), &["clone", "-q", "--branch", "feature", &url, "ws"]);
     let ws = clones.path().join("ws");
-    // migrade is not on PATH, but the cache step restored it (as actions/cache would):
-    // the install step puts it on GITHUB_PATH instead of building it.
+    // install: source, migrade is not on PATH, but the cache step restored the binary
+    // built before (as actions/cache would): the install step puts it on GITHUB_PATH
+    // instead of building it again.
     let home = tempfile::tempdir().unwrap();
     let cached = home.path().join(".cache/migrade-action/bin");
     std::fs::create_dir_all(&cached).unwrap();
     std::fs::copy(BIN, cached.join("migrade")).unwrap();
-    let run = run_action(&action, &ws, home.path(), &[("pg-version", "16")], Some("main"), None);
+    let run = run_action(&action, &ws, home.path(), &[("pg-version", "16"), ("install", "source")], Some("main"), None);
     let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert_eq!(run.code, 0, "{log}");
     assert!(run.stdout.contains("installed migrade"), "{log}");
@@ -489,7 +514,8 @@ fn action_passes_a_safe_pull_request_with_a_cached_binary() {
     assert_eq!(run.outputs["exit-code"], "0");
     assert!(run.summary.contains("0003_add_nickname.sql") || run.summary.contains("1 file linted"), "{}", run.summary);
     // A bad input is migrade's usage error (exit 2), reported after the outputs are set.
-    let run = run_action(&action, &ws, home.path(), &[("fail-on", "extreme")], Some("main"), None);
+    let run =
+        run_action(&action, &ws, home.path(), &[("fail-on", "extreme"), ("install", "source")], Some("main"), None);
     assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
     assert_eq!(run.outputs["exit-code"], "2");
     assert_eq!(run.outputs["grade"], "none");
@@ -535,19 +561,236 @@ fn action_reports_a_config_error_and_takes_paths_with_spaces() {
     );
 }
 
+// ---------- getting migrade: release download, source build ----------
+
+/// A local server from tests/common/fake_servers.py (127.0.0.1 only), stopped on drop.
+struct FakeServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl FakeServer {
+    fn start(kind: &str, arg: &Path) -> FakeServer {
+        use std::io::BufRead;
+        let script = repo_root().join("tests/common/fake_servers.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(kind)
+            .arg(arg)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 for the fake server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("fake {kind} server printed {line:?}"));
+        FakeServer { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The release target of the runner the tests simulate (runner.os Linux, runner.arch X64).
+const TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// A release site laid out as GitHub's (`<base>/v<version>/<archive>` and its
+/// `.sha256`), its archive made by the release's own scripts/package.sh from `binary`.
+fn release_site(binary: &Path) -> tempfile::TempDir {
+    let site = tempfile::tempdir().unwrap();
+    let dir = site.path().join(format!("v{VERSION}"));
+    let o = Command::new(repo_root().join("scripts/package.sh"))
+        .arg(binary)
+        .args([TARGET, VERSION])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "package.sh: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.join(format!("migrade-v{VERSION}-{TARGET}.tar.gz.sha256")).is_file());
+    site
+}
+
 #[test]
-fn action_without_migrade_or_cargo_says_how_to_get_rust() {
-    let Some(action) = action_json("action_without_migrade_or_cargo_says_how_to_get_rust") else {
+fn action_downloads_the_release_binary_and_checks_its_checksum() {
+    let Some(action) = action_json("action_downloads_the_release_binary_and_checks_its_checksum") else {
+        return;
+    };
+    // The test's own build stands in for the static release binary.
+    let site = release_site(Path::new(BIN));
+    let server = FakeServer::start("release", site.path());
+    let up = upstream(RISKY);
+    let clones = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", up.path().display());
+    git(clones.path(), &["clone", "-q", "--branch", "feature", &url, "ws"]);
+    let ws = clones.path().join("ws");
+    let home = tempfile::tempdir().unwrap();
+    let inputs = [("release-url", server.url.as_str())];
+    // No migrade and no cargo on PATH: only the download can work.
+    let run = run_action_without(&action, &ws, home.path(), &inputs, Some("main"), None, &["migrade", "cargo"]);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let archive = format!("migrade-v{VERSION}-{TARGET}.tar.gz");
+    assert!(
+        run.stdout
+            .contains(&format!("downloaded migrade v{VERSION} for {TARGET} from {}/v{VERSION}/{archive}", server.url)),
+        "{log}"
+    );
+    assert!(run.stdout.contains("verified)"), "{log}");
+    assert!(!run.stdout.contains("built from source"), "{log}");
+    // The downloaded binary is the one that linted the pull request.
+    assert_risky_pr(&run, &ws);
+
+    // A checksum that does not match: a clear error, and nothing from the archive runs.
+    let marker = home.path().join("the-download-ran");
+    let fake = tempfile::tempdir().unwrap();
+    let script = fake.path().join("migrade");
+    std::fs::write(&script, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    let bad = release_site(&script);
+    let sums = bad.path().join(format!("v{VERSION}/{archive}.sha256"));
+    std::fs::write(&sums, format!("{}  {archive}\n", "0".repeat(64))).unwrap();
+    let server = FakeServer::start("release", bad.path());
+    let inputs = [("release-url", server.url.as_str())];
+    let run = run_action_without(&action, &ws, home.path(), &inputs, Some("main"), None, &["migrade", "cargo"]);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 2, "{log}");
+    assert_eq!(run.failed_step.as_deref(), Some("Prepare migrade"), "{log}");
+    let error = run.stdout.lines().find(|l| l.starts_with("::error title=migrade::checksum mismatch"));
+    let error = error.unwrap_or_else(|| panic!("no checksum error: {log}"));
+    assert!(error.contains(&archive) && error.contains(&"0".repeat(64)) && error.contains("not run"), "{error}");
+    assert!(!marker.exists(), "a binary from an archive with a wrong checksum ran");
+    assert!(!run.stdout.contains("downloaded migrade"), "{log}");
+    assert_eq!(run.outputs["grade"], "", "the lint step did not run: {log}");
+}
+
+#[test]
+fn action_builds_from_source_when_no_release_matches_or_when_asked() {
+    let Some(action) = action_json("action_builds_from_source_when_no_release_matches_or_when_asked") else {
         return;
     };
     let ws = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
-    let run = run_action_without(&action, ws.path(), home.path(), &[], None, None, &["migrade", "cargo"]);
-    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    assert_eq!(run.failed_step.as_deref(), Some("Install migrade"));
-    assert!(run.stdout.contains("::error title=migrade::cargo is not on PATH"), "{}", run.stdout);
+    // A release site without this version: HTTP 404, so the action builds from source,
+    // says so, and without cargo says how to get Rust.
+    let empty = tempfile::tempdir().unwrap();
+    let server = FakeServer::start("release", empty.path());
+    let inputs = [("release-url", server.url.as_str())];
+    let run = run_action_without(&action, ws.path(), home.path(), &inputs, None, None, &["migrade", "cargo"]);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(&format!(
+            "::notice title=migrade::no release v{VERSION} for {TARGET} at {}/v{VERSION}/migrade-v{VERSION}-{TARGET}.tar.gz (HTTP 404): building migrade from source",
+            server.url
+        )),
+        "{log}"
+    );
+    assert_eq!(run.code, 2, "{log}");
+    assert_eq!(run.failed_step.as_deref(), Some("Install migrade"), "{log}");
+    assert!(run.stdout.contains("::error title=migrade::cargo is not on PATH"), "{log}");
+
+    // install: source never downloads (the site has the release; it is not used).
+    let site = release_site(Path::new(BIN));
+    let server = FakeServer::start("release", site.path());
+    let inputs = [("release-url", server.url.as_str()), ("install", "source")];
+    let run = run_action_without(&action, ws.path(), home.path(), &inputs, None, None, &["migrade", "cargo"]);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains(&format!("install: source: building migrade {VERSION} from source")), "{log}");
+    assert!(!run.stdout.contains("downloaded migrade"), "{log}");
+    assert_eq!(run.failed_step.as_deref(), Some("Install migrade"), "{log}");
+
+    // A release site that cannot be reached is an error, not a silent 10-minute build.
+    let inputs = [("release-url", "http://127.0.0.1:9")];
+    let run = run_action_without(&action, ws.path(), home.path(), &inputs, None, None, &["migrade", "cargo"]);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.failed_step.as_deref(), Some("Prepare migrade"), "{log}");
+    assert!(run.stdout.contains("::error title=migrade::could not download http://127.0.0.1:9/"), "{log}");
+    assert!(run.stdout.contains("set install: source"), "{log}");
 }
 
+// ---------- the PR comment ----------
+
+/// The requests the fake GitHub API logged: (method, path, body).
+fn api_log(path: &Path) -> Vec<(String, String, Value)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (v["method"].as_str().unwrap().to_string(), v["path"].as_str().unwrap().to_string(), v["body"].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn action_posts_one_pr_comment_and_updates_it() {
+    let Some(action) = action_json("action_posts_one_pr_comment_and_updates_it") else {
+        return;
+    };
+    let up = upstream(RISKY);
+    let clones = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", up.path().display());
+    git(clones.path(), &["clone", "-q", "--branch", "feature", &url, "ws"]);
+    let ws = clones.path().join("ws");
+    let home = tempfile::tempdir().unwrap();
+    let bin = bin_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let log_file = tmp.path().join("api.jsonl");
+    let api = FakeServer::start("github", &log_file);
+    let event = tmp.path().join("event.json");
+    std::fs::write(&event, r#"{"action": "synchronize", "number": 7, "pull_request": {"number": 7}}"#).unwrap();
+    let env = [
+        ("GITHUB_API_URL", api.url.as_str()),
+        ("GITHUB_REPOSITORY", "octo/app"),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+    ];
+    let run_with = |inputs: &[(&str, &str)]| {
+        run_action_env(&action, &ws, home.path(), inputs, Some("main"), Some(bin.path()), &["migrade"], &env)
+    };
+
+    // Off by default: no request at all.
+    let run = run_with(&[]);
+    assert_eq!(run.code, 1);
+    assert!(api_log(&log_file).is_empty(), "{:?}", api_log(&log_file));
+
+    // First run: one new comment with the markdown report; the job still fails on the grade.
+    let run = run_with(&[("comment", "true")]);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_risky_pr(&run, &ws);
+    assert!(
+        run.stdout.contains("migrade: posted the PR comment https://github.example/octo/app/pull/7#issuecomment-5000"),
+        "{log}"
+    );
+    let first = api_log(&log_file);
+    let posts: Vec<_> = first.iter().filter(|(m, _, _)| m == "POST").collect();
+    assert_eq!(posts.len(), 1, "{first:?}");
+    assert_eq!(posts[0].1, "/repos/octo/app/issues/7/comments");
+    let body = posts[0].2["body"].as_str().unwrap();
+    assert!(body.starts_with("<!-- migrade-report -->\n"), "{body}");
+    assert!(body.contains("`migrations/0003_drop_email.sql` | **very-high**"), "{body}");
+    // The 120 comments of others were read over two pages.
+    assert!(first.iter().any(|(m, p, _)| m == "GET" && p.ends_with("per_page=100&page=2")), "{first:?}");
+
+    // Second run: the same comment is updated, none added.
+    let run = run_with(&[("comment", "true")]);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("migrade: updated the PR comment"), "{log}");
+    let second: Vec<_> = api_log(&log_file).into_iter().skip(first.len()).collect();
+    assert!(second.iter().all(|(m, _, _)| m != "POST"), "{second:?}");
+    let patches: Vec<_> = second.iter().filter(|(m, _, _)| m == "PATCH").collect();
+    assert_eq!(patches.len(), 1, "{second:?}");
+    assert_eq!(patches[0].1, "/repos/octo/app/issues/comments/5000");
+    assert!(patches[0].2["body"].as_str().unwrap().starts_with("<!-- migrade-report -->"));
+
+    // A token without the right (a fork's): a warning, and the job's result is migrade's own.
+    let run = run_with(&[("comment", "true"), ("github-token", "read-only")]);
+    let log = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 1, "{log}");
+    assert!(run.stderr.contains("HTTP 401"), "{log}");
+    assert!(run.stdout.contains("::warning title=migrade::the PR comment could not be posted"), "{log}");
+    assert_eq!(run.outputs["grade"], "very-high");
+}
 #[test]
 fn readme_example_uses_the_action_inputs() {
     // README.md shows a workflow that uses this action; its `with:` keys are real inputs.
