@@ -42,6 +42,18 @@ pub fn new_column_key(table: &str, column: &str) -> String {
     format!("{table}\u{0}{column}")
 }
 
+/// Key in the file's new objects for a table renamed (to `new_name`) earlier in the same file.
+pub fn renamed_table_key(new_name: &str) -> String {
+    format!("\u{0}renamed\u{0}{new_name}")
+}
+
+impl FactCtx<'_> {
+    /// A table was renamed to `name` earlier in this file.
+    pub fn renamed_here(&self, name: &str) -> bool {
+        self.new_objects.contains(&renamed_table_key(name))
+    }
+}
+
 /// How PostgreSQL performs a column type change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TypeChange {

@@ -444,6 +444,9 @@ impl Linter<'_> {
                 }
             }
         }
+        if let Op::Rename { kind: crate::ir::ObjKind::Table, column: None, new_name, .. } = &parsed.op {
+            st.new_objects.insert(facts::renamed_table_key(new_name));
+        }
         if let Op::CreateIndex { name: None, table, columns, .. } = &parsed.op {
             let n = format!("{}_{}_idx", table.name, columns.join("_"));
             st.new_objects.insert(n);

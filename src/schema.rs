@@ -107,6 +107,11 @@ pub struct Schema {
     /// Tables, views, indexes and types the history dropped or renamed away, and
     /// how (`dropped`, `renamed to x`); a later create of the name removes it.
     pub gone: HashMap<String, String>,
+    /// Tables renamed with RENAME TO (known to the history or not): new name -> old name.
+    pub renamed_tables: HashMap<String, String>,
+    /// A table renamed away whose rows an `INSERT ... SELECT` copied into the table
+    /// recreated under its old name (a table rebuild): old copy -> new table.
+    pub copied_into: HashMap<String, String>,
 }
 
 impl Schema {
@@ -413,6 +418,8 @@ impl Schema {
                     match kind {
                         ObjKind::Table | ObjKind::ForeignTable => {
                             self.tables.remove(&n.name);
+                            self.renamed_tables.remove(&n.name);
+                            self.copied_into.remove(&n.name);
                             self.indexes.retain(|_, i| i.table != n.name);
                         }
                         ObjKind::Index => {
@@ -430,6 +437,7 @@ impl Schema {
             }
             Op::Rename { kind, object, column, new_name } => match kind {
                 ObjKind::Table => {
+                    self.renamed_tables.insert(new_name.clone(), object.name.clone());
                     if let Some(mut t) = self.tables.remove(&object.name) {
                         Arc::make_mut(&mut t).name = new_name.clone();
                         for i in self.indexes.values_mut().map(Arc::make_mut) {
@@ -495,6 +503,14 @@ impl Schema {
             },
             Op::CreateView { name, .. } => {
                 self.views.insert(name.name.clone(), Arc::new(reads.to_vec()));
+            }
+            // Rows of a table renamed away copied into the table recreated under its old name.
+            Op::Insert { table, from_query: true, .. } => {
+                for r in reads {
+                    if self.renamed_tables.get(r) == Some(&table.name) {
+                        self.copied_into.insert(r.clone(), table.name.clone());
+                    }
+                }
             }
             Op::CreateDomain { name, has_check: true } => {
                 self.domains_with_check.insert(name.name.clone());

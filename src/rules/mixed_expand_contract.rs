@@ -64,13 +64,36 @@ pub(crate) fn is_contract(s: &StmtRecord, cx: &FileCtx) -> bool {
                 | ObjKind::Function,
             names,
             ..
-        }) => drops_something && names.iter().any(|n| existing(&n.name)),
+        }) => drops_something && !in_rebuild(s, cx) && names.iter().any(|n| existing(&n.name)),
         Some(Op::Rename { kind, object, .. }) => {
-            !matches!(kind, ObjKind::Index | ObjKind::Constraint) && existing(&object.name)
+            !matches!(kind, ObjKind::Index | ObjKind::Constraint) && existing(&object.name) && !in_rebuild(s, cx)
         }
         Some(Op::AlterTable { table, cmds, .. }) => {
             drops_something && existing(&table.name) && cmds.iter().any(|c| matches!(c, AlterCmd::DropColumn { .. }))
         }
+        _ => false,
+    }
+}
+
+/// The rename or the final drop of a table rebuild (`RENAME TO t_old; CREATE TABLE t;
+/// INSERT INTO t ... SELECT; DROP TABLE t_old`): the old name keeps working, so it is not a
+/// contract (table-rebuild grades it).
+fn in_rebuild(s: &StmtRecord, cx: &FileCtx) -> bool {
+    let ops = || cx.statements.iter().filter_map(|r| r.op.as_ref().map(|op| (r.index, op)));
+    // The rename of t to t_old at `at`: a CREATE TABLE t and an INSERT INTO t ... SELECT follow.
+    let rebuilt = |at: usize, t: &str| {
+        let created = ops().find(|(i, op)| *i > at && matches!(op, Op::CreateTable { table, .. } if table.name == t));
+        created.is_some_and(|(c, _)| {
+            ops().any(|(i, op)| i > c && matches!(op, Op::Insert { table, from_query: true, .. } if table.name == t))
+        })
+    };
+    match &s.op {
+        Some(Op::Rename { kind: ObjKind::Table, object, column: None, .. }) => rebuilt(s.index, &object.name),
+        Some(Op::Drop { kind: ObjKind::Table, names, .. }) => ops().any(|(i, op)| {
+            i < s.index
+                && matches!(op, Op::Rename { kind: ObjKind::Table, object, column: None, new_name }
+                    if names.iter().any(|n| &n.name == new_name) && rebuilt(i, &object.name))
+        }),
         _ => false,
     }
 }

@@ -74,6 +74,7 @@ mod set_tablespace;
 mod sslmode_disable;
 mod stage_name_mismatch;
 mod statements_after_access_exclusive_lock;
+mod table_rebuild;
 mod transaction_nesting;
 mod truncate_table;
 mod unparsable_statement;
@@ -164,6 +165,13 @@ impl<'a> Later<'a> {
             let op = slots.get(p).and_then(Option::as_ref).and_then(Option::as_ref).and_then(|x| x.as_ref().ok());
             (sql, op.map(|x| &x.op))
         })
+    }
+    /// Each later statement as parsed (None: it could not be parsed).
+    pub fn parsed(&self) -> impl Iterator<Item = Option<&'a ParsedStatement>> + 'a {
+        let slots = self.slots;
+        self.positions
+            .iter()
+            .map(move |&p| slots.get(p).and_then(Option::as_ref).and_then(Option::as_ref).and_then(|x| x.as_ref().ok()))
     }
     /// The op of the statement right after the current one, when it could be parsed.
     pub fn next_op(&self) -> Option<&'a Op> {
@@ -313,6 +321,7 @@ pub static ALL: &[&Rule] = &[
     &disable_trigger_all::RULE,
     &rename_column::RULE,
     &rename_table::RULE,
+    &table_rebuild::RULE,
     &rename_schema::RULE,
     &rename_enum_value::RULE,
     &drop_object::RULE,
@@ -391,6 +400,57 @@ pub fn is_builtin(t: &TypeRef, names: &[&str]) -> bool {
 /// created earlier in the same file: those are new and empty).
 pub fn existing_alter_cmds<'a>(cx: &StmtCtx<'a>) -> Option<(&'a QName, &'a [AlterCmd])> {
     alter_cmds(cx.op).filter(|(t, _)| !cx.is_new(&t.name))
+}
+
+/// A table rebuilt under its own name in one file: `ALTER TABLE t RENAME TO t_old;
+/// CREATE TABLE t (...); INSERT INTO t ... SELECT ... FROM t_old; [DROP TABLE t_old]`.
+pub struct Rebuild {
+    pub table: String,
+    pub old: String,
+    /// `DROP TABLE t_old` follows the copy.
+    pub dropped: bool,
+    /// The rename, the copy (and the drop) run in one transaction: the rename's ACCESS
+    /// EXCLUSIVE lock on the old table is held through the copy.
+    pub one_tx: bool,
+}
+
+/// The rebuild that a `RENAME TO` of an existing table starts, judged from the statements
+/// after it in the same file section.
+pub fn rebuild_from_rename(cx: &StmtCtx) -> Option<Rebuild> {
+    let Op::Rename { kind: ObjKind::Table, object, column: None, new_name } = cx.op else {
+        return None;
+    };
+    if cx.is_new(&object.name) {
+        return None;
+    }
+    // Positions (among the later statements) of the create, the copy, the drop and each
+    // transaction end.
+    let (mut created, mut copied, mut dropped, mut tx_ends) = (None, None, None, vec![]);
+    for (i, p) in cx.later.parsed().enumerate() {
+        let Some(p) = p else { continue };
+        match &p.op {
+            Op::Transaction(TxKind::Commit | TxKind::Rollback) => tx_ends.push(i),
+            Op::CreateTable { table, .. } if table.name == object.name && created.is_none() => created = Some(i),
+            Op::Insert { table, from_query: true, .. }
+                if created.is_some() && copied.is_none() && table.name == object.name && p.reads.contains(new_name) =>
+            {
+                copied = Some(i)
+            }
+            Op::Drop { kind: ObjKind::Table, names, .. }
+                if copied.is_some() && dropped.is_none() && names.iter().any(|n| &n.name == new_name) =>
+            {
+                dropped = Some(i)
+            }
+            _ => {}
+        }
+    }
+    let end = dropped.or(copied)?;
+    Some(Rebuild {
+        table: object.name.clone(),
+        old: new_name.clone(),
+        dropped: dropped.is_some(),
+        one_tx: cx.tx.in_tx && !tx_ends.iter().any(|&t| t < end),
+    })
 }
 
 /// `SET lock_timeout` line for plans.
