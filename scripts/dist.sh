@@ -61,12 +61,12 @@ if [ "$binary_only" = false ]; then
 fi
 # The container image, when a builder is installed.
 if [ "$binary_only" = false ] && [ "$(uname -s)" = Linux ]; then
-  if command -v docker >/dev/null 2>&1; then
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
     docker build --build-arg DIST=. -f Dockerfile -t "migrade:$version" "$out"
   elif command -v buildah >/dev/null 2>&1; then
     buildah bud --isolation chroot --build-arg DIST=. -f Dockerfile -t "migrade:$version" "$out"
   else
-    echo "dist: neither docker nor buildah is installed: the container image (Dockerfile) is not built"
+    echo "dist: no docker daemon and no buildah: the container image (Dockerfile) is not built"
   fi
 fi
 (cd "$out" && cat ./*.sha256 > SHA256SUMS)
