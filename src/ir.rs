@@ -395,6 +395,9 @@ pub enum Op {
         cascade: bool,
         if_exists: bool,
         concurrently: bool,
+        /// Per name, for a function or procedure: its argument types as written (normalized
+        /// like `TypeRef::name`, `[]` for arrays); None without an argument list.
+        args: Vec<Option<Vec<String>>>,
     },
     /// `DROP DATABASE`: the database name as written.
     DropDatabase {
@@ -480,6 +483,11 @@ pub enum Op {
     },
     CreateFunction {
         name: QName,
+        /// The types of its input arguments (IN, INOUT, VARIADIC), which with the name
+        /// identify the function (`%TYPE` for a type copied from a column).
+        args: Vec<String>,
+        /// How many of them (the last ones) have a default: callers may leave them out.
+        defaults: usize,
         security_definer: bool,
         sets_search_path: bool,
         language: Option<String>,

@@ -541,6 +541,51 @@ fn drop_names(objects: &[Node], kind: ObjKind) -> Vec<QName> {
         .collect()
 }
 
+/// A type in a function signature: the normalized name, `[]` for an array (PostgreSQL
+/// ignores type modifiers there).
+fn signature_type(t: &protobuf::TypeName) -> String {
+    if t.pct_type {
+        return "%TYPE".to_string();
+    }
+    let r = type_ref(t);
+    if r.array { format!("{}[]", r.name) } else { r.name }
+}
+
+/// Per dropped function or procedure: its argument types, when an argument list is written.
+fn drop_args(objects: &[Node]) -> Vec<Option<Vec<String>>> {
+    objects
+        .iter()
+        .map(|o| match o.node.as_ref() {
+            Some(NodeEnum::ObjectWithArgs(o)) if !o.args_unspecified => Some(
+                o.objargs
+                    .iter()
+                    .filter_map(|a| match a.node.as_ref() {
+                        Some(NodeEnum::TypeName(t)) => Some(signature_type(t)),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The input parameters of a CREATE FUNCTION / PROCEDURE (not OUT, not RETURNS TABLE).
+fn input_params(f: &protobuf::CreateFunctionStmt) -> Vec<&protobuf::FunctionParameter> {
+    use protobuf::FunctionParameterMode as M;
+    f.parameters
+        .iter()
+        .filter_map(|p| match p.node.as_ref() {
+            Some(NodeEnum::FunctionParameter(p))
+                if !matches!(M::try_from(p.mode), Ok(M::FuncParamOut | M::FuncParamTable)) =>
+            {
+                Some(&**p)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 fn def_string(d: &protobuf::DefElem) -> Option<String> {
     let arg = d.arg.as_deref()?;
     match arg.node.as_ref()? {
@@ -950,6 +995,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     cascade: behavior_cascade(d.behavior),
                     if_exists: d.missing_ok,
                     concurrently: d.concurrent,
+                    args: drop_args(&d.objects),
                 },
                 summary,
             }
@@ -1179,6 +1225,8 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             plain(
                 Op::CreateFunction {
                     name: qname_from_list(&f.funcname),
+                    args: input_params(f).iter().filter_map(|p| p.arg_type.as_ref().map(signature_type)).collect(),
+                    defaults: input_params(f).iter().filter(|p| p.defexpr.is_some()).count(),
                     security_definer,
                     sets_search_path,
                     dynamic: function_dynamic_sql(f, language.as_deref(), sql, offset),
