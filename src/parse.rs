@@ -359,18 +359,9 @@ fn where_null_columns(expr: &Node, table: &str, out: &mut Vec<String>) {
             let Some(NodeEnum::SelectStmt(sel)) = s.subselect.as_ref().and_then(|n| n.node.as_ref()) else {
                 return;
             };
-            let same_table = matches!(sel.from_clause.as_slice(), [f] if matches!(f.node.as_ref(), Some(NodeEnum::RangeVar(rv)) if rv.relname == table));
-            let target = match sel.target_list.as_slice() {
-                [t] => match t.node.as_ref() {
-                    Some(NodeEnum::ResTarget(r)) => column(r.val.as_deref()),
-                    _ => None,
-                },
-                _ => None,
-            };
             let key = column(s.testexpr.as_deref());
-            if same_table
-                && key.is_some()
-                && key == target
+            if key.is_some()
+                && key == batch_key(sel, table)
                 && let Some(w) = sel.where_clause.as_deref()
             {
                 where_null_columns(w, table, out);
@@ -389,6 +380,77 @@ fn where_null_columns(expr: &Node, table: &str, out: &mut Vec<String>) {
             }
         }
         _ => {}
+    }
+}
+
+/// The one column a batch subquery selects from `table` itself (`SELECT key FROM table ...`).
+fn batch_key(sel: &protobuf::SelectStmt, table: &str) -> Option<String> {
+    let same_table = matches!(sel.from_clause.as_slice(), [f] if matches!(f.node.as_ref(), Some(NodeEnum::RangeVar(rv)) if rv.relname == table));
+    match sel.target_list.as_slice() {
+        [t] if same_table => match t.node.as_ref() {
+            Some(NodeEnum::ResTarget(r)) => match r.val.as_deref().and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::ColumnRef(cr)) => cr.fields.last().and_then(sval).map(str::to_string),
+                _ => None,
+            },
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Columns a batch joined in FROM restricts to `IS NULL`: `UPDATE t u SET ... FROM
+/// (SELECT key FROM t WHERE col IS NULL ... LIMIT n) b WHERE u.key = b.key` writes only the
+/// rows the subquery picked (one bounded batch with its LIMIT), like the `key IN (SELECT
+/// ...)` form of where_null_columns.
+fn from_batch_null_columns(u: &protobuf::UpdateStmt, out: &mut Vec<String>) {
+    let table = opt_rv(&u.relation).name;
+    let target = u.relation.as_ref().and_then(|r| r.alias.as_ref()).map_or(table.as_str(), |a| a.aliasname.as_str());
+    let [from] = u.from_clause.as_slice() else {
+        return;
+    };
+    let Some(NodeEnum::RangeSubselect(rs)) = from.node.as_ref() else {
+        return;
+    };
+    let (Some(alias), Some(NodeEnum::SelectStmt(sel))) =
+        (rs.alias.as_ref(), rs.subquery.as_ref().and_then(|n| n.node.as_ref()))
+    else {
+        return;
+    };
+    let (Some(key), Some(w), Some(sub_where)) =
+        (batch_key(sel, &table), u.where_clause.as_deref(), sel.where_clause.as_deref())
+    else {
+        return;
+    };
+    if joins_on(w, target, &alias.aliasname, &key) {
+        where_null_columns(sub_where, &table, out);
+    }
+}
+
+/// The WHERE is, or ANDs, `a.key = b.key` (either way round).
+fn joins_on(expr: &Node, a: &str, b: &str, key: &str) -> bool {
+    let qualified = |n: Option<&Node>| match n.and_then(|n| n.node.as_ref()) {
+        Some(NodeEnum::ColumnRef(cr)) => match cr.fields.as_slice() {
+            [q, c] => sval(q).zip(sval(c)).map(|(q, c)| (q.to_string(), c.to_string())),
+            _ => None,
+        },
+        _ => None,
+    };
+    match expr.node.as_ref() {
+        Some(NodeEnum::AExpr(e))
+            if e.kind == protobuf::AExprKind::AexprOp as i32
+                && matches!(e.name.as_slice(), [n] if sval(n) == Some("=")) =>
+        {
+            match (qualified(e.lexpr.as_deref()), qualified(e.rexpr.as_deref())) {
+                (Some((lq, lc)), Some((rq, rc))) => {
+                    lc == key && rc == key && ((lq == a && rq == b) || (lq == b && rq == a))
+                }
+                _ => false,
+            }
+        }
+        Some(NodeEnum::BoolExpr(x)) if x.boolop == protobuf::BoolExprType::AndExpr as i32 => {
+            x.args.iter().any(|n| joins_on(n, a, b, key))
+        }
+        _ => false,
     }
 }
 
@@ -1075,6 +1137,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                         if let Some(w) = u.where_clause.as_deref() {
                             where_null_columns(w, &opt_rv(&u.relation).name, &mut v);
                         }
+                        from_batch_null_columns(u, &mut v);
                         v
                     },
                     where_sql: u.where_clause.as_deref().and_then(|w| deparse_where(&u.relation, w)),

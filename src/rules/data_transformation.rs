@@ -178,6 +178,30 @@ mod tests {
     }
 
     #[test]
+    fn update_from_a_limited_subquery_of_nulls_is_a_bounded_backfill_batch() {
+        for sql in [
+            "UPDATE users u SET name = 'x' FROM (SELECT id FROM users WHERE name IS NULL ORDER BY id LIMIT 5000) b WHERE u.id = b.id;\n",
+            "UPDATE users AS u SET name = 'x' FROM (SELECT id FROM users WHERE name IS NULL LIMIT 5000) AS b WHERE b.id = u.id AND u.id > 0;\n",
+            "UPDATE users SET name = 'x' FROM (SELECT id FROM users WHERE name IS NULL LIMIT 5000) b WHERE users.id = b.id;\n",
+        ] {
+            let f = after_history(HISTORY, sql, &["data-transformation"]);
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!(f[0].1, Level::High, "{sql}");
+            assert!(f[0].2.contains("fills NULLs of name") && !f[0].2.contains("backup"), "{}", f[0].2);
+        }
+        // A batch that may overwrite values, a join on another key or table, no join: very-high.
+        for sql in [
+            "UPDATE users u SET name = 'x' FROM (SELECT id FROM users ORDER BY id LIMIT 5000) b WHERE u.id = b.id;\n",
+            "UPDATE users u SET name = 'x' FROM (SELECT id FROM users WHERE name IS NULL LIMIT 5000) b WHERE u.id > b.id;\n",
+            "UPDATE users u SET name = 'x' FROM (SELECT id FROM old_users WHERE name IS NULL LIMIT 5000) b WHERE u.id = b.id;\n",
+            "UPDATE users u SET name = 'x' FROM (SELECT id FROM users WHERE name IS NULL LIMIT 5000) b WHERE u.id = b.id OR true;\n",
+        ] {
+            let f = after_history(HISTORY, sql, &["data-transformation"]);
+            assert_eq!(f[0].1, Level::VeryHigh, "{sql}: {f:?}");
+        }
+    }
+
+    #[test]
     fn insert_select_into_an_existing_table_is_a_backfill_unless_it_upserts() {
         let f =
             after_history(HISTORY, "INSERT INTO users (name) SELECT name FROM old_users;\n", &["data-transformation"]);
