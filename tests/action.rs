@@ -798,7 +798,10 @@ fn readme_example_uses_the_action_inputs() {
     let text = std::fs::read_to_string(action_file()).unwrap();
     assert!(readme.contains("fetch-depth: 0"));
     assert!(readme.contains("github/codeql-action/upload-sarif"));
-    assert!(readme.contains("/migrade@v1"));
+    assert!(
+        readme.contains(&format!("migrade/migrade@v{VERSION}")),
+        "the README pins the release the action downloads"
+    );
     let mut in_with = false;
     for line in readme.lines() {
         let t = line.trim();
