@@ -615,7 +615,7 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
                 e.scan = true;
             }
         }
-        AlterCmd::AttachPartition { partition } => {
+        AlterCmd::AttachPartition { partition, .. } => {
             e.lock(table, if cx.pg_version >= 12 { ShareUpdateExclusive } else { AccessExclusive });
             e.lock(&partition.name, AccessExclusive);
             // The new partition is scanned unless it is empty (created in this file and

@@ -267,7 +267,7 @@ pub enum AlterCmd {
     SetUnlogged,
     SetTablespace(String),
     SetAccessMethod(String),
-    AttachPartition { partition: QName },
+    AttachPartition { partition: QName, default: bool, hash: bool },
     DetachPartition { partition: QName, concurrently: bool },
     RowSecurity(RowSecurity),
     Trigger { enable: bool, foreign_keys: bool },
@@ -366,6 +366,8 @@ pub enum Op {
         /// `PARTITION OF ... DEFAULT`.
         default_partition: bool,
         partitioned: bool,
+        /// `PARTITION BY HASH`, or a partition `FOR VALUES WITH (MODULUS ...)`.
+        hash_partition: bool,
         if_not_exists: bool,
     },
     CreateTableAs {
@@ -481,6 +483,10 @@ pub enum Op {
     CreateEnum {
         type_name: QName,
     },
+    /// `CREATE EXTENSION`: its name.
+    CreateExtension {
+        name: String,
+    },
     CreateFunction {
         name: QName,
         /// The types of its input arguments (IN, INOUT, VARIADIC), which with the name
@@ -488,6 +494,8 @@ pub enum Op {
         args: Vec<String>,
         /// How many of them (the last ones) have a default: callers may leave them out.
         defaults: usize,
+        /// CREATE PROCEDURE.
+        procedure: bool,
         security_definer: bool,
         sets_search_path: bool,
         language: Option<String>,

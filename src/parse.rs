@@ -454,6 +454,36 @@ fn joins_on(expr: &Node, a: &str, b: &str, key: &str) -> bool {
     }
 }
 
+/// The statement calls the function `name` (a call in its parse tree, not a mention in a
+/// comment, a string or a function body).
+pub fn calls_function(sql: &str, name: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    if !lower.contains(name) {
+        return false;
+    }
+    // pg_query's own function list misses calls in some places (VALUES lists): walk the
+    // whole tree instead, through its serde form.
+    let Ok(tree) =
+        pg_query::parse(sql, 0).map_err(|_| ()).and_then(|r| serde_json::to_value(&r.protobuf).map_err(|_| ()))
+    else {
+        return false;
+    };
+    fn walk(v: &serde_json::Value, name: &str) -> bool {
+        match v {
+            serde_json::Value::Object(m) => {
+                let called =
+                    m.get("FuncCall").and_then(|c| c.get("funcname")).and_then(|f| f.as_array()).is_some_and(|parts| {
+                        parts.last().and_then(|p| p.pointer("/node/String/sval")).and_then(|s| s.as_str()) == Some(name)
+                    });
+                called || m.values().any(|x| walk(x, name))
+            }
+            serde_json::Value::Array(a) => a.iter().any(|x| walk(x, name)),
+            _ => false,
+        }
+    }
+    walk(&tree, name)
+}
+
 /// `CHECK (col IS NOT NULL)`: returns the column.
 fn not_null_check_column(expr: &Node) -> Option<String> {
     match expr.node.as_ref()? {
@@ -852,12 +882,14 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
         T::AtSetTableSpace => (AlterCmd::SetTablespace(col()), "SET TABLESPACE"),
         T::AtSetAccessMethod => (AlterCmd::SetAccessMethod(cmd.name.clone()), "SET ACCESS METHOD"),
         T::AtAttachPartition | T::AtDetachPartition | T::AtDetachPartitionFinalize => {
-            let (name, conc) = match def {
-                Some(NodeEnum::PartitionCmd(p)) => (opt_rv(&p.name), p.concurrent),
-                _ => (QName::default(), false),
+            let (name, conc, bound) = match def {
+                Some(NodeEnum::PartitionCmd(p)) => (opt_rv(&p.name), p.concurrent, p.bound.as_ref()),
+                _ => (QName::default(), false, None),
             };
             if t == T::AtAttachPartition {
-                (AlterCmd::AttachPartition { partition: name }, "ATTACH PARTITION")
+                let default = bound.is_some_and(|b| b.is_default);
+                let hash = bound.is_some_and(|b| b.strategy == "h");
+                (AlterCmd::AttachPartition { partition: name, default, hash }, "ATTACH PARTITION")
             } else if t == T::AtDetachPartitionFinalize {
                 (AlterCmd::Other("DETACH PARTITION FINALIZE".into()), "DETACH PARTITION FINALIZE")
             } else {
@@ -973,6 +1005,11 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     partition_of,
                     default_partition: c.partbound.as_ref().is_some_and(|b| b.is_default),
                     partitioned: c.partspec.is_some(),
+                    hash_partition: c
+                        .partspec
+                        .as_ref()
+                        .is_some_and(|p| p.strategy == protobuf::PartitionStrategy::Hash as i32)
+                        || c.partbound.as_ref().is_some_and(|b| b.strategy == "h"),
                     if_not_exists: c.if_not_exists,
                 },
                 summary,
@@ -1260,6 +1297,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 )
             }
         }
+        NodeEnum::CreateExtensionStmt(e) => plain(Op::CreateExtension { name: e.extname.clone() }, "CREATE EXTENSION"),
         NodeEnum::CreateEnumStmt(e) => {
             plain(Op::CreateEnum { type_name: qname_from_list(&e.type_name) }, "CREATE TYPE AS ENUM")
         }
@@ -1290,6 +1328,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     name: qname_from_list(&f.funcname),
                     args: input_params(f).iter().filter_map(|p| p.arg_type.as_ref().map(signature_type)).collect(),
                     defaults: input_params(f).iter().filter(|p| p.defexpr.is_some()).count(),
+                    procedure: f.is_procedure,
                     security_definer,
                     sets_search_path,
                     dynamic: function_dynamic_sql(f, language.as_deref(), sql, offset),
@@ -1608,4 +1647,17 @@ pub fn add_constraint_not_valid_sql(
     a.cmds = vec![cmd];
     let sql = NodeEnum::AlterTableStmt(a).deparse(Default::default()).ok()?;
     Some(format!("{sql};"))
+}
+
+#[cfg(test)]
+mod calls_function_tests {
+    #[test]
+    fn calls_function_sees_calls_not_mentions() {
+        let f = |sql: &str| super::calls_function(sql, "gen_random_uuid");
+        assert!(f("INSERT INTO tokens (id) VALUES (gen_random_uuid())"));
+        assert!(f("ALTER TABLE t ADD COLUMN u uuid DEFAULT public.gen_random_uuid()"));
+        assert!(f("UPDATE t SET u = gen_random_uuid() WHERE u IS NULL"));
+        assert!(!f("INSERT INTO notes (body) VALUES ('gen_random_uuid()') -- gen_random_uuid()"));
+        assert!(!f("SELECT uuid_generate_v4()"));
+    }
 }

@@ -112,6 +112,8 @@ pub struct Schema {
     /// A table renamed away whose rows an `INSERT ... SELECT` copied into the table
     /// recreated under its old name (a table rebuild): old copy -> new table.
     pub copied_into: HashMap<String, String>,
+    /// Extensions created (`CREATE EXTENSION`).
+    pub extensions: HashSet<String>,
 }
 
 impl Schema {
@@ -520,6 +522,9 @@ impl Schema {
             }
             Op::CreateEnum { type_name } => {
                 self.enums.insert(type_name.name.clone());
+            }
+            Op::CreateExtension { name } => {
+                self.extensions.insert(name.clone());
             }
             _ => {}
         }

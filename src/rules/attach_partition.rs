@@ -24,7 +24,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     };
     for cmd in cmds {
-        let AlterCmd::AttachPartition { partition } = cmd else {
+        let AlterCmd::AttachPartition { partition, .. } = cmd else {
             continue;
         };
         // The parent's DEFAULT partition is scanned to check none of its rows belongs

@@ -30,8 +30,16 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             ));
         }
     };
+    // gen_random_uuid() is built in from 13; before, it comes with the pgcrypto extension.
+    if pg < 13
+        && !cx.schema().extensions.contains("pgcrypto")
+        && crate::parse::calls_function(cx.sql, "gen_random_uuid")
+    {
+        need(13, "gen_random_uuid() without the pgcrypto extension (no CREATE EXTENSION pgcrypto in the history)");
+    }
     match cx.op {
         Op::Merge { .. } => need(15, "MERGE"),
+        Op::CreateFunction { procedure: true, .. } => need(11, "CREATE PROCEDURE"),
         Op::Reindex { concurrently: true, .. } => need(12, "REINDEX CONCURRENTLY"),
         Op::CreateTrigger { replace: true, .. } => need(14, "CREATE OR REPLACE TRIGGER"),
         Op::CreateIndex { include, nulls_not_distinct, .. } => {
@@ -42,12 +50,18 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 need(15, "NULLS NOT DISTINCT");
             }
         }
-        Op::CreateTable { columns, constraints, .. } => {
+        Op::CreateTable { columns, constraints, hash_partition, default_partition, .. } => {
             for k in constraints {
                 constraint_syntax(k, &mut need);
             }
             if columns.iter().any(|c| c.generated_stored) {
                 need(12, "GENERATED ... STORED columns");
+            }
+            if *hash_partition {
+                need(11, "hash partitioning");
+            }
+            if *default_partition {
+                need(11, "a DEFAULT partition");
             }
             if columns.iter().any(|c| c.generated_virtual) {
                 need(18, "VIRTUAL generated columns");
@@ -66,6 +80,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                         need(12, "GENERATED ... STORED columns")
                     }
                     AlterCmd::SetExpression { .. } => need(17, "ALTER COLUMN SET EXPRESSION"),
+                    AlterCmd::AttachPartition { hash: true, .. } => need(11, "hash partitioning"),
+                    AlterCmd::AttachPartition { default: true, .. } => need(11, "a DEFAULT partition"),
                     _ => {}
                 }
             }

@@ -19,12 +19,9 @@ fn untrusted_language(cx: &StmtCtx, out: &mut Vec<Hit>) {
         Op::CreateFunction { language: Some(l), .. } if l.ends_with('u') && l != "plpgsql" && l.len() > 2 => {
             Some(l.clone())
         }
-        Op::Other if cx.summary == "CREATE EXTENSION" => {
-            let l = cx.sql.to_ascii_lowercase();
-            ["plpython3u", "plperlu", "pltclu", "plpythonu", "plv8u"]
-                .iter()
-                .find(|x| l.contains(*x))
-                .map(|s| s.to_string())
+        Op::CreateExtension { name } => {
+            let l = name.to_ascii_lowercase();
+            ["plpython3u", "plperlu", "pltclu", "plpythonu", "plv8u"].iter().find(|x| l == **x).map(|s| s.to_string())
         }
         _ => None,
     };
