@@ -884,18 +884,37 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
             layout,
             Layout::GolangMigrate | Layout::UpDownSuffix | Layout::Diesel | Layout::Popx | Layout::Sqlx
         );
+    // The tool's own order. Tools that compare versions as text (a shorter number sorts
+    // after a longer one starting with a higher digit: "10" before "9"):
+    // - ory popx: `compareMigration` uses strings.Compare on the version
+    //   (ory/x popx/migration_info.go);
+    // - dbmate: FindMigrations sorts by file name as a string (pkg/dbmate/db.go).
+    // The others compare numbers: golang-migrate parses the version with
+    // strconv.ParseUint (source/parse.go), goose with strconv.ParseInt (NumericComponent),
+    // sqlx with `parse::<i64>` and sorts by it (sqlx-core/src/migrate/source.rs), Flyway
+    // compares each dot/underscore-separated part as a number (version_key).
+    let text_order = match layout {
+        Layout::Popx => true,
+        Layout::Dbmate => true,
+        // dbmate is recognised by its `-- migrate:up` sections, not by its file names.
+        Layout::Plain | Layout::Supabase => forced.is_none() && files.iter().any(|p| dbmate_sections(p)),
+        _ => false,
+    };
     // Keys computed once per file, not once per comparison.
     files.sort_by_cached_key(|p| {
         let name = version_name(p);
-        let key = if layout == Layout::Sqitch {
-            VersionKey {
-                category: 0,
-                parts: vec![plan.get(file_stem(p).as_str()).copied().unwrap_or(usize::MAX).to_string()],
-            }
+        let (key, text) = if layout == Layout::Sqitch {
+            let step = plan.get(file_stem(p).as_str()).copied().unwrap_or(usize::MAX).to_string();
+            (VersionKey { category: 0, parts: vec![step] }, String::new())
+        } else if text_order && layout == Layout::Popx {
+            let version = popx_name(&name).map(|m| m.version).unwrap_or_else(|| name.clone());
+            (VersionKey { category: 0, parts: vec![] }, version)
+        } else if text_order {
+            (VersionKey { category: 0, parts: vec![] }, name.clone())
         } else {
-            version_key(&name)
+            (version_key(&name), String::new())
         };
-        (key, direction_rank(direction_of(p, layout)), name, p.clone())
+        (key, text, direction_rank(direction_of(p, layout)), name, p.clone())
     });
     for p in files {
         let direction = direction_of(&p, layout);
@@ -913,6 +932,17 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
             tool_tx,
         });
     }
+}
+
+/// Whether a file has dbmate's `-- migrate:up` section marker. Unreadable files do not.
+fn dbmate_sections(p: &Path) -> bool {
+    std::fs::read_to_string(p).is_ok_and(|t| {
+        t.lines().any(|l| {
+            l.trim()
+                .strip_prefix("--")
+                .is_some_and(|c| c.trim().strip_prefix("migrate:").is_some_and(|r| r.starts_with("up")))
+        })
+    })
 }
 
 /// Whether a file holds no SQL: only blank lines and `--` comments (a down

@@ -254,3 +254,105 @@ fn a_comment_only_down_is_no_rollback_and_a_folder_name_gives_the_stage() {
     let n = stage["statement_number"].as_u64().unwrap();
     assert!(msg.contains(&format!("statement {n} ")), "the message numbers the statement as the JSON does: {msg}");
 }
+
+/// Lints `files` (under `m/`, plus any project file) and returns the migration files in
+/// the order migrade applies them, and each file's layout.
+fn order_of(files: &[(&str, &str)], args: &[&str]) -> (Vec<String>, Vec<String>) {
+    let d = tempfile::tempdir().unwrap();
+    write_files(d.path(), files);
+    let mut a = vec!["--no-config"];
+    a.extend_from_slice(args);
+    a.push("m");
+    let (v, _) = lint(d.path(), &a);
+    let layouts = v["files"].as_array().unwrap().iter().map(|f| f["layout"].as_str().unwrap_or("").to_string());
+    (paths(&v), layouts.collect())
+}
+
+// Each tool's file order, one by one. The versions 9 and 10 sort differently as text
+// ("10" < "9") and as numbers (9 < 10): that is where the tools differ.
+
+#[test]
+fn golang_migrate_orders_versions_as_unsigned_integers() {
+    // golang-migrate source/parse.go: strconv.ParseUint of the leading digits.
+    let (order, layouts) = order_of(
+        &[("m/10_b.up.sql", "ALTER TABLE t ADD COLUMN b text;\n"), ("m/9_a.up.sql", "CREATE TABLE t (id int);\n")],
+        &[],
+    );
+    assert_eq!(order, ["m/9_a.up.sql", "m/10_b.up.sql"]);
+    assert_eq!(layouts[0], "golang-migrate");
+}
+
+#[test]
+fn goose_orders_versions_as_integers() {
+    // goose NumericComponent: strconv.ParseInt of the part before the first `_`.
+    let up = |sql: &str| format!("-- +goose Up\n{sql}\n-- +goose Down\nSELECT 1;\n");
+    let (order, layouts) = order_of(
+        &[("m/10_b.sql", &up("ALTER TABLE t ADD COLUMN b text;")), ("m/9_a.sql", &up("CREATE TABLE t (id int);"))],
+        &[],
+    );
+    assert_eq!(order, ["m/9_a.sql", "m/10_b.sql"]);
+    assert_eq!(layouts[0], "goose");
+}
+
+#[test]
+fn sqlx_orders_versions_as_integers() {
+    // sqlx-core/src/migrate/source.rs: `parse::<i64>` of the version, sort_by_key(version).
+    let (order, layouts) = order_of(
+        &[
+            ("Cargo.toml", "[package]\nname = \"app\"\n\n[dependencies]\nsqlx = \"0.8\"\n"),
+            ("m/10_b.sql", "ALTER TABLE t ADD COLUMN b text;\n"),
+            ("m/9_a.sql", "CREATE TABLE t (id int);\n"),
+        ],
+        &[],
+    );
+    assert_eq!(order, ["m/9_a.sql", "m/10_b.sql"]);
+    assert_eq!(layouts[0], "sqlx");
+}
+
+#[test]
+fn flyway_orders_each_version_part_as_a_number() {
+    // Flyway MigrationVersion: dot/underscore-separated parts compared as numbers;
+    // repeatable R__ files run after every versioned one.
+    let (order, _) = order_of(
+        &[
+            ("m/R__views.sql", "CREATE OR REPLACE VIEW v AS SELECT 1 AS x;\n"),
+            ("m/V1_10__c.sql", "SELECT 1;\n"),
+            ("m/V1_9__b.sql", "SELECT 1;\n"),
+            ("m/V1__a.sql", "SELECT 1;\n"),
+            ("m/V2__d.sql", "SELECT 1;\n"),
+        ],
+        &[],
+    );
+    assert_eq!(order, ["m/V1__a.sql", "m/V1_9__b.sql", "m/V1_10__c.sql", "m/V2__d.sql", "m/R__views.sql"]);
+}
+
+#[test]
+fn popx_orders_versions_as_text() {
+    // ory/x popx/migration_info.go compareMigration: strings.Compare(a.Version, b.Version),
+    // so version 10 runs before version 9.
+    let (order, layouts) = order_of(
+        &[
+            ("m/9_a.postgres.up.sql", "CREATE TABLE t (id int);\n"),
+            ("m/10_b.postgres.up.sql", "CREATE TABLE u (id int);\n"),
+            ("m/10_b.postgres.down.sql", "DROP TABLE u;\n"),
+        ],
+        &[],
+    );
+    let ups: Vec<&String> = order.iter().filter(|p| p.ends_with(".up.sql")).collect();
+    assert_eq!(ups, ["m/10_b.postgres.up.sql", "m/9_a.postgres.up.sql"]);
+    assert_eq!(layouts[0], "popx");
+}
+
+#[test]
+fn dbmate_orders_file_names_as_text() {
+    // dbmate pkg/dbmate/db.go FindMigrations: sort.Slice by FileName (a string).
+    let mig = |sql: &str| format!("-- migrate:up\n{sql}\n-- migrate:down\nSELECT 1;\n");
+    let files = [("m/9_a.sql", mig("CREATE TABLE t (id int);")), ("m/10_b.sql", mig("CREATE TABLE u (id int);"))];
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, s)| (*p, s.as_str())).collect();
+    let (order, layouts) = order_of(&files, &[]);
+    assert_eq!(order, ["m/10_b.sql", "m/9_a.sql"]);
+    assert_eq!(layouts[0], "dbmate");
+    // The same files without dbmate's sections are plain files, ordered as numbers.
+    let (order, _) = order_of(&[("m/9_a.sql", "SELECT 1;\n"), ("m/10_b.sql", "SELECT 1;\n")], &[]);
+    assert_eq!(order, ["m/9_a.sql", "m/10_b.sql"]);
+}
