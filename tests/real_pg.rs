@@ -109,6 +109,14 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
             out.push(mm("(rewrite)".into(), facts.rewrite.to_string(), rep.rewrite.to_string()));
         }
     }
+    // Scans: the tables the server scanned, against migrade's `effects.scan`.
+    if case.compare_scan {
+        let scanned = if facts.scanned.is_empty() { "none".to_string() } else { facts.scanned.join(", ") };
+        notes.push(format!("scanned on the server: {scanned}; migrade scan={}", rep.scan));
+        if facts.scanned.is_empty() == rep.scan {
+            out.push(mm("(scan)".into(), scanned, rep.scan.to_string()));
+        }
+    }
     // A known gap that migrade no longer needs: worth a note, not a failure.
     for g in &case.known_gaps {
         let unused = match &g.gap {

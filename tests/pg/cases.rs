@@ -11,6 +11,9 @@
 //!                                             server before the statement, not shown to migrade
 //! -- notx                                     the statement refuses a transaction block
 //! -- migrade-args: --session-timezone-utc     extra arguments for `migrade lint`
+//! -- compare-scan                             transactional only: compare the tables the
+//!                                             statement scanned (seq_scan counters) with
+//!                                             migrade's `effects.scan`
 //! -- blocker: pt SHARE UPDATE EXCLUSIVE 1.0   notx only (repeatable): a session that holds this
 //!                                             lock for this many seconds while the statement runs
 //!                                             (default: t SHARE UPDATE EXCLUSIVE 1.0 and
@@ -117,6 +120,9 @@ pub struct Case {
     pub blockers: Vec<Blocker>,
     /// Extra command-line arguments for `migrade lint` (e.g. `--session-timezone-utc`).
     pub migrade_args: Vec<String>,
+    /// `-- compare-scan`: the server's scans (`pg_stat_xact_user_tables.seq_scan`) are
+    /// compared with migrade's `effects.scan` claim.
+    pub compare_scan: bool,
     pub stmt: String,
 }
 
@@ -207,18 +213,21 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
                         notes: vec![],
                         migrade_args: vec![],
                         blockers: vec![],
+                        compare_scan: false,
                         stmt: String::new(),
                     });
                 }
-                ("setup" | "session" | "known-gap" | "note" | "notx" | "migrade-args" | "blocker", _)
-                    if cases.is_empty() =>
-                {
+                (
+                    "setup" | "session" | "known-gap" | "note" | "notx" | "migrade-args" | "blocker" | "compare-scan",
+                    _,
+                ) if cases.is_empty() => {
                     return Err(err(format!("`{key}` before the first `-- case:`")));
                 }
                 ("setup", Some(v)) => cases.last_mut().unwrap().setup.push(v.to_string()),
                 ("session", Some(v)) => cases.last_mut().unwrap().session.push(v.to_string()),
                 ("note", Some(v)) => cases.last_mut().unwrap().notes.push(v.to_string()),
                 ("notx", None) => cases.last_mut().unwrap().notx = true,
+                ("compare-scan", None) => cases.last_mut().unwrap().compare_scan = true,
                 ("blocker", Some(v)) => {
                     let b = parse_blocker(v).map_err(err)?;
                     cases.last_mut().unwrap().blockers.push(b);

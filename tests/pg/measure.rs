@@ -66,6 +66,9 @@ pub struct Facts {
     pub emptied: Vec<String>,
     /// For notx cases: the error of the in-transaction attempt.
     pub tx_error: Option<String>,
+    /// Transactional cases: existing tables the statement scanned sequentially (their
+    /// `pg_stat_xact_user_tables.seq_scan` grew across the statement).
+    pub scanned: Vec<String>,
     pub notes: Vec<String>,
 }
 
@@ -126,6 +129,9 @@ struct Parsed {
     fn0: BTreeMap<u64, (Option<u64>, Option<u64>)>,
     fn1: BTreeMap<u64, (Option<u64>, Option<u64>)>,
     locks: Vec<(u64, Mode, bool)>,
+    /// seq_scan of each table of the schema in this transaction, before and after the statement.
+    scan0: BTreeMap<u64, u64>,
+    scan1: BTreeMap<u64, u64>,
 }
 
 fn parse_output(out: &str) -> Result<Parsed, String> {
@@ -135,6 +141,8 @@ fn parse_output(out: &str) -> Result<Parsed, String> {
         fn0: BTreeMap::new(),
         fn1: BTreeMap::new(),
         locks: Vec::new(),
+        scan0: BTreeMap::new(),
+        scan1: BTreeMap::new(),
     };
     let num = |s: &str| -> Option<u64> { if s.is_empty() { None } else { s.parse().ok() } };
     for line in out.lines() {
@@ -157,6 +165,16 @@ fn parse_output(out: &str) -> Result<Parsed, String> {
                 } else {
                     p.fn1.insert(oid, v);
                 }
+            }
+            [tag @ ("scan0" | "scan1"), oid, n] => {
+                let (Ok(oid), Ok(n)) = (oid.parse::<u64>(), n.parse::<u64>()) else {
+                    return Err(format!("bad line {line}"));
+                };
+                if *tag == "scan0" {
+                    p.scan0.insert(oid, n)
+                } else {
+                    p.scan1.insert(oid, n)
+                };
             }
             ["lock", oid, mode, granted] | ["samp", oid, mode, granted] => {
                 let oid: u64 = oid.parse().map_err(|_| format!("bad line {line}"))?;
@@ -213,7 +231,25 @@ fn facts_from(p: &Parsed, mut facts: Facts) -> Facts {
         }
     }
     facts.rewrite = !facts.rewritten.is_empty();
+    for (oid, n1) in &p.scan1 {
+        if let Some(rel) = p.rels.get(oid)
+            && n1 > p.scan0.get(oid).unwrap_or(&0)
+        {
+            facts.scanned.push(rel.name.clone());
+        }
+    }
+    facts.scanned.sort();
     facts
+}
+
+/// The sequential scans of every table of the case schema counted in this transaction
+/// (pg_stat_xact_user_tables: not flushed before the transaction ends, so the difference
+/// across the statement is the statement's own scans, such as ATTACH PARTITION's check).
+fn scan_query(tag: &str, schema: &str) -> String {
+    format!(
+        "SELECT format('{tag}|%s|%s', relid::bigint, seq_scan) FROM pg_stat_xact_user_tables \
+         WHERE schemaname = '{schema}';\n"
+    )
 }
 
 /// Runs a transactional case: fixture, `BEGIN; <stmt>;`, read own pg_locks and the
@@ -225,6 +261,7 @@ pub fn run_tx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String>
     s.push_str(&rels_query("rel", &schema));
     s.push_str(&filenode_query("fn0"));
     s.push_str("BEGIN;\n");
+    s.push_str(&scan_query("scan0", &schema));
     s.push_str(&ensure_semicolon(&case.stmt));
     s.push('\n');
     // First thing after the statement: this backend's relation locks. Every later
@@ -233,6 +270,7 @@ pub fn run_tx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String>
         "SELECT format('lock|%s|%s|%s', l.relation::bigint, l.mode, l.granted) FROM pg_locks l \
          WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation';\n",
     );
+    s.push_str(&scan_query("scan1", &schema));
     s.push_str(&rels_query("new", &schema));
     s.push_str(&filenode_query("fn1"));
     s.push_str("ROLLBACK;\n");

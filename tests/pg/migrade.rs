@@ -20,6 +20,8 @@ pub struct Report {
     /// and `effects.other_locks` of the case statement(s).
     pub locks: BTreeMap<String, Mode>,
     pub rewrite: bool,
+    /// `effects.scan` of any case statement.
+    pub scan: bool,
     pub exit_code: Option<i32>,
     /// `summary` of each statement, for the report.
     pub summaries: Vec<String>,
@@ -86,6 +88,7 @@ pub fn parse_report(json: &str, file_suffix: &str) -> Result<Report, String> {
                 )?;
             }
         }
+        r.scan |= eff.get("scan").and_then(Value::as_bool).unwrap_or(false);
         match eff.get("rewrite") {
             Some(Value::Bool(b)) => r.rewrite |= *b,
             Some(Value::Null) | None => return Err(format!("{ctx}: `effects.rewrite` missing")),
