@@ -671,16 +671,7 @@ fn check_prepared(
     }
     out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
     let grade = out.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
-    let mut plan: Vec<PlanStep> = Vec::new();
-    let mut seen: HashSet<(&str, &str)> = HashSet::new();
-    for f in out.findings.iter().filter(|f| !f.ignored) {
-        for step in &f.plan {
-            if seen.insert((step.title.as_str(), step.sql.as_str())) {
-                plan.push(step.clone());
-            }
-        }
-    }
-    plan.sort_by_key(|p| p.stage);
+    let plan = crate::plan::file_plan(text, &out.statements, &out.findings, unit.sections.len() > 1);
     // dbmate/goose files: each direction is graded on its own as well.
     let sections = if unit.sections.len() > 1 {
         unit.sections

@@ -1649,6 +1649,71 @@ pub fn add_constraint_not_valid_sql(
     Some(format!("{sql};"))
 }
 
+/// Each action of a multi-action `ALTER TABLE` as its own statement: the action
+/// (IR) and `ALTER TABLE … <action>` deparsed from the original nodes. Empty for
+/// any other statement and for a single action.
+pub fn alter_actions(statement_sql: &str) -> Vec<(AlterCmd, String)> {
+    let Some(a) = alter_table_stmt(statement_sql) else {
+        return Vec::new();
+    };
+    if a.cmds.len() < 2 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for c in &a.cmds {
+        let Some(NodeEnum::AlterTableCmd(cmd)) = c.node.as_ref() else {
+            return Vec::new();
+        };
+        let mut one = a.clone();
+        one.cmds = vec![c.clone()];
+        let Ok(sql) = NodeEnum::AlterTableStmt(one).deparse(Default::default()) else {
+            return Vec::new();
+        };
+        out.push((alter_cmd(cmd).0, format!("{sql};")));
+    }
+    out
+}
+
+/// An UPDATE or DELETE that names its target with an alias, reads other
+/// relations (`UPDATE … FROM`, `DELETE … USING`) or has a `WITH` query: its
+/// target table, and a query for the rows it changes, whole and once each,
+/// built from the statement's own nodes:
+/// `SELECT * FROM t WHERE ctid IN ([WITH …] SELECT a.ctid FROM t AS a, <from> WHERE <where>)`.
+/// None for any other statement (a plain UPDATE/DELETE's `where_sql` serves).
+pub fn dml_backup_query(statement_sql: &str) -> Option<(QName, String)> {
+    let parsed = pg_query::parse(statement_sql, 0).ok()?;
+    let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
+    let (rv, from, cond, with) = match node {
+        NodeEnum::UpdateStmt(u) => (u.relation.as_ref()?, &u.from_clause, u.where_clause.as_deref(), &u.with_clause),
+        NodeEnum::DeleteStmt(d) => (d.relation.as_ref()?, &d.using_clause, d.where_clause.as_deref(), &d.with_clause),
+        _ => return None,
+    };
+    let alias = rv.alias.as_ref().map(|a| a.aliasname.clone());
+    if alias.is_none() && from.is_empty() && with.is_none() {
+        return None;
+    }
+    let table = rangevar(rv);
+    let a = quote_ident(alias.as_deref().unwrap_or(&rv.relname));
+    let template = format!("SELECT * FROM {table} WHERE ctid IN (SELECT {a}.ctid FROM {table} AS {a})");
+    let tp = pg_query::parse(&template, 0).ok()?;
+    let mut outer = tp.protobuf.stmts.first()?.stmt.as_ref()?.node.clone()?;
+    {
+        let NodeEnum::SelectStmt(sel) = &mut outer else {
+            return None;
+        };
+        let Some(NodeEnum::SubLink(sub)) = sel.where_clause.as_mut()?.node.as_mut() else {
+            return None;
+        };
+        let Some(NodeEnum::SelectStmt(inner)) = sub.subselect.as_mut()?.node.as_mut() else {
+            return None;
+        };
+        inner.from_clause.extend(from.iter().cloned());
+        inner.where_clause = cond.map(|w| Box::new(w.clone()));
+        inner.with_clause = with.clone();
+    }
+    Some((table, outer.deparse(Default::default()).ok()?))
+}
+
 #[cfg(test)]
 mod calls_function_tests {
     #[test]

@@ -71,10 +71,13 @@ pub fn batched_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: 
     batched(table, pk, &format!("DELETE FROM {table}"), where_sql, pg)
 }
 
-/// Walks the primary key in key order, `BATCH_SIZE` keys per batch, so it works
-/// for any key type and any gaps; each batch commits (PostgreSQL 11+ `DO` with
-/// `COMMIT`), then sleeps. Before 11 `DO` cannot commit: a psql `\gexec` script
-/// runs each generated batch as its own statement instead.
+/// Walks the primary key in key order (keyset: `ORDER BY key LIMIT`, never
+/// `min()`/`max()`, which uuid and other types lack), `BATCH_SIZE` keys per
+/// batch, so it works for any key type and any gaps; each batch commits
+/// (PostgreSQL 11+ `DO` with `COMMIT`), then sleeps. The batch bounds are
+/// `record` variables, so the key's type is never spelled out. Before 11 `DO`
+/// cannot commit: a psql `\gexec` script runs each generated batch as its own
+/// statement instead.
 fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u32) -> String {
     let k = qi(pk);
     let cond = extra_where.map(|w| format!(" AND ({w})")).unwrap_or_default();
@@ -91,13 +94,12 @@ fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u
         return format!(
             "-- PostgreSQL {pg} cannot COMMIT inside DO: this psql script runs each batch of {BATCH_SIZE} rows\n\
              -- (keyed on {k}) as its own transaction; run it with psql in autocommit mode\n\
-             SELECT format({fmt}, min({k}), max({k})) AS batch,\n       \
+             SELECT format({fmt}, (array_agg({k} ORDER BY {k}))[1], (array_agg({k} ORDER BY {k} DESC))[1]) AS batch,\n       \
              'SELECT pg_sleep(0.01)' AS pause\n  \
              FROM (SELECT {k}, (row_number() OVER (ORDER BY {k}) - 1) / {BATCH_SIZE} AS n FROM {table}) AS numbered\n \
              GROUP BY n ORDER BY n\n\\gexec"
         );
     }
-    let ty = format!("{table}.{k}%TYPE");
     [
         format!(
             "-- one transaction per batch of {BATCH_SIZE} rows, keyed on {k}: run it with psql in autocommit mode,"
@@ -105,18 +107,21 @@ fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u
         "-- not inside BEGIN ... COMMIT (the COMMIT inside DO needs that)".to_string(),
         "DO $batch$".to_string(),
         "DECLARE".to_string(),
-        format!("  batch_lo {ty};"),
-        format!("  batch_hi {ty};"),
+        "  batch_lo record;".to_string(),
+        "  batch_hi record;".to_string(),
         "BEGIN".to_string(),
-        format!("  SELECT min({k}) INTO batch_lo FROM {table};"),
-        "  WHILE batch_lo IS NOT NULL LOOP".to_string(),
-        format!("    SELECT max({k}) INTO batch_hi"),
-        format!("      FROM (SELECT {k} FROM {table} WHERE {k} >= batch_lo ORDER BY {k} LIMIT {BATCH_SIZE}) AS batch;"),
+        format!("  SELECT {k} INTO batch_lo FROM {table} ORDER BY {k} LIMIT 1;"),
+        "  WHILE FOUND LOOP".to_string(),
+        format!("    SELECT {k} INTO batch_hi"),
+        format!(
+            "      FROM (SELECT {k} FROM {table} WHERE {k} >= batch_lo.{k} ORDER BY {k} LIMIT {BATCH_SIZE}) AS batch"
+        ),
+        format!("      ORDER BY {k} DESC LIMIT 1;"),
         format!("    {head}"),
-        format!("      WHERE {table}.{k} >= batch_lo AND {table}.{k} <= batch_hi{cond};"),
+        format!("      WHERE {table}.{k} >= batch_lo.{k} AND {table}.{k} <= batch_hi.{k}{cond};"),
         "    COMMIT;".to_string(),
         "    PERFORM pg_sleep(0.01);".to_string(),
-        format!("    SELECT min({k}) INTO batch_lo FROM {table} WHERE {k} > batch_hi;"),
+        format!("    SELECT {k} INTO batch_lo FROM {table} WHERE {k} > batch_hi.{k} ORDER BY {k} LIMIT 1;"),
         "  END LOOP;".to_string(),
         "END".to_string(),
         "$batch$;".to_string(),
@@ -793,7 +798,7 @@ pub fn constraint_not_valid(
             PlanStep::new(
                 Stage::Expand,
                 "recommended: index the referencing column(s) concurrently, so deletes and updates of the referenced \
-                 rows do not scan this table"
+                 rows do not scan this table (the file does not create it: left on purpose)"
                     .to_string(),
                 format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {table} ({cols});", qi(idx)),
             )
@@ -974,7 +979,10 @@ pub fn drop_column(table: &QName, column: &str, pk: &str) -> Vec<PlanStep> {
         ),
         PlanStep::new(
             Stage::Contract,
-            format!("check how much data {c} still holds, and back it up with its key"),
+            format!(
+                "check how much data {c} still holds, and back it up with its key into {backup} (left on purpose: \
+                 the only copy of the data once the column is dropped)"
+            ),
             format!(
                 "SELECT count(*) FILTER (WHERE {c} IS NOT NULL) AS non_null_rows FROM {table};\n\
                  CREATE TABLE {backup} AS SELECT {keep} FROM {table};"
@@ -1027,11 +1035,23 @@ pub fn drop_table(table: &QName) -> Vec<PlanStep> {
 // Data changes
 // ---------------------------------------------------------------------------
 
-fn backup_rows(table: &QName, where_sql: Option<&str>, what: &str) -> PlanStep {
-    let backup = sibling(table, &format!("{}_backup", table.name));
+/// 8 hex digits of FNV-1a: stable across builds and platforms.
+fn short_hash(s: &str) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in s.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    format!("{h:08x}")
+}
+
+/// A backup of the rows a data change touches, named after the change (`<table>_backup_<hash of
+/// the change>`), so two changes of one table in a file get two backups. Left on purpose.
+fn backup_rows(table: &QName, change: &str, where_sql: Option<&str>, what: &str) -> PlanStep {
+    let backup = sibling(table, &format!("{}_backup_{}", table.name, short_hash(&format!("{what}|{change}"))));
     PlanStep::new(
         Stage::Backfill,
-        format!("back up the rows this {what}"),
+        format!("back up the rows this {what} (left on purpose: drop {backup} once the change is verified)"),
         format!(
             "CREATE TABLE {backup} AS SELECT * FROM {table}{};",
             where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default()
@@ -1053,7 +1073,7 @@ pub fn large_update_for(
 ) -> Vec<PlanStep> {
     let title = format!("update {table} in batches keyed on {}, outside the schema migration", qi(pk));
     vec![
-        backup_rows(table, where_sql, "changes"),
+        backup_rows(table, &format!("{set_sql:?} {where_sql:?}"), where_sql, "changes"),
         match set_sql {
             Some(set) => PlanStep::new(Stage::Backfill, title, batched_update_for(table, pk, set, where_sql, pg))
                 .lock(ROWS)
@@ -1069,7 +1089,7 @@ pub fn large_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> Vec<Pla
 
 pub fn large_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: u32) -> Vec<PlanStep> {
     vec![
-        backup_rows(table, where_sql, "deletes"),
+        backup_rows(table, &format!("{where_sql:?}"), where_sql, "deletes"),
         PlanStep::new(
             Stage::Backfill,
             format!("delete from {table} in batches keyed on {}, outside the schema migration", qi(pk)),
@@ -1093,4 +1113,283 @@ pub fn split_schema_and_data() -> Vec<PlanStep> {
             "",
         ),
     ]
+}
+
+// ---------------------------------------------------------------------------
+// The whole file's plan
+// ---------------------------------------------------------------------------
+
+/// `BEGIN` / `COMMIT` and the like: the plan's steps carry their own transactions.
+pub fn is_transaction_control(sql: &str) -> bool {
+    let body = sql.trim().trim_end_matches(';').trim().to_ascii_uppercase();
+    let words: Vec<&str> = body.split_whitespace().collect();
+    matches!(
+        words.as_slice(),
+        ["BEGIN"]
+            | ["COMMIT"]
+            | ["END"]
+            | ["START", "TRANSACTION"]
+            | ["BEGIN" | "COMMIT" | "END", "TRANSACTION" | "WORK"]
+    )
+}
+
+/// Statements of the file that run as written, gathered until the next re-planned one.
+struct AsWritten {
+    stage: Stage,
+    no_transaction: bool,
+    sql: Vec<String>,
+    summaries: Vec<String>,
+}
+
+impl AsWritten {
+    fn step(self) -> PlanStep {
+        let what = if self.summaries.len() == 1 { "statement" } else { "statements" };
+        self.titled(&format!("the file's other {what}, as written"))
+    }
+
+    fn titled(self, title: &str) -> PlanStep {
+        let n = self.summaries.len();
+        let mut shown: Vec<String> = self.summaries.iter().take(3).cloned().collect();
+        if n > 3 {
+            shown.push(format!("… {} more", n - 3));
+        }
+        let mut step = PlanStep::new(self.stage, format!("{title}: {}", shown.join("; ")), self.sql.join("\n"));
+        if self.no_transaction {
+            step = step.no_transaction();
+        }
+        step
+    }
+}
+
+/// Whether a statement's plan (its steps' SQL) carries out one action of a
+/// multi-action `ALTER TABLE`.
+fn action_covered(cmd: &crate::ir::AlterCmd, plan_sql: &str) -> bool {
+    use crate::ir::AlterCmd as A;
+    let has = |s: String| plan_sql.contains(&s);
+    match cmd {
+        A::AddColumn { column, .. } => {
+            has(format!("ADD COLUMN {}", qi(&column.name)))
+                || has(format!("ADD COLUMN IF NOT EXISTS {}", qi(&column.name)))
+        }
+        A::DropColumn { column, .. } => has(format!("DROP COLUMN {}", qi(column))),
+        A::AlterType { column, .. } => {
+            has(format!("ALTER COLUMN {} TYPE", qi(column))) || has(qi(&format!("{column}_new")))
+        }
+        A::SetNotNull { column } => has(format!("ALTER COLUMN {} SET NOT NULL", qi(column))),
+        A::SetDefault { column, .. } => has(format!("ALTER COLUMN {} SET DEFAULT", qi(column))),
+        A::AddConstraint(spec) => match &spec.name {
+            Some(n) => has(format!("ADD CONSTRAINT {}", qi(n))),
+            None => plan_sql.contains("ADD CONSTRAINT"),
+        },
+        A::DropConstraint { name, .. } => has(format!("DROP CONSTRAINT {}", qi(name))),
+        _ => false,
+    }
+}
+
+/// Actions that run before a re-planned action of the same statement (they make
+/// room for it: a column to add, a constraint or column to drop first). A column
+/// the plan itself drops first is added after it (`DROP COLUMN x, ADD COLUMN x`).
+fn action_goes_first(cmd: &crate::ir::AlterCmd, plan_sql: &str) -> bool {
+    use crate::ir::AlterCmd as A;
+    match cmd {
+        A::AddColumn { column, .. } => !plan_sql.contains(&format!("DROP COLUMN {}", qi(&column.name))),
+        A::DropColumn { .. } | A::DropConstraint { .. } | A::DropDefault { .. } | A::DropNotNull { .. } => true,
+        _ => false,
+    }
+}
+
+fn sql_stage(s: Stage) -> Stage {
+    if s == Stage::Deploy { Stage::Contract } else { s }
+}
+
+/// The plan of a whole file: a complete replacement of its statements. Every
+/// statement appears, in file order within its stage: a statement a finding
+/// re-plans as that plan's steps, every other one as written (consecutive ones
+/// in one step, run the way the file runs them: in a transaction or not). A
+/// statement's steps never go to an earlier stage than the steps of an earlier
+/// statement on the same table (or of any earlier statement, when it names no
+/// table), so the steps in order do what the file does. Statements of a goose
+/// or dbmate Down section (`sectioned`) are never in the plan. A file where no
+/// statement is re-planned with SQL keeps only the findings' instructions (no
+/// plan when there are none).
+pub fn file_plan(
+    text: &str,
+    statements: &[crate::model::StatementReport],
+    findings: &[crate::model::Finding],
+    sectioned: bool,
+) -> Vec<PlanStep> {
+    use crate::model::Direction;
+    use std::collections::{HashMap, HashSet};
+    let up = |s: &crate::model::StatementReport| !sectioned || s.section != Some(Direction::Down);
+    let down_start = statements.iter().filter(|s| !up(s)).map(|s| s.span.start).min();
+    let up_index: HashSet<usize> = statements.iter().filter(|s| up(s)).map(|s| s.index).collect();
+    let mut by_statement: HashMap<usize, Vec<&PlanStep>> = HashMap::new();
+    let mut file_level: Vec<&PlanStep> = Vec::new();
+    for f in findings.iter().filter(|f| !f.ignored) {
+        match f.statement {
+            Some(i) if up_index.contains(&i) => by_statement.entry(i).or_default().extend(&f.plan),
+            Some(_) => {}
+            None if down_start.is_some_and(|d| f.span.start >= d) => {}
+            None => file_level.extend(&f.plan),
+        }
+    }
+    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    let mut out: Vec<PlanStep> = Vec::new();
+    let replaced = by_statement.values().any(|v| v.iter().any(|p| !p.sql.is_empty()));
+    if !replaced {
+        for s in statements.iter().filter(|s| up(s)) {
+            for p in by_statement.get(&s.index).into_iter().flatten() {
+                if seen.insert((p.title.as_str(), p.sql.as_str())) {
+                    out.push((*p).clone());
+                }
+            }
+        }
+        for p in file_level {
+            if seen.insert((p.title.as_str(), p.sql.as_str())) {
+                out.push(p.clone());
+            }
+        }
+        out.sort_by_key(|p| p.stage);
+        return out;
+    }
+    let mut latest = Stage::Expand;
+    let mut table_stage: HashMap<String, Stage> = HashMap::new();
+    let mut pending: Option<AsWritten> = None;
+    for s in statements.iter().filter(|s| up(s)) {
+        let mut tables: Vec<String> = s.effects.table.iter().cloned().collect();
+        tables.extend(s.effects.other_locks.iter().map(|(t, _)| t.clone()));
+        tables.extend(s.effects.creates.iter().cloned());
+        let floor = if tables.is_empty() {
+            latest
+        } else {
+            tables.iter().filter_map(|t| table_stage.get(t)).copied().max().unwrap_or(Stage::Expand)
+        };
+        let steps: Vec<&PlanStep> = by_statement.get(&s.index).cloned().unwrap_or_default();
+        let mut last = floor;
+        let end = s.span.end.min(text.len());
+        let body = text.get(s.span.start..end).unwrap_or("").trim();
+        let dml = if steps.iter().any(|p| !p.sql.is_empty()) { crate::parse::dml_backup_query(body) } else { None };
+        if let Some((table, query)) = dml {
+            // An alias, FROM, USING or WITH: the batched loops cannot take it; the change
+            // runs as written, after a backup of exactly the rows it changes.
+            if let Some(w) = pending.take() {
+                out.push(w.step());
+            }
+            let stage = sql_stage(floor.max(Stage::Backfill));
+            for p in steps.iter().filter(|p| p.sql.is_empty()) {
+                if seen.insert((p.title.as_str(), p.sql.as_str())) {
+                    let mut p = (*p).clone();
+                    p.stage = p.stage.max(floor);
+                    out.push(p);
+                }
+            }
+            let backup = sibling(&table, &format!("{}_backup_{}", table.name, short_hash(body)));
+            out.push(
+                PlanStep::new(
+                    stage,
+                    format!(
+                        "back up the rows this {} (left on purpose: drop {backup} once the change is verified)",
+                        if s.summary.starts_with("DELETE") { "deletes" } else { "changes" }
+                    ),
+                    format!("CREATE TABLE {backup} AS {query};"),
+                )
+                .lock(READS),
+            );
+            let mut run = PlanStep::new(
+                stage,
+                format!(
+                    "run the {} as written, outside the schema migration: its alias, FROM, USING or WITH keep it \
+                     from being batched by key here, so it holds its row locks to the end",
+                    s.summary
+                ),
+                if body.ends_with(';') { body.to_string() } else { format!("{body};") },
+            )
+            .lock("ROW EXCLUSIVE, row locks on every row it changes until it commits");
+            if !s.in_transaction {
+                run = run.no_transaction();
+            }
+            out.push(run);
+            last = stage;
+        } else if steps.iter().any(|p| !p.sql.is_empty()) {
+            if let Some(w) = pending.take() {
+                out.push(w.step());
+            }
+            // A multi-action ALTER TABLE: the actions the plan does not carry out, as written.
+            let plan_sql = steps.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>().join("\n");
+            let (mut first, mut then) = (Vec::new(), Vec::new());
+            for (cmd, sql) in crate::parse::alter_actions(body) {
+                if !action_covered(&cmd, &plan_sql) {
+                    if action_goes_first(&cmd, &plan_sql) { first.push(sql) } else { then.push(sql) }
+                }
+            }
+            let others = |stage: Stage, sql: Vec<String>| {
+                let summaries = vec![s.summary.clone()];
+                AsWritten { stage, no_transaction: !s.in_transaction, sql, summaries }
+                    .titled("the statement's other actions, as written")
+            };
+            if !first.is_empty() {
+                out.push(others(sql_stage(floor), first));
+            }
+            for p in steps {
+                if !seen.insert((p.title.as_str(), p.sql.as_str())) {
+                    continue;
+                }
+                let mut p = p.clone();
+                if p.stage < floor {
+                    p.stage = if p.sql.is_empty() { floor } else { sql_stage(floor) };
+                }
+                last = last.max(p.stage);
+                out.push(p);
+            }
+            if !then.is_empty() {
+                out.push(others(sql_stage(last), then));
+            }
+        } else {
+            for p in steps {
+                if seen.insert((p.title.as_str(), p.sql.as_str())) {
+                    let mut p = p.clone();
+                    p.stage = p.stage.max(floor);
+                    out.push(p);
+                }
+            }
+            if body.is_empty() || is_transaction_control(body) {
+                continue;
+            }
+            let stage = sql_stage(floor);
+            let no_transaction = !s.in_transaction;
+            let mut sql = body.to_string();
+            if !sql.ends_with(';') {
+                sql.push(';');
+            }
+            match &mut pending {
+                Some(w) if w.stage == stage && w.no_transaction == no_transaction => {
+                    w.sql.push(sql);
+                    w.summaries.push(s.summary.clone());
+                }
+                _ => {
+                    if let Some(w) = pending.take() {
+                        out.push(w.step());
+                    }
+                    pending =
+                        Some(AsWritten { stage, no_transaction, sql: vec![sql], summaries: vec![s.summary.clone()] });
+                }
+            }
+            last = stage;
+        }
+        for t in tables {
+            let e = table_stage.entry(t).or_insert(last);
+            *e = (*e).max(last);
+        }
+        latest = latest.max(last);
+    }
+    if let Some(w) = pending.take() {
+        out.push(w.step());
+    }
+    for p in file_level {
+        if seen.insert((p.title.as_str(), p.sql.as_str())) {
+            out.push(p.clone());
+        }
+    }
+    out.sort_by_key(|p| p.stage);
+    out
 }

@@ -100,20 +100,13 @@ pub fn stage_paths(file: &str, stages: &[Stage]) -> Vec<(Stage, PathBuf)> {
     out
 }
 
-fn is_tx_statement(text: &str) -> bool {
-    let body = text.trim().to_ascii_uppercase();
-    let words: Vec<&str> = body.split_whitespace().collect();
-    matches!(words.as_slice(), ["BEGIN"] | ["COMMIT"] | ["END"] | ["START", "TRANSACTION"])
-        || matches!(words.as_slice(), ["BEGIN", "TRANSACTION" | "WORK"] | ["COMMIT", "TRANSACTION" | "WORK"])
-}
-
 /// Removes `BEGIN` / `COMMIT` statements (the file's own transaction replaces them).
 fn strip_tx_statements(sql: &str) -> String {
     let sp = crate::split::split(sql);
     let mut out = String::new();
     let mut at = 0;
     for st in &sp.statements {
-        if is_tx_statement(&sql[st.start..st.body_end]) {
+        if crate::plan::is_transaction_control(&sql[st.start..st.body_end]) {
             out.push_str(&sql[at..st.start]);
             at = st.end;
             if sql[at..].starts_with('\n') {
@@ -129,7 +122,7 @@ fn strip_tx_statements(sql: &str) -> String {
 fn own_transaction(sql: &str) -> String {
     let sp = crate::split::split(sql);
     let code = sp.statements.iter().filter(|st| !sql[st.start..st.body_end].trim().starts_with("--")).count();
-    if code < 2 || sp.statements.iter().any(|st| is_tx_statement(&sql[st.start..st.body_end])) {
+    if code < 2 || sp.statements.iter().any(|st| crate::plan::is_transaction_control(&sql[st.start..st.body_end])) {
         return sql.to_string();
     }
     format!("BEGIN;\n{}\nCOMMIT;", sql.trim_end())

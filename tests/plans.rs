@@ -163,7 +163,8 @@ fn is_batch_loop(s: &Step, table: &str, pk: &str) {
     assert_eq!(s.stage, Stage::Backfill);
     for needle in [
         "DO $batch$".to_string(),
-        format!("{table}.{pk}%TYPE"),
+        "batch_lo record;".to_string(),
+        format!("{table}.{pk} >= batch_lo.{pk}"),
         "COMMIT;".to_string(),
         "pg_sleep(".to_string(),
         format!("ORDER BY {pk} LIMIT 1000"),
@@ -285,7 +286,7 @@ fn quoted_and_schema_qualified_names_are_kept() {
     for needle in [
         "ALTER TABLE app.\"Orders\" ADD COLUMN \"Amount_new\" bigint;",
         "CREATE FUNCTION app.\"Orders_Amount_new_sync\"()",
-        "app.\"Orders\".\"OrderId\"%TYPE",
+        "app.\"Orders\".\"OrderId\" >= batch_lo.\"OrderId\"",
         "CREATE INDEX CONCURRENTLY \"Orders_Amount_idx_new\" ON app.\"Orders\" (\"Amount_new\");",
         "ARRAY['app.\"Orders_Amount_idx_new\"']",
         "ALTER INDEX app.\"Orders_Amount_idx_new\" RENAME TO \"Orders_Amount_idx\";",
@@ -467,7 +468,7 @@ fn drop_table_after_a_deploy_and_a_rename() {
 fn large_update_in_batches() {
     let p = plan("large_update", "0002_fill_notes.sql", &[]);
     assert_eq!(stages(&p), [Stage::Backfill]);
-    in_order(&p, &["CREATE TABLE orders_backup AS SELECT * FROM orders WHERE note IS NULL;", "DO $batch$"]);
+    in_order(&p, &["CREATE TABLE orders_backup_", " AS SELECT * FROM orders WHERE note IS NULL;", "DO $batch$"]);
     let b = step(&p, "DO $batch$");
     is_batch_loop(b, "orders", "id");
     assert!(b.sql.contains("UPDATE orders SET note = 'n/a'") && b.sql.contains("AND (note IS NULL);"), "{}", b.sql);
@@ -485,7 +486,10 @@ fn large_update_in_batches() {
 fn large_delete_in_batches() {
     let p = plan("large_delete", "0002_delete_small.sql", &[]);
     assert_eq!(stages(&p), [Stage::Backfill]);
-    in_order(&p, &["CREATE TABLE orders_backup AS SELECT * FROM orders WHERE amount < 100;", "DELETE FROM orders"]);
+    in_order(
+        &p,
+        &["CREATE TABLE orders_backup_", " AS SELECT * FROM orders WHERE amount < 100;", "DELETE FROM orders"],
+    );
     let b = step(&p, "DELETE FROM orders");
     is_batch_loop(b, "orders", "id");
     assert!(b.sql.contains("AND (amount < 100);"));
@@ -497,6 +501,81 @@ fn schema_and_data_change_split() {
     assert_eq!(stages(&p), [Stage::Expand, Stage::Backfill]);
     assert!(p.iter().any(|s| s.stage == Stage::Expand && s.sql.is_empty() && s.title.contains("schema change alone")));
     is_batch_loop(step(&p, "UPDATE orders SET status = 'new'"), "orders", "id");
+}
+
+/// A plan replaces the whole file: the statements no rule re-plans are in it, as
+/// written, in file order (issue 11).
+#[test]
+fn a_plan_keeps_every_statement_of_its_file() {
+    let p = plan("whole_file", "0002_status.sql", &[]);
+    in_order(
+        &p,
+        &[
+            "ADD COLUMN status text",
+            "CREATE INDEX CONCURRENTLY orders_status_idx",
+            "DROP CONSTRAINT orders_amount_key",
+            "CREATE UNIQUE INDEX CONCURRENTLY orders_amount_key",
+            "ADD CONSTRAINT orders_amount_key UNIQUE USING INDEX",
+        ],
+    );
+    assert_eq!(stages(&p), [Stage::Expand]);
+}
+
+/// Every action of a multi-action ALTER TABLE is in the plan: the re-planned
+/// one as its recipe, the others as written, each in order (issue 11).
+#[test]
+fn a_plan_keeps_every_action_of_a_multi_action_alter() {
+    let p = plan("multi_action", "0002_discount.sql", &[]);
+    in_order(
+        &p,
+        &[
+            "ALTER TABLE orders ADD COLUMN discount int",
+            "ADD CONSTRAINT orders_discount_check CHECK (discount >= 0) NOT VALID",
+            "VALIDATE CONSTRAINT orders_discount_check",
+            "ALTER COLUMN note SET DEFAULT ''",
+        ],
+    );
+}
+
+/// Two data changes of one table: each backup table has its own name (issue 11).
+#[test]
+fn backup_tables_are_unique_within_a_plan() {
+    let p = plan("two_updates", "0002_notes.sql", &[]);
+    let names: Vec<&str> = p
+        .iter()
+        .filter_map(|s| s.sql.strip_prefix("CREATE TABLE "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert_eq!(names.len(), 2, "{p:#?}");
+    assert_ne!(names[0], names[1]);
+    assert!(names.iter().all(|n| n.starts_with("orders_backup_")), "{names:?}");
+}
+
+/// UPDATE … FROM with an alias, DELETE … USING with a WITH query: the backup
+/// selects exactly their rows (alias, FROM, USING and WITH kept), and the change
+/// runs whole (issue 11).
+#[test]
+fn data_changes_with_from_using_and_with_keep_their_clauses() {
+    let p = plan("update_from", "0002_customer_name.sql", &[]);
+    in_order(
+        &p,
+        &[
+            "ADD COLUMN customer_name text",
+            "SELECT o.ctid FROM orders o, customers c WHERE c.id = o.customer_id",
+            "UPDATE orders AS o SET customer_name = c.name FROM customers c",
+            "(WITH small AS (SELECT id FROM orders WHERE amount < 50) SELECT o.ctid FROM orders o, small",
+            "DELETE FROM orders o USING small WHERE o.id = small.id;",
+        ],
+    );
+}
+
+/// The Down section of a goose file is never planned with its Up section.
+#[test]
+fn a_goose_down_section_is_not_in_the_plan() {
+    let p = plan("goose_down", "00002_note_index.sql", &[]);
+    assert!(p.iter().any(|s| s.sql.contains("CREATE INDEX CONCURRENTLY orders_note_idx")));
+    // The Down section's DROP INDEX would get `DROP INDEX CONCURRENTLY IF EXISTS orders_note_idx;`.
+    assert!(!p.iter().any(|s| s.sql.starts_with("DROP INDEX") || s.sql.contains("idx_scan")), "{p:#?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -537,6 +616,22 @@ fn plan_prints_the_plan_of_one_file() {
     ] {
         assert!(text.contains(needle), "no `{needle}` in:\n{text}");
     }
+}
+
+/// A schema change with a backfill: one file per stage with SQL, the expand stage
+/// included (it held only instructions before the plan kept the file's statements).
+#[test]
+fn plan_split_writes_the_expand_and_the_backfill_file() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let split = out_dir.path().join("split");
+    let file = fixture("schema_and_data/0002_status_and_backfill.sql");
+    let out = run(&["plan", "--no-config", &file, "--split", split.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> =
+        listing(&split).iter().map(|p| p.file_name().unwrap().to_string_lossy().to_string()).collect();
+    assert_eq!(names, ["0002_status_and_backfill_expand.sql", "0003_status_and_backfill_backfill.sql"]);
+    let expand = std::fs::read_to_string(split.join(&names[0])).unwrap();
+    assert!(expand.contains("ADD COLUMN status"), "{expand}");
 }
 
 #[test]

@@ -20,8 +20,9 @@
 //!   it says BEGIN itself). A plan *runs* when every step succeeds; it
 //!   *reaches the file's schema* when the catalog facts (relations, columns
 //!   with type, nullability and default, constraints, indexes, triggers,
-//!   functions, types, views, schemas, extensions) are equal, minus the backup
-//!   tables the plan creates on purpose (`CREATE TABLE … AS`).
+//!   functions, types, views, schemas, extensions) are equal, minus the helper
+//!   objects the plan lists as left on purpose (steps whose title says so: the
+//!   backup tables and recommended indexes they create).
 //!
 //! Prints `folder: N/M plans run, K/M reach the file's schema` per folder and
 //! the first error of each failure; any failure fails the test.
@@ -269,12 +270,16 @@ fn facts(stdout: &str) -> BTreeSet<String> {
     after.lines().filter(|l| l.len() > 2 && l.as_bytes()[1] == b'|').map(str::to_string).collect()
 }
 
-/// Backup tables the plan creates on purpose (`CREATE TABLE name AS …`), unquoted, without schema.
+/// Helper objects the plan lists as left on purpose (a step whose title says
+/// "left on purpose": the backup tables and recommended indexes it creates),
+/// unquoted, without schema.
 fn helpers(plan: &[Step]) -> BTreeSet<String> {
-    let re = regex::Regex::new(r#"(?i)CREATE\s+TABLE\s+((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)\s+AS\b"#)
-        .expect("regex");
+    let re = regex::Regex::new(
+        r#"(?i)CREATE\s+(?:TABLE|(?:UNIQUE\s+)?INDEX(?:\s+CONCURRENTLY)?(?:\s+IF\s+NOT\s+EXISTS)?)\s+((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)\s+(?:AS|ON)\b"#,
+    )
+    .expect("regex");
     let mut out = BTreeSet::new();
-    for s in plan {
+    for s in plan.iter().filter(|s| s.title.contains("left on purpose")) {
         for c in re.captures_iter(&s.sql) {
             let name = c[1].rsplit('.').next().unwrap_or(&c[1]);
             let name = if name.starts_with('"') { name.trim_matches('"').to_string() } else { name.to_lowercase() };
@@ -284,8 +289,17 @@ fn helpers(plan: &[Step]) -> BTreeSet<String> {
     out
 }
 
+/// The facts without those of helper objects (a relation's, or an index's by its name).
 fn without_helpers(facts: BTreeSet<String>, helpers: &BTreeSet<String>) -> BTreeSet<String> {
-    facts.into_iter().filter(|f| f.split('|').nth(2).is_none_or(|rel| !helpers.contains(rel))).collect()
+    facts
+        .into_iter()
+        .filter(|f| {
+            let mut parts = f.split('|');
+            let (kind, rel, index) = (parts.next(), parts.nth(1), parts.next());
+            !(rel.is_some_and(|r| helpers.contains(r))
+                || (kind == Some("I") && index.is_some_and(|i| helpers.contains(i))))
+        })
+        .collect()
 }
 
 fn drop_db(server: &Server, db: &str) {

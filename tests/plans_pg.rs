@@ -24,7 +24,7 @@
 //!
 //! The batched loops of data migrations (UPDATE / DELETE, as `DO` loops with
 //! COMMIT and, for `--pg-version 10`, as psql `\gexec` scripts) must leave the
-//! same rows as the original statement, also on a text primary key.
+//! same rows as the original statement, also on a text and a uuid primary key.
 //!
 //! Where a case simulates old and new application code, it writes through the
 //! old (and new) column names after the expand stage; the checksum taken then
@@ -193,6 +193,34 @@ fn cases() -> Vec<Case> {
                  UPDATE customers SET name = 'renamed through the view' WHERE id = 1;",
             ),
             original_flagged: false,
+            split: true,
+        },
+        // Flagged and unflagged statements in one file (issue 11): the plan is the
+        // whole file, so the index finds the column and the new key the old one gone.
+        // A multi-action ALTER TABLE (issue 11): the actions the plan does not
+        // re-plan stay, the added column before the CHECK that needs it.
+        Case {
+            dir: "multi_action",
+            file: "0002_discount.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: ORDERS_ROW,
+            fill: None,
+            app_writes: None,
+            original_flagged: true,
+            split: true,
+        },
+        Case {
+            dir: "whole_file",
+            file: "0002_status.sql",
+            table: "orders",
+            final_table: "orders",
+            before_row: ORDERS_ROW,
+            after_row: ORDERS_ROW,
+            fill: None,
+            app_writes: None,
+            original_flagged: true,
             split: true,
         },
     ]
@@ -491,6 +519,8 @@ const DATA_CASES: &[(&str, &str, &str, u32)] = &[
     ("update_all", "0002_upper_notes.sql", "orders", 15),
     ("large_delete", "0002_delete_small.sql", "orders", 15),
     ("large_delete", "0002_delete_small.sql", "orders", 10),
+    ("two_updates", "0002_notes.sql", "orders", 15),
+    ("update_from", "0002_customer_name.sql", "orders", 15),
 ];
 
 /// Runs every step of a data migration's plan in schema A and the original in
@@ -533,29 +563,35 @@ fn apply_data_case(server: &Server, idx: usize, dir: &str, file: &str, table: &s
     Ok(log.join("\n"))
 }
 
-/// The loops walk any key type: a text primary key, with a `%` in the WHERE
-/// (the psql script passes it through format()).
+/// The loops walk any key type: a text and a uuid primary key (no `min()` on
+/// uuid: keyset order only), with a `%` in the WHERE (the psql script passes it
+/// through format()).
 fn text_key_loops(server: &Server) -> Result<String, String> {
-    let setup = "CREATE TABLE tags (code text PRIMARY KEY, label text);\n\
-                 INSERT INTO tags SELECT md5(g::text), 'label ' || g FROM generate_series(1, 2500) g;";
     let t = migrade::ir::QName::new("tags");
     let mut log = Vec::new();
-    for pg in [15, 10] {
-        let loop_sql =
-            migrade::plan::batched_update_for(&t, "code", "label = upper(label)", Some("code LIKE 'a%'"), pg);
-        let (a, b) = (format!("tags_a_{pg}"), format!("tags_b_{pg}"));
-        server.sql(&format!("CREATE SCHEMA {a}; CREATE SCHEMA {b};"));
-        run(server, &a, "setup", setup);
-        run(server, &b, "setup", setup);
-        run(server, &a, "batched loop", &loop_sql);
-        run(server, &b, "original", "UPDATE tags SET label = upper(label) WHERE code LIKE 'a%';");
-        let q = "SELECT 'S|' || count(*) FILTER (WHERE label LIKE 'LABEL%') || '|' || \
-                 md5(string_agg(tags::text, ',' ORDER BY code)) FROM tags;";
-        let (ca, cb) = (tagged(&run(server, &a, "sum", q), "S"), tagged(&run(server, &b, "sum", q), "S"));
-        if ca != cb || ca.first().is_none_or(|s| s.starts_with("0|")) {
-            return Err(format!("pg {pg}: loop {ca:?}, original {cb:?}"));
+    for (ty, key, cond) in
+        [("text", "md5(g::text)", "code::text LIKE 'a%'"), ("uuid", "md5(g::text)::uuid", "code::text LIKE 'a%'")]
+    {
+        let setup = format!(
+            "CREATE TABLE tags (code {ty} PRIMARY KEY, label text);\n\
+             INSERT INTO tags SELECT {key}, 'label ' || g FROM generate_series(1, 2500) g;"
+        );
+        for pg in [15, 10] {
+            let loop_sql = migrade::plan::batched_update_for(&t, "code", "label = upper(label)", Some(cond), pg);
+            let (a, b) = (format!("tags_a_{ty}_{pg}"), format!("tags_b_{ty}_{pg}"));
+            server.sql(&format!("CREATE SCHEMA {a}; CREATE SCHEMA {b};"));
+            run(server, &a, "setup", &setup);
+            run(server, &b, "setup", &setup);
+            run(server, &a, "batched loop", &loop_sql);
+            run(server, &b, "original", &format!("UPDATE tags SET label = upper(label) WHERE {cond};"));
+            let q = "SELECT 'S|' || count(*) FILTER (WHERE label LIKE 'LABEL%') || '|' || \
+                     md5(string_agg(tags::text, ',' ORDER BY code)) FROM tags;";
+            let (ca, cb) = (tagged(&run(server, &a, "sum", q), "S"), tagged(&run(server, &b, "sum", q), "S"));
+            if ca != cb || ca.first().is_none_or(|s| s.starts_with("0|")) {
+                return Err(format!("{ty} key, pg {pg}: loop {ca:?}, original {cb:?}"));
+            }
+            log.push(format!("  {ty} key, pg {pg}: same rows as the original ({})", ca[0]));
         }
-        log.push(format!("  pg {pg}: same rows as the original ({})", ca[0]));
     }
     Ok(log.join("\n"))
 }
@@ -620,10 +656,10 @@ fn plans_applied_to_a_real_server() {
         }
     }
     match text_key_loops(&server) {
-        Ok(l) => println!("[data] text primary key\n{l}\n  ok"),
+        Ok(l) => println!("[data] text and uuid primary keys\n{l}\n  ok"),
         Err(e) => {
-            println!("[data] text primary key\n  {e}");
-            failed.push(format!("text primary key: {e}"));
+            println!("[data] text and uuid primary keys\n  {e}");
+            failed.push(format!("text and uuid primary keys: {e}"));
         }
     }
     println!(
