@@ -220,7 +220,12 @@ impl Schema {
             ObjKind::Index => {
                 // A foreign key whose referenced columns are exactly a unique index's
                 // depends on that index (no constraint owns it: those cannot be dropped this way).
-                if let Some(i) = self.indexes.get(name).filter(|i| i.unique) {
+                // An index that backs a constraint cannot be dropped at all, not even with
+                // CASCADE (PostgreSQL 15: "cannot drop index ... because constraint ...
+                // requires it"): it drops nothing.
+                if let Some(i) = self.indexes.get(name).filter(|i| i.unique)
+                    && self.constraint_of_index(name).is_none()
+                {
                     fk(&i.table, Some(&i.columns), &mut out);
                 }
                 return out;
@@ -294,18 +299,37 @@ impl Schema {
     }
 
     fn add_constraint(&mut self, table: &str, spec: &ConstraintSpec, validated: bool) {
-        let name = spec.name.clone().unwrap_or_else(|| default_constraint_name(table, spec));
+        // Without a name, `USING INDEX i` names the constraint after the index.
+        let name = spec
+            .name
+            .clone()
+            .or_else(|| {
+                spec.using_index
+                    .clone()
+                    .filter(|_| matches!(spec.kind, ConstraintKind::Unique | ConstraintKind::PrimaryKey))
+            })
+            .unwrap_or_else(|| default_constraint_name(table, spec));
         let index = match spec.kind {
             ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
-                let idx = spec.using_index.clone().unwrap_or_else(|| name.clone());
+                // `ADD CONSTRAINT c ... USING INDEX i` renames the index to the constraint's
+                // name (PostgreSQL docs, ALTER TABLE: "the index will be renamed to match
+                // the constraint name"); without a constraint name the constraint takes the
+                // index's.
+                let columns = match &spec.using_index {
+                    Some(old) => {
+                        let existing = self.indexes.remove(old);
+                        if *old != name {
+                            self.gone.insert(old.clone(), format!("renamed to {name}"));
+                        }
+                        existing.map(|i| i.columns.clone()).filter(|c| !c.is_empty()).unwrap_or(spec.columns.clone())
+                    }
+                    None => spec.columns.clone(),
+                };
+                let idx = name.clone();
+                self.gone.remove(&idx);
                 self.indexes.insert(
                     idx.clone(),
-                    Arc::new(Index {
-                        name: idx.clone(),
-                        table: table.to_string(),
-                        columns: spec.columns.clone(),
-                        unique: true,
-                    }),
+                    Arc::new(Index { name: idx.clone(), table: table.to_string(), columns, unique: true }),
                 );
                 Some(idx)
             }
@@ -348,6 +372,12 @@ impl Schema {
     pub fn gone_column(&self, table: &str, column: &str) -> Option<&str> {
         let t = self.table(table)?;
         if t.column(column).is_some() { None } else { t.gone_columns.get(column).map(String::as_str) }
+    }
+
+    /// The constraint (PRIMARY KEY, UNIQUE, EXCLUDE) whose index is `index`.
+    pub fn constraint_of_index(&self, index: &str) -> Option<&Constraint> {
+        let i = self.indexes.get(index)?;
+        self.table(&i.table)?.constraints.iter().find(|k| k.index.as_deref() == Some(index))
     }
 
     /// Applies a statement to the history.

@@ -51,6 +51,23 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if idx.is_some_and(|i| cx.is_new(&i.table)) {
             continue;
         }
+        // An index that backs a constraint cannot be dropped, not even with CASCADE: the
+        // statement fails (measured on PostgreSQL 15: "cannot drop index x because
+        // constraint x on table t requires it"), so the migration stops (principle 3).
+        // A schema-qualified name may be another schema's index (the history keys indexes by
+        // bare name): then the failure is not claimed.
+        let same_schema = n.schema.as_deref().is_none_or(|s| s == "public");
+        if let (Some(i), Some(k), true) = (idx, cx.schema().constraint_of_index(&n.name), same_schema) {
+            out.push(Hit::new(
+                Level::High,
+                format!(
+                    "DROP INDEX {n} fails: the index backs constraint {} on {}, and PostgreSQL refuses to drop it, with or without CASCADE or CONCURRENTLY (\"cannot drop index {n} because constraint {} on table {} requires it\")",
+                    k.name, i.table, k.name, i.table
+                ),
+                format!("Drop the constraint instead: ALTER TABLE {} DROP CONSTRAINT {} (it drops its index)", i.table, k.name),
+            ));
+            continue;
+        }
         let mut table = idx.map(|i| i.table.clone()).unwrap_or_else(|| "its table".into());
         // CASCADE also drops the foreign keys on a unique index, locking their tables.
         if *cascade {
@@ -64,22 +81,17 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
         // Made outside the folder (or never): the history cannot say whether it exists.
         let unknown = if *if_exists && idx.is_none() { ", if it exists," } else { "" };
-        let backs = idx
-            .and_then(|i| cx.schema().table(&i.table))
-            .and_then(|t| t.constraints.iter().find(|k| k.index.as_deref() == Some(n.name.as_str())))
-            .map(|k| format!("; it backs constraint {}, so the DROP fails (or CASCADE drops the constraint)", k.name))
-            .unwrap_or_default();
         if *concurrently {
             out.push(Hit::new(
                 Level::Medium,
-                format!("dropping index {n}{unknown} concurrently: queries that relied on it get slower{backs}"),
+                format!("dropping index {n}{unknown} concurrently: queries that relied on it get slower"),
                 "Check the index is unused (pg_stat_user_indexes.idx_scan) before dropping it",
             ));
         } else {
             out.push(
                 Hit::new(
                     Level::Medium,
-                    format!("dropping index {n}{unknown} without CONCURRENTLY takes ACCESS EXCLUSIVE on {table}, blocking reads and writes while it waits{backs}"),
+                    format!("dropping index {n}{unknown} without CONCURRENTLY takes ACCESS EXCLUSIVE on {table}, blocking reads and writes while it waits"),
                     "Use DROP INDEX CONCURRENTLY outside a transaction, with a short lock_timeout",
                 )
                 .plan(plan::drop_index_concurrently(n)),
@@ -129,5 +141,42 @@ mod tests {
             &["drop-index"],
         );
         assert!(f.len() == 1 && !f[0].2.contains("if it exists"), "{f:?}");
+    }
+
+    #[test]
+    fn dropping_an_index_that_backs_a_constraint_fails_even_with_cascade() {
+        let history = "CREATE TABLE k (id int PRIMARY KEY, code text CONSTRAINT k_code_key UNIQUE);\n\
+            CREATE TABLE r (id int, code text REFERENCES k (code));\nCREATE UNIQUE INDEX k_id_code_idx ON k (id, code);\n";
+        for sql in [
+            "DROP INDEX k_code_key;",
+            "DROP INDEX k_code_key CASCADE;",
+            "DROP INDEX CONCURRENTLY k_code_key;",
+            "DROP INDEX k_pkey;",
+        ] {
+            let f = after_history(history, sql, &["drop-index", "drop-cascade"]);
+            let drop: Vec<_> = f.iter().filter(|x| x.0 == "drop-index").collect();
+            assert_eq!(drop.len(), 1, "{sql}: {f:?}");
+            assert_eq!(drop[0].1, crate::model::Level::High, "{sql}");
+            assert!(drop[0].2.contains("fails") && drop[0].2.contains("with or without CASCADE"), "{}", drop[0].2);
+            // CASCADE drops nothing: the statement fails first.
+            assert!(!f.iter().any(|x| x.0 == "drop-cascade" && x.2.contains("r_code_fkey")), "{sql}: {f:?}");
+        }
+        // A standalone unique index is an ordinary drop.
+        let f = after_history(history, "DROP INDEX k_id_code_idx;", &["drop-index"]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].1, crate::model::Level::Medium);
+    }
+
+    #[test]
+    fn unique_using_index_renames_the_index_to_the_constraint() {
+        // PostgreSQL renames the index to the constraint's name: the old name is gone.
+        let history = "CREATE TABLE jobs (id int, name text);\nCREATE UNIQUE INDEX jobs_name_idx ON jobs (name);\n\
+            ALTER TABLE jobs ADD CONSTRAINT jobs_name_key UNIQUE USING INDEX jobs_name_idx;\n";
+        assert_eq!(after_history(history, "DROP INDEX IF EXISTS jobs_name_idx;", &["drop-index"]), vec![]);
+        let f = after_history(history, "DROP INDEX jobs_name_key;", &["drop-index"]);
+        assert!(f.len() == 1 && f[0].2.contains("backs constraint jobs_name_key"), "{f:?}");
+        // Another schema's index of the same bare name: no failure claimed.
+        let f = after_history(history, "DROP INDEX IF EXISTS other.jobs_name_key;", &["drop-index"]);
+        assert!(f.iter().all(|x| !x.2.contains("fails")), "{f:?}");
     }
 }
