@@ -29,6 +29,21 @@ fn qi(s: &str) -> String {
     quote_ident(s)
 }
 
+/// The lock of a loop (or of the one statement, without a key to batch on).
+fn rows_lock(pk: &str) -> &'static str {
+    if pk.is_empty() { "ROW EXCLUSIVE, row locks on every row it changes until it commits" } else { ROWS }
+}
+
+/// How a loop walks the table: `in batches keyed on id`, or in one statement when
+/// the table has no single-column primary key (`pk` empty).
+fn keyed_on(pk: &str) -> String {
+    if pk.is_empty() {
+        "in one statement (it has no single-column primary key to batch on)".to_string()
+    } else {
+        format!("in batches keyed on {}", qi(pk))
+    }
+}
+
 /// A relation in the same schema as `table`.
 fn sibling(table: &QName, name: &str) -> QName {
     QName { schema: table.schema.clone(), name: name.to_string() }
@@ -79,6 +94,13 @@ pub fn batched_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: 
 /// cannot commit: a psql `\gexec` script runs each generated batch as its own
 /// statement instead.
 fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u32) -> String {
+    if pk.is_empty() {
+        return format!(
+            "-- {table} has no single-column primary key to batch on: one statement, one transaction\n\
+             -- (its row locks are held until it commits)\n{head}{};",
+            extra_where.map(|w| format!(" WHERE {w}")).unwrap_or_default()
+        );
+    }
     let k = qi(pk);
     let cond = extra_where.map(|w| format!(" AND ({w})")).unwrap_or_default();
     if pg < 11 {
@@ -372,10 +394,10 @@ pub fn add_not_null_column(
         Some(v) => steps.push(
             PlanStep::new(
                 Stage::Backfill,
-                format!("fill {c} for the existing rows of {table} in batches"),
+                format!("fill {c} for the existing rows of {table} {}", keyed_on(pk)),
                 batched_update_for(table, pk, &format!("{c} = {v}"), Some(&format!("{c} IS NULL")), pg_version),
             )
-            .lock(ROWS)
+            .lock(rows_lock(pk))
             .no_transaction(),
         ),
         None => steps.extend(fill_unknown_steps(
@@ -441,10 +463,10 @@ pub fn add_column_with_default(
     steps.push(
         PlanStep::new(
             Stage::Backfill,
-            format!("fill {c} for the existing rows with its default, in batches"),
+            format!("fill {c} for the existing rows with its default, {}", keyed_on(pk)),
             batched_update_for(table, pk, &format!("{c} = DEFAULT"), Some(&format!("{c} IS NULL")), pg_version),
         )
-        .lock(ROWS)
+        .lock(rows_lock(pk))
         .no_transaction(),
     );
     if not_null {
@@ -574,10 +596,10 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
     steps.push(
         PlanStep::new(
             Stage::Backfill,
-            format!("copy {c} into {n} for the existing rows, in batches"),
+            format!("copy {c} into {n} for the existing rows, {}", keyed_on(&info.pk)),
             batched_update_for(table, &info.pk, &format!("{n} = {value}"), Some(&format!("{n} IS NULL")), pg),
         )
-        .lock(ROWS)
+        .lock(rows_lock(&info.pk))
         .no_transaction(),
     );
     let swap_col = |cols: &[String]| cols.iter().map(|x| if x == old { n.clone() } else { qi(x) }).collect::<Vec<_>>();
@@ -967,7 +989,13 @@ pub fn drop_index_concurrently(index: &QName) -> Vec<PlanStep> {
 pub fn drop_column(table: &QName, column: &str, pk: &str) -> Vec<PlanStep> {
     let c = qi(column);
     let backup = sibling(table, &format!("{}_{}_backup", table.name, column));
-    let keep = if pk == column { c.clone() } else { format!("{}, {c}", qi(pk)) };
+    let keep = if pk.is_empty() {
+        "*".to_string()
+    } else if pk == column {
+        c.clone()
+    } else {
+        format!("{}, {c}", qi(pk))
+    };
     vec![
         PlanStep::new(
             Stage::Deploy,
@@ -1071,12 +1099,12 @@ pub fn large_update_for(
     where_sql: Option<&str>,
     pg: u32,
 ) -> Vec<PlanStep> {
-    let title = format!("update {table} in batches keyed on {}, outside the schema migration", qi(pk));
+    let title = format!("update {table} {}, outside the schema migration", keyed_on(pk));
     vec![
         backup_rows(table, &format!("{set_sql:?} {where_sql:?}"), where_sql, "changes"),
         match set_sql {
             Some(set) => PlanStep::new(Stage::Backfill, title, batched_update_for(table, pk, set, where_sql, pg))
-                .lock(ROWS)
+                .lock(rows_lock(pk))
                 .no_transaction(),
             None => PlanStep::new(Stage::Backfill, format!("{title}: one transaction per key range"), ""),
         },
@@ -1092,10 +1120,10 @@ pub fn large_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: u3
         backup_rows(table, &format!("{where_sql:?}"), where_sql, "deletes"),
         PlanStep::new(
             Stage::Backfill,
-            format!("delete from {table} in batches keyed on {}, outside the schema migration", qi(pk)),
+            format!("delete from {table} {}, outside the schema migration", keyed_on(pk)),
             batched_delete_for(table, pk, where_sql, pg),
         )
-        .lock(ROWS)
+        .lock(rows_lock(pk))
         .no_transaction(),
     ]
 }

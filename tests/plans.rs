@@ -569,6 +569,19 @@ fn data_changes_with_from_using_and_with_keep_their_clauses() {
     );
 }
 
+/// A table without a single-column primary key: no loop on a guessed `id`; the
+/// plan says so and runs the change as one statement (issue 11).
+#[test]
+fn a_table_without_a_single_column_key_is_not_batched_on_id() {
+    let p = plan("no_key", "0002_upper_notes.sql", &[]);
+    let s = step(&p, "UPDATE order_events SET note = upper(note) WHERE kind = 'a';");
+    assert!(s.title.contains("no single-column primary key"), "{}", s.title);
+    assert!(
+        !p.iter().any(|s| s.sql.contains("batch_lo") || s.sql.contains("\"id\"") || s.sql.contains(" id ")),
+        "{p:#?}"
+    );
+}
+
 /// The Down section of a goose file is never planned with its Up section.
 #[test]
 fn a_goose_down_section_is_not_in_the_plan() {

@@ -461,13 +461,20 @@ pub fn lock_phrase(table: &str, mode: LockMode) -> String {
     format!("{mode} lock on {table} ({})", mode.blocks())
 }
 
-/// The single-column primary key of a table when known, else `id`.
+/// The column plans batch on: the table's single-column primary key when known;
+/// empty when the history shows no such key and no `id` column (a composite key,
+/// or none: the plans then say so and do not batch); else `id`.
 pub fn pk_of(schema: &Schema, table: &str) -> String {
-    schema
-        .table(table)
-        .and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.len() == 1))
-        .map(|k| k.columns[0].clone())
-        .unwrap_or_else(|| "id".to_string())
+    let t = schema.table(table);
+    if let Some(k) =
+        t.and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.len() == 1))
+    {
+        return k.columns[0].clone();
+    }
+    match t {
+        Some(t) if !t.partial && t.column("id").is_none() => String::new(),
+        _ => "id".to_string(),
+    }
 }
 
 /// A unique or primary key that `ALTER TABLE table DROP CONSTRAINT name` drops: its
