@@ -134,11 +134,40 @@ struct LintArgs {
     fail_on_down: bool,
 }
 
+const VERIFY_AFTER_HELP: &str = "\
+The server: PostgreSQL's server binaries are found with --pg-bin DIR, pg_config --bindir,
+PATH or /usr/lib/postgresql/*/bin; a cluster is initdb-ed into a new folder under /tmp,
+listens on a Unix socket in that folder only (no TCP), and is stopped and deleted at the
+end, on error and on Ctrl-C. As root it runs as the `postgres` system user. Its major
+version is the target version unless --pg-version says otherwise.
+
+Findings: verify-apply-failed (the server refused a statement: the rest of that file is
+not run) and verify-disagrees (another lock or rewrite than lint said), added to lint's.
+Output formats and exit codes are lint's.
+
+Examples:
+  migrade verify fixtures/example
+  migrade verify migrations/ --format json
+  migrade verify migrations/ --pg-bin /usr/lib/postgresql/16/bin";
+
+#[derive(clap::Args, Clone)]
+struct VerifyArgs {
+    #[command(flatten)]
+    lint: LintArgs,
+    /// The folder of PostgreSQL's server binaries (initdb, pg_ctl, postgres).
+    #[arg(long, value_name = "DIR")]
+    pg_bin: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Lint migration files and grade them.
     #[command(after_help = LINT_AFTER_HELP)]
     Lint(LintArgs),
+    /// Apply the up migrations to a throwaway PostgreSQL and hold lint's claims against
+    /// what the server did (locks, rewrites, statements it refuses).
+    #[command(after_help = VERIFY_AFTER_HELP)]
+    Verify(VerifyArgs),
     /// List every rule with its default level.
     Rules,
     /// Print a rule's documentation.
@@ -181,6 +210,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint(args),
+        Command::Verify(args) => verify(args),
         Command::Rules => {
             let mut out = String::new();
             for r in migrade::rules::ALL {
@@ -306,10 +336,100 @@ struct Job {
 }
 
 fn lint(args: LintArgs) -> ExitCode {
-    let groups = match resolve(&args.common, &args.paths, args.stdin_filename.as_deref()) {
-        Ok(g) => g,
+    let jobs = match jobs(&args) {
+        Ok(j) => j,
         Err(c) => return c,
     };
+    if args.format == Format::Json {
+        return lint_json_stream(&jobs, &args);
+    }
+    let (result, failed) = match run_jobs(&jobs, args.fail_on_down) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    finish(result, failed, &jobs, &args)
+}
+
+/// Runs every job; the report and whether a file reached its job's --fail-on.
+fn run_jobs(jobs: &[Job], fail_on_down: bool) -> Result<(RunReport, bool), ExitCode> {
+    let mut result = RunReport::default();
+    let mut failed = false;
+    for job in jobs {
+        match run::run(&job.opts, &job.settings) {
+            Ok(r) => {
+                failed |= r.files.iter().any(|f| f.fail_grade(fail_on_down).is_some_and(|g| g >= job.fail_on));
+                result.files.extend(r.files);
+                result.errors.extend(r.errors);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    Ok((result, failed))
+}
+
+/// Prints the report in the chosen format and returns the exit code.
+fn finish(mut result: RunReport, failed: bool, jobs: &[Job], args: &LintArgs) -> ExitCode {
+    if let Some(min) = args.min_level {
+        result.hide_findings_below(min);
+    }
+    // -q and the summary use the first config's --fail-on (one config in most runs).
+    let fail_on = jobs.first().map_or(Level::High, |j| j.fail_on);
+    let out = render(&result, args.format, args, fail_on);
+    print(&out);
+    if !matches!(args.format, Format::Human | Format::Concise) {
+        for e in &result.errors {
+            eprintln!("error: {}: {}", e.path, e.message);
+        }
+    }
+    exit_code(&result, failed)
+}
+
+/// `migrade verify`: lint, then apply the up files to a throwaway server (src/verify).
+fn verify(mut args: VerifyArgs) -> ExitCode {
+    let bins = match migrade::verify::server::find(args.pg_bin.as_deref()) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.lint.common.pg_version {
+        Some(v) if v != bins.major => eprintln!(
+            "warning: --pg-version {v}, but the server binaries are PostgreSQL {}: lint's version checks use {v}, \
+             the server runs {}",
+            bins.major, bins.major
+        ),
+        Some(_) => {}
+        None => args.lint.common.pg_version = Some(bins.major),
+    }
+    let args_lint = &args.lint;
+    let jobs = match jobs(args_lint) {
+        Ok(j) => j,
+        Err(c) => return c,
+    };
+    let (mut result, _) = match run_jobs(&jobs, args_lint.fail_on_down) {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    match migrade::verify::verify(&mut result, bins) {
+        Ok(summary) => eprintln!("{}", summary.line()),
+        Err(e) => {
+            eprintln!("error: migrade verify: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    // The grades now include verify's findings; --fail-on is the first config's.
+    let fail_on = jobs.first().map_or(Level::High, |j| j.fail_on);
+    let failed = result.files.iter().any(|f| f.fail_grade(args_lint.fail_on_down).is_some_and(|g| g >= fail_on));
+    finish(result, failed, &jobs, args_lint)
+}
+
+/// The jobs of a lint or verify run: one per group of paths sharing a config.
+fn jobs(args: &LintArgs) -> Result<Vec<Job>, ExitCode> {
+    let groups = resolve(&args.common, &args.paths, args.stdin_filename.as_deref())?;
     // --changed-since: the repository is the one holding the linted paths (not
     // necessarily the working directory's).
     let only = match &args.changed_since {
@@ -319,7 +439,7 @@ fn lint(args: LintArgs) -> ExitCode {
                 Ok(set) => Some(set),
                 Err(e) => {
                     eprintln!("error: --changed-since {r}: {e}");
-                    return ExitCode::from(2);
+                    return Err(ExitCode::from(2));
                 }
             }
         }
@@ -350,37 +470,7 @@ fn lint(args: LintArgs) -> ExitCode {
             Job { opts, settings, fail_on: args.fail_on.or(loaded.fail_on).unwrap_or(Level::High) }
         })
         .collect();
-    if args.format == Format::Json {
-        return lint_json_stream(&jobs, &args);
-    }
-    let mut result = RunReport::default();
-    let mut failed = false;
-    for job in &jobs {
-        match run::run(&job.opts, &job.settings) {
-            Ok(r) => {
-                failed |= r.files.iter().any(|f| f.fail_grade(args.fail_on_down).is_some_and(|g| g >= job.fail_on));
-                result.files.extend(r.files);
-                result.errors.extend(r.errors);
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    if let Some(min) = args.min_level {
-        result.hide_findings_below(min);
-    }
-    // -q and the summary use the first config's --fail-on (one config in most runs).
-    let fail_on = jobs.first().map_or(Level::High, |j| j.fail_on);
-    let out = render(&result, args.format, &args, fail_on);
-    print(&out);
-    if !matches!(args.format, Format::Human | Format::Concise) {
-        for e in &result.errors {
-            eprintln!("error: {}: {}", e.path, e.message);
-        }
-    }
-    exit_code(&result, failed)
+    Ok(jobs)
 }
 
 /// `--format json`, written file by file as the run goes (bounded memory).

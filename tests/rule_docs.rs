@@ -17,7 +17,10 @@ const HEADINGS: &[&str] =
 
 /// Rules whose findings depend on the file's name or folder, which a single
 /// `0001_example.sql` cannot show: their pages use untagged ```` ```sql ```` blocks.
-const NAME_DEPENDENT: &[&str] = &["stage-name-mismatch", "missing-down-migration"];
+/// Rules whose findings depend on file names, or on a real server (`migrade verify`),
+/// not on a statement's text: their pages have untagged examples.
+const NAME_DEPENDENT: &[&str] =
+    &["stage-name-mismatch", "missing-down-migration", "verify-apply-failed", "verify-disagrees"];
 
 #[derive(Debug, PartialEq)]
 enum Tag {

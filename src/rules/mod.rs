@@ -84,6 +84,7 @@ mod untrusted_language;
 mod update_without_where;
 mod vacuum_full;
 mod vacuum_in_transaction;
+mod verify;
 
 /// What a rule reports; the driver adds the location.
 #[derive(Debug, Clone)]
@@ -341,6 +342,8 @@ pub static ALL: &[&Rule] = &[
     &stage_name_mismatch::RULE,
     &missing_down_migration::RULE,
     &unparsable_statement::RULE,
+    &verify::APPLY_FAILED,
+    &verify::DISAGREES,
     &ignores::UNUSED_IGNORE,
     &ignores::INVALID_IGNORE,
     &dynamic_sql::RULE,

@@ -1,0 +1,440 @@
+//! `migrade verify`: runs the up migrations on a throwaway PostgreSQL and holds
+//! what `lint` claims against what the server did.
+//!
+//! For each up file, in migration order, the statements run one by one in one
+//! session, the way the file's tool runs them as `lint` models it: inside one
+//! transaction when lint says the tool wraps the file (its first statement is
+//! `in_transaction` and is not the file's own BEGIN), else each on its own, with
+//! the file's own BEGIN/COMMIT taking effect. Inside a transaction, after each
+//! statement the session reads its own `pg_locks` (relation locks are held until
+//! the transaction ends, so the pairs that are new since the previous statement
+//! are this statement's) and the relfilenode of every table; a lock or rewrite
+//! that differs from the statement's static effects is a `verify-disagrees`
+//! finding. A statement the server refuses is a `verify-apply-failed` finding;
+//! the tool would stop there, so the rest of that file is not run (a wrapped file
+//! is rolled back) and the run goes on with the next file from the schema as it
+//! stands. Statements outside a transaction run, but their locks are not observed
+//! (they are released when the statement ends).
+
+pub mod server;
+
+use crate::model::{Advice, Direction, FileReport, Finding, Level, LockMode, Span, StatementReport};
+use crate::report::RunReport;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+/// Relation kinds compared for locks: tables, partitioned tables, materialized views,
+/// views, foreign tables, sequences (indexes follow their table).
+const LOCK_KINDS: &[&str] = &["r", "p", "m", "v", "f", "S"];
+/// Relation kinds whose new relfilenode is a rewrite.
+const REWRITE_KINDS: &[&str] = &["r", "m"];
+
+/// What one file's run did.
+#[derive(Debug, Clone, Default)]
+pub struct FileRun {
+    pub path: String,
+    /// Statements the server ran (up to the first failure).
+    pub applied: usize,
+    pub failed: bool,
+    /// Statements whose locks were observed (inside a transaction).
+    pub observed: usize,
+    pub disagreements: usize,
+    pub elapsed: Duration,
+}
+
+/// What the whole run did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub server: String,
+    pub files: Vec<FileRun>,
+}
+
+impl Summary {
+    pub fn line(&self) -> String {
+        let applied = self.files.iter().filter(|f| !f.failed).count();
+        let failed = self.files.len() - applied;
+        let observed: usize = self.files.iter().map(|f| f.observed).sum();
+        let disagreements: usize = self.files.iter().map(|f| f.disagreements).sum();
+        format!(
+            "verify: {} — {} up file(s) applied, {failed} failed; {observed} statement(s) observed in a transaction, \
+             {disagreements} disagreement(s) with migrade's lock and rewrite claims",
+            self.server, applied
+        )
+    }
+}
+
+/// One relation as the session sees it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Rel {
+    name: String,
+    kind: String,
+}
+
+/// The session's view before or after a statement. Relations are keyed by OID, so a
+/// lock on a table the statement drops or renames is still matched to its name before.
+#[derive(Debug, Default)]
+struct Snapshot {
+    /// Existing relations of a compared kind: OID → (lower-cased name, kind).
+    rels: BTreeMap<u32, Rel>,
+    /// Relation locks held: (OID, mode).
+    locks: BTreeSet<(u32, LockMode)>,
+    /// relfilenode of the relations of a rewrite kind, by OID.
+    files: BTreeMap<u32, u32>,
+}
+
+impl Snapshot {
+    fn oid_of(&self, key: &str) -> Option<u32> {
+        self.rels.iter().find(|(_, r)| r.name == key).map(|(o, _)| *o)
+    }
+    fn name(&self, oid: u32) -> String {
+        self.rels.get(&oid).map_or_else(|| oid.to_string(), |r| r.name.clone())
+    }
+}
+
+fn pg_mode(s: &str) -> Option<LockMode> {
+    Some(match s {
+        "AccessShareLock" => LockMode::AccessShare,
+        "RowShareLock" => LockMode::RowShare,
+        "RowExclusiveLock" => LockMode::RowExclusive,
+        "ShareUpdateExclusiveLock" => LockMode::ShareUpdateExclusive,
+        "ShareLock" => LockMode::Share,
+        "ShareRowExclusiveLock" => LockMode::ShareRowExclusive,
+        "ExclusiveLock" => LockMode::Exclusive,
+        "AccessExclusiveLock" => LockMode::AccessExclusive,
+        _ => return None,
+    })
+}
+
+const SNAPSHOT_RELS: &str = "SELECT c.oid::text, lower(c.relname), c.relkind::text, c.relfilenode::oid::text \
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' \
+     AND n.nspname NOT LIKE 'pg_temp%'";
+/// Every relation lock of the session: user relations are picked by OID from the
+/// snapshot taken before (a dropped table has no pg_class row any more).
+const SNAPSHOT_LOCKS: &str = "SELECT l.relation::text, l.mode FROM pg_locks l \
+     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted";
+
+fn rows(client: &mut postgres::Client, sql: &str) -> Result<Vec<Vec<String>>, postgres::Error> {
+    let mut out = Vec::new();
+    for m in client.simple_query(sql)? {
+        if let postgres::SimpleQueryMessage::Row(r) = m {
+            out.push((0..r.len()).map(|i| r.get(i).unwrap_or_default().to_string()).collect());
+        }
+    }
+    Ok(out)
+}
+
+fn snapshot(client: &mut postgres::Client) -> Result<Snapshot, postgres::Error> {
+    let mut s = Snapshot::default();
+    for r in rows(client, SNAPSHOT_RELS)? {
+        let [oid, name, kind, file] = [&r[0], &r[1], &r[2], &r[3]];
+        let Ok(oid) = oid.parse::<u32>() else { continue };
+        if LOCK_KINDS.contains(&kind.as_str()) {
+            s.rels.insert(oid, Rel { name: name.clone(), kind: kind.clone() });
+        }
+        if REWRITE_KINDS.contains(&kind.as_str())
+            && let Ok(f) = file.parse()
+        {
+            s.files.insert(oid, f);
+        }
+    }
+    for r in rows(client, SNAPSHOT_LOCKS)? {
+        if let (Ok(oid), Some(m)) = (r[0].parse::<u32>(), pg_mode(&r[1])) {
+            s.locks.insert((oid, m));
+        }
+    }
+    Ok(s)
+}
+
+/// `public."Order"` → `order`; `users` → `users`: the last name, unquoted, lower-cased
+/// (the server side is lower-cased too).
+fn rel_key(name: &str) -> String {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in name.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    parts.pop().unwrap_or_default().to_lowercase()
+}
+
+/// The first keyword of a statement, comments skipped, upper-cased.
+fn first_word(sql: &str) -> String {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("--") {
+            s = rest.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(rest) = s.strip_prefix("/*") {
+            s = rest.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    s.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("").to_ascii_uppercase()
+}
+
+fn opens_transaction(word: &str) -> bool {
+    matches!(word, "BEGIN" | "START")
+}
+
+fn ends_transaction(word: &str) -> bool {
+    matches!(word, "COMMIT" | "END" | "ROLLBACK" | "ABORT")
+}
+
+fn mode_name(m: Option<LockMode>) -> &'static str {
+    m.map_or("no lock", |m| m.as_str())
+}
+
+/// Compares one statement's static effects with what the server did between two snapshots.
+fn compare(st: &StatementReport, before: &Snapshot, after: &Snapshot, truncate: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    // What migrade claims, on relations that existed before the statement.
+    let mut claims: BTreeMap<u32, LockMode> = BTreeMap::new();
+    for (name, mode) in st.effects.all_locks() {
+        if let Some(oid) = before.oid_of(&rel_key(name)) {
+            let e = claims.entry(oid).or_insert(mode);
+            *e = (*e).max(mode);
+        }
+    }
+    let held = |oid: u32| before.locks.iter().filter(|(o, _)| *o == oid).map(|(_, m)| *m).max();
+    let mut taken: BTreeMap<u32, LockMode> = BTreeMap::new();
+    for (oid, m) in after.locks.difference(&before.locks) {
+        if before.rels.contains_key(oid) {
+            let e = taken.entry(*oid).or_insert(*m);
+            *e = (*e).max(*m);
+        }
+    }
+    let oids: BTreeSet<u32> = claims.keys().chain(taken.keys()).copied().collect();
+    for oid in oids {
+        let (said, took, had) = (claims.get(&oid).copied(), taken.get(&oid).copied(), held(oid));
+        // A mode already held from an earlier statement of the transaction is not
+        // taken again: whatever this statement needs up to it cannot be observed.
+        if had.is_some() && said.max(took) <= had {
+            continue;
+        }
+        if said != took {
+            let kind = before.rels.get(&oid).map_or("relation", |r| kind_name(&r.kind));
+            out.push(format!(
+                "migrade said {} on {kind} {}; PostgreSQL took {}",
+                mode_name(said),
+                before.name(oid),
+                mode_name(took)
+            ));
+        }
+    }
+    // Rewrites: an existing table with a new relfilenode (TRUNCATE empties, it does not
+    // rewrite). A table the statement drops has no relfilenode after it: not a rewrite.
+    let rewritten: BTreeSet<u32> =
+        before.files.iter().filter(|(o, f)| after.files.get(*o).is_some_and(|g| g != *f)).map(|(o, _)| *o).collect();
+    let target = st.effects.table.as_deref().and_then(|t| before.oid_of(&rel_key(t)));
+    if st.effects.rewrite
+        && let Some(t) = target
+        && before.files.contains_key(&t)
+        && after.files.contains_key(&t)
+        && !rewritten.contains(&t)
+    {
+        out.push(format!(
+            "migrade said the statement rewrites {}; PostgreSQL kept its data files (no rewrite)",
+            before.name(t)
+        ));
+    }
+    if !truncate {
+        for o in rewritten {
+            if !(st.effects.rewrite && target == Some(o)) {
+                out.push(format!("PostgreSQL rewrote {} (a new relfilenode); migrade did not say so", before.name(o)));
+            }
+        }
+    }
+    out
+}
+
+fn kind_name(kind: &str) -> &'static str {
+    match kind {
+        "r" => "table",
+        "p" => "partitioned table",
+        "m" => "materialized view",
+        "v" => "view",
+        "f" => "foreign table",
+        "S" => "sequence",
+        _ => "relation",
+    }
+}
+
+fn finding(rule: &'static str, level: Level, st: &StatementReport, message: String, help: &str) -> Finding {
+    Finding {
+        rule,
+        level,
+        statement: Some(st.index),
+        span: st.span,
+        message,
+        help: help.to_string(),
+        ignored: false,
+        ignore_reason: None,
+        plan: Vec::new(),
+    }
+}
+
+fn db_error_text(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                s.push_str(&format!("; {d}"));
+            }
+            if let Some(h) = db.hint() {
+                s.push_str(&format!("; hint: {h}"));
+            }
+            s
+        }
+        None => e.to_string(),
+    }
+}
+
+/// Whether a statement is run: the up part of the file (not a down section, not sqitch verify).
+fn runs(file: &FileReport, st: &StatementReport) -> bool {
+    matches!(file.direction, Direction::Up | Direction::Repeatable) && !matches!(st.section, Some(Direction::Down))
+}
+
+/// Applies one file; adds its findings to `file`.
+fn apply(client: &mut postgres::Client, file: &mut FileReport) -> FileRun {
+    let mut run = FileRun { path: file.path.clone(), ..FileRun::default() };
+    let t0 = Instant::now();
+    let statements: Vec<StatementReport> = file.statements.iter().filter(|s| runs(file, s)).cloned().collect();
+    let text = file.text.clone();
+    let sql_of = |sp: Span| text.get(sp.start..sp.end).unwrap_or("");
+    let Some(first) = statements.first() else {
+        return run;
+    };
+    let wrapped = first.in_transaction && !opens_transaction(&first_word(sql_of(first.span)));
+    let mut in_tx = false;
+    let mut findings = Vec::new();
+    if wrapped {
+        if let Err(e) = client.batch_execute("BEGIN") {
+            findings.push(finding(
+                "verify-apply-failed",
+                Level::VeryHigh,
+                first,
+                format!("the transaction could not begin: {}", db_error_text(&e)),
+                "",
+            ));
+            run.failed = true;
+        }
+        in_tx = true;
+    }
+    for st in &statements {
+        if run.failed {
+            break;
+        }
+        let sql = sql_of(st.span);
+        let word = first_word(sql);
+        let observe = in_tx && !ends_transaction(&word);
+        let before = if observe { snapshot(client).ok() } else { None };
+        match client.batch_execute(sql) {
+            Ok(()) => {
+                run.applied += 1;
+                if opens_transaction(&word) {
+                    in_tx = true;
+                } else if ends_transaction(&word) {
+                    in_tx = false;
+                }
+                if let Some(before) = before
+                    && let Ok(after) = snapshot(client)
+                {
+                    run.observed += 1;
+                    for d in compare(st, &before, &after, word == "TRUNCATE") {
+                        run.disagreements += 1;
+                        findings.push(finding(
+                            "verify-disagrees",
+                            Level::High,
+                            st,
+                            d,
+                            "PostgreSQL is the truth: review this statement's locks by hand before deploying, and \
+                             report the difference (it is a bug in migrade's lock facts)",
+                        ));
+                    }
+                }
+            }
+            Err(_) if server::interrupted() => server::wait_for_exit(),
+            Err(e) => {
+                run.failed = true;
+                findings.push(finding(
+                    "verify-apply-failed",
+                    Level::VeryHigh,
+                    st,
+                    format!(
+                        "PostgreSQL refused statement {}: {}{}",
+                        st.index + 1,
+                        db_error_text(&e),
+                        if in_tx { "; the file's transaction was rolled back" } else { "" }
+                    ),
+                    "fix the statement (or the earlier migration it depends on) and run migrade verify again: \
+                     the migration tool stops at this statement too",
+                ));
+            }
+        }
+    }
+    // Whatever the outcome, leave no transaction open for the next file.
+    if in_tx || run.failed {
+        let end = if run.failed { "ROLLBACK" } else { "COMMIT" };
+        if let Err(e) = client.batch_execute(end)
+            && let Some(last) = statements.last()
+        {
+            run.failed = true;
+            findings.push(finding(
+                "verify-apply-failed",
+                Level::VeryHigh,
+                last,
+                format!("the file's transaction could not commit: {}", db_error_text(&e)),
+                "a deferred constraint or trigger failed at COMMIT: fix the data or the constraint",
+            ));
+        }
+    }
+    run.elapsed = t0.elapsed();
+    if !findings.is_empty() {
+        file.findings.extend(findings);
+        file.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
+        let grade = file.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
+        file.grade = file.grade.max(grade);
+        file.advice = Advice::for_grade(file.grade);
+    }
+    run
+}
+
+/// Starts a throwaway server with `bins`, applies every up file of `report` in order,
+/// and adds the verify findings to the files.
+pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, String> {
+    let version = bins.version.clone();
+    let server = server::Server::start(bins)?;
+    let mut client = server.connect("postgres")?;
+    let mut summary =
+        Summary { server: format!("{version}, throwaway cluster in {}", server.folder().display()), files: vec![] };
+    for file in report.files.iter_mut() {
+        if !matches!(file.direction, Direction::Up | Direction::Repeatable) {
+            continue;
+        }
+        summary.files.push(apply(&mut client, file));
+    }
+    drop(client);
+    drop(server);
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relation_keys_and_first_words() {
+        assert_eq!(rel_key("public.\"Order\""), "order");
+        assert_eq!(rel_key("\"a.b\""), "a.b");
+        assert_eq!(rel_key("users"), "users");
+        assert_eq!(first_word("-- c\n/* x */ begin;"), "BEGIN");
+        assert_eq!(first_word("  Truncate t"), "TRUNCATE");
+        assert_eq!(pg_mode("ShareRowExclusiveLock"), Some(LockMode::ShareRowExclusive));
+    }
+}

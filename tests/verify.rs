@@ -1,0 +1,232 @@
+//! `migrade verify` on the real PostgreSQL of this machine (Debian's postgresql
+//! package; scripts/setup.sh --test installs it): fixture folders under
+//! fixtures/verify/ are applied on a throwaway cluster the binary starts itself.
+//!
+//! - clean: every file applies, locks and the one rewrite agree: no verify finding;
+//! - apply_fails: the server's error on the right statement, and the next file still runs;
+//! - disagrees: two known differences between the static facts and PostgreSQL 15 are
+//!   reported with both sides (a rewrite that does not happen, a lock not taken);
+//! - the cluster's folder is gone after the run, and after Ctrl-C.
+//!
+//! Without PostgreSQL the tests fail with how to install it, unless
+//! `MIGRADE_SKIP_PG=1` (then they say so loudly and pass).
+//!
+//! Run: `cargo test --test verify`
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_migrade");
+
+fn pg_installed(test: &str) -> bool {
+    let found = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().join("bin/initdb").is_file());
+    if found {
+        return true;
+    }
+    if std::env::var("MIGRADE_SKIP_PG").is_ok_and(|v| v == "1") {
+        eprintln!("\n!!!!!!!! SKIPPED {test}: no PostgreSQL server binaries and MIGRADE_SKIP_PG=1 !!!!!!!!\n");
+        return false;
+    }
+    panic!(
+        "{test}: PostgreSQL's server binaries are not installed: run scripts/setup.sh --test (apt-get install postgresql)"
+    );
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/verify").join(name)
+}
+
+fn verify(folder: &str, extra: &[&str]) -> (Output, Value, String) {
+    let out = Command::new(BIN)
+        .args(["verify", "--no-config", "--format", "json"])
+        .args(extra)
+        .arg(fixture(folder))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (out, v, stderr)
+}
+
+/// (file name, rule, level, line, message) of every verify-* finding.
+fn verify_findings(v: &Value) -> Vec<(String, String, String, u64, String)> {
+    let mut out = Vec::new();
+    for f in v["files"].as_array().unwrap() {
+        let name = Path::new(f["path"].as_str().unwrap()).file_name().unwrap().to_string_lossy().to_string();
+        for x in f["findings"].as_array().unwrap() {
+            let rule = x["rule"].as_str().unwrap();
+            if rule.starts_with("verify-") {
+                out.push((
+                    name.clone(),
+                    rule.to_string(),
+                    x["level"].as_str().unwrap().to_string(),
+                    x["line"].as_u64().unwrap(),
+                    x["message"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The summary line on stderr, and the cluster folder it names (which must be gone).
+fn summary(stderr: &str) -> (String, PathBuf) {
+    let line = stderr.lines().find(|l| l.starts_with("verify: ")).unwrap_or_else(|| panic!("no summary: {stderr}"));
+    let folder = line.split("throwaway cluster in ").nth(1).and_then(|r| r.split(" — ").next()).unwrap();
+    (line.to_string(), PathBuf::from(folder))
+}
+
+#[test]
+fn a_folder_that_applies_cleanly_has_no_verify_finding() {
+    if !pg_installed("a_folder_that_applies_cleanly_has_no_verify_finding") {
+        return;
+    }
+    let (out, v, stderr) = verify("clean", &["--fail-on", "very-high"]);
+    assert_eq!(verify_findings(&v), vec![], "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (line, folder) = summary(&stderr);
+    assert!(line.contains("PostgreSQL) 15") || line.contains("PostgreSQL) 1"), "{line}");
+    // Both ups applied; the second file's three statements were observed (the ADD
+    // COLUMN's lock and the type change's lock and rewrite agree with lint's claims).
+    assert!(line.contains("2 up file(s) applied, 0 failed; 3 statement(s) observed"), "{line}");
+    assert!(line.contains(" 0 disagreement(s)"), "{line}");
+    assert!(!folder.exists(), "the throwaway cluster's folder {} is left behind", folder.display());
+    // lint's own findings are all there: verify adds, it does not replace.
+    let lint =
+        Command::new(BIN).args(["lint", "--no-config", "--format", "json"]).arg(fixture("clean")).output().unwrap();
+    let lint: Value = serde_json::from_slice(&lint.stdout).unwrap();
+    let count = |v: &Value| {
+        v["files"].as_array().unwrap().iter().map(|f| f["findings"].as_array().unwrap().len()).sum::<usize>()
+    };
+    assert_eq!(count(&lint), count(&v));
+}
+
+#[test]
+fn a_statement_the_server_refuses_is_reported_and_the_next_file_still_runs() {
+    if !pg_installed("a_statement_the_server_refuses_is_reported_and_the_next_file_still_runs") {
+        return;
+    }
+    let (out, v, stderr) = verify("apply_fails", &[]);
+    let found = verify_findings(&v);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (file, rule, level, line, message) = &found[0];
+    assert_eq!(
+        (file.as_str(), rule.as_str(), level.as_str(), *line),
+        ("0002_index_email.up.sql", "verify-apply-failed", "very-high", 2)
+    );
+    assert!(message.contains(r#"column "emial" does not exist (SQLSTATE 42703)"#), "{message}");
+    assert!(message.contains("rolled back"), "{message}");
+    let grade = |name: &str| {
+        v["files"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with(name)).unwrap()["grade"]
+            .clone()
+    };
+    assert_eq!(grade("0002_index_email.up.sql"), "very-high");
+    assert_eq!(out.status.code(), Some(1));
+    // 0003 ran after the failure, on the schema as it stood.
+    let (line, _) = summary(&stderr);
+    assert!(line.contains("2 up file(s) applied, 1 failed"), "{line}");
+    // lint alone says nothing of the sort: the column name is only wrong on a server.
+    let lint = Command::new(BIN)
+        .args(["lint", "--no-config", "--format", "json"])
+        .arg(fixture("apply_fails"))
+        .output()
+        .unwrap();
+    let lint: Value = serde_json::from_slice(&lint.stdout).unwrap();
+    assert!(verify_findings(&lint).is_empty());
+}
+
+#[test]
+fn a_lock_or_rewrite_the_server_does_not_take_is_reported_with_both_sides() {
+    if !pg_installed("a_lock_or_rewrite_the_server_does_not_take_is_reported_with_both_sides") {
+        return;
+    }
+    let (_, v, stderr) = verify("disagrees", &[]);
+    let found: Vec<(String, u64, String)> = verify_findings(&v)
+        .into_iter()
+        .map(|(f, r, l, line, m)| {
+            assert_eq!((r.as_str(), l.as_str()), ("verify-disagrees", "high"));
+            (f, line, m)
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "0002_known_gaps.up.sql".to_string(),
+                6,
+                "migrade said the statement rewrites orders; PostgreSQL kept its data files (no rewrite)".to_string()
+            ),
+            (
+                "0003_drop_missing_trigger.up.sql".to_string(),
+                5,
+                "migrade said ACCESS EXCLUSIVE on table orders; PostgreSQL took no lock".to_string()
+            ),
+        ],
+        "{stderr}"
+    );
+    let (line, _) = summary(&stderr);
+    assert!(line.contains(" 2 disagreement(s)"), "{line}");
+}
+
+#[test]
+fn ctrl_c_stops_the_server_and_deletes_its_folder() {
+    if !pg_installed("ctrl_c_stops_the_server_and_deletes_its_folder") {
+        return;
+    }
+    // A private TMPDIR the postgres user can traverse (the cluster's folder goes in it).
+    let tmp = tempfile::tempdir_in("/tmp").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let child = Command::new(BIN)
+        .args(["verify", "--no-config", "--format", "json"])
+        .arg(fixture("slow"))
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the server runs (its socket is there; initdb's bootstrap backend also
+    // writes a postmaster.pid, the socket comes only from the real server) and the
+    // statement has begun.
+    let t0 = Instant::now();
+    let pid_file = loop {
+        let found = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.path()).find(|d| {
+            std::fs::read_dir(d)
+                .map(|rd| rd.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".s.PGSQL.")))
+                .unwrap_or(false)
+        });
+        if let Some(d) = found {
+            break d.join("data/postmaster.pid");
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "the server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    let postmaster =
+        std::fs::read_to_string(&pid_file).unwrap_or_default().lines().next().unwrap_or("").trim().to_string();
+    assert!(!postmaster.is_empty());
+    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted; stopping the throwaway PostgreSQL"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    // The postmaster is gone too (a zombie waiting for its parent to reap it is gone).
+    let t0 = Instant::now();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{postmaster}/status"))
+            .is_ok_and(|s| s.lines().any(|l| l.starts_with("State:") && !l.contains("Z (zombie)")))
+    };
+    while alive() && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!alive(), "postgres {postmaster} still runs");
+}
