@@ -19,8 +19,13 @@ const HEADINGS: &[&str] =
 /// `0001_example.sql` cannot show: their pages use untagged ```` ```sql ```` blocks.
 /// Rules whose findings depend on file names, or on a real server (`migrade verify`),
 /// not on a statement's text: their pages have untagged examples.
-const NAME_DEPENDENT: &[&str] =
-    &["stage-name-mismatch", "missing-down-migration", "verify-apply-failed", "verify-disagrees"];
+const NAME_DEPENDENT: &[&str] = &[
+    "stage-name-mismatch",
+    "missing-down-migration",
+    "verify-apply-failed",
+    "verify-disagrees",
+    "verify-down-incomplete",
+];
 
 #[derive(Debug, PartialEq)]
 enum Tag {

@@ -4,6 +4,8 @@
 //!
 //! - clean: every file applies, locks and the one rewrite agree: no verify finding;
 //! - apply_fails: the server's error on the right statement, and the next file still runs;
+//! - downs: a down that forgets an index (left behind, and the up fails the second
+//!   time) and one that restores a column with another type;
 //! - disagrees: two known differences between the static facts and PostgreSQL 15 are
 //!   reported with both sides (a rewrite that does not happen, a lock not taken);
 //! - the cluster's folder is gone after the run, and after Ctrl-C.
@@ -96,6 +98,8 @@ fn a_folder_that_applies_cleanly_has_no_verify_finding() {
     // COLUMN's lock and the type change's lock and rewrite agree with lint's claims).
     assert!(line.contains("2 up file(s) applied, 0 failed; 3 statement(s) observed"), "{line}");
     assert!(line.contains(" 0 disagreement(s)"), "{line}");
+    // Both downs restore the schema before their up, and the ups apply again.
+    assert!(line.contains("2 down round trip(s), 0 incomplete"), "{line}");
     assert!(!folder.exists(), "the throwaway cluster's folder {} is left behind", folder.display());
     // lint's own findings are all there: verify adds, it does not replace.
     let lint =
@@ -229,4 +233,41 @@ fn ctrl_c_stops_the_server_and_deletes_its_folder() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(!alive(), "postgres {postmaster} still runs");
+}
+
+#[test]
+fn a_down_that_does_not_restore_the_schema_is_reported_with_what_differs() {
+    if !pg_installed("a_down_that_does_not_restore_the_schema_is_reported_with_what_differs") {
+        return;
+    }
+    let (_, v, stderr) = verify("downs", &[]);
+    let found: Vec<(String, String)> = verify_findings(&v)
+        .into_iter()
+        .map(|(f, r, l, _, m)| {
+            assert_eq!((r.as_str(), l.as_str()), ("verify-down-incomplete", "high"), "{m}");
+            (f, m)
+        })
+        .collect();
+    let on = |file: &str| found.iter().filter(|(f, _)| f == file).map(|(_, m)| m.as_str()).collect::<Vec<_>>();
+    // 0001's down (DROP TABLE) restores the empty schema: nothing.
+    assert!(on("0001_create_users.down.sql").is_empty(), "{found:#?}");
+    // 0002's down forgets the index: it is left behind, and the up fails the second time.
+    let idx = on("0002_email_index.down.sql");
+    assert_eq!(idx.len(), 2, "{idx:#?}");
+    assert!(
+        idx[0].contains("has what it did not have before the up") && idx[0].contains("users_email_idx"),
+        "{idx:#?}"
+    );
+    assert!(idx[1].contains(r#"the up fails when applied again: PostgreSQL refused statement 1: relation "users_email_idx" already exists"#), "{idx:#?}");
+    // 0003's down restores the column with another type.
+    let col = on("0003_widen_email.down.sql");
+    assert_eq!(
+        col,
+        vec![
+            "after the up and this down, the schema lacks what it had before the up: column public.users.email text NOT NULL",
+            "after the up and this down, the schema has what it did not have before the up: column public.users.email character varying(100) NOT NULL",
+        ]
+    );
+    let (line, _) = summary(&stderr);
+    assert!(line.contains("3 down round trip(s), 2 incomplete"), "{line}");
 }

@@ -344,6 +344,7 @@ pub static ALL: &[&Rule] = &[
     &unparsable_statement::RULE,
     &verify::APPLY_FAILED,
     &verify::DISAGREES,
+    &verify::DOWN_INCOMPLETE,
     &ignores::UNUSED_IGNORE,
     &ignores::INVALID_IGNORE,
     &dynamic_sql::RULE,

@@ -23,3 +23,13 @@ pub static DISAGREES: Rule = Rule {
     session: false,
     tags: &["verify"],
 };
+
+pub static DOWN_INCOMPLETE: Rule = Rule {
+    id: "verify-down-incomplete",
+    level: Level::High,
+    summary: "the down migration does not restore the schema its up changed (migrade verify)",
+    doc: rule_doc!("verify-down-incomplete"),
+    check: Check::Driver,
+    session: false,
+    tags: &["verify"],
+};

@@ -47,6 +47,9 @@ pub struct FileRun {
 pub struct Summary {
     pub server: String,
     pub files: Vec<FileRun>,
+    /// Ups with a down whose round trip (down, compare, up again) ran.
+    pub round_trips: usize,
+    pub downs_incomplete: usize,
 }
 
 impl Summary {
@@ -57,8 +60,8 @@ impl Summary {
         let disagreements: usize = self.files.iter().map(|f| f.disagreements).sum();
         format!(
             "verify: {} — {} up file(s) applied, {failed} failed; {observed} statement(s) observed in a transaction, \
-             {disagreements} disagreement(s) with migrade's lock and rewrite claims",
-            self.server, applied
+             {disagreements} disagreement(s) with migrade's lock and rewrite claims; {} down round trip(s), {} incomplete",
+            self.server, applied, self.round_trips, self.downs_incomplete
         )
     }
 }
@@ -300,19 +303,24 @@ fn runs(file: &FileReport, st: &StatementReport) -> bool {
     matches!(file.direction, Direction::Up | Direction::Repeatable) && !matches!(st.section, Some(Direction::Down))
 }
 
-/// Applies one file; adds its findings to `file`.
-fn apply(client: &mut postgres::Client, file: &mut FileReport) -> FileRun {
-    let mut run = FileRun { path: file.path.clone(), ..FileRun::default() };
+/// Runs `statements` of a file whose text is `text`; returns the run and its findings
+/// (observations only when `observe`).
+fn run_statements(
+    client: &mut postgres::Client,
+    path: &str,
+    text: &str,
+    statements: &[StatementReport],
+    observe_locks: bool,
+) -> (FileRun, Vec<Finding>) {
+    let mut run = FileRun { path: path.to_string(), ..FileRun::default() };
     let t0 = Instant::now();
-    let statements: Vec<StatementReport> = file.statements.iter().filter(|s| runs(file, s)).cloned().collect();
-    let text = file.text.clone();
     let sql_of = |sp: Span| text.get(sp.start..sp.end).unwrap_or("");
+    let mut findings = Vec::new();
     let Some(first) = statements.first() else {
-        return run;
+        return (run, findings);
     };
     let wrapped = first.in_transaction && !opens_transaction(&first_word(sql_of(first.span)));
     let mut in_tx = false;
-    let mut findings = Vec::new();
     if wrapped {
         if let Err(e) = client.batch_execute("BEGIN") {
             findings.push(finding(
@@ -326,13 +334,13 @@ fn apply(client: &mut postgres::Client, file: &mut FileReport) -> FileRun {
         }
         in_tx = true;
     }
-    for st in &statements {
+    for st in statements {
         if run.failed {
             break;
         }
         let sql = sql_of(st.span);
         let word = first_word(sql);
-        let observe = in_tx && !ends_transaction(&word);
+        let observe = observe_locks && in_tx && !ends_transaction(&word);
         let before = if observe { snapshot(client).ok() } else { None };
         match client.batch_execute(sql) {
             Ok(()) => {
@@ -395,32 +403,242 @@ fn apply(client: &mut postgres::Client, file: &mut FileReport) -> FileRun {
         }
     }
     run.elapsed = t0.elapsed();
-    if !findings.is_empty() {
-        file.findings.extend(findings);
-        file.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
-        let grade = file.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
-        file.grade = file.grade.max(grade);
-        file.advice = Advice::for_grade(file.grade);
-    }
-    run
+    (run, findings)
 }
 
-/// Starts a throwaway server with `bins`, applies every up file of `report` in order,
-/// and adds the verify findings to the files.
+/// Adds findings to a file and grades it again.
+fn attach(file: &mut FileReport, findings: Vec<Finding>) {
+    if findings.is_empty() {
+        return;
+    }
+    file.findings.extend(findings);
+    file.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
+    let grade = file.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
+    file.grade = file.grade.max(grade);
+    file.advice = Advice::for_grade(file.grade);
+}
+
+/// Every schema object of the user's schemas as one line each, for the down round trip:
+/// relations, columns (type, NOT NULL, default), constraints, indexes, views, functions
+/// (signature and body), types (enum labels, domains), sequences, policies, triggers,
+/// grants, extensions.
+const SCHEMA: &str = "
+WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+            AND nspname NOT LIKE 'pg_toast%' AND nspname NOT LIKE 'pg_temp%')
+SELECT 'schema ' || nspname FROM ns
+UNION ALL SELECT kind || ' ' || ns.nspname || '.' || c.relname FROM pg_class c JOIN ns ON ns.oid = c.relnamespace,
+  LATERAL (SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
+    WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' WHEN 'i' THEN 'index'
+    WHEN 'I' THEN 'index' ELSE NULL END AS kind) k WHERE kind IS NOT NULL
+UNION ALL SELECT 'column ' || ns.nspname || '.' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+  || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+UNION ALL SELECT 'constraint ' || co.conname || ' on ' || ns.nspname || '.' || cl.relname || ' ' || pg_get_constraintdef(co.oid)
+  FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid JOIN ns ON ns.oid = cl.relnamespace
+UNION ALL SELECT 'index definition ' || pg_get_indexdef(i.indexrelid)
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace
+UNION ALL SELECT 'view definition ' || ns.nspname || '.' || c.relname || ': ' || pg_get_viewdef(c.oid)
+  FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')
+UNION ALL SELECT 'function ' || p.oid::regprocedure::text || ' (body md5 ' || md5(coalesce(p.prosrc, '')) || ')'
+  FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+  WHERE NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.objid = p.oid AND dep.deptype = 'e')
+UNION ALL SELECT 'type ' || ns.nspname || '.' || t.typname || coalesce(' (' || (SELECT string_agg(e.enumlabel, ', '
+  ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid) || ')', '')
+  || CASE WHEN t.typtype = 'd' THEN ' domain over ' || format_type(t.typbasetype, t.typtypmod) ELSE '' END
+  FROM pg_type t JOIN ns ON ns.oid = t.typnamespace WHERE t.typtype IN ('e', 'd', 'r', 'm')
+  OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
+UNION ALL SELECT 'policy ' || pol.polname || ' on ' || ns.nspname || '.' || c.relname || ' '
+  || coalesce(pg_get_expr(pol.polqual, pol.polrelid), '') || ' ' || coalesce(pg_get_expr(pol.polwithcheck, pol.polrelid), '')
+  FROM pg_policy pol JOIN pg_class c ON c.oid = pol.polrelid JOIN ns ON ns.oid = c.relnamespace
+UNION ALL SELECT 'trigger ' || pg_get_triggerdef(t.oid)
+  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON ns.oid = c.relnamespace WHERE NOT t.tgisinternal
+UNION ALL SELECT 'grant on ' || ns.nspname || '.' || c.relname || ' ' || c.relacl::text
+  FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relacl IS NOT NULL
+UNION ALL SELECT 'row level security on ' || ns.nspname || '.' || c.relname
+  FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relrowsecurity
+UNION ALL SELECT 'extension ' || extname FROM pg_extension WHERE extname <> 'plpgsql'";
+
+fn schema(client: &mut postgres::Client) -> Result<BTreeSet<String>, postgres::Error> {
+    Ok(rows(client, SCHEMA)?.into_iter().filter_map(|r| r.into_iter().next()).collect())
+}
+
+fn listed(items: &[&String]) -> String {
+    let mut s = items.iter().take(5).map(|i| i.as_str()).collect::<Vec<_>>().join("; ");
+    if items.len() > 5 {
+        s.push_str(&format!("; and {} more", items.len() - 5));
+    }
+    s
+}
+
+/// Where an up file's down is: another file of the run (by index), or the Down section
+/// of the same file (goose, dbmate).
+enum Down {
+    File(usize),
+    Section,
+}
+
+/// The down of the up at `i`: `x.up.sql` / `x.down.sql`, `x_up.sql` / `x_down.sql`,
+/// `dir/up.sql` / `dir/down.sql` (Diesel), popx `x.postgres.up.sql` / `x.down.sql`, sqitch
+/// `deploy/x.sql` / `revert/x.sql`, or a Down section in the file itself.
+fn down_of(files: &[FileReport], i: usize) -> Option<Down> {
+    let up = &files[i];
+    if up.statements.iter().any(|s| s.section == Some(Direction::Down)) {
+        return Some(Down::Section);
+    }
+    let p = up.path.replace('\\', "/");
+    let mut candidates = Vec::new();
+    if let Some(stem) = p.strip_suffix(".up.sql") {
+        candidates.push(format!("{stem}.down.sql"));
+        if let Some(base) = stem.strip_suffix(".postgres") {
+            candidates.push(format!("{base}.down.sql"));
+            candidates.push(format!("{base}.postgres.down.sql"));
+        }
+    }
+    if let Some(stem) = p.strip_suffix("_up.sql") {
+        candidates.push(format!("{stem}_down.sql"));
+    }
+    if let Some(dir) = p.strip_suffix("/up.sql") {
+        candidates.push(format!("{dir}/down.sql"));
+    }
+    if p.contains("/deploy/") {
+        candidates.push(p.replacen("/deploy/", "/revert/", 1));
+    }
+    files
+        .iter()
+        .position(|f| f.direction == Direction::Down && candidates.iter().any(|c| f.path.replace('\\', "/") == *c))
+        .map(Down::File)
+}
+
+/// Whether the file has statements to run as an up.
+fn up_statements(file: &FileReport) -> Vec<StatementReport> {
+    file.statements.iter().filter(|s| runs(file, s)).cloned().collect()
+}
+
+/// The down round trip of an up that just applied: down, compare with the schema
+/// before the up, up again. Findings go to the down (file or section).
+fn round_trip(
+    client: &mut postgres::Client,
+    files: &[FileReport],
+    up: usize,
+    down: &Down,
+    before: &BTreeSet<String>,
+) -> (bool, Vec<(usize, Finding)>) {
+    let mut out = Vec::new();
+    let (di, statements): (usize, Vec<StatementReport>) = match down {
+        Down::File(d) => (*d, files[*d].statements.clone()),
+        Down::Section => {
+            (up, files[up].statements.iter().filter(|s| s.section == Some(Direction::Down)).cloned().collect())
+        }
+    };
+    let Some(first) = statements.first().cloned() else {
+        return (true, out);
+    };
+    let (run, findings) = run_statements(client, &files[di].path, &files[di].text, &statements, false);
+    out.extend(findings.into_iter().map(|f| (di, f)));
+    if run.failed {
+        return (false, out);
+    }
+    let Ok(after) = schema(client) else {
+        return (false, out);
+    };
+    let missing: Vec<&String> = before.difference(&after).collect();
+    let extra: Vec<&String> = after.difference(before).collect();
+    let mut complete = true;
+    let help = "make the down restore exactly the schema before its up: add what it forgets, \
+                recreate what it leaves different";
+    if !missing.is_empty() {
+        complete = false;
+        out.push((
+            di,
+            finding(
+                "verify-down-incomplete",
+                Level::High,
+                &first,
+                format!("after the up and this down, the schema lacks what it had before the up: {}", listed(&missing)),
+                help,
+            ),
+        ));
+    }
+    if !extra.is_empty() {
+        complete = false;
+        out.push((
+            di,
+            finding(
+                "verify-down-incomplete",
+                Level::High,
+                &first,
+                format!(
+                    "after the up and this down, the schema has what it did not have before the up: {}",
+                    listed(&extra)
+                ),
+                help,
+            ),
+        ));
+    }
+    // The up again: a down that leaves something behind often makes it fail.
+    let statements = up_statements(&files[up]);
+    let (run, findings) = run_statements(client, &files[up].path, &files[up].text, &statements, false);
+    if run.failed {
+        complete = false;
+        for f in findings.into_iter().filter(|f| f.rule == "verify-apply-failed") {
+            out.push((
+                di,
+                finding(
+                    "verify-down-incomplete",
+                    Level::High,
+                    &first,
+                    format!("after this down, the up fails when applied again: {}", f.message),
+                    help,
+                ),
+            ));
+        }
+    }
+    (complete, out)
+}
+
+/// Starts a throwaway server with `bins`, applies every up file of `report` in order
+/// (with its down round trip when it has one), and adds the verify findings to the files.
 pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, String> {
     let version = bins.version.clone();
     let server = server::Server::start(bins)?;
     let mut client = server.connect("postgres")?;
-    let mut summary =
-        Summary { server: format!("{version}, throwaway cluster in {}", server.folder().display()), files: vec![] };
-    for file in report.files.iter_mut() {
-        if !matches!(file.direction, Direction::Up | Direction::Repeatable) {
+    let mut summary = Summary {
+        server: format!("{version}, throwaway cluster in {}", server.folder().display()),
+        ..Summary::default()
+    };
+    let mut pending: Vec<(usize, Finding)> = Vec::new();
+    for i in 0..report.files.len() {
+        if !matches!(report.files[i].direction, Direction::Up | Direction::Repeatable) {
             continue;
         }
-        summary.files.push(apply(&mut client, file));
+        let down = down_of(&report.files, i);
+        let before = if down.is_some() { schema(&mut client).ok() } else { None };
+        let file = &report.files[i];
+        let statements = up_statements(file);
+        let (run, findings) = run_statements(&mut client, &file.path, &file.text, &statements, true);
+        let failed = run.failed;
+        summary.files.push(run);
+        pending.extend(findings.into_iter().map(|f| (i, f)));
+        if let (false, Some(down), Some(before)) = (failed, down, before) {
+            let (complete, findings) = round_trip(&mut client, &report.files, i, &down, &before);
+            summary.round_trips += 1;
+            if !complete {
+                summary.downs_incomplete += 1;
+            }
+            pending.extend(findings);
+        }
     }
     drop(client);
     drop(server);
+    let mut by_file: BTreeMap<usize, Vec<Finding>> = BTreeMap::new();
+    for (i, f) in pending {
+        by_file.entry(i).or_default().push(f);
+    }
+    for (i, findings) in by_file {
+        attach(&mut report.files[i], findings);
+    }
     Ok(summary)
 }
 
