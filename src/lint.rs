@@ -701,6 +701,7 @@ fn check_prepared(
         statements: out.statements,
         findings: out.findings,
         plan,
+        verify: None,
     }
 }
 

@@ -323,6 +323,56 @@ pub struct FileReport {
     pub plan: Vec<PlanStep>,
     /// For files with up and down sections (dbmate, goose): each section's own grade.
     pub sections: Vec<(Direction, Level)>,
+    /// What `migrade verify` saw a real PostgreSQL do with the file (None from `lint`).
+    pub verify: Option<FileVerify>,
+}
+
+/// `migrade verify`'s observations of one up file (JSON `verify`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FileVerify {
+    /// Every statement ran without error.
+    pub applied: bool,
+    pub statements: Vec<StatementVerify>,
+    /// The down round trip, when the file has a down and applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip: Option<RoundTrip>,
+}
+
+/// One statement as the server ran it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatementVerify {
+    /// Position in the file, from 0, and the number messages use, from 1.
+    pub index: usize,
+    pub number: usize,
+    pub ok: bool,
+    /// Run inside a transaction, so its locks were read from the session's pg_locks.
+    pub observed: bool,
+    /// Relation locks it took that were not held before it (tables, indexes,
+    /// sequences, views), strongest first per relation.
+    pub locks: Vec<ObservedLock>,
+    /// Existing tables that got a new relfilenode.
+    pub rewritten: Vec<String>,
+    /// Wall time of the statement on the throwaway server, in milliseconds (tables there
+    /// hold only what the migrations inserted).
+    pub millis: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedLock {
+    pub relation: String,
+    pub lock: &'static str,
+}
+
+/// Up, down, schema compared with the one before the up, up again.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundTrip {
+    pub down: String,
+    pub complete: bool,
+    /// Schema objects the down did not restore, and those it left behind.
+    pub not_restored: Vec<String>,
+    pub left_behind: Vec<String>,
+    /// The up applied again after the down.
+    pub up_again: bool,
 }
 
 impl FileReport {

@@ -329,6 +329,7 @@ fn file(path: &str, text: &str, grade: Level, findings: Vec<Finding>, plan: Vec<
         findings,
         plan,
         sections: Vec::new(),
+        verify: None,
     }
 }
 

@@ -101,10 +101,30 @@ fn a_folder_that_applies_cleanly_has_no_verify_finding() {
     // Both downs restore the schema before their up, and the ups apply again.
     assert!(line.contains("2 down round trip(s), 0 incomplete"), "{line}");
     assert!(!folder.exists(), "the throwaway cluster's folder {} is left behind", folder.display());
+    // The JSON `verify` section: per statement, the locks taken and the rewrite seen.
+    let f2 = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("0002_add_nickname.up.sql"))
+        .unwrap();
+    let sv = &f2["verify"];
+    assert_eq!(sv["applied"], true);
+    let st = sv["statements"].as_array().unwrap();
+    assert_eq!(st.len(), 3);
+    assert!(st.iter().all(|s| s["observed"] == true && s["ok"] == true && s["millis"].as_f64().is_some()));
+    assert_eq!(st[1]["locks"], serde_json::json!([{"relation": "users", "lock": "ACCESS EXCLUSIVE"}]));
+    assert_eq!(st[1]["rewritten"], serde_json::json!([]));
+    assert_eq!(st[2]["rewritten"], serde_json::json!(["users"]));
+    assert_eq!(sv["round_trip"]["complete"], true);
+    assert_eq!(sv["round_trip"]["up_again"], true);
+    assert!(sv["round_trip"]["down"].as_str().unwrap().ends_with("0002_add_nickname.down.sql"));
+    // lint has no verify section.
     // lint's own findings are all there: verify adds, it does not replace.
     let lint =
         Command::new(BIN).args(["lint", "--no-config", "--format", "json"]).arg(fixture("clean")).output().unwrap();
     let lint: Value = serde_json::from_slice(&lint.stdout).unwrap();
+    assert!(lint["files"].as_array().unwrap().iter().all(|f| f.get("verify").is_none()));
     let count = |v: &Value| {
         v["files"].as_array().unwrap().iter().map(|f| f["findings"].as_array().unwrap().len()).sum::<usize>()
     };

@@ -28,6 +28,9 @@ pub struct JsonFile<'a> {
     /// The file's `grade` is the highest of them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<JsonSection>,
+    /// `migrade verify` only: what a real PostgreSQL did with the file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<&'a crate::model::FileVerify>,
 }
 
 #[derive(Serialize)]
@@ -213,6 +216,7 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
                 }
             })
             .collect(),
+        verify: f.verify.as_ref(),
     }
 }
 

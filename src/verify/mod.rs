@@ -18,7 +18,10 @@
 
 pub mod server;
 
-use crate::model::{Advice, Direction, FileReport, Finding, Level, LockMode, Span, StatementReport};
+use crate::model::{
+    Advice, Direction, FileReport, FileVerify, Finding, Level, LockMode, ObservedLock, RoundTrip, Span,
+    StatementReport, StatementVerify,
+};
 use crate::report::RunReport;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -83,6 +86,8 @@ struct Snapshot {
     locks: BTreeSet<(u32, LockMode)>,
     /// relfilenode of the relations of a rewrite kind, by OID.
     files: BTreeMap<u32, u32>,
+    /// Every user relation (indexes included), for the report of observed locks.
+    all: BTreeMap<u32, String>,
 }
 
 impl Snapshot {
@@ -132,6 +137,7 @@ fn snapshot(client: &mut postgres::Client) -> Result<Snapshot, postgres::Error> 
     for r in rows(client, SNAPSHOT_RELS)? {
         let [oid, name, kind, file] = [&r[0], &r[1], &r[2], &r[3]];
         let Ok(oid) = oid.parse::<u32>() else { continue };
+        s.all.insert(oid, name.clone());
         if LOCK_KINDS.contains(&kind.as_str()) {
             s.rels.insert(oid, Rel { name: name.clone(), kind: kind.clone() });
         }
@@ -311,13 +317,14 @@ fn run_statements(
     text: &str,
     statements: &[StatementReport],
     observe_locks: bool,
-) -> (FileRun, Vec<Finding>) {
+) -> (FileRun, Vec<Finding>, Vec<StatementVerify>) {
     let mut run = FileRun { path: path.to_string(), ..FileRun::default() };
+    let mut seen = Vec::new();
     let t0 = Instant::now();
     let sql_of = |sp: Span| text.get(sp.start..sp.end).unwrap_or("");
     let mut findings = Vec::new();
     let Some(first) = statements.first() else {
-        return (run, findings);
+        return (run, findings, seen);
     };
     let wrapped = first.in_transaction && !opens_transaction(&first_word(sql_of(first.span)));
     let mut in_tx = false;
@@ -342,7 +349,18 @@ fn run_statements(
         let word = first_word(sql);
         let observe = observe_locks && in_tx && !ends_transaction(&word);
         let before = if observe { snapshot(client).ok() } else { None };
-        match client.batch_execute(sql) {
+        let started = Instant::now();
+        let result = client.batch_execute(sql);
+        let mut sv = StatementVerify {
+            index: st.index,
+            number: st.index + 1,
+            ok: result.is_ok(),
+            observed: false,
+            locks: Vec::new(),
+            rewritten: Vec::new(),
+            millis: started.elapsed().as_secs_f64() * 1000.0,
+        };
+        match result {
             Ok(()) => {
                 run.applied += 1;
                 if opens_transaction(&word) {
@@ -354,6 +372,7 @@ fn run_statements(
                     && let Ok(after) = snapshot(client)
                 {
                     run.observed += 1;
+                    observed(&before, &after, &mut sv);
                     for d in compare(st, &before, &after, word == "TRUNCATE") {
                         run.disagreements += 1;
                         findings.push(finding(
@@ -385,6 +404,7 @@ fn run_statements(
                 ));
             }
         }
+        seen.push(sv);
     }
     // Whatever the outcome, leave no transaction open for the next file.
     if in_tx || run.failed {
@@ -403,7 +423,34 @@ fn run_statements(
         }
     }
     run.elapsed = t0.elapsed();
-    (run, findings)
+    (run, findings, seen)
+}
+
+/// Fills a statement's observed locks and rewrites from the snapshots around it.
+fn observed(before: &Snapshot, after: &Snapshot, sv: &mut StatementVerify) {
+    sv.observed = true;
+    let name = |oid: u32| {
+        before
+            .rels
+            .get(&oid)
+            .or_else(|| after.rels.get(&oid))
+            .map(|r| r.name.clone())
+            .or_else(|| after.all.get(&oid).cloned())
+    };
+    let mut strongest: BTreeMap<String, LockMode> = BTreeMap::new();
+    for (oid, m) in after.locks.difference(&before.locks) {
+        if let Some(n) = name(*oid) {
+            let e = strongest.entry(n).or_insert(*m);
+            *e = (*e).max(*m);
+        }
+    }
+    sv.locks = strongest.into_iter().map(|(relation, m)| ObservedLock { relation, lock: m.as_str() }).collect();
+    sv.rewritten = before
+        .files
+        .iter()
+        .filter(|(o, f)| after.files.get(*o).is_some_and(|g| g != *f))
+        .map(|(o, _)| before.name(*o))
+        .collect();
 }
 
 /// Adds findings to a file and grades it again.
@@ -524,7 +571,7 @@ fn round_trip(
     up: usize,
     down: &Down,
     before: &BTreeSet<String>,
-) -> (bool, Vec<(usize, Finding)>) {
+) -> (RoundTrip, Vec<(usize, Finding)>) {
     let mut out = Vec::new();
     let (di, statements): (usize, Vec<StatementReport>) = match down {
         Down::File(d) => (*d, files[*d].statements.clone()),
@@ -532,16 +579,25 @@ fn round_trip(
             (up, files[up].statements.iter().filter(|s| s.section == Some(Direction::Down)).cloned().collect())
         }
     };
-    let Some(first) = statements.first().cloned() else {
-        return (true, out);
+    let mut trip = RoundTrip {
+        down: files[di].path.clone(),
+        complete: false,
+        not_restored: Vec::new(),
+        left_behind: Vec::new(),
+        up_again: false,
     };
-    let (run, findings) = run_statements(client, &files[di].path, &files[di].text, &statements, false);
+    let Some(first) = statements.first().cloned() else {
+        trip.complete = true;
+        trip.up_again = true;
+        return (trip, out);
+    };
+    let (run, findings, _) = run_statements(client, &files[di].path, &files[di].text, &statements, false);
     out.extend(findings.into_iter().map(|f| (di, f)));
     if run.failed {
-        return (false, out);
+        return (trip, out);
     }
     let Ok(after) = schema(client) else {
-        return (false, out);
+        return (trip, out);
     };
     let missing: Vec<&String> = before.difference(&after).collect();
     let extra: Vec<&String> = after.difference(before).collect();
@@ -579,7 +635,8 @@ fn round_trip(
     }
     // The up again: a down that leaves something behind often makes it fail.
     let statements = up_statements(&files[up]);
-    let (run, findings) = run_statements(client, &files[up].path, &files[up].text, &statements, false);
+    let (run, findings, _) = run_statements(client, &files[up].path, &files[up].text, &statements, false);
+    trip.up_again = !run.failed;
     if run.failed {
         complete = false;
         for f in findings.into_iter().filter(|f| f.rule == "verify-apply-failed") {
@@ -595,7 +652,10 @@ fn round_trip(
             ));
         }
     }
-    (complete, out)
+    trip.not_restored = missing.iter().map(|s| s.to_string()).collect();
+    trip.left_behind = extra.iter().map(|s| s.to_string()).collect();
+    trip.complete = complete;
+    (trip, out)
 }
 
 /// Starts a throwaway server with `bins`, applies every up file of `report` in order
@@ -617,18 +677,21 @@ pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, Str
         let before = if down.is_some() { schema(&mut client).ok() } else { None };
         let file = &report.files[i];
         let statements = up_statements(file);
-        let (run, findings) = run_statements(&mut client, &file.path, &file.text, &statements, true);
+        let (run, findings, seen) = run_statements(&mut client, &file.path, &file.text, &statements, true);
         let failed = run.failed;
         summary.files.push(run);
         pending.extend(findings.into_iter().map(|f| (i, f)));
+        let mut fv = FileVerify { applied: !failed, statements: seen, round_trip: None };
         if let (false, Some(down), Some(before)) = (failed, down, before) {
-            let (complete, findings) = round_trip(&mut client, &report.files, i, &down, &before);
+            let (trip, findings) = round_trip(&mut client, &report.files, i, &down, &before);
             summary.round_trips += 1;
-            if !complete {
+            if !trip.complete {
                 summary.downs_incomplete += 1;
             }
+            fv.round_trip = Some(trip);
             pending.extend(findings);
         }
+        report.files[i].verify = Some(fv);
     }
     drop(client);
     drop(server);
