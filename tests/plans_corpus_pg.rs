@@ -35,7 +35,8 @@
 //! project): without it the test says so loudly and passes, the project's own
 //! tests do not need it. PostgreSQL as for tests/plans_pg.rs (`MIGRADE_SKIP_PG=1`
 //! passes loudly when none is installed). `MIGRADE_CORPUS_ONLY=text` limits the
-//! run to folders whose path contains `text`; `MIGRADE_BIN` runs another
+//! run to folders whose path contains `text`; `MIGRADE_CORPUS_JOBS` (default 2)
+//! folders run at once; `MIGRADE_BIN` runs another
 //! migrade binary (to measure a change before and after).
 //!
 //! Run: `cargo test --release --test plans_corpus_pg -- --ignored --nocapture`
@@ -306,6 +307,14 @@ fn drop_db(server: &Server, db: &str) {
     let _ = server.sql(&format!("DROP DATABASE IF EXISTS {db};"));
 }
 
+enum Outcome {
+    /// The folder does not apply on vanilla PostgreSQL: the file and its error.
+    Skipped(String),
+    /// The harness itself failed (a database could not be created, …).
+    Error(String),
+    Done(Tally),
+}
+
 struct Tally {
     plans: usize,
     ran: usize,
@@ -419,34 +428,56 @@ fn corpus_plans_run_and_reach_the_files_schema() {
     println!("plans_corpus_pg: migrade lint of the corpus: {:.1}s", t0.elapsed().as_secs_f64());
     let mut failed = Vec::new();
     let (mut plans, mut ran, mut reached, mut used) = (0, 0, 0, 0);
-    for (i, folder) in all.iter().enumerate() {
-        let db = format!("corpus_{i}");
-        let tf = Instant::now();
-        if let Err(e) = applies(&server, &db, folder) {
-            println!(
+    // Folders in parallel (MIGRADE_CORPUS_JOBS, default 2: one database each), the
+    // biggest first; printed in folder order.
+    let jobs: usize = std::env::var("MIGRADE_CORPUS_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(2).max(1);
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(all[i].files.len()));
+    let next = std::sync::Mutex::new(order.into_iter());
+    let results: std::sync::Mutex<Vec<Option<(Outcome, f64)>>> =
+        std::sync::Mutex::new((0..all.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    let Some(i) = next.lock().expect("queue").next() else { break };
+                    let (folder, db, tf) = (&all[i], format!("corpus_{i}"), Instant::now());
+                    let outcome = match applies(&server, &db, folder) {
+                        Err(e) => Outcome::Skipped(e),
+                        Ok(()) => match check_plans(&server, &db, folder) {
+                            Err(e) => Outcome::Error(e),
+                            Ok(t) => Outcome::Done(t),
+                        },
+                    };
+                    results.lock().expect("results")[i] = Some((outcome, tf.elapsed().as_secs_f64()));
+                }
+            });
+        }
+    });
+    for (folder, r) in all.iter().zip(results.into_inner().expect("results")) {
+        let Some((outcome, secs)) = r else { continue };
+        match outcome {
+            Outcome::Skipped(e) => println!(
                 "skipped {} ({} files): does not apply on vanilla PostgreSQL {}: {e}",
                 folder.name,
                 folder.files.len(),
                 bins.major
-            );
-            continue;
-        }
-        used += 1;
-        match check_plans(&server, &db, folder) {
-            Err(e) => {
+            ),
+            Outcome::Error(e) => {
+                used += 1;
                 println!("{}: harness error: {e}", folder.name);
                 failed.push(format!("{}: {e}", folder.name));
             }
-            Ok(t) => {
+            Outcome::Done(t) => {
+                used += 1;
                 println!(
-                    "{}: {}/{} plans run, {}/{} reach the file's schema ({} files, {:.0}s)",
+                    "{}: {}/{} plans run, {}/{} reach the file's schema ({} files, {secs:.0}s)",
                     folder.name,
                     t.ran,
                     t.plans,
                     t.reached,
                     t.plans,
                     folder.files.len(),
-                    tf.elapsed().as_secs_f64()
                 );
                 for f in &t.failures {
                     println!("  {f}");
