@@ -155,8 +155,15 @@ struct VerifyArgs {
     #[command(flatten)]
     lint: LintArgs,
     /// The folder of PostgreSQL's server binaries (initdb, pg_ctl, postgres).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "database_url")]
     pg_bin: Option<PathBuf>,
+    /// Use this scratch database instead of a throwaway server (libpq URL or key=value
+    /// string). It must be empty unless --allow-nonempty.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// With --database-url: apply the migrations even if the database already holds tables.
+    #[arg(long, requires = "database_url")]
+    allow_nonempty: bool,
 }
 
 #[derive(Subcommand)]
@@ -389,21 +396,37 @@ fn finish(mut result: RunReport, failed: bool, jobs: &[Job], args: &LintArgs) ->
 
 /// `migrade verify`: lint, then apply the up files to a throwaway server (src/verify).
 fn verify(mut args: VerifyArgs) -> ExitCode {
-    let bins = match migrade::verify::server::find(args.pg_bin.as_deref()) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+    // The server first: its major version is the target version.
+    enum Target {
+        Throwaway(migrade::verify::server::Bins),
+        Scratch(Box<postgres::Client>, String),
+    }
+    let (target, major) = match &args.database_url {
+        Some(url) => match migrade::verify::connect_scratch(url, args.allow_nonempty) {
+            Ok((client, major, described)) => (Target::Scratch(Box::new(client), described), major),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => match migrade::verify::server::find(args.pg_bin.as_deref()) {
+            Ok(b) => {
+                let major = b.major;
+                (Target::Throwaway(b), major)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     match args.lint.common.pg_version {
-        Some(v) if v != bins.major => eprintln!(
-            "warning: --pg-version {v}, but the server binaries are PostgreSQL {}: lint's version checks use {v}, \
-             the server runs {}",
-            bins.major, bins.major
+        Some(v) if v != major => eprintln!(
+            "warning: --pg-version {v}, but the server is PostgreSQL {major}: lint's version checks use {v}, \
+             the server runs {major}"
         ),
         Some(_) => {}
-        None => args.lint.common.pg_version = Some(bins.major),
+        None => args.lint.common.pg_version = Some(major),
     }
     let args_lint = &args.lint;
     let jobs = match jobs(args_lint) {
@@ -414,7 +437,11 @@ fn verify(mut args: VerifyArgs) -> ExitCode {
         Ok(r) => r,
         Err(c) => return c,
     };
-    match migrade::verify::verify(&mut result, bins) {
+    let summary = match target {
+        Target::Throwaway(bins) => migrade::verify::verify(&mut result, bins),
+        Target::Scratch(mut client, described) => Ok(migrade::verify::verify_on(&mut result, &mut client, described)),
+    };
+    match summary {
         Ok(summary) => eprintln!("{}", summary.line()),
         Err(e) => {
             eprintln!("error: migrade verify: {e}");

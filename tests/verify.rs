@@ -291,3 +291,46 @@ fn a_down_that_does_not_restore_the_schema_is_reported_with_what_differs() {
     let (line, _) = summary(&stderr);
     assert!(line.contains("3 down round trip(s), 2 incomplete"), "{line}");
 }
+
+#[allow(dead_code)]
+#[path = "pg/server.rs"]
+mod server;
+
+#[test]
+fn a_scratch_database_is_used_only_when_empty_or_allowed() {
+    if !pg_installed("a_scratch_database_is_used_only_when_empty_or_allowed") {
+        return;
+    }
+    // Someone's own server (the test harness's), with an empty database `scratch`.
+    let bins = server::find_bins().expect("server binaries");
+    let srv = server::Server::start(&bins).expect("server");
+    let made = srv.sql("CREATE DATABASE scratch;");
+    assert!(made.ok, "{}", made.stderr);
+    let url = format!("host={} port={} user=postgres dbname=scratch", srv.socket_dir().display(), srv.port());
+    let (out, v, stderr) = verify("clean", &["--fail-on", "very-high", "--database-url", &url]);
+    assert_eq!(verify_findings(&v), vec![], "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(", scratch database scratch — 2 up file(s) applied, 0 failed"), "{stderr}");
+    // The migrations are in it now: a second run is refused, the database untouched ...
+    let (out, v2) = {
+        let o = Command::new(BIN)
+            .args(["verify", "--no-config", "--format", "json", "--database-url", &url])
+            .arg(fixture("clean"))
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr).to_string();
+        (o, e)
+    };
+    assert_eq!(out.status.code(), Some(2), "{v2}");
+    assert!(v2.contains("already holds") && v2.contains("--allow-nonempty"), "{v2}");
+    // ... unless allowed: then the first CREATE TABLE fails, as it would on that database.
+    let (_, v, stderr) = verify("clean", &["--database-url", &url, "--allow-nonempty"]);
+    let found = verify_findings(&v);
+    assert!(
+        found.iter().any(|(_, r, _, _, m)| r == "verify-apply-failed" && m.contains("already exists")),
+        "{stderr}\n{found:#?}"
+    );
+    // The postgres database of that server was never touched.
+    let tables = srv.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public';");
+    assert_eq!(tables.stdout.trim(), "0");
+}

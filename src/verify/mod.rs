@@ -664,26 +664,62 @@ pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, Str
     let version = bins.version.clone();
     let server = server::Server::start(bins)?;
     let mut client = server.connect("postgres")?;
-    let mut summary = Summary {
-        server: format!("{version}, throwaway cluster in {}", server.folder().display()),
-        ..Summary::default()
-    };
+    let described = format!("{version}, throwaway cluster in {}", server.folder().display());
+    let summary = verify_on(report, &mut client, described);
+    drop(client);
+    drop(server);
+    Ok(summary)
+}
+
+/// A scratch database the user named (`--database-url`): connected, and refused when it
+/// already holds tables, views or sequences unless `allow_nonempty`. Returns the client,
+/// the server's major version and its description.
+pub fn connect_scratch(url: &str, allow_nonempty: bool) -> Result<(postgres::Client, u32, String), String> {
+    let config: postgres::Config = url.parse().map_err(|e| format!("--database-url: {e}"))?;
+    let mut client = config.connect(postgres::NoTls).map_err(|e| format!("--database-url: cannot connect: {e}"))?;
+    let info = rows(&mut client, "SELECT current_setting('server_version_num'), version(), current_database()")
+        .map_err(|e| format!("--database-url: {e}"))?;
+    let row = info.first().ok_or("--database-url: the server answered nothing")?;
+    let major = row[0].parse::<u32>().map(|n| n / 10000).unwrap_or(0);
+    let count = rows(
+        &mut client,
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+         AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'",
+    )
+    .map_err(|e| format!("--database-url: {e}"))?;
+    let n: u64 = count.first().and_then(|r| r[0].parse().ok()).unwrap_or(0);
+    if n > 0 && !allow_nonempty {
+        return Err(format!(
+            "--database-url: database {} already holds {n} table(s), view(s) or sequence(s): verify applies \
+             migrations to it, so it must be a scratch database; give an empty one, or --allow-nonempty if this one \
+             is yours to change",
+            row[2]
+        ));
+    }
+    Ok((client, major, format!("{}, scratch database {}", row[1], row[2])))
+}
+
+/// Applies the up files on `client`'s database (a fresh one, or a scratch one the user
+/// named); see [`verify`].
+pub fn verify_on(report: &mut RunReport, client: &mut postgres::Client, described: String) -> Summary {
+    let mut summary = Summary { server: described, ..Summary::default() };
     let mut pending: Vec<(usize, Finding)> = Vec::new();
     for i in 0..report.files.len() {
         if !matches!(report.files[i].direction, Direction::Up | Direction::Repeatable) {
             continue;
         }
         let down = down_of(&report.files, i);
-        let before = if down.is_some() { schema(&mut client).ok() } else { None };
+        let before = if down.is_some() { schema(client).ok() } else { None };
         let file = &report.files[i];
         let statements = up_statements(file);
-        let (run, findings, seen) = run_statements(&mut client, &file.path, &file.text, &statements, true);
+        let (run, findings, seen) = run_statements(client, &file.path, &file.text, &statements, true);
         let failed = run.failed;
         summary.files.push(run);
         pending.extend(findings.into_iter().map(|f| (i, f)));
         let mut fv = FileVerify { applied: !failed, statements: seen, round_trip: None };
         if let (false, Some(down), Some(before)) = (failed, down, before) {
-            let (trip, findings) = round_trip(&mut client, &report.files, i, &down, &before);
+            let (trip, findings) = round_trip(client, &report.files, i, &down, &before);
             summary.round_trips += 1;
             if !trip.complete {
                 summary.downs_incomplete += 1;
@@ -693,8 +729,6 @@ pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, Str
         }
         report.files[i].verify = Some(fv);
     }
-    drop(client);
-    drop(server);
     let mut by_file: BTreeMap<usize, Vec<Finding>> = BTreeMap::new();
     for (i, f) in pending {
         by_file.entry(i).or_default().push(f);
@@ -702,7 +736,7 @@ pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, Str
     for (i, findings) in by_file {
         attach(&mut report.files[i], findings);
     }
-    Ok(summary)
+    summary
 }
 
 #[cfg(test)]
