@@ -19,8 +19,42 @@ pub struct FactCtx<'a> {
     /// new, but not empty.
     pub filled: &'a HashSet<String>,
     pub pg_version: u32,
-    /// The deploy session's TimeZone is UTC (configuration).
+    /// The session's TimeZone is UTC: configuration, or a `SET TimeZone` earlier in the
+    /// same file (session) or transaction (`SET LOCAL`), which overrides the configuration.
     pub utc: bool,
+}
+
+/// Whether a `SET TimeZone` value names a zone with a fixed zero offset, the case in
+/// which PostgreSQL 12+ changes timestamp <-> timestamptz without a rewrite
+/// (`TimestampTimestampTzRequiresRewrite`). `None` for DEFAULT/RESET/LOCAL (no value).
+pub fn timezone_is_utc(value: &str) -> Option<bool> {
+    let v = value.trim().trim_matches('\'').to_ascii_lowercase();
+    if v.is_empty() || v == "default" || v == "local" {
+        return None;
+    }
+    let zero = [
+        "utc",
+        "etc/utc",
+        "uct",
+        "etc/uct",
+        "gmt",
+        "etc/gmt",
+        "gmt0",
+        "etc/gmt0",
+        "gmt+0",
+        "gmt-0",
+        "etc/gmt+0",
+        "etc/gmt-0",
+        "greenwich",
+        "etc/greenwich",
+        "universal",
+        "etc/universal",
+        "zulu",
+        "etc/zulu",
+        "z",
+        "0",
+    ];
+    Some(zero.contains(&v.as_str()))
 }
 
 impl FactCtx<'_> {
@@ -164,6 +198,27 @@ pub fn add_column_rewrites(c: &ColumnSpec, pg_version: u32, schema: &Schema) -> 
     }
 }
 
+/// The default name of the sequence a serial or identity column owns
+/// (`<table>_<column>_seq`); `None` when it would exceed PostgreSQL's 63-byte names
+/// (the server then shortens it).
+fn owned_sequence_name(table: &str, column: &str) -> Option<String> {
+    let name = format!("{table}_{column}_seq");
+    (name.len() <= 63).then_some(name)
+}
+
+/// The sequences owned by `table`'s serial/identity columns the history knows: dropped
+/// with the column or table, each under ACCESS EXCLUSIVE.
+fn owned_sequences(schema: &Schema, table: &str, only_column: Option<&str>) -> Vec<String> {
+    let Some(t) = schema.table(table) else {
+        return vec![];
+    };
+    t.columns
+        .iter()
+        .filter(|c| c.from_sequence() && only_column.is_none_or(|o| o == c.name))
+        .filter_map(|c| owned_sequence_name(table, &c.name))
+        .collect()
+}
+
 /// Computes the effects of one statement.
 pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
     let mut e = Effects::default();
@@ -214,6 +269,9 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
                 match kind {
                     ObjKind::Table | ObjKind::ForeignTable => {
                         e.lock(&n.name, AccessExclusive);
+                        for sq in owned_sequences(cx.schema, &n.name, None) {
+                            e.lock(&sq, AccessExclusive);
+                        }
                         if let Some(t) = cx.schema.table(&n.name) {
                             for k in &t.constraints {
                                 if let Some(r) = &k.references
@@ -482,6 +540,10 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
                 && r != table
             {
                 e.lock(&r, AccessExclusive);
+            }
+            // A serial/identity column's owned sequence is dropped with it.
+            for sq in owned_sequences(cx.schema, table, Some(column)) {
+                e.lock(&sq, AccessExclusive);
             }
             // `IF EXISTS` of a column the history dropped or renamed away: nothing is lost.
             let no_op = *if_exists && cx.schema.gone_column(table, column).is_some();

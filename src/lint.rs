@@ -144,6 +144,8 @@ struct FileState {
     tx_id: usize,
     lock_timeout_session: bool,
     statement_timeout_session: bool,
+    /// A session-level `SET TimeZone` earlier in the file: whether it is UTC.
+    utc_session: Option<bool>,
 }
 
 impl FileState {
@@ -158,6 +160,7 @@ impl FileState {
             tx_id: 0,
             lock_timeout_session: false,
             statement_timeout_session: false,
+            utc_session: None,
         }
     }
     fn in_tx(&self) -> bool {
@@ -318,7 +321,7 @@ impl Linter<'_> {
             new_objects: &st.new_objects,
             filled: &st.filled,
             pg_version: self.settings.pg_version,
-            utc: self.settings.utc,
+            utc: tx.utc_local.or(st.utc_session).unwrap_or(self.settings.utc),
         };
         let mut effects = facts::effects(&parsed.op, &parsed.reads, &fx);
         let mut hits: Vec<(&'static str, Hit)> = Vec::new();
@@ -389,6 +392,8 @@ impl Linter<'_> {
                 ("lock_timeout", false) => st.lock_timeout_session = on,
                 ("statement_timeout", true) => st.tx.statement_timeout = on,
                 ("statement_timeout", false) => st.statement_timeout_session = on,
+                ("timezone", true) => st.tx.utc_local = facts::timezone_is_utc(value),
+                ("timezone", false) => st.utc_session = facts::timezone_is_utc(value),
                 _ => {}
             }
         }

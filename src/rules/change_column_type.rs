@@ -29,7 +29,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         };
         let known = cx.schema().table(&table.name).and_then(|t| t.column(column));
         let old = known.map(|c| &c.type_ref);
-        let tc = type_change(old, new_type, using.as_ref(), collation.as_deref(), cx.pg(), cx.settings.utc);
+        let tc = type_change(old, new_type, using.as_ref(), collation.as_deref(), cx.pg(), cx.facts.utc);
         let from = old.map(|t| format!(" from {}", t.display)).unwrap_or_default();
         let (level, message) = match &tc {
             TypeChange::NoRewrite => (

@@ -134,6 +134,8 @@ pub struct TxState {
     pub enum_values_added: Vec<(String, String)>,
     pub lock_timeout: bool,
     pub statement_timeout: bool,
+    /// `SET LOCAL TimeZone` earlier in this transaction: whether it is UTC.
+    pub utc_local: Option<bool>,
 }
 
 /// Settings the rules read.

@@ -9,6 +9,8 @@
 //!                                             an earlier migration (schema history)
 //! -- session: SET TimeZone = 'UTC';           session-only SQL (repeatable), run on the
 //!                                             server before the statement, not shown to migrade
+//! -- session-in-file                          the session lines are also in migrade's file,
+//!                                             before the statement (a SET the file makes itself)
 //! -- notx                                     the statement refuses a transaction block
 //! -- migrade-args: --session-timezone-utc     extra arguments for `migrade lint`
 //! -- compare-scan                             transactional only: compare the tables the
@@ -123,6 +125,8 @@ pub struct Case {
     /// `-- compare-scan`: the server's scans (`pg_stat_xact_user_tables.seq_scan`) are
     /// compared with migrade's `effects.scan` claim.
     pub compare_scan: bool,
+    /// `-- session-in-file`: migrade sees the `session` lines before the statement, in the same file.
+    pub session_in_file: bool,
     pub stmt: String,
 }
 
@@ -214,11 +218,13 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
                         migrade_args: vec![],
                         blockers: vec![],
                         compare_scan: false,
+                        session_in_file: false,
                         stmt: String::new(),
                     });
                 }
                 (
-                    "setup" | "session" | "known-gap" | "note" | "notx" | "migrade-args" | "blocker" | "compare-scan",
+                    "setup" | "session" | "known-gap" | "note" | "notx" | "migrade-args" | "blocker" | "compare-scan"
+                    | "session-in-file",
                     _,
                 ) if cases.is_empty() => {
                     return Err(err(format!("`{key}` before the first `-- case:`")));
@@ -228,6 +234,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
                 ("note", Some(v)) => cases.last_mut().unwrap().notes.push(v.to_string()),
                 ("notx", None) => cases.last_mut().unwrap().notx = true,
                 ("compare-scan", None) => cases.last_mut().unwrap().compare_scan = true,
+                ("session-in-file", None) => cases.last_mut().unwrap().session_in_file = true,
                 ("blocker", Some(v)) => {
                     let b = parse_blocker(v).map_err(err)?;
                     cases.last_mut().unwrap().blockers.push(b);

@@ -112,7 +112,17 @@ pub fn run(bin: &Path, dir: &Path, case: &Case, pg_major: u32) -> Result<Report,
         }
         history.push('\n');
     }
-    let mut stmt = case.stmt.trim_end().to_string();
+    let mut stmt = String::new();
+    if case.session_in_file {
+        for l in &case.session {
+            stmt.push_str(l.trim_end());
+            if !l.trim_end().ends_with(';') {
+                stmt.push(';');
+            }
+            stmt.push('\n');
+        }
+    }
+    stmt.push_str(case.stmt.trim_end());
     if !stmt.ends_with(';') {
         stmt.push(';');
     }
