@@ -56,6 +56,25 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
             }
         }
     }
+    // pg_query's table list skips the source of `UPDATE ... SET (a, b) = (SELECT ...)`
+    // (a MultiAssignRef): read its tables from the subquery's own text.
+    if let NodeEnum::UpdateStmt(u) = node {
+        for t in &u.target_list {
+            if let Some(NodeEnum::ResTarget(rt)) = t.node.as_ref()
+                && let Some(NodeEnum::MultiAssignRef(m)) = rt.val.as_deref().and_then(|v| v.node.as_ref())
+                && let Some(src) = m.source.as_deref()
+                && let Some(text) = deparse_expr(src)
+                && let Ok(r) = pg_query::parse(&format!("SELECT {text}"), 0)
+            {
+                for (name, ctx) in &r.tables {
+                    let bare = name.rsplit('.').next().unwrap_or(name).to_string();
+                    if *ctx == pg_query::Context::Select && Some(bare.as_str()) != target.as_deref() {
+                        parsed.reads.push(bare);
+                    }
+                }
+            }
+        }
+    }
     // pg_query lists tables in hash order: sort for stable output.
     parsed.reads.sort();
     parsed.reads.dedup();
