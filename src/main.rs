@@ -439,7 +439,9 @@ fn verify(mut args: VerifyArgs) -> ExitCode {
     };
     let summary = match target {
         Target::Throwaway(bins) => migrade::verify::verify(&mut result, bins),
-        Target::Scratch(mut client, described) => Ok(migrade::verify::verify_on(&mut result, &mut client, described)),
+        Target::Scratch(mut client, described) => {
+            Ok(migrade::verify::verify_on(&mut result, &mut client, described, None))
+        }
     };
     match summary {
         Ok(summary) => eprintln!("{}", summary.line()),

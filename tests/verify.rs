@@ -288,8 +288,19 @@ fn a_down_that_does_not_restore_the_schema_is_reported_with_what_differs() {
             "after the up and this down, the schema has what it did not have before the up: column public.users.email character varying(100) NOT NULL",
         ]
     );
+    // 0004's down drops the whole table: reported, and (the round trip ran on a copy of
+    // the database) 0005 still applies on the main line.
+    let all = on("0004_add_age.down.sql");
+    assert!(
+        all.iter()
+            .any(|m| m.contains("lacks what it had before the up: ")
+                && m.contains("column public.users.id bigint NOT NULL")),
+        "{all:#?}"
+    );
+    assert!(on("0005_age_index.up.sql").is_empty(), "{found:#?}");
     let (line, _) = summary(&stderr);
-    assert!(line.contains("3 down round trip(s), 2 incomplete"), "{line}");
+    assert!(line.contains("5 up file(s) applied, 0 failed"), "{line}");
+    assert!(line.contains("4 down round trip(s), 3 incomplete"), "{line}");
 }
 
 #[allow(dead_code)]

@@ -663,10 +663,15 @@ fn round_trip(
 pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, String> {
     let version = bins.version.clone();
     let server = server::Server::start(bins)?;
-    let mut client = server.connect("postgres")?;
+    let mut admin = server.connect("postgres")?;
+    admin.batch_execute(&format!("CREATE DATABASE {MAIN_DB}")).map_err(|e| db_error_text(&e))?;
+    let mut client = server.connect(MAIN_DB)?;
     let described = format!("{version}, throwaway cluster in {}", server.folder().display());
-    let summary = verify_on(report, &mut client, described);
+    let connect = |db: &str| server.connect(db);
+    let mut iso = Isolation { admin, connect: &connect };
+    let summary = verify_on(report, &mut client, described, Some(&mut iso));
     drop(client);
+    drop(iso);
     drop(server);
     Ok(summary)
 }
@@ -700,9 +705,38 @@ pub fn connect_scratch(url: &str, allow_nonempty: bool) -> Result<(postgres::Cli
     Ok((client, major, format!("{}, scratch database {}", row[1], row[2])))
 }
 
+/// The throwaway server's database the migrations go to, and the copy a round trip uses.
+const MAIN_DB: &str = "migrade_verify";
+const TRIP_DB: &str = "migrade_round_trip";
+
+/// On a throwaway server, each down round trip runs on a copy of the database as it was
+/// before the up (`CREATE DATABASE ... TEMPLATE`), so a down that restores too little or
+/// too much never changes the state the next files are applied to.
+pub struct Isolation<'a> {
+    admin: postgres::Client,
+    connect: &'a dyn Fn(&str) -> Result<postgres::Client, String>,
+}
+
+impl Isolation<'_> {
+    /// Copies the main database (its own session must be closed meanwhile) and reopens it.
+    fn copy_main(&mut self, client: &mut postgres::Client) -> Result<(), String> {
+        *client = (self.connect)("postgres")?;
+        let _ = self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {TRIP_DB}"));
+        let made = self.admin.batch_execute(&format!("CREATE DATABASE {TRIP_DB} TEMPLATE {MAIN_DB}"));
+        *client = (self.connect)(MAIN_DB)?;
+        made.map_err(|e| db_error_text(&e))
+    }
+}
+
 /// Applies the up files on `client`'s database (a fresh one, or a scratch one the user
-/// named); see [`verify`].
-pub fn verify_on(report: &mut RunReport, client: &mut postgres::Client, described: String) -> Summary {
+/// named); see [`verify`]. Without `isolation` (a scratch database) the round trips run
+/// in place.
+pub fn verify_on(
+    report: &mut RunReport,
+    client: &mut postgres::Client,
+    described: String,
+    mut isolation: Option<&mut Isolation>,
+) -> Summary {
     let mut summary = Summary { server: described, ..Summary::default() };
     let mut pending: Vec<(usize, Finding)> = Vec::new();
     for i in 0..report.files.len() {
@@ -710,7 +744,12 @@ pub fn verify_on(report: &mut RunReport, client: &mut postgres::Client, describe
             continue;
         }
         let down = down_of(&report.files, i);
-        let before = if down.is_some() { schema(client).ok() } else { None };
+        // The copy for the round trip, taken before the up (throwaway server only).
+        let copied = match (&down, isolation.as_deref_mut()) {
+            (Some(_), Some(iso)) => iso.copy_main(client).is_ok(),
+            _ => false,
+        };
+        let before = if down.is_some() && !copied { schema(client).ok() } else { None };
         let file = &report.files[i];
         let statements = up_statements(file);
         let (run, findings, seen) = run_statements(client, &file.path, &file.text, &statements, true);
@@ -718,14 +757,36 @@ pub fn verify_on(report: &mut RunReport, client: &mut postgres::Client, describe
         summary.files.push(run);
         pending.extend(findings.into_iter().map(|f| (i, f)));
         let mut fv = FileVerify { applied: !failed, statements: seen, round_trip: None };
-        if let (false, Some(down), Some(before)) = (failed, down, before) {
-            let (trip, findings) = round_trip(client, &report.files, i, &down, &before);
-            summary.round_trips += 1;
-            if !trip.complete {
-                summary.downs_incomplete += 1;
+        if let (false, Some(down)) = (failed, &down) {
+            let trip = if copied && let Some(iso) = isolation.as_deref_mut() {
+                // On the copy: schema, up, then the round trip; the main line is untouched.
+                match (iso.connect)(TRIP_DB) {
+                    Ok(mut rt) => {
+                        let before = schema(&mut rt).ok();
+                        let (up_run, _, _) = run_statements(&mut rt, &file.path, &file.text, &statements, false);
+                        let trip = match before {
+                            Some(before) if !up_run.failed => {
+                                Some(round_trip(&mut rt, &report.files, i, down, &before))
+                            }
+                            _ => None,
+                        };
+                        drop(rt);
+                        let _ = iso.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {TRIP_DB}"));
+                        trip
+                    }
+                    Err(_) => None,
+                }
+            } else {
+                before.map(|before| round_trip(client, &report.files, i, down, &before))
+            };
+            if let Some((trip, findings)) = trip {
+                summary.round_trips += 1;
+                if !trip.complete {
+                    summary.downs_incomplete += 1;
+                }
+                fv.round_trip = Some(trip);
+                pending.extend(findings);
             }
-            fv.round_trip = Some(trip);
-            pending.extend(findings);
         }
         report.files[i].verify = Some(fv);
     }
