@@ -263,7 +263,7 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
                 e.creates.push(n.clone());
             }
         }
-        Op::Drop { kind, names, concurrently, if_exists, cascade, .. } => {
+        Op::Drop { kind, names, concurrently, if_exists, cascade, sub_names, .. } => {
             // `IF EXISTS` of a name the history dropped or renamed away: a no-op.
             for n in names.iter().filter(|n| !(*if_exists && cx.schema.gone(&n.name).is_some())) {
                 match kind {
@@ -306,6 +306,13 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
                         e.data_loss = true;
                         e.breaks_running_code = true;
                     }
+                    // DROP TRIGGER IF EXISTS of a trigger the history knows is not there: the
+                    // server releases the table's lock when it finds no trigger (measured on
+                    // PG 15: fixtures/locks drop-trigger-if-exists-missing).
+                    ObjKind::Trigger
+                        if *if_exists
+                            && names.len() == 1
+                            && sub_names.first().is_some_and(|s| cx.schema.trigger_known_missing(&n.name, s)) => {}
                     ObjKind::Trigger | ObjKind::Policy => e.lock(&n.name, AccessExclusive),
                     ObjKind::Function | ObjKind::Procedure | ObjKind::Type | ObjKind::Domain => {
                         e.breaks_running_code = true;

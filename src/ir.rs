@@ -400,6 +400,9 @@ pub enum Op {
         /// Per name, for a function or procedure: its argument types as written (normalized
         /// like `TypeRef::name`, `[]` for arrays); None without an argument list.
         args: Vec<Option<Vec<String>>>,
+        /// Per name, for a trigger or policy: its own name (`DROP TRIGGER name ON table`,
+        /// where `names` holds the table); empty for other kinds.
+        sub_names: Vec<String>,
     },
     /// `DROP DATABASE`: the database name as written.
     DropDatabase {
@@ -510,6 +513,8 @@ pub enum Op {
     CreateTrigger {
         table: QName,
         replace: bool,
+        /// The trigger's name.
+        name: String,
     },
     CreatePolicy {
         table: QName,

@@ -631,6 +631,23 @@ fn obj_kind(t: i32) -> ObjKind {
     }
 }
 
+/// For DROP TRIGGER/POLICY: the trigger's or policy's own name, per listed object.
+fn drop_sub_names(objects: &[Node], kind: ObjKind) -> Vec<String> {
+    if !matches!(kind, ObjKind::Trigger | ObjKind::Policy) {
+        return Vec::new();
+    }
+    objects
+        .iter()
+        .map(|o| match o.node.as_ref() {
+            Some(NodeEnum::List(l)) if l.items.len() >= 2 => match l.items.last().and_then(|n| n.node.as_ref()) {
+                Some(NodeEnum::String(s)) => s.sval.clone(),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        })
+        .collect()
+}
+
 /// Names of the objects a DROP lists.
 fn drop_names(objects: &[Node], kind: ObjKind) -> Vec<QName> {
     objects
@@ -1114,6 +1131,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     if_exists: d.missing_ok,
                     concurrently: d.concurrent,
                     args: drop_args(&d.objects),
+                    sub_names: drop_sub_names(&d.objects, kind),
                 },
                 summary,
             }
@@ -1361,7 +1379,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             if v.replace { "CREATE OR REPLACE VIEW" } else { "CREATE VIEW" },
         ),
         NodeEnum::CreateTrigStmt(t) => plain(
-            Op::CreateTrigger { table: opt_rv(&t.relation), replace: t.replace },
+            Op::CreateTrigger { table: opt_rv(&t.relation), replace: t.replace, name: t.trigname.clone() },
             if t.replace { "CREATE OR REPLACE TRIGGER" } else { "CREATE TRIGGER" },
         ),
         NodeEnum::CreatePolicyStmt(p) => plain(Op::CreatePolicy { table: opt_rv(&p.table) }, "CREATE POLICY"),

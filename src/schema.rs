@@ -114,11 +114,26 @@ pub struct Schema {
     pub copied_into: HashMap<String, String>,
     /// Extensions created (`CREATE EXTENSION`).
     pub extensions: HashSet<String>,
+    /// Triggers created (`CREATE TRIGGER`) and not dropped since: `table\0trigger`.
+    pub triggers: HashSet<String>,
+}
+
+/// Key of a trigger in [`Schema::triggers`].
+pub fn trigger_key(table: &str, trigger: &str) -> String {
+    format!("{table}\u{0}{trigger}")
 }
 
 impl Schema {
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.get(name).map(|t| &**t)
+    }
+    /// The history knows every trigger of `table` and it has none named `trigger`: the
+    /// table was created in the history (not only altered), never renamed, and no
+    /// CREATE TRIGGER of that name on it is standing.
+    pub fn trigger_known_missing(&self, table: &str, trigger: &str) -> bool {
+        self.table(table).is_some_and(|t| !t.partial)
+            && !self.renamed_tables.contains_key(table)
+            && !self.triggers.contains(&trigger_key(table, trigger))
     }
 
     /// Indexes on a table that use a column.
@@ -384,6 +399,12 @@ impl Schema {
     pub fn apply(&mut self, op: &Op, reads: &[String]) {
         self.track_gone(op);
         match op {
+            Op::CreateTrigger { table, name, .. } => {
+                self.triggers.insert(trigger_key(&table.name, name));
+            }
+            Op::Rename { kind: ObjKind::Trigger, object, new_name, .. } => {
+                self.triggers.insert(trigger_key(&object.name, new_name));
+            }
             Op::CreateTable { table, columns, constraints, partition_of, partitioned, default_partition, .. } => {
                 if let Some(p) = partition_of
                     && *default_partition
@@ -440,7 +461,12 @@ impl Schema {
                     Arc::new(Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique }),
                 );
             }
-            Op::Drop { kind, names, cascade, .. } => {
+            Op::Drop { kind, names, cascade, sub_names, .. } => {
+                if *kind == ObjKind::Trigger {
+                    for (n, s) in names.iter().zip(sub_names) {
+                        self.triggers.remove(&trigger_key(&n.name, s));
+                    }
+                }
                 for n in names {
                     if *cascade {
                         for d in self.cascade_dependents(*kind, &n.name) {
