@@ -91,6 +91,20 @@ struct Snapshot {
 }
 
 impl Snapshot {
+    /// The locks `self` (after a statement) holds that `before` did not: the strongest
+    /// mode per relation OID.
+    fn new_locks(&self, before: &Snapshot) -> BTreeMap<u32, LockMode> {
+        let mut taken: BTreeMap<u32, LockMode> = BTreeMap::new();
+        for (oid, m) in self.locks.difference(&before.locks) {
+            let e = taken.entry(*oid).or_insert(*m);
+            *e = (*e).max(*m);
+        }
+        taken
+    }
+    /// Tables of `before` that got a new relfilenode in `self` (a dropped table is not one).
+    fn rewritten_since(&self, before: &Snapshot) -> BTreeSet<u32> {
+        before.files.iter().filter(|(o, f)| self.files.get(*o).is_some_and(|g| g != *f)).map(|(o, _)| *o).collect()
+    }
     fn oid_of(&self, key: &str) -> Option<u32> {
         self.rels.iter().find(|(_, r)| r.name == key).map(|(o, _)| *o)
     }
@@ -211,13 +225,8 @@ fn compare(st: &StatementReport, before: &Snapshot, after: &Snapshot, truncate: 
         }
     }
     let held = |oid: u32| before.locks.iter().filter(|(o, _)| *o == oid).map(|(_, m)| *m).max();
-    let mut taken: BTreeMap<u32, LockMode> = BTreeMap::new();
-    for (oid, m) in after.locks.difference(&before.locks) {
-        if before.rels.contains_key(oid) {
-            let e = taken.entry(*oid).or_insert(*m);
-            *e = (*e).max(*m);
-        }
-    }
+    let mut taken = after.new_locks(before);
+    taken.retain(|oid, _| before.rels.contains_key(oid));
     let oids: BTreeSet<u32> = claims.keys().chain(taken.keys()).copied().collect();
     for oid in oids {
         let (said, took, had) = (claims.get(&oid).copied(), taken.get(&oid).copied(), held(oid));
@@ -238,8 +247,7 @@ fn compare(st: &StatementReport, before: &Snapshot, after: &Snapshot, truncate: 
     }
     // Rewrites: an existing table with a new relfilenode (TRUNCATE empties, it does not
     // rewrite). A table the statement drops has no relfilenode after it: not a rewrite.
-    let rewritten: BTreeSet<u32> =
-        before.files.iter().filter(|(o, f)| after.files.get(*o).is_some_and(|g| g != *f)).map(|(o, _)| *o).collect();
+    let rewritten = after.rewritten_since(before);
     let target = st.effects.table.as_deref().and_then(|t| before.oid_of(&rel_key(t)));
     if st.effects.rewrite
         && let Some(t) = target
@@ -438,19 +446,14 @@ fn observed(before: &Snapshot, after: &Snapshot, sv: &mut StatementVerify) {
             .or_else(|| after.all.get(&oid).cloned())
     };
     let mut strongest: BTreeMap<String, LockMode> = BTreeMap::new();
-    for (oid, m) in after.locks.difference(&before.locks) {
-        if let Some(n) = name(*oid) {
-            let e = strongest.entry(n).or_insert(*m);
-            *e = (*e).max(*m);
+    for (oid, m) in after.new_locks(before) {
+        if let Some(n) = name(oid) {
+            let e = strongest.entry(n).or_insert(m);
+            *e = (*e).max(m);
         }
     }
     sv.locks = strongest.into_iter().map(|(relation, m)| ObservedLock { relation, lock: m.as_str() }).collect();
-    sv.rewritten = before
-        .files
-        .iter()
-        .filter(|(o, f)| after.files.get(*o).is_some_and(|g| g != *f))
-        .map(|(o, _)| before.name(*o))
-        .collect();
+    sv.rewritten = after.rewritten_since(before).into_iter().map(|o| before.name(o)).collect();
 }
 
 /// Adds findings to a file and grades it again.
