@@ -202,10 +202,11 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
     }
     if let Some(t) = &cfg.transaction {
         use crate::lint::TxWrap;
+        // All pending files in one transaction: within each file the same as
+        // per-file (every lock held to the end), and the locks of the earlier
+        // pending files are held too (lint carries them from file to file).
+        settings.all_pending = t.get_ref() == "all-pending";
         settings.transaction = Some(match t.get_ref().as_str() {
-            // All pending files in one transaction: within each file the same as
-            // per-file (every lock held to the end); the locks of earlier files
-            // are held too, which a per-file grade does not add up.
             "per-file" | "all-pending" => TxWrap::Always,
             "none" => TxWrap::Never,
             other => {

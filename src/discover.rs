@@ -888,7 +888,12 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
     // after a longer one starting with a higher digit: "10" before "9"):
     // - ory popx: `compareMigration` uses strings.Compare on the version
     //   (ory/x popx/migration_info.go);
-    // - dbmate: FindMigrations sorts by file name as a string (pkg/dbmate/db.go).
+    // - dbmate: FindMigrations sorts by file name as a string (pkg/dbmate/db.go);
+    // - Prisma: list_migrations sorts the migration folders by name as strings
+    //   (prisma-engines schema-engine/.../migrations_directory.rs);
+    // - Diesel: the version is the folder name before the first `_` with the `-`
+    //   removed (migrations_internals::version_from_string), and pending migrations
+    //   are sorted by that version, a string (diesel_migrations migration_harness.rs).
     // The others compare numbers: golang-migrate parses the version with
     // strconv.ParseUint (source/parse.go), goose with strconv.ParseInt (NumericComponent),
     // sqlx with `parse::<i64>` and sorts by it (sqlx-core/src/migrate/source.rs), Flyway
@@ -896,6 +901,12 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
     let text_order = match layout {
         Layout::Popx => true,
         Layout::Dbmate => true,
+        // Folder names the tool generates start with their timestamp; a version-named
+        // folder (`v1.2/up.sql`) belongs to a runner of the project's own, ordered as
+        // versions (v1.10 after v1.2).
+        Layout::Prisma | Layout::Diesel => {
+            files.iter().all(|p| version_name(p).as_bytes().first().is_some_and(u8::is_ascii_digit))
+        }
         // dbmate is recognised by its `-- migrate:up` sections, not by its file names.
         Layout::Plain | Layout::Supabase => forced.is_none() && files.iter().any(|p| dbmate_sections(p)),
         _ => false,
@@ -908,6 +919,9 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
             (VersionKey { category: 0, parts: vec![step] }, String::new())
         } else if text_order && layout == Layout::Popx {
             let version = popx_name(&name).map(|m| m.version).unwrap_or_else(|| name.clone());
+            (VersionKey { category: 0, parts: vec![] }, version)
+        } else if text_order && layout == Layout::Diesel {
+            let version = name.split('_').next().unwrap_or(&name).replace('-', "");
             (VersionKey { category: 0, parts: vec![] }, version)
         } else if text_order {
             (VersionKey { category: 0, parts: vec![] }, name.clone())

@@ -33,6 +33,10 @@ pub struct Settings {
     /// How the project's runner wraps files, overriding the layout's default
     /// (`transaction` in migrade.toml).
     pub transaction: Option<TxWrap>,
+    /// `transaction = "all-pending"`: the runner applies every pending file (the
+    /// files this run lints, in migration order) in one transaction, so the locks
+    /// an earlier file takes are held while the later ones run.
+    pub all_pending: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +50,7 @@ impl Default for Settings {
             session_level: None,
             require_ignore_reason: false,
             transaction: None,
+            all_pending: false,
         }
     }
 }
@@ -624,6 +629,15 @@ fn check_prepared(
             .unzip();
         let tx = settings.transaction.unwrap_or(section.tx);
         let mut st = FileState::new(tx.effective(&raws, text) || settings.assume_in_transaction);
+        // transaction = "all-pending": the runner's one transaction is still open from the
+        // earlier pending files, with their ACCESS EXCLUSIVE locks. The files read only for
+        // the history are applied already: the batch starts after them.
+        let batch = settings.all_pending && section.direction == Direction::Up;
+        if batch && history_only {
+            schema_ref.open_batch = Default::default();
+        }
+        let held = if batch { schema_ref.open_batch.access_exclusive.clone() } else { Vec::new() };
+        st.tx.access_exclusive.extend(held.iter().map(|(t, _)| t.clone()));
         let first_record = out.records.len();
         let first_finding = out.findings.len();
         for (k, (raw, &pos)) in raws.iter().zip(&positions).enumerate() {
@@ -643,6 +657,7 @@ fn check_prepared(
             empty_down: unit.empty_down.as_deref(),
             statements: records,
             created_at: &st.created_at,
+            held: &held,
         };
         let mut buf = Vec::new();
         for rule in rules::ALL.iter().filter(|_| !history_only) {
@@ -660,6 +675,9 @@ fn check_prepared(
                     }
                 }
             }
+        }
+        if batch && !history_only {
+            carry_batch(&mut schema_ref.open_batch, &unit.path, &st, &out.records[first_record..]);
         }
     }
     apply_ignores(&linter, &sp, &mut out, settings);
@@ -708,6 +726,33 @@ fn check_prepared(
         plan,
         verify: None,
     }
+}
+
+/// transaction = "all-pending": what the open transaction holds after this file: the
+/// ACCESS EXCLUSIVE locks on tables that existed before the batch (with the statement
+/// that took each), and the objects the file created.
+fn carry_batch(batch: &mut crate::schema::OpenBatch, path: &str, st: &FileState, records: &[StmtRecord]) {
+    batch.created.extend(st.new_objects.iter().cloned());
+    let file = path.rsplit('/').next().unwrap_or(path);
+    // What the transaction holds at the end of the file (an explicit COMMIT in it released
+    // the earlier locks), each with the statement that first took it.
+    let still: Vec<(String, String)> = st
+        .tx
+        .access_exclusive
+        .iter()
+        .filter(|t| !batch.created.contains(*t))
+        .map(|t| {
+            let taker = batch.access_exclusive.iter().find(|(x, _)| x == t).map(|(_, w)| w.clone());
+            let taker = taker.unwrap_or_else(|| {
+                records
+                    .iter()
+                    .find(|r| r.effects.all_locks().any(|(x, m)| x == t && m == LockMode::AccessExclusive))
+                    .map_or_else(|| file.to_string(), |r| format!("{file} statement {}", r.index + 1))
+            });
+            (t.clone(), taker)
+        })
+        .collect();
+    batch.access_exclusive = still;
 }
 
 fn apply_ignores(linter: &Linter, sp: &split::Split, out: &mut Collected, settings: &Settings) {

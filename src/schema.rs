@@ -116,6 +116,21 @@ pub struct Schema {
     pub extensions: HashSet<String>,
     /// Triggers created (`CREATE TRIGGER`) and not dropped since: `table\0trigger`.
     pub triggers: HashSet<String>,
+    /// `transaction = "all-pending"`: the transaction the runner keeps open across the
+    /// pending files linted so far (empty otherwise).
+    pub open_batch: OpenBatch,
+}
+
+/// What the one transaction of an all-pending run still holds when the next
+/// pending file starts.
+#[derive(Debug, Clone, Default)]
+pub struct OpenBatch {
+    /// Tables that existed before the batch and that an earlier pending file locked
+    /// ACCESS EXCLUSIVE: (table, where: `<file> statement N`).
+    pub access_exclusive: Vec<(String, String)>,
+    /// Objects created by the earlier pending files: invisible to other sessions
+    /// until the batch commits, so a lock on them blocks nobody.
+    pub created: HashSet<String>,
 }
 
 /// Key of a trigger in [`Schema::triggers`].

@@ -52,6 +52,16 @@ fn compare(case: &Case, facts: &Facts, rep: &pg::migrade::Report) -> (Vec<Mismat
     let mm =
         |what: String, server: String, migrade: String| Mismatch { case: case.name.clone(), what, server, migrade };
 
+    // A statement the server refuses: migrade must say it fails, quoting the server's words.
+    if let (Some(text), Some(error)) = (&case.fails, &facts.refused) {
+        if !rep.findings.iter().any(|f| f.contains(text.as_str())) {
+            out.push(mm("(refused)".into(), error.clone(), format!("no finding quotes `{text}`: {:?}", rep.findings)));
+        } else {
+            notes.push(format!("refused by the server ({error}); migrade says so"));
+        }
+        return (out, notes);
+    }
+
     // Stale or misdirected known gaps: the server side of an override must still hold.
     for g in &case.known_gaps {
         match &g.gap {
@@ -214,7 +224,11 @@ fn real_server_locks_match_migrade() {
     let mut matched = 0usize;
     for (i, case) in cases.iter().enumerate() {
         let idx = i + 1;
-        let res = if case.notx { measure::run_notx(&server, idx, case) } else { measure::run_tx(&server, idx, case) };
+        let res = match (&case.fails, case.notx) {
+            (Some(text), _) => measure::run_fails(&server, idx, case, text),
+            (None, true) => measure::run_notx(&server, idx, case),
+            (None, false) => measure::run_tx(&server, idx, case),
+        };
         let facts = match res {
             Ok(f) => f,
             Err(e) => {

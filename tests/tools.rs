@@ -356,3 +356,77 @@ fn dbmate_orders_file_names_as_text() {
     let (order, _) = order_of(&[("m/9_a.sql", "SELECT 1;\n"), ("m/10_b.sql", "SELECT 1;\n")], &[]);
     assert_eq!(order, ["m/9_a.sql", "m/10_b.sql"]);
 }
+
+#[test]
+fn prisma_orders_migration_folders_as_text() {
+    // prisma-engines list_migrations: the folders sorted by name as strings.
+    let (order, layouts) = order_of(
+        &[
+            ("m/9_a/migration.sql", "CREATE TABLE t (id int);\n"),
+            ("m/10_b/migration.sql", "CREATE TABLE u (id int);\n"),
+        ],
+        &[],
+    );
+    assert_eq!(order, ["m/10_b/migration.sql", "m/9_a/migration.sql"]);
+    assert_eq!(layouts[0], "prisma");
+}
+
+#[test]
+fn diesel_orders_versions_as_text_without_dashes() {
+    // migrations_internals::version_from_string: the name before the first `_`, `-`
+    // removed; diesel_migrations sorts pending migrations by that string.
+    let files = [
+        ("m/9_a/up.sql", "CREATE TABLE t (id int);\n"),
+        ("m/10_b/up.sql", "CREATE TABLE u (id int);\n"),
+        ("m/2019-03-22-170700_c/up.sql", "CREATE TABLE v (id int);\n"),
+        ("m/20190322170659_d/up.sql", "CREATE TABLE w (id int);\n"),
+    ];
+    let (order, layouts) = order_of(&files, &[]);
+    assert_eq!(order, ["m/10_b/up.sql", "m/20190322170659_d/up.sql", "m/2019-03-22-170700_c/up.sql", "m/9_a/up.sql"]);
+    assert_eq!(layouts[0], "diesel");
+}
+
+#[test]
+fn all_pending_holds_earlier_files_locks_while_later_ones_run() {
+    let d = tempfile::tempdir().unwrap();
+    write_files(
+        d.path(),
+        &[
+            (
+                "m/0001_users.sql",
+                "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nCREATE TABLE orders (id bigint PRIMARY KEY);\n",
+            ),
+            ("m/0002_note.sql", "ALTER TABLE users ADD COLUMN note text;\n"),
+            ("m/0003_backfill.sql", "UPDATE users SET note = '';\n"),
+            ("m/0004_other.sql", "ALTER TABLE orders ADD COLUMN total int;\n"),
+        ],
+    );
+    let named = ["m/0002_note.sql", "m/0003_backfill.sql", "m/0004_other.sql"];
+    let held = |v: &Value, f: &str| -> Vec<String> {
+        file(v, f)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["message"].as_str().unwrap().contains("is still held while this file runs"))
+            .map(|x| x["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let scan = |v: &Value, f: &str| rules(file(v, f)).contains(&"scan-while-holding-access-exclusive".to_string());
+    // Per file: each file's transaction ends with it.
+    write_files(d.path(), &[("migrade.toml", "transaction = \"per-file\"\n")]);
+    let (v, _) = lint(d.path(), &named);
+    assert!(held(&v, "0003_backfill.sql").is_empty() && !scan(&v, "0003_backfill.sql"), "{v:#}");
+    // All pending files (the three named; 0001 is history) in one transaction: the
+    // ACCESS EXCLUSIVE on users from 0002 is held through 0003's full-table UPDATE and 0004.
+    write_files(d.path(), &[("migrade.toml", "transaction = \"all-pending\"\n")]);
+    let (v, _) = lint(d.path(), &named);
+    let h = held(&v, "0003_backfill.sql");
+    assert!(h.len() == 1 && h[0].contains("users taken by 0002_note.sql statement 1"), "{h:?}");
+    assert!(scan(&v, "0003_backfill.sql"), "{v:#}");
+    let h = held(&v, "0004_other.sql");
+    assert!(h.len() == 1 && h[0].contains("users taken by 0002_note.sql statement 1"), "{h:?}");
+    assert!(held(&v, "0002_note.sql").is_empty());
+    // The first pending file: nothing is held before it, whatever the history.
+    let (v, _) = lint(d.path(), &["m/0003_backfill.sql", "m/0004_other.sql"]);
+    assert!(held(&v, "0003_backfill.sql").is_empty() && !scan(&v, "0003_backfill.sql"), "{v:#}");
+}

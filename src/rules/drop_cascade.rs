@@ -23,8 +23,15 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     // `IF EXISTS` of a name the history dropped or renamed away is a no-op, and drops no dependent.
     let no_op = |n: &QName, if_exists: bool| if_exists && cx.schema().gone(&n.name).is_some();
     let live = |n: &QName, if_exists: bool| !cx.is_new(&n.name) && !no_op(n, if_exists);
+    // An index that backs a constraint cannot be dropped, not even with CASCADE (PostgreSQL 15:
+    // "cannot drop index x because constraint x on table t requires it"; real-server case
+    // drop-constraint-index-cascade-fails): the statement fails and drops nothing, which
+    // `drop-index` reports. CASCADE has nothing to say about it.
+    let fails = |kind: ObjKind, n: &QName| kind == ObjKind::Index && cx.schema().constraint_of_index(&n.name).is_some();
     match cx.op {
-        Op::Drop { kind, names, cascade: true, if_exists, .. } if names.iter().any(|n| live(n, *if_exists)) => {
+        Op::Drop { kind, names, cascade: true, if_exists, .. }
+            if names.iter().any(|n| live(n, *if_exists) && !fails(*kind, n)) =>
+        {
             // The dependents the schema history knows, and the relations their drop locks.
             let deps: Vec<_> = names.iter().flat_map(|n| cx.schema().cascade_dependents(*kind, &n.name)).collect();
             let known = if deps.is_empty() {
@@ -67,11 +74,16 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                             "Drop the dependent objects explicitly first",
                         ))
                     }
-                    AlterCmd::DropConstraint { name, cascade: true } => out.push(Hit::new(
-                        Level::High,
-                        format!("DROP CONSTRAINT {name} CASCADE also drops foreign keys that depend on it"),
-                        "Drop the dependent constraints explicitly first",
-                    )),
+                    AlterCmd::DropConstraint { name, cascade: true } => {
+                        // The foreign keys the history knows on a dropped unique or primary key.
+                        let key = dropped_key(cx.schema(), &table.name, name);
+                        let (known, _) = dependent_fks(cx.schema(), &table.name, key.and_then(|(_, k)| k), true);
+                        out.push(Hit::new(
+                            Level::High,
+                            format!("DROP CONSTRAINT {name} CASCADE also drops foreign keys that depend on it{known}"),
+                            "Drop the dependent constraints explicitly first",
+                        ))
+                    }
                     _ => {}
                 }
             }
@@ -118,6 +130,22 @@ mod tests {
             assert!(m.contains(d), "{d}: {m}");
         }
         assert!(m.contains("ACCESS EXCLUSIVE on active_user_count, active_users, invites, orders"), "{m}");
+    }
+
+    #[test]
+    fn an_index_that_backs_a_constraint_is_not_dropped_by_cascade() {
+        // The DROP fails (drop-index says so); CASCADE drops nothing.
+        let f = after_history(HISTORY, "DROP INDEX users_pkey CASCADE;", &["drop-cascade"]);
+        assert_eq!(f, vec![]);
+        let f = after_history(HISTORY, "DROP INDEX users_pkey, users_email_idx CASCADE;", &["drop-cascade"]);
+        assert_eq!(f.len(), 1, "{f:?}");
+    }
+
+    #[test]
+    fn drop_constraint_cascade_lists_the_foreign_keys_on_the_key() {
+        let f = after_history(HISTORY, "ALTER TABLE users DROP CONSTRAINT users_pkey CASCADE;", &["drop-cascade"]);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].2.contains("(orders_user_id_fkey on orders), taking ACCESS EXCLUSIVE on orders"), "{}", f[0].2);
     }
 
     #[test]

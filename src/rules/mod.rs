@@ -239,6 +239,10 @@ pub struct FileCtx<'a> {
     pub statements: &'a [StmtRecord],
     /// Objects created in this file, with the statement that created them.
     pub created_at: &'a HashMap<String, usize>,
+    /// `transaction = "all-pending"`: ACCESS EXCLUSIVE locks the earlier pending files
+    /// took and the runner's one transaction still holds when this file starts:
+    /// (table, `<file> statement N`).
+    pub held: &'a [(String, String)],
 }
 
 impl FileCtx<'_> {

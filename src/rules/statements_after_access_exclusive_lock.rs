@@ -21,6 +21,26 @@ pub static RULE: Rule = Rule {
 
 fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
     let mut reported = std::collections::HashSet::new();
+    let runs = |n: &StmtRecord| n.op.as_ref().is_some_and(|o| !matches!(o, Op::Transaction(_) | Op::Set { .. }));
+    // transaction = "all-pending": the earlier pending files' ACCESS EXCLUSIVE locks are
+    // still held when this file starts; reported once, on the file's first statement.
+    if let Some((t, taker)) = cx.held.first()
+        && let Some(first) = cx.statements.iter().find(|n| n.in_tx && runs(n))
+    {
+        reported.insert(first.tx_id);
+        let more = match cx.held.len() {
+            1 => String::new(),
+            n => format!(" (and {} more table(s))", n - 1),
+        };
+        out.push(
+            Hit::new(
+                Level::Low,
+                format!("the ACCESS EXCLUSIVE lock on {t} taken by {taker}{more} is still held while this file runs: transaction = \"all-pending\" applies every pending file in one transaction"),
+                "Put the file that takes ACCESS EXCLUSIVE last among the pending files, or deploy it on its own",
+            )
+            .at(first.index),
+        );
+    }
     for (i, s) in cx.statements.iter().enumerate() {
         if !s.in_tx || reported.contains(&s.tx_id) {
             continue;
@@ -30,9 +50,7 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         else {
             continue;
         };
-        if let Some(next) = cx.statements[i + 1..].iter().find(|n| {
-            n.tx_id == s.tx_id && n.op.as_ref().is_some_and(|o| !matches!(o, Op::Transaction(_) | Op::Set { .. }))
-        }) {
+        if let Some(next) = cx.statements[i + 1..].iter().find(|n| n.tx_id == s.tx_id && runs(n)) {
             reported.insert(s.tx_id);
             out.push(
                 Hit::new(

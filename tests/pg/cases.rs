@@ -20,6 +20,8 @@
 //!                                             lock for this many seconds while the statement runs
 //!                                             (default: t SHARE UPDATE EXCLUSIVE 1.0 and
 //!                                             t ACCESS SHARE 2.0, see measure::run_notx)
+//! -- fails: cannot drop index                the server refuses the statement with this error
+//!                                             (asserted); a migrade finding must quote it
 //! -- known-gap: lock parent ROW SHARE -> none: <why>
 //! -- known-gap: rewrite false -> true: <why>
 //! -- note: free text, printed in the report
@@ -127,6 +129,9 @@ pub struct Case {
     pub compare_scan: bool,
     /// `-- session-in-file`: migrade sees the `session` lines before the statement, in the same file.
     pub session_in_file: bool,
+    /// `-- fails: <text>`: the server refuses the statement with an error containing
+    /// `text`, and a migrade finding on it must quote that text (its claim that it fails).
+    pub fails: Option<String>,
     pub stmt: String,
 }
 
@@ -219,12 +224,13 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
                         blockers: vec![],
                         compare_scan: false,
                         session_in_file: false,
+                        fails: None,
                         stmt: String::new(),
                     });
                 }
                 (
                     "setup" | "session" | "known-gap" | "note" | "notx" | "migrade-args" | "blocker" | "compare-scan"
-                    | "session-in-file",
+                    | "session-in-file" | "fails",
                     _,
                 ) if cases.is_empty() => {
                     return Err(err(format!("`{key}` before the first `-- case:`")));
@@ -235,6 +241,7 @@ pub fn parse_file(path: &Path, text: &str) -> Result<Vec<Case>, String> {
                 ("notx", None) => cases.last_mut().unwrap().notx = true,
                 ("compare-scan", None) => cases.last_mut().unwrap().compare_scan = true,
                 ("session-in-file", None) => cases.last_mut().unwrap().session_in_file = true,
+                ("fails", Some(v)) => cases.last_mut().unwrap().fails = Some(v.to_string()),
                 ("blocker", Some(v)) => {
                     let b = parse_blocker(v).map_err(err)?;
                     cases.last_mut().unwrap().blockers.push(b);

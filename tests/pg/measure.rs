@@ -66,6 +66,8 @@ pub struct Facts {
     pub emptied: Vec<String>,
     /// For notx cases: the error of the in-transaction attempt.
     pub tx_error: Option<String>,
+    /// For `-- fails` cases: the server's error (the statement was refused).
+    pub refused: Option<String>,
     /// Transactional cases: existing tables the statement scanned sequentially (their
     /// `pg_stat_xact_user_tables.seq_scan` grew across the statement).
     pub scanned: Vec<String>,
@@ -283,6 +285,30 @@ pub fn run_tx(server: &Server, idx: usize, case: &Case) -> Result<Facts, String>
         return Err(format!("case `{}`: no relations read back (output: {})", case.name, out.stdout));
     }
     Ok(facts_from(&p, Facts::default()))
+}
+
+/// Runs a `-- fails: <text>` case: fixture, `BEGIN; <stmt>; ROLLBACK`, which must
+/// fail with an error containing `text`. Nothing is held or rewritten: the facts
+/// are only the error.
+pub fn run_fails(server: &Server, idx: usize, case: &Case, text: &str) -> Result<Facts, String> {
+    let schema = schema_name(idx);
+    let mut s = prelude(&schema, case, true);
+    s.push_str("BEGIN;\n");
+    s.push_str(&ensure_semicolon(&case.stmt));
+    s.push_str("\nROLLBACK;\n");
+    let out = server.sql(&s);
+    if out.ok {
+        return Err(format!("case `{}` says it fails with `{text}`, but the server ran it", case.name));
+    }
+    let error = out.stderr.lines().find(|l| l.contains("ERROR:")).unwrap_or("").trim().to_string();
+    if !error.contains(text) {
+        return Err(format!(
+            "case `{}`: expected an error containing `{text}`, got:\n{}",
+            case.name,
+            out.stderr.trim()
+        ));
+    }
+    Ok(Facts { refused: Some(error), ..Facts::default() })
 }
 
 /// Runs a statement that refuses a transaction block:

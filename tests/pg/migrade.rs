@@ -25,6 +25,8 @@ pub struct Report {
     pub exit_code: Option<i32>,
     /// `summary` of each statement, for the report.
     pub summaries: Vec<String>,
+    /// `rule: message` of every finding on the file.
+    pub findings: Vec<String>,
 }
 
 fn unqualify(name: &str) -> String {
@@ -65,6 +67,10 @@ pub fn parse_report(json: &str, file_suffix: &str) -> Result<Report, String> {
         return Err("`statements` is empty".into());
     }
     let mut r = Report::default();
+    for f in file.get("findings").and_then(Value::as_array).into_iter().flatten() {
+        let (rule, msg) = (f.get("rule").and_then(Value::as_str), f.get("message").and_then(Value::as_str));
+        r.findings.push(format!("{}: {}", rule.unwrap_or("?"), msg.unwrap_or("")));
+    }
     for (i, s) in stmts.iter().enumerate() {
         let ctx = format!("statements[{i}]");
         if let Some(sum) = s.get("summary").and_then(Value::as_str) {
