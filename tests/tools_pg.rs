@@ -3,7 +3,9 @@
 //! one transaction, as one multi-statement query, or statement by statement)
 //! and the server's answer must match migrade's claims: whether each statement
 //! runs inside a transaction (locks held to the end) and whether CONCURRENTLY
-//! fails there (`concurrently-in-transaction`).
+//! fails there (`concurrently-in-transaction`). With `transaction = "all-pending"`,
+//! the lock an earlier pending file took is still held in the next file, as migrade
+//! says there.
 //!
 //! Like tests/real_pg.rs it needs Debian's `postgresql` (or MIGRADE_PG_BINDIR);
 //! MIGRADE_SKIP_PG=1 skips it loudly.
@@ -215,19 +217,24 @@ fn run_on_server(server: &Server, case: &Case) -> (bool, bool, String) {
     (out.ok, held, out.stderr)
 }
 
-#[test]
-fn each_tool_runs_files_the_way_migrade_says() {
+/// The harness's PostgreSQL, or None (said loudly) with MIGRADE_SKIP_PG=1 and none installed.
+fn start_server() -> Option<Server> {
     let bins = match server::find_bins() {
         Ok(b) => b,
         Err(e) => {
             if std::env::var("MIGRADE_SKIP_PG").is_ok_and(|v| v == "1") {
                 let _ = writeln!(std::io::stderr(), "\n!!! tools_pg SKIPPED (MIGRADE_SKIP_PG=1): {e}\n");
-                return;
+                return None;
             }
             panic!("tools_pg: {e}. Install Debian's postgresql, or set MIGRADE_SKIP_PG=1 to skip.");
         }
     };
-    let server = Server::start(&bins).unwrap_or_else(|e| panic!("tools_pg: cannot start PostgreSQL: {e}"));
+    Some(Server::start(&bins).unwrap_or_else(|e| panic!("tools_pg: cannot start PostgreSQL: {e}")))
+}
+
+#[test]
+fn each_tool_runs_files_the_way_migrade_says() {
+    let Some(server) = start_server() else { return };
     let mut failures = Vec::new();
     for case in cases() {
         let (in_tx, cic_claimed) = claims(&case);
@@ -257,4 +264,49 @@ fn each_tool_runs_files_the_way_migrade_says() {
         println!("tools_pg: {:<40} run {:?}: server ok={ok}, lock held={held}", case.name, case.run);
     }
     assert!(failures.is_empty(), "migrade's transaction model differs from PostgreSQL:\n{}", failures.join("\n"));
+}
+
+/// `transaction = "all-pending"` (a runner that applies every pending file in one
+/// transaction) against `per-file`: on the server, the ACCESS EXCLUSIVE lock the first
+/// pending file takes on users is still held after the second file ran only when both
+/// run in one transaction; migrade says so on the second file
+/// (statements-after-access-exclusive-lock names the lock and the file that took it).
+#[test]
+fn all_pending_holds_the_earlier_files_locks_the_way_migrade_says() {
+    let Some(server) = start_server() else { return };
+    let (first, second) = ("ALTER TABLE users ADD COLUMN note text;", "UPDATE users SET note = 'x';");
+    let probe = "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'users'::regclass AND mode = 'AccessExclusiveLock'";
+    for (mode, script) in [
+        ("all-pending", format!("BEGIN;\n{first}\n{second}\n{probe};\nCOMMIT;\n")),
+        ("per-file", format!("BEGIN;\n{first}\nCOMMIT;\nBEGIN;\n{second}\n{probe};\nCOMMIT;\n")),
+    ] {
+        let reset = server.sql(&format!("DROP TABLE IF EXISTS users CASCADE;\n{USERS}"));
+        assert!(reset.ok, "reset: {}", reset.stderr);
+        let out = server.sql(&script);
+        assert!(out.ok, "{mode}: {}", out.stderr);
+        let held = out.stdout.lines().any(|l| l.trim() == "1");
+
+        let d = tempfile::tempdir().unwrap();
+        let toml = format!("transaction = \"{mode}\"\n");
+        let (a, b) = (format!("{first}\n"), format!("{second}\n"));
+        write_files(
+            d.path(),
+            &[("migrade.toml", &toml), ("m/0001_users.sql", USERS), ("m/0002_note.sql", &a), ("m/0003_fill.sql", &b)],
+        );
+        let out = Command::new(BIN)
+            .args(["lint", "--format", "json", "m/0002_note.sql", "m/0003_fill.sql"])
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let f = v["files"].as_array().unwrap().iter().find(|f| f["path"] == "m/0003_fill.sql").unwrap();
+        let claimed = f["findings"].as_array().unwrap().iter().any(|x| {
+            x["rule"] == "statements-after-access-exclusive-lock"
+                && x["message"].as_str().unwrap().contains("users taken by 0002_note.sql")
+        });
+        println!(
+            "tools_pg: transaction = {mode:<12} server still holds the lock in the second file: {held}; migrade says so: {claimed}"
+        );
+        assert_eq!(claimed, held, "{mode}: migrade and the server disagree: {f:#}");
+    }
 }
