@@ -6,7 +6,7 @@
 use crate::ir::*;
 use crate::model::{Effects, LockMode};
 use crate::schema::Schema;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use LockMode::*;
 
@@ -18,6 +18,14 @@ pub struct FactCtx<'a> {
     /// Tables created earlier in the same file and then written to (INSERT, COPY, UPDATE):
     /// new, but not empty.
     pub filled: &'a HashSet<String>,
+    /// The file's own backfill expressions so far: (table, column) -> the expression an
+    /// earlier UPDATE of this file set it to, for every row or for its NULLs.
+    pub fills: &'a HashMap<(String, String), String>,
+    /// Columns added earlier in this file by an ALTER TABLE whose only action is the
+    /// ADD COLUMN: (table, column) -> (statement index, the column).
+    pub added_alone: &'a HashMap<(String, String), (usize, crate::ir::ColumnSpec)>,
+    /// The last earlier statement of this file that locked, read or created each relation.
+    pub touched: &'a HashMap<String, usize>,
     pub pg_version: u32,
     /// The session's TimeZone is UTC: configuration, or a `SET TimeZone` earlier in the
     /// same file (session) or transaction (`SET LOCAL`), which overrides the configuration.

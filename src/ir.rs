@@ -160,6 +160,16 @@ pub enum DefaultKind {
     Null,
 }
 
+/// One `column = expression` of an UPDATE's SET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetValue {
+    pub column: String,
+    /// The expression as SQL (deparsed), when it is a single-column assignment.
+    pub sql: Option<String>,
+    /// The expression is a constant (a literal, possibly cast).
+    pub constant: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ForeignKeyRef {
     pub table: QName,
@@ -174,6 +184,8 @@ pub struct ColumnSpec {
     pub type_ref: TypeRef,
     pub not_null: bool,
     pub default: Option<DefaultKind>,
+    /// The DEFAULT expression as SQL (deparsed).
+    pub default_sql: Option<String>,
     pub identity: bool,
     pub generated_stored: bool,
     pub generated_virtual: bool,
@@ -429,6 +441,12 @@ pub enum Op {
         has_where: bool,
         /// The columns its SET writes.
         set_columns: Vec<String>,
+        /// Each `column = expression` of its SET, the expression deparsed (None for a
+        /// multi-column `(a, b) = (...)` assignment).
+        set_values: Vec<SetValue>,
+        /// An alias on the target, a FROM list or a WITH clause: its expressions may name
+        /// other relations, so they do not stand on their own.
+        joins: bool,
         /// Columns its WHERE restricts to `IS NULL` (the clause itself or one of its top-level ANDs).
         where_null_columns: Vec<String>,
         set_sql: Option<String>,

@@ -142,6 +142,10 @@ struct FileState {
     new_objects: HashSet<String>,
     /// New objects written to since they were created (not empty).
     filled: HashSet<String>,
+    /// (table, column) -> the expression an UPDATE of this file filled it with.
+    fills: HashMap<(String, String), String>,
+    added_alone: HashMap<(String, String), (usize, crate::ir::ColumnSpec)>,
+    touched: HashMap<String, usize>,
     created_at: HashMap<String, usize>,
     explicit: bool,
     wrapped: bool,
@@ -158,6 +162,9 @@ impl FileState {
         FileState {
             new_objects: HashSet::new(),
             filled: HashSet::new(),
+            fills: HashMap::new(),
+            added_alone: HashMap::new(),
+            touched: HashMap::new(),
             created_at: HashMap::new(),
             explicit: false,
             wrapped,
@@ -325,6 +332,9 @@ impl Linter<'_> {
             schema,
             new_objects: &st.new_objects,
             filled: &st.filled,
+            fills: &st.fills,
+            added_alone: &st.added_alone,
+            touched: &st.touched,
             pg_version: self.settings.pg_version,
             utc: tx.utc_local.or(st.utc_session).unwrap_or(self.settings.utc),
         };
@@ -442,6 +452,25 @@ impl Linter<'_> {
         };
         if let Some(t) = written.filter(|t| st.new_objects.contains(*t)) {
             st.filled.insert(t.clone());
+        }
+        // The file's own backfill expressions: an UPDATE of every row whose expression
+        // stands on its own (no alias, FROM or WITH). One with a WHERE says nothing about
+        // the rows it leaves out.
+        if let Op::Update { table, has_where: false, set_values, joins: false, .. } = &parsed.op {
+            for v in set_values {
+                if let Some(sql) = &v.sql {
+                    st.fills.insert((table.name.clone(), v.column.clone()), sql.clone());
+                }
+            }
+        }
+        if let Op::AlterTable { table, cmds, .. } = &parsed.op
+            && let [crate::ir::AlterCmd::AddColumn { column, .. }] = cmds.as_slice()
+        {
+            st.added_alone.insert((table.name.clone(), column.name.clone()), (index, column.clone()));
+        }
+        let relations = effects.table.iter().chain(effects.other_locks.iter().map(|(t, _)| t));
+        for t in relations.chain(&effects.creates).chain(&parsed.reads) {
+            st.touched.insert(t.clone(), index);
         }
         for c in &effects.creates {
             st.new_objects.insert(c.clone());

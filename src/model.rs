@@ -204,11 +204,34 @@ pub struct PlanStep {
     pub irreversible: bool,
     /// Must run outside a transaction block.
     pub no_transaction: bool,
+    /// Earlier statements of the file (0-based indexes) this step stands in for: the
+    /// file's plan leaves them out.
+    pub replaces: Vec<usize>,
+    /// Helper objects the step creates and the plan leaves in place on purpose (backup
+    /// tables, recommended indexes): not part of the file's schema.
+    pub leaves: Vec<String>,
 }
 
 impl PlanStep {
     pub fn new(stage: Stage, title: impl Into<String>, sql: impl Into<String>) -> Self {
-        PlanStep { stage, title: title.into(), sql: sql.into(), lock: None, irreversible: false, no_transaction: false }
+        PlanStep {
+            stage,
+            title: title.into(),
+            sql: sql.into(),
+            lock: None,
+            irreversible: false,
+            no_transaction: false,
+            replaces: Vec::new(),
+            leaves: Vec::new(),
+        }
+    }
+    pub fn leaving(mut self, helper: impl std::fmt::Display) -> Self {
+        self.leaves.push(helper.to_string());
+        self
+    }
+    pub fn replacing(mut self, statement: usize) -> Self {
+        self.replaces.push(statement);
+        self
     }
     pub fn lock(mut self, l: impl Into<String>) -> Self {
         self.lock = Some(l.into());

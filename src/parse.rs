@@ -553,6 +553,18 @@ fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<Con
     })
 }
 
+/// The DEFAULT expression of a column definition as SQL (deparsed: a parse of its own,
+/// so only for the ADD COLUMN actions whose plans need it).
+fn column_default_sql(cd: &protobuf::ColumnDef) -> Option<String> {
+    let from_constraint = cd.constraints.iter().find_map(|c| match c.node.as_ref() {
+        Some(NodeEnum::Constraint(c)) if ConstrType::try_from(c.contype) == Ok(ConstrType::ConstrDefault) => {
+            c.raw_expr.as_deref()
+        }
+        _ => None,
+    });
+    deparse_expr(cd.raw_default.as_deref().or(from_constraint)?)
+}
+
 fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
     let mut col = ColumnSpec {
         name: cd.colname.clone(),
@@ -876,7 +888,8 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
     match t {
         T::AtAddColumn => match def {
             Some(NodeEnum::ColumnDef(cd)) => {
-                (AlterCmd::AddColumn { column: column_spec(cd), if_not_exists: cmd.missing_ok }, "ADD COLUMN")
+                let column = ColumnSpec { default_sql: column_default_sql(cd), ..column_spec(cd) };
+                (AlterCmd::AddColumn { column, if_not_exists: cmd.missing_ok }, "ADD COLUMN")
             }
             _ => (AlterCmd::Other("ADD COLUMN".into()), "ADD COLUMN"),
         },
@@ -1205,6 +1218,25 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                             _ => None,
                         })
                         .collect(),
+                    set_values: u
+                        .target_list
+                        .iter()
+                        .filter_map(|t| match t.node.as_ref() {
+                            Some(NodeEnum::ResTarget(r)) => {
+                                let val =
+                                    r.val.as_deref().filter(|v| !matches!(v.node, Some(NodeEnum::MultiAssignRef(_))));
+                                Some(SetValue {
+                                    column: r.name.clone(),
+                                    sql: val.and_then(deparse_expr),
+                                    constant: val.is_some_and(is_constant),
+                                })
+                            }
+                            _ => None,
+                        })
+                        .collect(),
+                    joins: !u.from_clause.is_empty()
+                        || u.with_clause.is_some()
+                        || u.relation.as_ref().is_some_and(|r| r.alias.is_some()),
                     set_sql,
                     where_null_columns: {
                         let mut v = Vec::new();
@@ -1576,6 +1608,15 @@ fn alter_table_stmt(sql: &str) -> Option<protobuf::AlterTableStmt> {
     match node {
         NodeEnum::AlterTableStmt(a) => Some(a.clone()),
         _ => None,
+    }
+}
+
+/// A literal, possibly cast (`'x'`, `42`, `NULL`, `'a'::text`, `true`).
+fn is_constant(n: &protobuf::Node) -> bool {
+    match n.node.as_ref() {
+        Some(NodeEnum::AConst(_)) => true,
+        Some(NodeEnum::TypeCast(c)) => c.arg.as_deref().is_some_and(is_constant),
+        _ => false,
     }
 }
 

@@ -343,7 +343,57 @@ fn fill_unknown_steps(table: &QName, column: &str, pk: &str, stage: Stage, why: 
     ]
 }
 
-pub fn set_not_null(table: &QName, column: &str, pk: &str, pg_version: u32) -> Vec<PlanStep> {
+/// `ALTER TABLE t ADD COLUMN c ... DEFAULT d` followed, with nothing else on `t` in
+/// between, by `UPDATE t SET c = <constant>` (every row): on PostgreSQL 11+ both are
+/// catalog-only as `ADD COLUMN c ... DEFAULT <constant>` then `SET DEFAULT d` (or DROP
+/// DEFAULT): no rewrite, no backfill, and nothing written after the deploy is
+/// overwritten. Stands in for the ADD COLUMN statement `added_at`.
+pub fn add_column_with_value(
+    table: &QName,
+    column: &crate::ir::ColumnSpec,
+    value: &str,
+    added_at: usize,
+) -> Vec<PlanStep> {
+    let c = qi(&column.name);
+    let not_null = if column.not_null { " NOT NULL" } else { "" };
+    let collate = column.collation.as_ref().map(|x| format!(" COLLATE {}", qi(x))).unwrap_or_default();
+    let then = match &column.default_sql {
+        Some(d) if d == value => String::new(),
+        Some(d) => format!("\nALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT {d};"),
+        None => format!("\nALTER TABLE {table} ALTER COLUMN {c} DROP DEFAULT;"),
+    };
+    vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!(
+                "add {table}.{c} with the UPDATE's value, {value}, as its default, then give new rows the file's own default: both catalog-only (PostgreSQL 11+), no rewrite and no backfill, so no row written after the deploy is overwritten (replaces the file's ADD COLUMN and its UPDATE)"
+            ),
+            with_lt(&format!(
+                "ALTER TABLE {table} ADD COLUMN {c} {}{collate}{not_null} DEFAULT {value};{then}",
+                column.type_ref.display
+            )),
+        )
+        .lock(AE_BRIEF)
+        .replacing(added_at),
+    ]
+}
+
+/// Fills a column's NULLs with `value` in batches (`WHERE col IS NULL` in each).
+fn fill_nulls_step(table: &QName, column: &str, value: &str, pk: &str, title: String, pg: u32) -> PlanStep {
+    let c = qi(column);
+    PlanStep::new(
+        Stage::Backfill,
+        title,
+        batched_update_for(table, pk, &format!("{c} = {value}"), Some(&format!("{c} IS NULL")), pg),
+    )
+    .lock(rows_lock(pk))
+    .no_transaction()
+}
+
+/// SET NOT NULL without the scan under ACCESS EXCLUSIVE. `fill` is the expression an
+/// earlier UPDATE of the same file filled the column with: the rows written between
+/// that backfill and the check get it too.
+pub fn set_not_null(table: &QName, column: &str, pk: &str, fill: Option<&str>, pg_version: u32) -> Vec<PlanStep> {
     let c = qi(column);
     let mut steps = vec![PlanStep::new(
         Stage::Deploy,
@@ -353,13 +403,26 @@ pub fn set_not_null(table: &QName, column: &str, pk: &str, pg_version: u32) -> V
     if pg_version >= 12 {
         steps.push(nn_check_step(table, column, Stage::Backfill));
     }
-    steps.extend(fill_unknown_steps(
-        table,
-        column,
-        pk,
-        Stage::Backfill,
-        "the migration does not say with what value; VALIDATE and SET NOT NULL fail while any NULL remains",
-    ));
+    match fill {
+        Some(v) => steps.push(fill_nulls_step(
+            table,
+            column,
+            v,
+            pk,
+            format!(
+                "fill the NULLs still in {table}.{c} (rows written since the file's own backfill) with the file's expression, {v}, {}",
+                keyed_on(pk)
+            ),
+            pg_version,
+        )),
+        _ => steps.extend(fill_unknown_steps(
+            table,
+            column,
+            pk,
+            Stage::Backfill,
+            "the migration does not say with what value; VALIDATE and SET NOT NULL fail while any NULL remains",
+        )),
+    }
     if pg_version >= 12 {
         steps.push(nn_validate_step(table, column, Stage::Backfill));
     }
@@ -391,15 +454,14 @@ pub fn add_not_null_column(
         steps.push(nn_check_step(table, column, Stage::Backfill));
     }
     match fill_sql {
-        Some(v) => steps.push(
-            PlanStep::new(
-                Stage::Backfill,
-                format!("fill {c} for the existing rows of {table} {}", keyed_on(pk)),
-                batched_update_for(table, pk, &format!("{c} = {v}"), Some(&format!("{c} IS NULL")), pg_version),
-            )
-            .lock(rows_lock(pk))
-            .no_transaction(),
-        ),
+        Some(v) => steps.push(fill_nulls_step(
+            table,
+            column,
+            v,
+            pk,
+            format!("fill {c} for the existing rows of {table} {}", keyed_on(pk)),
+            pg_version,
+        )),
         None => steps.extend(fill_unknown_steps(
             table,
             column,
@@ -825,7 +887,8 @@ pub fn constraint_not_valid(
                 format!("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {table} ({cols});", qi(idx)),
             )
             .lock(SUE)
-            .no_transaction(),
+            .no_transaction()
+            .leaving(sibling(table, idx)),
         );
     }
     steps.push(
@@ -1016,7 +1079,8 @@ pub fn drop_column(table: &QName, column: &str, pk: &str) -> Vec<PlanStep> {
                  CREATE TABLE {backup} AS SELECT {keep} FROM {table};"
             ),
         )
-        .lock(READS),
+        .lock(READS)
+        .leaving(&backup),
         PlanStep::new(
             Stage::Contract,
             format!(
@@ -1086,6 +1150,7 @@ fn backup_rows(table: &QName, change: &str, where_sql: Option<&str>, what: &str)
         ),
     )
     .lock(READS)
+    .leaving(backup)
 }
 
 pub fn large_update(table: &QName, pk: &str, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
@@ -1283,7 +1348,9 @@ pub fn file_plan(
     let mut latest = Stage::Expand;
     let mut table_stage: HashMap<String, Stage> = HashMap::new();
     let mut pending: Option<AsWritten> = None;
-    for s in statements.iter().filter(|s| up(s)) {
+    // Statements a later statement's steps stand in for (a catalog-only form of both).
+    let stood_in: HashSet<usize> = by_statement.values().flatten().flat_map(|p| p.replaces.iter().copied()).collect();
+    for s in statements.iter().filter(|s| up(s) && !stood_in.contains(&s.index)) {
         let mut tables: Vec<String> = s.effects.table.iter().cloned().collect();
         tables.extend(s.effects.other_locks.iter().map(|(t, _)| t.clone()));
         tables.extend(s.effects.creates.iter().cloned());
@@ -1321,7 +1388,8 @@ pub fn file_plan(
                     ),
                     format!("CREATE TABLE {backup} AS {query};"),
                 )
-                .lock(READS),
+                .lock(READS)
+                .leaving(&backup),
             );
             let mut run = PlanStep::new(
                 stage,
@@ -1366,7 +1434,11 @@ pub fn file_plan(
                 if p.stage < floor {
                     p.stage = if p.sql.is_empty() { floor } else { sql_stage(floor) };
                 }
-                last = last.max(p.stage);
+                // An instruction changes nothing in the database: it does not hold back
+                // the later statements on the same tables.
+                if !p.sql.is_empty() {
+                    last = last.max(p.stage);
+                }
                 out.push(p);
             }
             if !then.is_empty() {

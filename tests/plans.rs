@@ -500,7 +500,34 @@ fn schema_and_data_change_split() {
     let p = plan("schema_and_data", "0002_status_and_backfill.sql", &[]);
     assert_eq!(stages(&p), [Stage::Expand, Stage::Backfill]);
     assert!(p.iter().any(|s| s.stage == Stage::Expand && s.sql.is_empty() && s.title.contains("schema change alone")));
-    is_batch_loop(step(&p, "UPDATE orders SET status = 'new'"), "orders", "id");
+    is_batch_loop(step(&p, "UPDATE orders SET status = CASE WHEN amount > 100"), "orders", "id");
+}
+
+/// ADD COLUMN with a default, then every row set to a constant (issue 11): the plan
+/// adds the column with the constant as its default and then sets the file's default,
+/// both catalog-only, in place of the two statements (no batched overwrite after the
+/// deploy). tests/plans_pg.rs runs it on PostgreSQL.
+#[test]
+fn add_column_then_a_constant_is_catalog_only() {
+    let p = plan("add_column_then_constant", "0002_plan_legacy.sql", &[]);
+    assert_eq!(stages(&p), [Stage::Expand]);
+    in_order(&p, &["ADD COLUMN plan text NOT NULL DEFAULT 'legacy'", "ALTER COLUMN plan SET DEFAULT 'free'"]);
+    assert!(!p.iter().any(|s| s.sql.contains("UPDATE") || s.sql.contains("DEFAULT 'free';\nUPDATE")), "{p:#?}");
+    assert_eq!(p.iter().filter(|s| s.sql.contains("ADD COLUMN")).count(), 1, "{p:#?}");
+}
+
+/// SET NOT NULL after the file's own backfill: the NULLs written since are filled
+/// with the file's expression, not left to an instruction.
+#[test]
+fn set_not_null_fills_with_the_files_own_expression() {
+    let p = plan("backfill_then_not_null", "0002_note_not_null.sql", &[]);
+    let fill = p.iter().find(|s| s.title.contains("since the file's own backfill")).expect("a refill step");
+    assert!(
+        fill.sql.contains("SET note = COALESCE(note, 'none')") && fill.sql.contains("note IS NULL"),
+        "{}",
+        fill.sql
+    );
+    assert!(!p.iter().any(|s| s.title.contains("does not say with what value")), "{p:#?}");
 }
 
 /// A plan replaces the whole file: the statements no rule re-plans are in it, as

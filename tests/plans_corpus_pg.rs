@@ -21,7 +21,7 @@
 //!   *reaches the file's schema* when the catalog facts (relations, columns
 //!   with type, nullability and default, constraints, indexes, triggers,
 //!   functions, types, views, schemas, extensions) are equal, minus the helper
-//!   objects the plan lists as left on purpose (steps whose title says so: the
+//!   objects the plan lists as left on purpose (each step's `leaves`: the
 //!   backup tables and recommended indexes they create).
 //!
 //! Prints `folder: N/M plans run, K/M reach the file's schema` per folder and
@@ -85,6 +85,8 @@ struct Step {
     title: String,
     sql: String,
     no_transaction: bool,
+    /// Helper objects the step leaves in place on purpose.
+    leaves: Vec<String>,
 }
 
 struct Folder {
@@ -160,6 +162,10 @@ fn folders(corpus: &Path, only: Option<&str>) -> Vec<Folder> {
                         title: s["title"].as_str().unwrap_or_default().to_string(),
                         sql: s["sql"].as_str().unwrap_or_default().to_string(),
                         no_transaction: s["no_transaction"].as_bool().unwrap_or(false),
+                        leaves: s["leaves"]
+                            .as_array()
+                            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                            .unwrap_or_default(),
                     })
                     .collect()
             })
@@ -271,23 +277,16 @@ fn facts(stdout: &str) -> BTreeSet<String> {
     after.lines().filter(|l| l.len() > 2 && l.as_bytes()[1] == b'|').map(str::to_string).collect()
 }
 
-/// Helper objects the plan lists as left on purpose (a step whose title says
-/// "left on purpose": the backup tables and recommended indexes it creates),
-/// unquoted, without schema.
+/// Helper objects the plan lists as left on purpose (each step's `leaves`: the
+/// backup tables and recommended indexes it creates), unquoted, without schema.
 fn helpers(plan: &[Step]) -> BTreeSet<String> {
-    let re = regex::Regex::new(
-        r#"(?i)CREATE\s+(?:TABLE|(?:UNIQUE\s+)?INDEX(?:\s+CONCURRENTLY)?(?:\s+IF\s+NOT\s+EXISTS)?)\s+((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)\s+(?:AS|ON)\b"#,
-    )
-    .expect("regex");
-    let mut out = BTreeSet::new();
-    for s in plan.iter().filter(|s| s.title.contains("left on purpose")) {
-        for c in re.captures_iter(&s.sql) {
-            let name = c[1].rsplit('.').next().unwrap_or(&c[1]);
-            let name = if name.starts_with('"') { name.trim_matches('"').to_string() } else { name.to_lowercase() };
-            out.insert(name);
-        }
-    }
-    out
+    plan.iter().flat_map(|s| s.leaves.iter()).map(|n| unqualified(n)).collect()
+}
+
+/// `"Schema".name` -> `name`, a quoted name as written, an unquoted one in lower case.
+fn unqualified(name: &str) -> String {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    if last.starts_with('"') { last.trim_matches('"').to_string() } else { last.to_lowercase() }
 }
 
 /// The facts without those of helper objects (a relation's, or an index's by its name).

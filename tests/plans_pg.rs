@@ -73,8 +73,13 @@ struct Case {
     /// SQL the test runs at the plan's "fill those NULLs" instruction (the
     /// migration gives no value; the plan says so and leaves it to the user).
     fill: Option<&'static str>,
-    /// Writes of running application code, after the expand stage.
+    /// Writes of running application code, after the expand stage (or before the
+    /// first step whose title starts with `app_writes_before`; at the end when no
+    /// step comes after the expand stage).
     app_writes: Option<&'static str>,
+    app_writes_before: Option<&'static str>,
+    /// A query on schema A after the plan and the one line it must print.
+    expect: Option<(&'static str, &'static str)>,
     /// The original migration itself holds ACCESS EXCLUSIVE while scanning: a
     /// control that the detector sees it.
     original_flagged: bool,
@@ -84,43 +89,43 @@ struct Case {
 
 const ORDERS_ROW: &str = "ROW(id, customer_id, amount, ref, email, note)";
 
-fn cases() -> Vec<Case> {
-    vec![
+impl Case {
+    /// A plan on `orders`, its rows compared whole, split files applied too.
+    fn orders(dir: &'static str, file: &'static str) -> Case {
         Case {
-            dir: "change_column_type",
-            file: "0002_amount_bigint.sql",
+            dir,
+            file,
             table: "orders",
             final_table: "orders",
             before_row: ORDERS_ROW,
             after_row: ORDERS_ROW,
             fill: None,
+            app_writes: None,
+            app_writes_before: None,
+            expect: None,
+            original_flagged: false,
+            split: true,
+        }
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
             app_writes: Some(
                 "UPDATE orders SET amount = 4242424 WHERE id = 42;\n\
                  INSERT INTO orders (id, customer_id, amount, ref, email) VALUES (5001, 1, 50010, '35007', 'u5001@example.com');",
             ),
             original_flagged: true,
-            split: true,
+            ..Case::orders("change_column_type", "0002_amount_bigint.sql")
         },
         Case {
-            dir: "change_column_type_using",
-            file: "0002_ref_integer.sql",
-            table: "orders",
-            final_table: "orders",
-            before_row: ORDERS_ROW,
-            after_row: ORDERS_ROW,
-            fill: None,
             app_writes: Some("UPDATE orders SET ref = '777' WHERE id = 7;"),
             original_flagged: true,
-            split: true,
+            ..Case::orders("change_column_type_using", "0002_ref_integer.sql")
         },
         Case {
-            dir: "rename_column",
-            file: "0002_rename_email.sql",
-            table: "orders",
-            final_table: "orders",
-            before_row: ORDERS_ROW,
             after_row: "ROW(id, customer_id, amount, ref, email_address, note)",
-            fill: None,
             // Old code writes `email`, new code writes `email_address`, side by side.
             app_writes: Some(
                 "UPDATE orders SET email = 'changed42@example.com' WHERE id = 42;\n\
@@ -128,101 +133,60 @@ fn cases() -> Vec<Case> {
                  INSERT INTO orders (id, customer_id, amount, ref, email_address) VALUES (5002, 2, 50020, '35014', 'new@example.com');\n\
                  UPDATE orders SET email_address = 'renamed43@example.com' WHERE id = 43;",
             ),
-            original_flagged: false,
-            split: true,
+            ..Case::orders("rename_column", "0002_rename_email.sql")
         },
         Case {
-            dir: "add_not_null_column",
-            file: "0002_add_status.sql",
-            table: "orders",
-            final_table: "orders",
-            before_row: ORDERS_ROW,
-            after_row: ORDERS_ROW,
             fill: Some("UPDATE orders SET status = 'legacy' WHERE status IS NULL;"),
-            app_writes: None,
-            original_flagged: false,
             split: false,
+            ..Case::orders("add_not_null_column", "0002_add_status.sql")
         },
+        Case { original_flagged: true, ..Case::orders("set_not_null", "0002_ref_not_null.sql") },
+        // The file fills the column itself, then sets NOT NULL (issue 11): old code
+        // still writes NULLs after that backfill, until the deploy; the plan fills them
+        // with the file's own expression before VALIDATE (no instruction left to the user).
         Case {
-            dir: "set_not_null",
-            file: "0002_ref_not_null.sql",
-            table: "orders",
-            final_table: "orders",
-            before_row: ORDERS_ROW,
-            after_row: ORDERS_ROW,
-            fill: None,
-            app_writes: None,
+            before_row: "ROW(id, customer_id, amount, ref, email, coalesce(note, 'none'))",
+            app_writes: Some(
+                "INSERT INTO orders (id, customer_id, amount, ref, email) VALUES (5001, 1, 50010, '35007', 'u5001@example.com');",
+            ),
+            app_writes_before: Some("deploy code that never writes NULL"),
+            expect: Some(("SELECT 'E|' || count(*) FILTER (WHERE note = 'none') FROM orders;", "1667")),
             original_flagged: true,
-            split: true,
+            ..Case::orders("backfill_then_not_null", "0002_note_not_null.sql")
         },
+        // ADD COLUMN ... DEFAULT 'free' then UPDATE ... SET col = 'legacy' (issue 11): the
+        // catalog-only form keeps 'legacy' for the existing rows and 'free' for rows
+        // written after the deploy (a batched UPDATE after it would overwrite them).
         Case {
-            dir: "add_unique",
-            file: "0002_unique_ref.sql",
-            table: "orders",
-            final_table: "orders",
-            before_row: ORDERS_ROW,
-            after_row: ORDERS_ROW,
-            fill: None,
-            app_writes: None,
-            original_flagged: false,
-            split: true,
+            app_writes: Some(
+                "INSERT INTO orders (id, customer_id, amount, ref, email) VALUES (5001, 1, 50010, '35007', 'u5001@example.com');",
+            ),
+            expect: Some((
+                "SELECT 'E|' || count(*) FILTER (WHERE plan = 'legacy') || '/' || count(*) FILTER (WHERE plan = 'free') FROM orders;",
+                "5000/1",
+            )),
+            ..Case::orders("add_column_then_constant", "0002_plan_legacy.sql")
         },
+        Case::orders("add_unique", "0002_unique_ref.sql"),
+        Case { original_flagged: true, ..Case::orders("add_check", "0002_amount_positive.sql") },
         Case {
-            dir: "add_check",
-            file: "0002_amount_positive.sql",
-            table: "orders",
-            final_table: "orders",
-            before_row: ORDERS_ROW,
-            after_row: ORDERS_ROW,
-            fill: None,
-            app_writes: None,
-            original_flagged: true,
-            split: true,
-        },
-        Case {
-            dir: "rename_table",
-            file: "0002_rename_customers.sql",
             table: "customers",
             final_table: "clients",
             before_row: "ROW(id, name)",
             after_row: "ROW(id, name)",
-            fill: None,
             // Old code writes through the view left under the old name.
             app_writes: Some(
                 "INSERT INTO customers (id, name) VALUES (101, 'through the view');\n\
                  UPDATE customers SET name = 'renamed through the view' WHERE id = 1;",
             ),
-            original_flagged: false,
-            split: true,
+            ..Case::orders("rename_table", "0002_rename_customers.sql")
         },
         // Flagged and unflagged statements in one file (issue 11): the plan is the
         // whole file, so the index finds the column and the new key the old one gone.
         // A multi-action ALTER TABLE (issue 11): the actions the plan does not
         // re-plan stay, the added column before the CHECK that needs it.
-        Case {
-            dir: "multi_action",
-            file: "0002_discount.sql",
-            table: "orders",
-            final_table: "orders",
-            before_row: ORDERS_ROW,
-            after_row: ORDERS_ROW,
-            fill: None,
-            app_writes: None,
-            original_flagged: true,
-            split: true,
-        },
-        Case {
-            dir: "whole_file",
-            file: "0002_status.sql",
-            table: "orders",
-            final_table: "orders",
-            before_row: ORDERS_ROW,
-            after_row: ORDERS_ROW,
-            fill: None,
-            app_writes: None,
-            original_flagged: true,
-            split: true,
-        },
+        Case { original_flagged: true, ..Case::orders("multi_action", "0002_discount.sql") },
+        Case { original_flagged: true, ..Case::orders("whole_file", "0002_status.sql") },
     ]
 }
 
@@ -232,6 +196,8 @@ struct Step {
     title: String,
     sql: String,
     no_transaction: bool,
+    /// Helper objects the step leaves in place on purpose (not the file's schema).
+    leaves: Vec<String>,
 }
 
 fn env_flag(name: &str) -> bool {
@@ -263,6 +229,10 @@ fn plan_of(case: &Case) -> Vec<Step> {
             title: p["title"].as_str().unwrap().to_string(),
             sql: p["sql"].as_str().unwrap().to_string(),
             no_transaction: p["no_transaction"].as_bool().unwrap(),
+            leaves: p["leaves"]
+                .as_array()
+                .map(|a| a.iter().map(|x| x.as_str().unwrap().rsplit('.').next().unwrap().to_string()).collect())
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -405,16 +375,24 @@ fn apply_case(server: &Server, idx: usize, case: &Case) -> Result<Vec<String>, V
         .unwrap();
     let mut before = checksum(server, &a, case.table, case.before_row);
     let mut wrote = false;
+    let app_writes = |wrote: &mut bool, before: &mut String, log: &mut Vec<String>| {
+        if let Some(w) = case.app_writes.filter(|_| !*wrote) {
+            run(server, &a, "application writes", w);
+            log.push("  application writes through the old (and new) names".to_string());
+            *before = checksum(server, &a, case.table, case.before_row);
+        }
+        *wrote = true;
+    };
     for (n, s) in steps.iter().enumerate() {
         let what = format!("{} step {} [{}] {}", case.dir, n + 1, s.stage, s.title);
-        // Application writes once the expand stage is done, then the checksum to keep.
-        if !wrote && s.stage != "expand" {
-            if let Some(w) = case.app_writes {
-                run(server, &a, "application writes", w);
-                log.push("  application writes through the old (and new) names".to_string());
-                before = checksum(server, &a, case.table, case.before_row);
-            }
-            wrote = true;
+        // Application writes once the expand stage is done (or before the step the case
+        // names), then the checksum to keep.
+        let due = match case.app_writes_before {
+            Some(prefix) => s.title.starts_with(prefix),
+            None => s.stage != "expand",
+        };
+        if due {
+            app_writes(&mut wrote, &mut before, &mut log);
         }
         if s.sql.is_empty() {
             if s.title.starts_with("fill those NULLs")
@@ -457,13 +435,30 @@ fn apply_case(server: &Server, idx: usize, case: &Case) -> Result<Vec<String>, V
         }
     }
 
+    app_writes(&mut wrote, &mut before, &mut log);
+    if let Some((q, want)) = case.expect {
+        let got = tagged(&run(server, &a, "expect", q), "E");
+        if got != [want] {
+            failures.push(format!("{}: `{q}` gives {got:?} after the plan, expected {want}", case.dir));
+        } else {
+            log.push(format!("  after the plan: {want}"));
+        }
+    }
     // (b) no rows lost, values equal.
     let after = checksum(server, &a, case.final_table, case.after_row);
     if before != after || before.is_empty() {
         failures.push(format!("{}: data changed: before {before}, after {after}", case.dir));
     }
-    // (a) the intended schema.
-    let (sa, sb) = (describe(server, &a), describe(server, &b));
+    // (a) the intended schema, minus the helpers the plan leaves on purpose (a backup
+    // table: `C|<table>|...`, `R|<table>|...`; an index: `I|<table>|<index>|...`).
+    let helpers: BTreeSet<&str> = steps.iter().flat_map(|s| s.leaves.iter().map(String::as_str)).collect();
+    let not_helper = |f: &String| {
+        let mut parts = f.split('|');
+        let (kind, rel, index) = (parts.next(), parts.next(), parts.next());
+        !(rel.is_some_and(|r| helpers.contains(r)) || (kind == Some("I") && index.is_some_and(|i| helpers.contains(i))))
+    };
+    let sa: BTreeSet<String> = describe(server, &a).into_iter().filter(not_helper).collect();
+    let sb = describe(server, &b);
     if sa != sb {
         let only_a: Vec<&String> = sa.difference(&sb).collect();
         let only_b: Vec<&String> = sb.difference(&sa).collect();
@@ -495,7 +490,7 @@ fn apply_case(server: &Server, idx: usize, case: &Case) -> Result<Vec<String>, V
             let script = if one_tx { format!("BEGIN;\n{text}\nCOMMIT;") } else { text };
             run(server, &c, &f.display().to_string(), &script);
         }
-        let sc = describe(server, &c);
+        let sc: BTreeSet<String> = describe(server, &c).into_iter().filter(not_helper).collect();
         let after_c = checksum(server, &c, case.final_table, case.after_row);
         if sc != sb || before_c != after_c {
             failures.push(format!(

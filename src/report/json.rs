@@ -110,6 +110,9 @@ pub struct JsonPlanStep<'a> {
     pub lock: Option<&'a str>,
     pub irreversible: bool,
     pub no_transaction: bool,
+    /// Helper objects the step leaves in place on purpose (absent when none).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub leaves: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -195,6 +198,7 @@ pub fn file<'a>(f: &'a FileReport) -> JsonFile<'a> {
                 lock: p.lock.as_deref(),
                 irreversible: p.irreversible,
                 no_transaction: p.no_transaction,
+                leaves: &p.leaves,
             })
             .collect(),
         layout: f.layout,

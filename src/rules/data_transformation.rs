@@ -81,7 +81,7 @@ fn fills_only_nulls<'a>(set_columns: &'a [String], where_null_columns: &[String]
 /// an INSERT ... SELECT without ON CONFLICT DO UPDATE. `high`, never "data loss".
 fn backfill(cx: &StmtCtx) -> Option<Hit> {
     match cx.op {
-        Op::Update { table, has_where: true, set_columns, where_null_columns, set_sql, where_sql }
+        Op::Update { table, has_where: true, set_columns, where_null_columns, set_sql, where_sql, .. }
             if !cx.is_new(&table.name) =>
         {
             // The same batched plan as any UPDATE (its backup step is a precaution here).

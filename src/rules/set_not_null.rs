@@ -40,6 +40,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             continue;
         }
         let pk = pk_of(cx.schema(), &table.name);
+        let fill = cx.facts.fills.get(&(table.name.clone(), column.clone()));
         out.push(
             Hit::new(
                 Level::High,
@@ -50,7 +51,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     "Before PostgreSQL 12 SET NOT NULL always scans: run it in a quiet window with a lock_timeout"
                 },
             )
-            .plan(plan::set_not_null(table, column, &pk, cx.pg())),
+            .plan(plan::set_not_null(table, column, &pk, fill.map(String::as_str), cx.pg())),
         );
     }
 }
