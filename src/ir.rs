@@ -175,6 +175,33 @@ pub struct ForeignKeyRef {
     pub table: QName,
     pub columns: Vec<String>,
     pub on_delete: Option<String>,
+    pub on_update: Option<String>,
+    pub match_full: bool,
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+}
+
+impl ForeignKeyRef {
+    /// `REFERENCES t (cols) [MATCH FULL] [ON DELETE ..] [ON UPDATE ..] [DEFERRABLE ..]`.
+    pub fn clause(&self) -> String {
+        let mut s = format!("REFERENCES {}", self.table);
+        if !self.columns.is_empty() {
+            let cols: Vec<String> = self.columns.iter().map(|c| quote_ident(c)).collect();
+            s.push_str(&format!(" ({})", cols.join(", ")));
+        }
+        if self.match_full {
+            s.push_str(" MATCH FULL");
+        }
+        for (what, action) in [("DELETE", &self.on_delete), ("UPDATE", &self.on_update)] {
+            if let Some(a) = action {
+                s.push_str(&format!(" ON {what} {a}"));
+            }
+        }
+        if self.deferrable {
+            s.push_str(if self.initially_deferred { " DEFERRABLE INITIALLY DEFERRED" } else { " DEFERRABLE" });
+        }
+        s
+    }
 }
 
 /// A column definition (CREATE TABLE or ADD COLUMN).
@@ -269,7 +296,7 @@ pub enum AlterCmd {
     AlterType { column: String, new_type: TypeRef, using: Option<UsingKind>, collation: Option<String> },
     SetNotNull { column: String },
     DropNotNull { column: String },
-    SetDefault { column: String, default: DefaultKind },
+    SetDefault { column: String, default: DefaultKind, sql: Option<String> },
     DropDefault { column: String },
     AddConstraint(ConstraintSpec),
     ValidateConstraint { name: String },

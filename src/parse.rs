@@ -352,16 +352,22 @@ fn default_kind(expr: &Node) -> DefaultKind {
 }
 
 fn fk_ref(c: &protobuf::Constraint) -> ForeignKeyRef {
+    // PostgreSQL's codes (parsenodes.h FKCONSTR_ACTION_*): `a` NO ACTION is the default.
+    let action = |code: &str| match code {
+        "n" => Some("SET NULL".to_string()),
+        "c" => Some("CASCADE".into()),
+        "d" => Some("SET DEFAULT".into()),
+        "r" => Some("RESTRICT".into()),
+        _ => None,
+    };
     ForeignKeyRef {
         table: opt_rv(&c.pktable),
         columns: strings(&c.pk_attrs),
-        on_delete: match c.fk_del_action.as_str() {
-            "n" => Some("SET NULL".into()),
-            "c" => Some("CASCADE".into()),
-            "d" => Some("SET DEFAULT".into()),
-            "r" => Some("RESTRICT".into()),
-            _ => None,
-        },
+        on_delete: action(&c.fk_del_action),
+        on_update: action(&c.fk_upd_action),
+        match_full: c.fk_matchtype == "f",
+        deferrable: c.deferrable,
+        initially_deferred: c.initdeferred,
     }
 }
 
@@ -553,18 +559,6 @@ fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<Con
     })
 }
 
-/// The DEFAULT expression of a column definition as SQL (deparsed: a parse of its own,
-/// so only for the ADD COLUMN actions whose plans need it).
-fn column_default_sql(cd: &protobuf::ColumnDef) -> Option<String> {
-    let from_constraint = cd.constraints.iter().find_map(|c| match c.node.as_ref() {
-        Some(NodeEnum::Constraint(c)) if ConstrType::try_from(c.contype) == Ok(ConstrType::ConstrDefault) => {
-            c.raw_expr.as_deref()
-        }
-        _ => None,
-    });
-    deparse_expr(cd.raw_default.as_deref().or(from_constraint)?)
-}
-
 fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
     let mut col = ColumnSpec {
         name: cd.colname.clone(),
@@ -574,6 +568,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
     };
     if let Some(d) = cd.raw_default.as_deref() {
         col.default = Some(default_kind(d));
+        col.default_sql = deparse_expr(d);
     }
     if !cd.identity.is_empty() {
         col.identity = true;
@@ -591,6 +586,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
             Ok(ConstrType::ConstrDefault) => {
                 if let Some(e) = c.raw_expr.as_deref() {
                     col.default = Some(default_kind(e));
+                    col.default_sql = deparse_expr(e);
                 }
             }
             Ok(ConstrType::ConstrIdentity) => col.identity = true,
@@ -888,8 +884,7 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
     match t {
         T::AtAddColumn => match def {
             Some(NodeEnum::ColumnDef(cd)) => {
-                let column = ColumnSpec { default_sql: column_default_sql(cd), ..column_spec(cd) };
-                (AlterCmd::AddColumn { column, if_not_exists: cmd.missing_ok }, "ADD COLUMN")
+                (AlterCmd::AddColumn { column: column_spec(cd), if_not_exists: cmd.missing_ok }, "ADD COLUMN")
             }
             _ => (AlterCmd::Other("ADD COLUMN".into()), "ADD COLUMN"),
         },
@@ -911,7 +906,10 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
         T::AtSetNotNull => (AlterCmd::SetNotNull { column: col() }, "ALTER COLUMN SET NOT NULL"),
         T::AtDropNotNull => (AlterCmd::DropNotNull { column: col() }, "ALTER COLUMN DROP NOT NULL"),
         T::AtColumnDefault => match cmd.def.as_deref() {
-            Some(d) => (AlterCmd::SetDefault { column: col(), default: default_kind(d) }, "ALTER COLUMN SET DEFAULT"),
+            Some(d) => (
+                AlterCmd::SetDefault { column: col(), default: default_kind(d), sql: deparse_expr(d) },
+                "ALTER COLUMN SET DEFAULT",
+            ),
             None => (AlterCmd::DropDefault { column: col() }, "ALTER COLUMN DROP DEFAULT"),
         },
         T::AtAddConstraint => match def {

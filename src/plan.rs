@@ -181,7 +181,11 @@ pub struct ColumnInfo {
     pub serial: bool,
     pub not_null: bool,
     pub indexes: Vec<IndexCopy>,
-    /// FOREIGN KEY / CHECK / EXCLUDE constraints on the column (definitions not in the history).
+    /// The column's DEFAULT expression, when the history knows it.
+    pub default: Option<String>,
+    /// Single-column foreign keys on the column, with their definitions: re-created on the copy.
+    pub foreign_keys: Vec<(String, crate::ir::ForeignKeyRef)>,
+    /// CHECK / EXCLUDE constraints and other foreign keys on the column (definitions not in the history).
     pub other_constraints: Vec<String>,
     /// Tables with a foreign key to this table, when the column is in a key they may reference.
     pub referenced_by: Vec<String>,
@@ -215,7 +219,7 @@ impl ColumnInfo {
                 constraint: constraint.map(|k| (k.name.clone(), k.kind)),
             });
         }
-        let other_constraints = t
+        let on_column: Vec<&crate::schema::Constraint> = t
             .map(|t| {
                 t.constraints
                     .iter()
@@ -224,10 +228,12 @@ impl ColumnInfo {
                             && k.not_null_check_of.is_none()
                             && k.columns.iter().any(|c| c == column)
                     })
-                    .map(|k| k.name.clone())
                     .collect()
             })
             .unwrap_or_default();
+        let copied_fk = |k: &crate::schema::Constraint| k.fk.clone().filter(|_| k.columns.len() == 1);
+        let foreign_keys = on_column.iter().filter_map(|k| Some((k.name.clone(), copied_fk(k)?))).collect();
+        let other_constraints = on_column.iter().filter(|k| copied_fk(k).is_none()).map(|k| k.name.clone()).collect();
         let keyed = indexes.iter().any(|i| i.constraint.is_some());
         let referenced_by =
             if keyed { schema.referencing(table).into_iter().map(str::to_string).collect() } else { Vec::new() };
@@ -237,9 +243,11 @@ impl ColumnInfo {
         ColumnInfo {
             known: col.is_some(),
             col_type: col.map(|c| crate::ir::TypeRef::without_serial(&c.type_ref)),
-            serial: col.is_some_and(|c| c.type_ref.is_serial()),
+            serial: col.is_some_and(|c| c.from_sequence()),
             not_null: col.is_some_and(|c| c.not_null),
+            default: col.and_then(|c| c.default_sql.clone()),
             indexes,
+            foreign_keys,
             other_constraints,
             referenced_by,
             views,
@@ -590,18 +598,26 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
         steps.push(PlanStep::new(
             Stage::Expand,
             format!(
-                "{c} is serial: give {n} the same DEFAULT nextval(...) now, and before the swap move the sequence \
-                 with ALTER SEQUENCE ... OWNED BY {}.{n} (DROP COLUMN {c} would drop a sequence it owns)",
+                "{c} takes its values from a sequence (serial or identity): give {n} the same DEFAULT nextval(...) \
+                 now, and before the swap move the sequence with ALTER SEQUENCE ... OWNED BY {}.{n} (DROP COLUMN {c} \
+                 would drop a sequence it owns)",
                 qi(&table.name)
             ),
             "",
         ));
-    } else {
+    } else if let Some(d) = &info.default {
+        steps.push(
+            PlanStep::new(Stage::Expand, format!("give {n} the DEFAULT of {c}"), {
+                with_lt(&format!("ALTER TABLE {table} ALTER COLUMN {n} SET DEFAULT {d};"))
+            })
+            .lock(AE_BRIEF),
+        );
+    } else if !info.known {
         steps.push(PlanStep::new(
             Stage::Expand,
             format!(
                 "if {c} has a DEFAULT or is an identity column, give {n} the same DEFAULT now \
-                 (ALTER TABLE {table} ALTER COLUMN {n} SET DEFAULT ...): migrade's history does not record defaults"
+                 (ALTER TABLE {table} ALTER COLUMN {n} SET DEFAULT ...): earlier migrations do not define {c}"
             ),
             "",
         ));
@@ -709,6 +725,28 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
             "",
         ));
     }
+    for (name, fk) in &info.foreign_keys {
+        let copy = qi(&format!("{name}_new"));
+        steps.push(
+            PlanStep::new(
+                Stage::Backfill,
+                format!("re-create foreign key {} on {n}, NOT VALID: no scan", qi(name)),
+                with_lt(&format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT {copy} FOREIGN KEY ({n}) {} NOT VALID;",
+                    fk.clause()
+                )),
+            )
+            .lock("SHARE ROW EXCLUSIVE on both tables (brief: no scan)"),
+        );
+        steps.push(
+            PlanStep::new(
+                Stage::Backfill,
+                format!("validate {copy} in its own transaction: it scans {table}, but reads and writes continue"),
+                format!("ALTER TABLE {table} VALIDATE CONSTRAINT {copy};"),
+            )
+            .lock("SHARE UPDATE EXCLUSIVE on the table, ROW SHARE on the referenced one (reads and writes continue)"),
+        );
+    }
     if !info.other_constraints.is_empty() {
         steps.push(PlanStep::new(
             Stage::Backfill,
@@ -770,6 +808,13 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
             )),
             None => swap.push_str(&format!("ALTER INDEX {} RENAME TO {};\n", sibling(table, &copy), qi(&idx.name))),
         }
+    }
+    for (name, _) in &info.foreign_keys {
+        swap.push_str(&format!(
+            "ALTER TABLE {table} RENAME CONSTRAINT {} TO {};\n",
+            qi(&format!("{name}_new")),
+            qi(name)
+        ));
     }
     swap.push_str(&format!("COMMIT;\nDROP FUNCTION {fname}();"));
     let title = match kind {

@@ -13,6 +13,8 @@ pub struct Column {
     pub not_null: bool,
     /// `GENERATED ... AS IDENTITY`: filled from a sequence, like serial.
     pub identity: bool,
+    /// The DEFAULT expression (deparsed), when the history knows one.
+    pub default_sql: Option<String>,
 }
 
 impl Column {
@@ -51,6 +53,8 @@ pub struct Constraint {
     /// For a foreign key: the referenced columns as written (empty: the referenced table's primary key).
     pub ref_columns: Vec<String>,
     pub index: Option<String>,
+    /// For a foreign key: its whole definition (referenced table, columns, actions).
+    pub fk: Option<crate::ir::ForeignKeyRef>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -383,6 +387,7 @@ impl Schema {
                 references: spec.references.as_ref().map(|r| r.table.name.clone()),
                 ref_columns: spec.references.as_ref().map(|r| r.columns.clone()).unwrap_or_default(),
                 index,
+                fk: spec.references.clone(),
             });
         }
     }
@@ -438,6 +443,7 @@ impl Schema {
                         type_ref: c.type_ref.clone(),
                         not_null: c.not_null,
                         identity: c.identity,
+                        default_sql: c.default_sql.clone(),
                     });
                 }
                 self.tables.insert(table.name.clone(), Arc::new(t));
@@ -656,6 +662,7 @@ impl Schema {
                         type_ref: column.type_ref.clone(),
                         not_null: column.not_null,
                         identity: column.identity,
+                        default_sql: column.default_sql.clone(),
                     });
                 }
                 if column.unique || column.primary_key {
@@ -696,6 +703,20 @@ impl Schema {
                     && let Some(c) = t.column_mut(column)
                 {
                     c.identity = true;
+                }
+            }
+            AlterCmd::SetDefault { column, sql, .. } => {
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
+                    && let Some(c) = t.column_mut(column)
+                {
+                    c.default_sql = sql.clone();
+                }
+            }
+            AlterCmd::DropDefault { column } => {
+                if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
+                    && let Some(c) = t.column_mut(column)
+                {
+                    c.default_sql = None;
                 }
             }
             AlterCmd::DropNotNull { column } => {

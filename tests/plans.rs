@@ -275,7 +275,9 @@ fn change_primary_key_type() {
     let swap = step(&p, "ALTER TABLE items DROP COLUMN id;");
     assert!(swap.sql.contains("ALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_pkey_new;"));
     // What migrade cannot do for the user is said, not skipped.
-    assert!(p.iter().any(|s| s.sql.is_empty() && s.title.contains("id is serial") && s.title.contains("OWNED BY")));
+    assert!(p.iter().any(|s| s.sql.is_empty()
+        && s.title.contains("id takes its values from a sequence")
+        && s.title.contains("OWNED BY")));
     assert!(p.iter().any(|s| s.sql.is_empty() && s.title.starts_with("item_tags reference items")));
     in_order(&p, &["CHECK (id_new IS NOT NULL) NOT VALID", "PRIMARY KEY USING INDEX"]);
 }

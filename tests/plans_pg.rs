@@ -135,6 +135,16 @@ fn cases() -> Vec<Case> {
             ),
             ..Case::orders("rename_column", "0002_rename_email.sql")
         },
+        // A column with a DEFAULT and a foreign key (issue 11): the copy gets both, the
+        // foreign key under its own name after the swap; old code relies on the default.
+        Case {
+            after_row: "ROW(id, client_id, amount, ref, email, note)",
+            app_writes: Some(
+                "INSERT INTO orders (id, amount, ref, email) VALUES (5001, 50010, '35007', 'u5001@example.com');",
+            ),
+            expect: Some(("SELECT 'E|' || client_id FROM orders WHERE id = 5001;", "1")),
+            ..Case::orders("rename_fk_default", "0002_rename_customer.sql")
+        },
         Case {
             fill: Some("UPDATE orders SET status = 'legacy' WHERE status IS NULL;"),
             split: false,
