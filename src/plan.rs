@@ -1094,15 +1094,18 @@ pub fn drop_index_concurrently(index: &QName) -> Vec<PlanStep> {
 // Dropping things
 // ---------------------------------------------------------------------------
 
-pub fn drop_column(table: &QName, column: &str, pk: &str) -> Vec<PlanStep> {
+/// `as_text`: the column's type is an enum of the history: the backup keeps its values as
+/// text, so that it does not hold on to a type the migration may drop next.
+pub fn drop_column(table: &QName, column: &str, pk: &str, as_text: bool) -> Vec<PlanStep> {
     let c = qi(column);
     let backup = sibling(table, &format!("{}_{}_backup", table.name, column));
+    let value = if as_text { format!("{c}::text AS {c}") } else { c.clone() };
     let keep = if pk.is_empty() {
         "*".to_string()
     } else if pk == column {
-        c.clone()
+        value
     } else {
-        format!("{}, {c}", qi(pk))
+        format!("{}, {value}", qi(pk))
     };
     vec![
         PlanStep::new(
@@ -1184,13 +1187,16 @@ fn short_hash(s: &str) -> String {
 
 /// A backup of the rows a data change touches, named after the change (`<table>_backup_<hash of
 /// the change>`), so two changes of one table in a file get two backups. Left on purpose.
-fn backup_rows(table: &QName, change: &str, where_sql: Option<&str>, what: &str) -> PlanStep {
+/// `select` is the backup's select list when `*` would not do (see
+/// [`crate::rules::backup_select`]).
+fn backup_rows(table: &QName, change: &str, where_sql: Option<&str>, what: &str, select: Option<&str>) -> PlanStep {
     let backup = sibling(table, &format!("{}_backup_{}", table.name, short_hash(&format!("{what}|{change}"))));
     PlanStep::new(
         Stage::Backfill,
         format!("back up the rows this {what} (left on purpose: drop {backup} once the change is verified)"),
         format!(
-            "CREATE TABLE {backup} AS SELECT * FROM {table}{};",
+            "CREATE TABLE {backup} AS SELECT {} FROM {table}{};",
+            select.unwrap_or("*"),
             where_sql.map(|w| format!(" WHERE {w}")).unwrap_or_default()
         ),
     )
@@ -1199,7 +1205,7 @@ fn backup_rows(table: &QName, change: &str, where_sql: Option<&str>, what: &str)
 }
 
 pub fn large_update(table: &QName, pk: &str, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
-    large_update_for(table, pk, set_sql, where_sql, DEFAULT_PG)
+    large_update_for(table, pk, set_sql, where_sql, None, DEFAULT_PG)
 }
 
 pub fn large_update_for(
@@ -1207,11 +1213,12 @@ pub fn large_update_for(
     pk: &str,
     set_sql: Option<&str>,
     where_sql: Option<&str>,
+    backup_select: Option<&str>,
     pg: u32,
 ) -> Vec<PlanStep> {
     let title = format!("update {table} {}, outside the schema migration", keyed_on(pk));
     vec![
-        backup_rows(table, &format!("{set_sql:?} {where_sql:?}"), where_sql, "changes"),
+        backup_rows(table, &format!("{set_sql:?} {where_sql:?}"), where_sql, "changes", backup_select),
         match set_sql {
             Some(set) => PlanStep::new(Stage::Backfill, title, batched_update_for(table, pk, set, where_sql, pg))
                 .lock(rows_lock(pk))
@@ -1222,12 +1229,18 @@ pub fn large_update_for(
 }
 
 pub fn large_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> Vec<PlanStep> {
-    large_delete_for(table, pk, where_sql, DEFAULT_PG)
+    large_delete_for(table, pk, where_sql, None, DEFAULT_PG)
 }
 
-pub fn large_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: u32) -> Vec<PlanStep> {
+pub fn large_delete_for(
+    table: &QName,
+    pk: &str,
+    where_sql: Option<&str>,
+    backup_select: Option<&str>,
+    pg: u32,
+) -> Vec<PlanStep> {
     vec![
-        backup_rows(table, &format!("{where_sql:?}"), where_sql, "deletes"),
+        backup_rows(table, &format!("{where_sql:?}"), where_sql, "deletes", backup_select),
         PlanStep::new(
             Stage::Backfill,
             format!("delete from {table} {}, outside the schema migration", keyed_on(pk)),

@@ -145,6 +145,13 @@ fn cases() -> Vec<Case> {
             expect: Some(("SELECT 'E|' || client_id FROM orders WHERE id = 5001;", "1")),
             ..Case::orders("rename_fk_default", "0002_rename_customer.sql")
         },
+        // Prisma's enum swap after a data change (issue 11): the backup of the changed
+        // rows keeps the enum column as text, so the file's DROP TYPE of the old enum runs.
+        Case {
+            app_writes: Some("UPDATE orders SET state = 'open' WHERE id = 7;"),
+            expect: Some(("SELECT 'E|' || count(*) FILTER (WHERE state = 'open') FROM orders;", "1")),
+            ..Case::orders("enum_swap", "0002_drop_legacy_state.sql")
+        },
         Case {
             fill: Some("UPDATE orders SET status = 'legacy' WHERE status IS NULL;"),
             split: false,

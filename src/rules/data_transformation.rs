@@ -47,11 +47,14 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     let pk = pk_of(cx.schema(), &table.name);
+    let backup = backup_select(cx.schema(), &table.name);
     let plan = match cx.op {
         Op::Update { set_sql, where_sql, .. } => {
-            plan::large_update_for(table, &pk, set_sql.as_deref(), where_sql.as_deref(), cx.pg())
+            plan::large_update_for(table, &pk, set_sql.as_deref(), where_sql.as_deref(), backup.as_deref(), cx.pg())
         }
-        Op::Delete { where_sql, .. } => plan::large_delete_for(table, &pk, where_sql.as_deref(), cx.pg()),
+        Op::Delete { where_sql, .. } => {
+            plan::large_delete_for(table, &pk, where_sql.as_deref(), backup.as_deref(), cx.pg())
+        }
         _ => vec![],
     };
     out.push(
@@ -86,7 +89,15 @@ fn backfill(cx: &StmtCtx) -> Option<Hit> {
         {
             // The same batched plan as any UPDATE (its backup step is a precaution here).
             let pk = pk_of(cx.schema(), &table.name);
-            let plan = plan::large_update_for(table, &pk, set_sql.as_deref(), where_sql.as_deref(), cx.pg());
+            let backup = backup_select(cx.schema(), &table.name);
+            let plan = plan::large_update_for(
+                table,
+                &pk,
+                set_sql.as_deref(),
+                where_sql.as_deref(),
+                backup.as_deref(),
+                cx.pg(),
+            );
             if let Some(cols) = fills_only_nulls(set_columns, where_null_columns) {
                 return Some(Hit::new(
                     Level::High,

@@ -27,12 +27,13 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     let pk = pk_of(cx.schema(), &table.name);
+    let backup = backup_select(cx.schema(), &table.name);
     out.push(
         Hit::new(
             Level::VeryHigh,
             format!("DELETE of every row of {table}: data loss, row locks on the whole table"),
             "Back up the rows, then delete in batches by primary key outside the schema migration",
         )
-        .plan(plan::large_delete_for(table, &pk, None, cx.pg())),
+        .plan(plan::large_delete_for(table, &pk, None, backup.as_deref(), cx.pg())),
     );
 }

@@ -40,7 +40,12 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("dropping column {table}.{column}{unknown} deletes its data and breaks code that still reads or writes it"),
                     "Deploy code that no longer uses the column first, back it up, then drop it in a contract migration",
                 )
-                .plan(plan::drop_column(table, column, &pk_of(cx.schema(), &table.name))),
+                .plan(plan::drop_column(
+                    table,
+                    column,
+                    &pk_of(cx.schema(), &table.name),
+                    is_enum_column(cx.schema(), &table.name, column),
+                )),
             );
         }
     }

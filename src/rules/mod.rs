@@ -487,6 +487,32 @@ pub fn pk_of(schema: &Schema, table: &str) -> String {
     }
 }
 
+/// The select list of a backup of `table`'s rows when `*` would make the backup depend
+/// on an enum type of the history (a later DROP TYPE in the same migration would then
+/// fail): every column, the enum-typed ones as text. None (`*`) when no column is an
+/// enum or the history does not know all the columns.
+pub fn backup_select(schema: &Schema, table: &str) -> Option<String> {
+    let t = schema.table(table).filter(|t| !t.partial)?;
+    let is_enum = |c: &crate::schema::Column| schema.enums.contains(&c.type_ref.name);
+    if !t.columns.iter().any(is_enum) {
+        return None;
+    }
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            let q = crate::ir::quote_ident(&c.name);
+            if is_enum(c) { format!("{q}::text AS {q}") } else { q }
+        })
+        .collect();
+    Some(cols.join(", "))
+}
+
+/// Whether `table.column` is of an enum type of the history.
+pub fn is_enum_column(schema: &Schema, table: &str, column: &str) -> bool {
+    schema.table(table).and_then(|t| t.column(column)).is_some_and(|c| schema.enums.contains(&c.type_ref.name))
+}
+
 /// A unique or primary key that `ALTER TABLE table DROP CONSTRAINT name` drops: its
 /// kind from the schema history when it knows the constraint, else from PostgreSQL's
 /// default names (`<table>_pkey`, `<table>_<cols>_key`). With the known constraint.

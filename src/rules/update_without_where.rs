@@ -27,6 +27,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     let pk = pk_of(cx.schema(), &table.name);
+    let backup = backup_select(cx.schema(), &table.name);
     // Only columns added earlier in this file: a backfill (RISK-MODEL, Data), `high`.
     if let Some(cols) = super::data_transformation::fills_only_new_columns(cx, &table.name, set_columns) {
         // One column set to a constant right after its ADD COLUMN: the constant can be the
@@ -48,7 +49,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 format!("UPDATE of every row of {table} fills {}, added earlier in this file: a backfill (no existing value is overwritten), but one transaction with row locks on the whole table, table bloat, a long-running migration", cols.join(", ")),
                 "Batch the backfill by primary key in a separate data migration after the schema deploy, one transaction per batch",
             )
-            .plan(plan::large_update_for(table, &pk, set_sql.as_deref(), None, cx.pg())),
+            .plan(plan::large_update_for(table, &pk, set_sql.as_deref(), None, backup.as_deref(), cx.pg())),
         );
         return;
     }
@@ -58,7 +59,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             format!("UPDATE of every row of {table} in one transaction: row locks on the whole table, table bloat, a long-running migration"),
             "Batch the update by primary key outside the schema migration, one transaction per batch, and back up the rows first",
         )
-        .plan(plan::large_update_for(table, &pk, set_sql.as_deref(), None, cx.pg())),
+        .plan(plan::large_update_for(table, &pk, set_sql.as_deref(), None, backup.as_deref(), cx.pg())),
     );
 }
 
