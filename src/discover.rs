@@ -427,9 +427,26 @@ fn is_dir_style(p: &Path) -> bool {
     matches!(file_name(p).as_str(), "up.sql" | "down.sql" | "migration.sql")
 }
 
-/// The name that carries the version: the file, or its folder for Diesel/Prisma.
+/// A file in a version-named folder (`versioned/v1.10/x.sql`, `migration/2.33/V2_33_1__x.sql`):
+/// the folders of one parent are one migration history, applied in version order
+/// (temporal-sql-tool's `versioned/vX.Y` folders; Flyway reads its locations recursively).
+fn in_version_dir(p: &Path) -> bool {
+    let d = parent_name(p);
+    let body = d.strip_prefix(['v', 'V']).unwrap_or(&d);
+    body.contains('.') && body.split('.').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A Flyway file name (`V1_2__x.sql`, `U1__x.sql`, `R__x.sql`): it carries its own version.
+fn flyway_named(name: &str) -> bool {
+    let b = name.as_bytes();
+    (b.len() > 2 && matches!(b[0], b'V' | b'U') && b[1].is_ascii_digit() && name.contains("__"))
+        || name.starts_with("R__")
+}
+
+/// The name that carries the version: the file, or its folder for Diesel/Prisma and for
+/// a file without a version of its own in a version-named folder.
 pub fn version_name(p: &Path) -> String {
-    if is_dir_style(p) { parent_name(p) } else { file_name(p) }
+    if is_dir_style(p) || (in_version_dir(p) && !flyway_named(&file_name(p))) { parent_name(p) } else { file_name(p) }
 }
 
 /// The folder whose files share one schema history.
@@ -445,7 +462,7 @@ pub fn group_of(p: &Path) -> PathBuf {
 
 fn group_of_raw(p: &Path) -> PathBuf {
     let parent = p.parent().unwrap_or(Path::new("")).to_path_buf();
-    if is_dir_style(p) {
+    if is_dir_style(p) || in_version_dir(p) {
         return parent.parent().unwrap_or(Path::new("")).to_path_buf();
     }
     if matches!(parent_name(p).as_str(), "deploy" | "revert" | "verify") {
@@ -601,12 +618,7 @@ pub fn detect_layout(files: &[&Path]) -> Layout {
     if names.iter().any(|n| popx_name(n).is_some_and(|m| m.dialect.is_some() || m.autocommit)) {
         return Layout::Popx;
     }
-    let is_flyway = |n: &String| {
-        let b = n.as_bytes();
-        (b.len() > 2 && matches!(b[0], b'V' | b'U') && b[1].is_ascii_digit() && n.contains("__"))
-            || n.starts_with("R__")
-    };
-    if names.iter().any(is_flyway) {
+    if names.iter().any(|n| flyway_named(n)) {
         return Layout::Flyway;
     }
     let sqlx_names = names.iter().all(|n| {

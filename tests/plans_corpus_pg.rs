@@ -4,8 +4,8 @@
 //! * `migrade lint --format json` over the corpus gives each file's layout,
 //!   direction, statements (with the transaction each runs in, and the goose /
 //!   dbmate section) and plan, in migration order.
-//! * Each migration folder (migrade's folder; temporal-sql-tool's
-//!   `versioned/vX.Y` folders joined in version order) gets its own database;
+//! * Each migration folder (migrade's folder: temporal-sql-tool's
+//!   `versioned/vX.Y` folders are one, in version order) gets its own database;
 //!   its up files are applied in order the way migrade models the tool: inside
 //!   one transaction when migrade says every statement runs in one, else
 //!   statement by statement in autocommit; only the Up section of a goose /
@@ -94,18 +94,10 @@ struct Folder {
     files: Vec<FileRun>,
 }
 
-/// migrade's folder of a file; temporal-sql-tool's `versioned/vX.Y` folders
-/// are one history, ordered by version.
+/// migrade's folder of a file (temporal-sql-tool's `versioned/vX.Y` folders are one,
+/// in version order, as migrade orders them).
 fn folder_key(path: &str) -> (String, Vec<u64>) {
-    let g = migrade::discover::group_of(Path::new(path));
-    if let Some(parent) = g.parent()
-        && parent.file_name().is_some_and(|n| n == "versioned")
-    {
-        let v = g.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let nums = v.trim_start_matches('v').split('.').map(|p| p.parse().unwrap_or(0)).collect();
-        return (parent.to_string_lossy().to_string(), nums);
-    }
-    (g.to_string_lossy().to_string(), Vec::new())
+    (migrade::discover::group_of(Path::new(path)).to_string_lossy().to_string(), Vec::new())
 }
 
 /// The text up to the first statement of the Down section.
