@@ -282,8 +282,8 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
                         }
                         if let Some(t) = cx.schema.table(&n.name) {
                             for k in &t.constraints {
-                                if let Some(r) = &k.references
-                                    && r != &n.name
+                                if let Some(r) = k.references()
+                                    && r != n.name
                                 {
                                     e.lock(r, AccessExclusive);
                                 }
@@ -653,20 +653,20 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
         }
         AlterCmd::ValidateConstraint { name } => {
             e.lock(table, ShareUpdateExclusive);
-            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references.clone())
+            if let Some(r) = known.and_then(|t| t.constraint(name)).and_then(|k| k.references())
                 && r != table
             {
-                e.lock(&r, RowShare);
+                e.lock(r, RowShare);
             }
             e.scan = existing;
         }
         AlterCmd::DropConstraint { name, cascade } => {
             e.lock(table, AccessExclusive);
             let k = known.and_then(|t| t.constraint(name));
-            if let Some(r) = k.and_then(|k| k.references.clone())
+            if let Some(r) = k.and_then(|k| k.references())
                 && r != table
             {
-                e.lock(&r, AccessExclusive);
+                e.lock(r, AccessExclusive);
             }
             // CASCADE on a key also drops the foreign keys that depend on it, each
             // under ACCESS EXCLUSIVE on its table.

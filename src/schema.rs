@@ -49,12 +49,21 @@ pub struct Constraint {
     pub columns: Vec<String>,
     pub validated: bool,
     pub not_null_check_of: Option<String>,
-    pub references: Option<String>,
-    /// For a foreign key: the referenced columns as written (empty: the referenced table's primary key).
-    pub ref_columns: Vec<String>,
     pub index: Option<String>,
-    /// For a foreign key: its whole definition (referenced table, columns, actions).
+    /// For a foreign key: its whole definition (referenced table, columns as written, empty
+    /// for the referenced table's primary key; actions).
     pub fk: Option<crate::ir::ForeignKeyRef>,
+}
+
+impl Constraint {
+    /// The table a foreign key references.
+    pub fn references(&self) -> Option<&str> {
+        self.fk.as_ref().map(|f| f.table.name.as_str())
+    }
+    /// The referenced columns as written (empty: the referenced table's primary key).
+    pub fn ref_columns(&self) -> &[String] {
+        self.fk.as_ref().map_or(&[], |f| f.columns.as_slice())
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -184,7 +193,7 @@ impl Schema {
         let mut v: Vec<&str> = self
             .tables
             .values()
-            .filter(|t| t.name != table && t.constraints.iter().any(|k| k.references.as_deref() == Some(table)))
+            .filter(|t| t.name != table && t.constraints.iter().any(|k| k.references() == Some(table)))
             .map(|t| t.name.as_str())
             .collect();
         v.sort();
@@ -201,12 +210,12 @@ impl Schema {
             .flat_map(|t| {
                 t.constraints
                     .iter()
-                    .filter(|k| k.kind == ConstraintKind::ForeignKey && k.references.as_deref() == Some(table))
+                    .filter(|k| k.kind == ConstraintKind::ForeignKey && k.references() == Some(table))
                     .filter(|k| {
-                        if k.ref_columns.is_empty() {
+                        if k.ref_columns().is_empty() {
                             key.kind == ConstraintKind::PrimaryKey
                         } else {
-                            let (mut a, mut b) = (k.ref_columns.clone(), key.columns.clone());
+                            let (mut a, mut b) = (k.ref_columns().to_vec(), key.columns.clone());
                             a.sort();
                             b.sort();
                             a == b
@@ -233,10 +242,10 @@ impl Schema {
                 .flat_map(|t| {
                     t.constraints
                         .iter()
-                        .filter(|k| k.kind == ConstraintKind::ForeignKey && k.references.as_deref() == Some(table))
+                        .filter(|k| k.kind == ConstraintKind::ForeignKey && k.references() == Some(table))
                         .filter(|k| match cols {
                             None => true,
-                            Some(c) => !k.ref_columns.is_empty() && same_set(&k.ref_columns, c),
+                            Some(c) => !k.ref_columns().is_empty() && same_set(k.ref_columns(), c),
                         })
                         .map(|k| (t.name.clone(), k.name.clone()))
                 })
@@ -304,7 +313,9 @@ impl Schema {
     pub fn referenced_by(&self, table: &str) -> Vec<String> {
         let mut v: Vec<String> = self
             .table(table)
-            .map(|t| t.constraints.iter().filter_map(|k| k.references.clone()).filter(|r| r != table).collect())
+            .map(|t| {
+                t.constraints.iter().filter_map(|k| k.references().map(str::to_string)).filter(|r| r != table).collect()
+            })
             .unwrap_or_default();
         v.sort();
         v.dedup();
@@ -329,7 +340,7 @@ impl Schema {
             .constraints
             .iter()
             .find(|c| c.kind == ConstraintKind::ForeignKey && c.columns.iter().any(|x| x == column))
-            .and_then(|c| c.references.clone())
+            .and_then(|c| c.references().map(str::to_string))
     }
 
     fn add_constraint(&mut self, table: &str, spec: &ConstraintSpec, validated: bool) {
@@ -384,8 +395,6 @@ impl Schema {
                 columns: spec.columns.clone(),
                 validated,
                 not_null_check_of: spec.not_null_check_of.clone(),
-                references: spec.references.as_ref().map(|r| r.table.name.clone()),
-                ref_columns: spec.references.as_ref().map(|r| r.columns.clone()).unwrap_or_default(),
                 index,
                 fk: spec.references.clone(),
             });
@@ -527,10 +536,10 @@ impl Schema {
                         self.tables.insert(new_name.clone(), t);
                         // Foreign keys follow the renamed table (PostgreSQL links them by oid).
                         for t in self.tables.values_mut() {
-                            if t.constraints.iter().any(|k| k.references.as_deref() == Some(object.name.as_str())) {
+                            if t.constraints.iter().any(|k| k.references() == Some(object.name.as_str())) {
                                 for k in &mut Arc::make_mut(t).constraints {
-                                    if k.references.as_deref() == Some(object.name.as_str()) {
-                                        k.references = Some(new_name.clone());
+                                    if let Some(fk) = k.fk.as_mut().filter(|f| f.table.name == object.name) {
+                                        fk.table.name = new_name.clone();
                                     }
                                 }
                             }
@@ -558,6 +567,20 @@ impl Schema {
                             if i.table == object.name {
                                 for c in &mut i.columns {
                                     if c == old {
+                                        *c = new_name.clone();
+                                    }
+                                }
+                            }
+                        }
+                        // Foreign keys that name the column among their referenced ones
+                        // follow it (PostgreSQL links them by attribute number).
+                        let refers = |k: &Constraint| {
+                            k.references() == Some(object.name.as_str()) && k.ref_columns().contains(old)
+                        };
+                        for t in self.tables.values_mut() {
+                            if t.constraints.iter().any(refers) {
+                                for k in Arc::make_mut(t).constraints.iter_mut().filter(|k| refers(k)) {
+                                    for c in k.fk.iter_mut().flat_map(|f| f.columns.iter_mut()).filter(|c| *c == old) {
                                         *c = new_name.clone();
                                     }
                                 }

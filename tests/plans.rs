@@ -832,3 +832,17 @@ fn add_column_with_a_volatile_default_recipe() {
         ],
     );
 }
+
+/// A foreign key re-created on a column copy references the table and columns under
+/// their names at that point of the history (renamed since the key was made).
+#[test]
+fn a_copied_foreign_key_follows_renames_of_what_it_references() {
+    let p = plan("rename_referenced", "0003_rename_customer_id.sql", &[]);
+    let fk = step(&p, "ADD CONSTRAINT orders_customer_id_fkey_new FOREIGN KEY (client_id)");
+    assert!(fk.sql.contains("REFERENCES clients (client_no) ON DELETE CASCADE NOT VALID;"), "{}", fk.sql);
+    assert!(
+        step(&p, "DROP COLUMN customer_id;")
+            .sql
+            .contains("ALTER TABLE orders RENAME CONSTRAINT orders_customer_id_fkey_new TO orders_customer_id_fkey;")
+    );
+}

@@ -31,7 +31,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let known = cx.schema().table(&table.name).and_then(|t| t.constraint(name));
         let is_fk = known.map(|k| k.kind == ConstraintKind::ForeignKey).unwrap_or(looks_fk);
         if is_fk {
-            let target = known.and_then(|k| k.references.clone()).unwrap_or_else(|| "the referenced table".into());
+            let target = known.and_then(|k| k.references()).unwrap_or("the referenced table");
             out.push(Hit::new(
                 Level::Low,
                 format!("dropping foreign key {name} on {table}: rows of {table} may now point at missing rows of {target}; ACCESS EXCLUSIVE on both tables (brief)"),
