@@ -223,6 +223,21 @@ pub struct ColumnSpec {
     pub collation: Option<String>,
 }
 
+impl ColumnSpec {
+    /// A plain column: no key, CHECK, foreign key, identity or generated value, and a
+    /// non-volatile default or none (what a plan can add and fill without a rewrite).
+    pub fn is_plain(&self) -> bool {
+        !(self.identity
+            || self.generated_stored
+            || self.generated_virtual
+            || self.check
+            || self.unique
+            || self.primary_key
+            || self.references.is_some()
+            || matches!(self.default, Some(DefaultKind::Volatile(_))))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConstraintKind {
     Check,

@@ -1098,15 +1098,6 @@ pub fn drop_index_concurrently(index: &QName) -> Vec<PlanStep> {
 /// text, so that it does not hold on to a type the migration may drop next.
 pub fn drop_column(table: &QName, column: &str, pk: &str, as_text: bool) -> Vec<PlanStep> {
     let c = qi(column);
-    let backup = sibling(table, &format!("{}_{}_backup", table.name, column));
-    let value = if as_text { format!("{c}::text AS {c}") } else { c.clone() };
-    let keep = if pk.is_empty() {
-        "*".to_string()
-    } else if pk == column {
-        value
-    } else {
-        format!("{}, {value}", qi(pk))
-    };
     vec![
         PlanStep::new(
             Stage::Deploy,
@@ -1116,19 +1107,7 @@ pub fn drop_column(table: &QName, column: &str, pk: &str, as_text: bool) -> Vec<
             ),
             "",
         ),
-        PlanStep::new(
-            Stage::Contract,
-            format!(
-                "check how much data {c} still holds, and back it up with its key into {backup} (left on purpose: \
-                 the only copy of the data once the column is dropped)"
-            ),
-            format!(
-                "SELECT count(*) FILTER (WHERE {c} IS NOT NULL) AS non_null_rows FROM {table};\n\
-                 CREATE TABLE {backup} AS SELECT {keep} FROM {table};"
-            ),
-        )
-        .lock(READS)
-        .leaving(&backup),
+        column_backup(table, column, pk, as_text),
         PlanStep::new(
             Stage::Contract,
             format!(
@@ -1140,6 +1119,108 @@ pub fn drop_column(table: &QName, column: &str, pk: &str, as_text: bool) -> Vec<
         .lock(AE_BRIEF)
         .irreversible(),
     ]
+}
+
+/// Before a column is dropped: how much data it holds, and a backup of it with the key
+/// (left on purpose: the only copy once it is dropped).
+fn column_backup(table: &QName, column: &str, pk: &str, as_text: bool) -> PlanStep {
+    let c = qi(column);
+    let backup = sibling(table, &format!("{}_{}_backup", table.name, column));
+    let value = if as_text { format!("{c}::text AS {c}") } else { c.clone() };
+    let keep = if pk.is_empty() {
+        "*".to_string()
+    } else if pk == column {
+        value
+    } else {
+        format!("{}, {value}", qi(pk))
+    };
+    PlanStep::new(
+        Stage::Contract,
+        format!(
+            "check how much data {c} still holds, and back it up with its key into {backup} (left on purpose: \
+             the only copy of the data once the column is dropped)"
+        ),
+        format!(
+            "SELECT count(*) FILTER (WHERE {c} IS NOT NULL) AS non_null_rows FROM {table};\n\
+             CREATE TABLE {backup} AS SELECT {keep} FROM {table};"
+        ),
+    )
+    .lock(READS)
+    .leaving(&backup)
+}
+
+/// `ALTER TABLE t DROP COLUMN x, ADD COLUMN x <new definition>` (a type change with no
+/// cast, as Prisma writes it): the new column is added beside the old one as `x_new`,
+/// made NOT NULL without a scan under ACCESS EXCLUSIVE, and swapped in after the deploy
+/// (the old column backed up, dropped, and `x_new` renamed to `x` in one short
+/// transaction). The file's two actions at once would drop the old values and, for a
+/// NOT NULL column without a default, fail on a table with rows.
+pub fn replace_column(
+    table: &QName,
+    column: &crate::ir::ColumnSpec,
+    pk: &str,
+    as_text: bool,
+    pg: u32,
+) -> Vec<PlanStep> {
+    let c = qi(&column.name);
+    let tmp = format!("{}_new", column.name);
+    let n = qi(&tmp);
+    let ty = &column.type_ref.display;
+    let collate = column.collation.as_ref().map(|x| format!(" COLLATE {}", qi(x))).unwrap_or_default();
+    let default = column.default_sql.as_ref().map(|d| format!(" DEFAULT {d}")).unwrap_or_default();
+    let mut steps = vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!(
+                "add the new {c} ({ty}) beside the old one as {n}, nullable (NOT NULL comes later): the file drops \
+                 {table}.{c} and adds it again"
+            ),
+            with_lt(&format!("ALTER TABLE {table} ADD COLUMN {n} {ty}{collate}{default};")),
+        )
+        .lock(AE_BRIEF),
+        PlanStep::new(
+            Stage::Deploy,
+            format!(
+                "deploy code that writes {n} as well as {c} (the file gives no conversion: the old values are not \
+                 carried over)"
+            ),
+            "",
+        ),
+    ];
+    if column.not_null {
+        if pg >= 12 {
+            steps.push(nn_check_step(table, &tmp, Stage::Backfill));
+        }
+        if column.default_sql.is_none() {
+            steps.extend(fill_unknown_steps(
+                table,
+                &tmp,
+                pk,
+                Stage::Backfill,
+                "the file gives no value for the existing rows: as written it fails on a table with rows",
+            ));
+        }
+        if pg >= 12 {
+            steps.push(nn_validate_step(table, &tmp, Stage::Backfill));
+        }
+        steps.push(nn_set_step(table, &tmp, pg, Stage::Backfill));
+    }
+    steps.push(column_backup(table, &column.name, pk, as_text));
+    steps.push(
+        PlanStep::new(
+            Stage::Contract,
+            format!(
+                "after the deploy, swap in one short transaction: drop the old {c} and give {n} its name (the old \
+                 values are gone: backup first, needs approval)"
+            ),
+            format!(
+                "BEGIN;\n{LT_LOCAL}\nALTER TABLE {table} DROP COLUMN {c};\nALTER TABLE {table} RENAME COLUMN {n} TO {c};\nCOMMIT;"
+            ),
+        )
+        .lock(AE_BRIEF)
+        .irreversible(),
+    );
+    steps
 }
 
 pub fn drop_table(table: &QName) -> Vec<PlanStep> {

@@ -152,6 +152,15 @@ fn cases() -> Vec<Case> {
             expect: Some(("SELECT 'E|' || count(*) FILTER (WHERE state = 'open') FROM orders;", "1")),
             ..Case::orders("enum_swap", "0002_drop_legacy_state.sql")
         },
+        // DROP COLUMN x, ADD COLUMN x <other type> in one statement (issue 11): the new
+        // column beside the old one, swapped in after the deploy (was: both planned on
+        // their own, and the ADD failed with "column already exists").
+        Case {
+            before_row: "ROW(id, customer_id, amount, ref, email)",
+            after_row: "ROW(id, customer_id, amount, ref, email)",
+            expect: Some(("SELECT 'E|' || count(*) FILTER (WHERE note = '{}') FROM orders;", "5000")),
+            ..Case::orders("replace_column", "0002_note_jsonb.sql")
+        },
         Case {
             fill: Some("UPDATE orders SET status = 'legacy' WHERE status IS NULL;"),
             split: false,

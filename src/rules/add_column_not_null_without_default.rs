@@ -34,14 +34,20 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             || column.generated_virtual;
         if column.not_null && !has_value {
             let pk = pk_of(cx.schema(), &table.name);
-            out.push(
-                Hit::new(
-                    Level::High,
-                    format!("adding {table}.{} as NOT NULL without a default fails as soon as the table has a row", column.name),
-                    "Add the column nullable (or with a constant DEFAULT), backfill it in batches, then enforce NOT NULL with a validated CHECK",
-                )
-                .plan(plan::add_not_null_column(table, &column.name, &column.type_ref.display, None, &pk, cx.pg())),
+            let hit = Hit::new(
+                Level::High,
+                format!(
+                    "adding {table}.{} as NOT NULL without a default fails as soon as the table has a row",
+                    column.name
+                ),
+                "Add the column nullable (or with a constant DEFAULT), backfill it in batches, then enforce NOT NULL with a validated CHECK",
             );
+            // `DROP COLUMN x, ADD COLUMN x ...`: drop-column plans the replacement as a whole.
+            out.push(if replaced_column(cmds, &column.name).is_some() {
+                hit
+            } else {
+                hit.plan(plan::add_not_null_column(table, &column.name, &column.type_ref.display, None, &pk, cx.pg()))
+            });
         }
     }
 }

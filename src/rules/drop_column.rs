@@ -40,12 +40,14 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("dropping column {table}.{column}{unknown} deletes its data and breaks code that still reads or writes it"),
                     "Deploy code that no longer uses the column first, back it up, then drop it in a contract migration",
                 )
-                .plan(plan::drop_column(
-                    table,
-                    column,
-                    &pk_of(cx.schema(), &table.name),
-                    is_enum_column(cx.schema(), &table.name, column),
-                )),
+                .plan({
+                    let pk = pk_of(cx.schema(), &table.name);
+                    let as_text = is_enum_column(cx.schema(), &table.name, column);
+                    match replaced_column(cmds, column) {
+                        Some(spec) => plan::replace_column(table, spec, &pk, as_text, cx.pg()),
+                        None => plan::drop_column(table, column, &pk, as_text),
+                    }
+                }),
             );
         }
     }

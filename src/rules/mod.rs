@@ -508,6 +508,18 @@ pub fn backup_select(schema: &Schema, table: &str) -> Option<String> {
     Some(cols.join(", "))
 }
 
+/// `DROP COLUMN x, ADD COLUMN x <definition>` in one ALTER TABLE (how Prisma changes a
+/// type that has no cast): the new definition of `column`, when it is a plain column (no
+/// key, CHECK, foreign key, identity or generated value; a non-volatile default or none),
+/// the case [`crate::plan::replace_column`] plans.
+pub fn replaced_column<'a>(cmds: &'a [AlterCmd], column: &str) -> Option<&'a ColumnSpec> {
+    let dropped = cmds.iter().position(|c| matches!(c, AlterCmd::DropColumn { column: d, .. } if d == column))?;
+    cmds[dropped..].iter().find_map(|c| match c {
+        AlterCmd::AddColumn { column: spec, .. } if spec.name == column && spec.is_plain() => Some(spec),
+        _ => None,
+    })
+}
+
 /// Whether `table.column` is of an enum type of the history.
 pub fn is_enum_column(schema: &Schema, table: &str, column: &str) -> bool {
     schema.table(table).and_then(|t| t.column(column)).is_some_and(|c| schema.enums.contains(&c.type_ref.name))

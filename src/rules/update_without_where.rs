@@ -76,14 +76,7 @@ fn constant_for_new_column<'a>(
         return None;
     };
     let (added_at, spec) = cx.facts.added_alone.get(&(table.to_string(), column.clone()))?;
-    let plain = !(spec.identity
-        || spec.generated_stored
-        || spec.generated_virtual
-        || spec.check
-        || spec.unique
-        || spec.primary_key
-        || spec.references.is_some()
-        || matches!(spec.default, Some(DefaultKind::Volatile(_))));
+    let plain = spec.is_plain();
     let nothing_between = cx.facts.touched.get(table) == Some(added_at);
     (cx.pg() >= 11 && plain && nothing_between).then_some((value.as_str(), *added_at, spec))
 }
