@@ -1223,7 +1223,9 @@ pub fn replace_column(
     steps
 }
 
-pub fn drop_table(table: &QName) -> Vec<PlanStep> {
+/// `cascade`: the file's DROP says CASCADE; the plan's final drop keeps it (it drops the
+/// same dependents the file drops, such as other tables' foreign keys).
+pub fn drop_table(table: &QName, cascade: bool) -> Vec<PlanStep> {
     let parked = sibling(table, &format!("{}_deprecated", table.name));
     vec![
         PlanStep::new(Stage::Deploy, format!("deploy code that no longer uses {table}"), ""),
@@ -1244,8 +1246,15 @@ pub fn drop_table(table: &QName) -> Vec<PlanStep> {
         ),
         PlanStep::new(
             Stage::Contract,
-            format!("drop {parked} (backup first, needs approval; foreign keys from other tables make it fail)"),
-            with_lt(&format!("DROP TABLE {parked};")),
+            if cascade {
+                format!(
+                    "drop {parked} with CASCADE, as the file does: it also drops what depends on it, such as foreign \
+                     keys from other tables (backup first, needs approval)"
+                )
+            } else {
+                format!("drop {parked} (backup first, needs approval; foreign keys from other tables make it fail)")
+            },
+            with_lt(&format!("DROP TABLE {parked}{};", if cascade { " CASCADE" } else { "" })),
         )
         .lock("ACCESS EXCLUSIVE (brief)")
         .irreversible(),

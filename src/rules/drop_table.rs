@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::Drop { kind: ObjKind::Table | ObjKind::ForeignTable, names, if_exists, .. } = cx.op else {
+    let Op::Drop { kind: ObjKind::Table | ObjKind::ForeignTable, names, if_exists, cascade, .. } = cx.op else {
         return;
     };
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
@@ -45,7 +45,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 ),
                 "Stop using the table in a deploy first, back it up, and drop it in a later contract migration",
             )
-            .plan(plan::drop_table(n)),
+            .plan(plan::drop_table(n, *cascade)),
         );
     }
 }
