@@ -44,6 +44,18 @@ fn keyed_on(pk: &str) -> String {
     }
 }
 
+/// The name of the copy of an object (`<name>_new`), within PostgreSQL's 63-byte
+/// identifiers: a longer name is cut first, so that the copy's name never truncates to
+/// the original's (`already exists`).
+pub fn copy_name(name: &str) -> String {
+    const MAX: usize = 63 - "_new".len();
+    let mut end = name.len().min(MAX);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}_new", &name[..end])
+}
+
 /// A relation in the same schema as `table`.
 fn sibling(table: &QName, name: &str) -> QName {
     QName { schema: table.schema.clone(), name: name.to_string() }
@@ -682,7 +694,7 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
     );
     let swap_col = |cols: &[String]| cols.iter().map(|x| if x == old { n.clone() } else { qi(x) }).collect::<Vec<_>>();
     for idx in &info.indexes {
-        let copy = format!("{}_new", idx.name);
+        let copy = copy_name(&idx.name);
         steps.push(
             PlanStep::new(
                 Stage::Backfill,
@@ -704,7 +716,7 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
     }
     if !info.indexes.is_empty() {
         let names: Vec<String> =
-            info.indexes.iter().map(|i| lit(&sibling(table, &format!("{}_new", i.name)).to_string())).collect();
+            info.indexes.iter().map(|i| lit(&sibling(table, &copy_name(&i.name)).to_string())).collect();
         steps.push(index_valid_check(
             &format!("[{}]", names.join(", ")),
             "check the index copies are valid (an interrupted CONCURRENTLY build leaves an INVALID index: \
@@ -726,7 +738,7 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
         ));
     }
     for (name, fk) in &info.foreign_keys {
-        let copy = qi(&format!("{name}_new"));
+        let copy = qi(&copy_name(name));
         steps.push(
             PlanStep::new(
                 Stage::Backfill,
@@ -798,7 +810,7 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
         swap.push_str(&format!("ALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"));
     }
     for idx in &info.indexes {
-        let copy = format!("{}_new", idx.name);
+        let copy = copy_name(&idx.name);
         match &idx.constraint {
             Some((k, kind)) => swap.push_str(&format!(
                 "ALTER TABLE {table} ADD CONSTRAINT {} {} USING INDEX {};\n",
@@ -810,11 +822,7 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
         }
     }
     for (name, _) in &info.foreign_keys {
-        swap.push_str(&format!(
-            "ALTER TABLE {table} RENAME CONSTRAINT {} TO {};\n",
-            qi(&format!("{name}_new")),
-            qi(name)
-        ));
+        swap.push_str(&format!("ALTER TABLE {table} RENAME CONSTRAINT {} TO {};\n", qi(&copy_name(name)), qi(name)));
     }
     swap.push_str(&format!("COMMIT;\nDROP FUNCTION {fname}();"));
     let title = match kind {
@@ -846,7 +854,7 @@ fn index_valid_check(array_sql: &str, title: &str) -> PlanStep {
 }
 
 pub fn change_column_type(table: &QName, column: &str, new_type: &str, info: &ColumnInfo) -> Vec<PlanStep> {
-    copy_column(table, column, &format!("{column}_new"), Copy::Retype { new_type }, info)
+    copy_column(table, column, &copy_name(column), Copy::Retype { new_type }, info)
 }
 
 pub fn rename_column(table: &QName, old: &str, new: &str, info: &ColumnInfo) -> Vec<PlanStep> {
@@ -1163,7 +1171,7 @@ pub fn replace_column(
     pg: u32,
 ) -> Vec<PlanStep> {
     let c = qi(&column.name);
-    let tmp = format!("{}_new", column.name);
+    let tmp = copy_name(&column.name);
     let n = qi(&tmp);
     let ty = &column.type_ref.display;
     let collate = column.collation.as_ref().map(|x| format!(" COLLATE {}", qi(x))).unwrap_or_default();
@@ -1413,9 +1421,7 @@ fn action_covered(cmd: &crate::ir::AlterCmd, plan_sql: &str) -> bool {
                 || has(format!("ADD COLUMN IF NOT EXISTS {}", qi(&column.name)))
         }
         A::DropColumn { column, .. } => has(format!("DROP COLUMN {}", qi(column))),
-        A::AlterType { column, .. } => {
-            has(format!("ALTER COLUMN {} TYPE", qi(column))) || has(qi(&format!("{column}_new")))
-        }
+        A::AlterType { column, .. } => has(format!("ALTER COLUMN {} TYPE", qi(column))) || has(qi(&copy_name(column))),
         A::SetNotNull { column } => has(format!("ALTER COLUMN {} SET NOT NULL", qi(column))),
         A::SetDefault { column, .. } => has(format!("ALTER COLUMN {} SET DEFAULT", qi(column))),
         A::AddConstraint(spec) => match &spec.name {

@@ -846,3 +846,15 @@ fn a_copied_foreign_key_follows_renames_of_what_it_references() {
             .contains("ALTER TABLE orders RENAME CONSTRAINT orders_customer_id_fkey_new TO orders_customer_id_fkey;")
     );
 }
+
+/// A copy's name stays distinct from the original's within PostgreSQL's 63 bytes (a
+/// 63-byte foreign key name plus `_new` would truncate back to the original).
+#[test]
+fn copy_names_fit_in_63_bytes_and_differ_from_the_original() {
+    let long = "selfservice_login_request_methods_selfservice_login_request_id_";
+    assert_eq!(long.len(), 63);
+    let copy = migrade::plan::copy_name(long);
+    assert!(copy.len() <= 63 && copy.ends_with("_new") && copy[..59] == long[..59], "{copy}");
+    assert_eq!(migrade::plan::copy_name("orders_pkey"), "orders_pkey_new");
+    assert_eq!(migrade::plan::copy_name(&"é".repeat(40)).len(), 62, "cut on a character boundary");
+}
