@@ -565,7 +565,7 @@ fn alter_effects(table: &str, kind: ObjKind, cmd: &AlterCmd, cx: &FactCtx, e: &m
             e.data_loss = existing && !no_op;
             e.breaks_running_code = existing && !no_op;
         }
-        AlterCmd::AlterType { column, new_type, using, collation } => {
+        AlterCmd::AlterType { column, new_type, using, collation, .. } => {
             e.lock(table, AccessExclusive);
             if let Some(r) = cx.schema.fk_target(table, column)
                 && r != table

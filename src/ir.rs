@@ -192,7 +192,8 @@ impl ForeignKeyRef {
         if self.match_full {
             s.push_str(" MATCH FULL");
         }
-        for (what, action) in [("DELETE", &self.on_delete), ("UPDATE", &self.on_update)] {
+        // PostgreSQL's own order (pg_get_constraintdef).
+        for (what, action) in [("UPDATE", &self.on_update), ("DELETE", &self.on_delete)] {
             if let Some(a) = action {
                 s.push_str(&format!(" ON {what} {a}"));
             }
@@ -306,33 +307,76 @@ pub enum RowSecurity {
 /// of a foreign key's internal trigger, which switches foreign-key enforcement too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlterCmd {
-    AddColumn { column: ColumnSpec, if_not_exists: bool },
-    DropColumn { column: String, cascade: bool, if_exists: bool },
-    AlterType { column: String, new_type: TypeRef, using: Option<UsingKind>, collation: Option<String> },
-    SetNotNull { column: String },
-    DropNotNull { column: String },
-    SetDefault { column: String, default: DefaultKind, sql: Option<String> },
-    DropDefault { column: String },
+    AddColumn {
+        column: ColumnSpec,
+        if_not_exists: bool,
+    },
+    DropColumn {
+        column: String,
+        cascade: bool,
+        if_exists: bool,
+    },
+    AlterType {
+        column: String,
+        new_type: TypeRef,
+        using: Option<UsingKind>,
+        /// The USING expression as SQL (deparsed).
+        using_sql: Option<String>,
+        collation: Option<String>,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    SetDefault {
+        column: String,
+        default: DefaultKind,
+        sql: Option<String>,
+    },
+    DropDefault {
+        column: String,
+    },
     AddConstraint(ConstraintSpec),
-    ValidateConstraint { name: String },
-    DropConstraint { name: String, cascade: bool },
+    ValidateConstraint {
+        name: String,
+    },
+    DropConstraint {
+        name: String,
+        cascade: bool,
+    },
     AlterConstraint,
     SetLogged,
     SetUnlogged,
     SetTablespace(String),
     SetAccessMethod(String),
-    AttachPartition { partition: QName, default: bool, hash: bool },
-    DetachPartition { partition: QName, concurrently: bool },
+    AttachPartition {
+        partition: QName,
+        default: bool,
+        hash: bool,
+    },
+    DetachPartition {
+        partition: QName,
+        concurrently: bool,
+    },
     RowSecurity(RowSecurity),
-    Trigger { enable: bool, foreign_keys: bool },
+    Trigger {
+        enable: bool,
+        foreign_keys: bool,
+    },
     ReplicaIdentity,
     OwnerTo,
     ClusterOn,
     SetStatistics,
     SetStorage,
     SetOptions,
-    AddIdentity { column: String },
-    SetExpression { column: String },
+    AddIdentity {
+        column: String,
+    },
+    SetExpression {
+        column: String,
+    },
     DropExpression,
     Inherit,
     Other(String),

@@ -555,7 +555,7 @@ fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<Con
             None
         },
         references: if kind == ConstraintKind::ForeignKey { Some(fk_ref(c)) } else { None },
-        expr_sql: None,
+        expr_sql: if kind == ConstraintKind::Check { c.raw_expr.as_deref().and_then(deparse_expr) } else { None },
     })
 }
 
@@ -893,15 +893,16 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
             "DROP COLUMN",
         ),
         T::AtAlterColumnType => {
-            let (new_type, using, collation) = match def {
+            let (new_type, using, using_sql, collation) = match def {
                 Some(NodeEnum::ColumnDef(cd)) => {
                     let using = cd.raw_default.as_deref().map(|u| using_kind(u, &cmd.name));
                     let coll = cd.coll_clause.as_ref().and_then(|c| strings(&c.collname).last().cloned());
-                    (cd.type_name.as_ref().map(type_ref).unwrap_or_default(), using.flatten(), coll)
+                    let using_sql = cd.raw_default.as_deref().and_then(deparse_expr);
+                    (cd.type_name.as_ref().map(type_ref).unwrap_or_default(), using.flatten(), using_sql, coll)
                 }
-                _ => (TypeRef::default(), None, None),
+                _ => (TypeRef::default(), None, None, None),
             };
-            (AlterCmd::AlterType { column: col(), new_type, using, collation }, "ALTER COLUMN TYPE")
+            (AlterCmd::AlterType { column: col(), new_type, using, using_sql, collation }, "ALTER COLUMN TYPE")
         }
         T::AtSetNotNull => (AlterCmd::SetNotNull { column: col() }, "ALTER COLUMN SET NOT NULL"),
         T::AtDropNotNull => (AlterCmd::DropNotNull { column: col() }, "ALTER COLUMN DROP NOT NULL"),
@@ -1630,99 +1631,6 @@ fn deparse_expr(expr: &protobuf::Node) -> Option<String> {
     };
     rt.val = Some(Box::new(expr.clone()));
     node.deparse(Default::default()).ok()?.strip_prefix("SELECT ").map(str::to_string)
-}
-
-/// The `USING` expression of `ALTER COLUMN column TYPE … USING expr` in a statement.
-pub fn using_expr(statement_sql: &str, column: &str) -> Option<String> {
-    let a = alter_table_stmt(statement_sql)?;
-    a.cmds.iter().find_map(|n| match n.node.as_ref()? {
-        NodeEnum::AlterTableCmd(c) if c.subtype == AlterTableType::AtAlterColumnType as i32 && c.name == column => {
-            match c.def.as_ref()?.node.as_ref()? {
-                NodeEnum::ColumnDef(cd) => deparse_expr(cd.raw_default.as_deref()?),
-                _ => None,
-            }
-        }
-        _ => None,
-    })
-}
-
-/// The `DEFAULT` expression of `ADD COLUMN column … DEFAULT expr` in a statement.
-pub fn column_default_expr(statement_sql: &str, column: &str) -> Option<String> {
-    let a = alter_table_stmt(statement_sql)?;
-    a.cmds.iter().find_map(|n| {
-        let NodeEnum::AlterTableCmd(c) = n.node.as_ref()? else {
-            return None;
-        };
-        let NodeEnum::ColumnDef(cd) = c.def.as_ref()?.node.as_ref()? else {
-            return None;
-        };
-        if c.subtype != AlterTableType::AtAddColumn as i32 || cd.colname != column {
-            return None;
-        }
-        cd.constraints.iter().find_map(|k| match k.node.as_ref()? {
-            NodeEnum::Constraint(k) if k.contype == ConstrType::ConstrDefault as i32 => {
-                deparse_expr(k.raw_expr.as_deref()?)
-            }
-            _ => None,
-        })
-    })
-}
-
-/// `ALTER TABLE t ADD CONSTRAINT name … NOT VALID` for one constraint of a
-/// statement (matched by name, or unnamed with the same kind and columns), with
-/// the name spelled out so the later VALIDATE can name it.
-pub fn add_constraint_not_valid_sql(
-    statement_sql: &str,
-    name: &str,
-    kind: ConstraintKind,
-    columns: &[String],
-) -> Option<String> {
-    let mut a = alter_table_stmt(statement_sql)?;
-    let want = match kind {
-        ConstraintKind::Check => ConstrType::ConstrCheck,
-        ConstraintKind::ForeignKey => ConstrType::ConstrForeign,
-        _ => return None,
-    };
-    let strs = |v: &[protobuf::Node]| -> Vec<String> {
-        v.iter()
-            .filter_map(|n| match n.node.as_ref()? {
-                NodeEnum::String(s) => Some(s.sval.clone()),
-                _ => None,
-            })
-            .collect()
-    };
-    let mut found = None;
-    for (i, n) in a.cmds.iter().enumerate() {
-        let Some(NodeEnum::AlterTableCmd(c)) = n.node.as_ref() else {
-            continue;
-        };
-        if c.subtype != AlterTableType::AtAddConstraint as i32 {
-            continue;
-        }
-        let Some(NodeEnum::Constraint(k)) = c.def.as_ref().and_then(|d| d.node.as_ref()) else {
-            continue;
-        };
-        if k.contype != want as i32 {
-            continue;
-        }
-        let cols = if want == ConstrType::ConstrForeign { strs(&k.fk_attrs) } else { strs(&k.keys) };
-        if k.conname == name || (k.conname.is_empty() && (cols == columns || columns.is_empty())) {
-            found = Some(i);
-            break;
-        }
-    }
-    let i = found?;
-    let mut cmd = a.cmds.swap_remove(i);
-    if let Some(NodeEnum::AlterTableCmd(c)) = cmd.node.as_mut()
-        && let Some(NodeEnum::Constraint(k)) = c.def.as_mut().and_then(|d| d.node.as_mut())
-    {
-        k.conname = name.to_string();
-        k.skip_validation = true;
-        k.initially_valid = false;
-    }
-    a.cmds = vec![cmd];
-    let sql = NodeEnum::AlterTableStmt(a).deparse(Default::default()).ok()?;
-    Some(format!("{sql};"))
 }
 
 /// Each action of a multi-action `ALTER TABLE` as its own statement: the action

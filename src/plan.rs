@@ -165,7 +165,6 @@ fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u
 
 // Reading the statement (USING and DEFAULT expressions, constraints) is the parse
 // module's job: parser types stay there.
-pub use crate::parse::{add_constraint_not_valid_sql, column_default_expr, using_expr};
 
 // ---------------------------------------------------------------------------
 // What the schema history knows about a column
@@ -903,15 +902,21 @@ pub fn rename_table(old: &QName, new: &str) -> Vec<PlanStep> {
 /// columns when none covers them yet.
 pub fn constraint_not_valid(
     table: &QName,
-    statement_sql: &str,
+    spec: &crate::ir::ConstraintSpec,
     constraint: &str,
-    kind: ConstraintKind,
-    columns: &[String],
     fk_index: Option<&str>,
 ) -> Vec<PlanStep> {
-    let fk = kind == ConstraintKind::ForeignKey;
+    let fk = spec.kind == ConstraintKind::ForeignKey;
+    let columns = &spec.columns;
     let k = qi(constraint);
-    let add = add_constraint_not_valid_sql(statement_sql, constraint, kind, columns);
+    // The definition from the IR: the foreign key's clause, or the CHECK expression.
+    let cols = || columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
+    let definition = match (&spec.references, &spec.expr_sql) {
+        (Some(r), _) if fk => Some(format!("FOREIGN KEY ({}) {}", cols(), r.clause())),
+        (_, Some(e)) if spec.kind == ConstraintKind::Check => Some(format!("CHECK ({e})")),
+        _ => None,
+    };
+    let add = definition.map(|d| format!("ALTER TABLE {table} ADD CONSTRAINT {k} {d} NOT VALID;"));
     let mut steps = vec![match add {
         Some(sql) => PlanStep::new(
             Stage::Expand,

@@ -799,12 +799,19 @@ fn split_file_names_follow_each_convention() {
     assert!(names("/abs/db/0007_x.up.sql").iter().all(|n| !n.starts_with('/') && !n.contains("db")));
 }
 
-/// Library recipe for a volatile default (not yet attached by its rule,
-/// add-column-volatile-default): the expression is read from the statement.
+/// Library recipe for a volatile default: the expression comes from the IR (the
+/// column's deparsed DEFAULT).
 #[test]
 fn add_column_with_a_volatile_default_recipe() {
     let sql = "ALTER TABLE orders ADD COLUMN created_at timestamptz NOT NULL DEFAULT clock_timestamp()";
-    let d = migrade::plan::column_default_expr(sql, "created_at");
+    let parsed = migrade::parse::parse_statement(sql, 0).unwrap();
+    let d = match parsed.op {
+        migrade::ir::Op::AlterTable { cmds, .. } => match &cmds[..] {
+            [migrade::ir::AlterCmd::AddColumn { column, .. }] => column.default_sql.clone(),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
     assert_eq!(d.as_deref(), Some("clock_timestamp()"));
     let t = migrade::ir::QName::new("orders");
     let raw = migrade::plan::add_column_with_default(&t, "created_at", "timestamptz", d.as_deref(), true, "id", 15);

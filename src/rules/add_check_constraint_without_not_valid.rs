@@ -35,7 +35,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("adding CHECK constraint {name} on {table} checks every row while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction (SHARE UPDATE EXCLUSIVE)",
                 )
-                .plan(plan::constraint_not_valid(table, cx.sql, &name, ConstraintKind::Check, &spec.columns, None)),
+                .plan(plan::constraint_not_valid(table, spec, &name, None)),
             );
         }
     }

@@ -40,7 +40,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         };
         if let Some(why) = why {
             let pk = pk_of(cx.schema(), &table.name);
-            let default_sql = plan::column_default_expr(cx.sql, &column.name);
+            let default_sql = &column.default_sql;
             let plan = plan::add_column_with_default(
                 table,
                 &column.name,

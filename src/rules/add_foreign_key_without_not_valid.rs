@@ -44,14 +44,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("adding foreign key {name} scans {table} while SHARE ROW EXCLUSIVE blocks writes to {table} and {target}"),
                     "Add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction",
                 )
-                .plan(plan::constraint_not_valid(
-                    table,
-                    cx.sql,
-                    &name,
-                    ConstraintKind::ForeignKey,
-                    &spec.columns,
-                    fk_index.as_deref(),
-                )),
+                .plan(plan::constraint_not_valid(table, spec, &name, fk_index.as_deref())),
             );
         }
     }

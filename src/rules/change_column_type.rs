@@ -24,7 +24,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     };
     for cmd in cmds {
-        let AlterCmd::AlterType { column, new_type, using, collation } = cmd else {
+        let AlterCmd::AlterType { column, new_type, using, using_sql, collation } = cmd else {
             continue;
         };
         let known = cx.schema().table(&table.name).and_then(|t| t.column(column));
@@ -91,7 +91,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             vec![]
         } else {
             let info = plan::ColumnInfo {
-                using: using.as_ref().and_then(|_| plan::using_expr(cx.sql, column)),
+                using: using.as_ref().and(using_sql.clone()),
                 collation: collation.clone(),
                 ..plan::ColumnInfo::from_schema(cx.schema(), &table.name, column, cx.pg())
             };
