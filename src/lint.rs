@@ -487,7 +487,7 @@ impl Linter<'_> {
             st.new_objects.insert(facts::renamed_table_key(new_name));
         }
         if let Op::CreateIndex { name: None, table, columns, .. } = &parsed.op {
-            let n = format!("{}_{}_idx", table.name, columns.join("_"));
+            let n = crate::schema::default_index_name(&table.name, columns);
             st.new_objects.insert(n);
         }
         effects

@@ -485,7 +485,7 @@ impl Schema {
                 }
             }
             Op::CreateIndex { name, table, columns, unique, .. } => {
-                let name = name.clone().unwrap_or_else(|| format!("{}_{}_idx", table.name, columns.join("_")));
+                let name = name.clone().unwrap_or_else(|| default_index_name(&table.name, columns));
                 self.indexes.insert(
                     name.clone(),
                     Arc::new(Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique }),
@@ -775,14 +775,43 @@ impl Schema {
 /// PostgreSQL's default constraint names (`t_col_key`, `t_pkey`, `t_col_fkey`, `t_col_check`).
 pub fn default_constraint_name(table: &str, spec: &ConstraintSpec) -> String {
     let cols = spec.columns.join("_");
+    let cols = (!cols.is_empty()).then_some(cols.as_str());
     match spec.kind {
-        ConstraintKind::PrimaryKey => format!("{table}_pkey"),
-        ConstraintKind::Unique => format!("{table}_{cols}_key"),
-        ConstraintKind::ForeignKey => format!("{table}_{cols}_fkey"),
-        ConstraintKind::Check => {
-            format!("{table}_{}check", if cols.is_empty() { String::new() } else { format!("{cols}_") })
+        ConstraintKind::PrimaryKey => object_name(table, None, "pkey"),
+        ConstraintKind::Unique => object_name(table, cols, "key"),
+        ConstraintKind::ForeignKey => object_name(table, cols, "fkey"),
+        ConstraintKind::Check => object_name(table, cols, "check"),
+        ConstraintKind::Exclude => object_name(table, cols, "excl"),
+        ConstraintKind::NotNull => object_name(table, cols, "not_null"),
+    }
+}
+
+/// The name PostgreSQL gives an index created without one: `<table>_<columns>_idx`.
+pub fn default_index_name(table: &str, columns: &[String]) -> String {
+    let cols = columns.join("_");
+    object_name(table, (!cols.is_empty()).then_some(cols.as_str()), "idx")
+}
+
+/// PostgreSQL's makeObjectName (src/backend/commands/indexcmds.c): `name1_name2_label`
+/// within 63 bytes, shortening the longer of name1 and name2 one byte at a time (each
+/// cut on a character boundary), so `selfservice_login_request_methods` +
+/// `selfservice_login_request_id` + `fkey` gives
+/// `selfservice_login_request_met_selfservice_login_request_id_fkey`.
+pub fn object_name(name1: &str, name2: Option<&str>, label: &str) -> String {
+    let overhead = name2.map_or(0, |_| 1) + label.len() + 1;
+    let avail = 63usize.saturating_sub(overhead);
+    let (mut n1, mut n2) = (name1.len(), name2.map_or(0, str::len));
+    while n1 + n2 > avail {
+        if n1 > n2 { n1 -= 1 } else { n2 -= 1 }
+    }
+    let clip = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
         }
-        ConstraintKind::Exclude => format!("{table}_{cols}_excl"),
-        ConstraintKind::NotNull => format!("{table}_{cols}_not_null"),
+        s[..n].to_string()
+    };
+    match name2 {
+        Some(n) => format!("{}_{}_{label}", clip(name1, n1), clip(n, n2)),
+        None => format!("{}_{label}", clip(name1, n1)),
     }
 }

@@ -865,3 +865,21 @@ fn copy_names_fit_in_63_bytes_and_differ_from_the_original() {
     assert_eq!(migrade::plan::copy_name("orders_pkey"), "orders_pkey_new");
     assert_eq!(migrade::plan::copy_name(&"é".repeat(40)).len(), 62, "cut on a character boundary");
 }
+
+/// Default constraint and index names as PostgreSQL chooses them (makeObjectName):
+/// a name over 63 bytes shortens the longer part first, not the end.
+#[test]
+fn default_names_are_cut_the_way_postgresql_cuts_them() {
+    use migrade::schema::object_name;
+    // Seen on PostgreSQL 15 (kratos' corpus folder: the file's own foreign key).
+    assert_eq!(
+        object_name("selfservice_login_request_methods", Some("selfservice_login_request_id"), "fkey"),
+        "selfservice_login_request_met_selfservice_login_request_id_fkey"
+    );
+    assert_eq!(
+        object_name("selfservice_registration_request_methods", Some("selfservice_registration_request_id"), "fkey"),
+        "selfservice_registration_requ_selfservice_registration_req_fkey"
+    );
+    assert_eq!(object_name("orders", Some("customer_id"), "fkey"), "orders_customer_id_fkey");
+    assert_eq!(object_name("orders", None, "pkey"), "orders_pkey");
+}

@@ -37,7 +37,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     && i.columns[..spec.columns.len()] == spec.columns[..]
             });
             let fk_index = (!covered && !spec.columns.is_empty())
-                .then(|| format!("{}_{}_idx", table.name, spec.columns.join("_")));
+                .then(|| crate::schema::default_index_name(&table.name, &spec.columns));
             out.push(
                 Hit::new(
                     Level::High,

@@ -484,6 +484,19 @@ SELECT format('samp|%s|%s|%s', relation::bigint, mode, granted) FROM _samp;
     let combined = format!("{}\n{}\n{}", before.stdout, sampler_out.stdout, after.stdout);
     let p = parse_output(&combined)?;
     facts = facts_from(&p, facts);
+    // A table whose file shrank in place was truncated by VACUUM, which PostgreSQL only
+    // does under ACCESS EXCLUSIVE (lazy_truncate_heap, taken conditionally and held
+    // briefly): proof of the lock even when the sampler missed that moment.
+    for (oid, (node0, size0)) in &p.fn0 {
+        let Some(rel) = p.rels.get(oid).filter(|r| TABLE_KINDS.contains(&r.kind)) else { continue };
+        if let (Some((node1, size1)), Some(s0)) = (p.fn1.get(oid), size0)
+            && node1 == node0
+            && size1.is_some_and(|s1| s1 < *s0)
+        {
+            facts.locks.insert(rel.name.clone(), mode_from_pg_locks("AccessExclusiveLock").unwrap_or(7));
+            facts.notes.push(format!("{} shrank in place: truncated under ACCESS EXCLUSIVE", rel.name));
+        }
+    }
     if p.locks.is_empty() {
         facts.notes.push("sampler saw no relation lock".into());
     }
