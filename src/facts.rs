@@ -255,7 +255,7 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
             e.lock(&table.name, AccessExclusive);
             e.creates.push(table.name.clone());
         }
-        Op::AlterTable { table, cmds, kind } => {
+        Op::AlterTable { table, cmds, kind, .. } => {
             for cmd in cmds {
                 alter_effects(&table.name, *kind, cmd, cx, &mut e);
             }

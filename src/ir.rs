@@ -476,6 +476,9 @@ pub enum Op {
         table: QName,
         kind: ObjKind,
         cmds: Vec<AlterCmd>,
+        /// With several actions: each as its own `ALTER TABLE t <action>;`, deparsed (same
+        /// order as `cmds`; empty for one action).
+        action_sql: Vec<String>,
     },
     CreateIndex {
         name: Option<String>,
@@ -533,6 +536,9 @@ pub enum Op {
         /// An alias on the target, a FROM list or a WITH clause: its expressions may name
         /// other relations, so they do not stand on their own.
         joins: bool,
+        /// With an alias, FROM or WITH: a query for the rows it changes, whole and once
+        /// each (`SELECT * FROM t WHERE ctid IN (...)`), built from its own nodes.
+        backup_query: Option<String>,
         /// Columns its WHERE restricts to `IS NULL` (the clause itself or one of its top-level ANDs).
         where_null_columns: Vec<String>,
         set_sql: Option<String>,
@@ -542,6 +548,8 @@ pub enum Op {
         table: QName,
         has_where: bool,
         where_sql: Option<String>,
+        /// With an alias, USING or WITH: a query for the rows it deletes (see Update).
+        backup_query: Option<String>,
     },
     Insert {
         table: QName,

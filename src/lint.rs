@@ -723,7 +723,8 @@ fn check_prepared(
     }
     out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
     let grade = out.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
-    let plan = crate::plan::file_plan(text, &out.statements, &out.findings, unit.sections.len() > 1);
+    let ops: HashMap<usize, &Op> = out.records.iter().filter_map(|r| Some((r.index, r.op.as_ref()?))).collect();
+    let plan = crate::plan::file_plan(text, &out.statements, &out.findings, unit.sections.len() > 1, &ops);
     // dbmate/goose files: each direction is graded on its own as well.
     let sections = if unit.sections.len() > 1 {
         unit.sections

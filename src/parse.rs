@@ -1091,8 +1091,9 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 .any(|c| matches!(c, AlterCmd::DetachPartition { concurrently: true, .. }))
                 .then(|| "ALTER TABLE ... DETACH PARTITION CONCURRENTLY".to_string());
             let summary = format!("ALTER {} {} {}", kind.sql(), opt_rv(&a.relation), names.join(", "));
+            let action_sql = if cmds.len() == a.cmds.len() { alter_action_sql(a) } else { Vec::new() };
             ParsedStatement {
-                op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds },
+                op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds, action_sql },
                 summary,
                 refuses_transaction: refuses,
                 reads: Vec::new(),
@@ -1236,6 +1237,10 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     joins: !u.from_clause.is_empty()
                         || u.with_clause.is_some()
                         || u.relation.as_ref().is_some_and(|r| r.alias.is_some()),
+                    backup_query: u
+                        .relation
+                        .as_ref()
+                        .and_then(|rv| dml_backup_query(rv, &u.from_clause, u.where_clause.as_deref(), &u.with_clause)),
                     set_sql,
                     where_null_columns: {
                         let mut v = Vec::new();
@@ -1255,6 +1260,10 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 table: opt_rv(&d.relation),
                 has_where: d.where_clause.is_some(),
                 where_sql: d.where_clause.as_deref().and_then(|w| deparse_where(&d.relation, w)),
+                backup_query: d
+                    .relation
+                    .as_ref()
+                    .and_then(|rv| dml_backup_query(rv, &d.using_clause, d.where_clause.as_deref(), &d.with_clause)),
             },
             "DELETE",
         ),
@@ -1598,17 +1607,8 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
 pub(crate) use crate::plpgsql::do_block;
 
 // ---------------------------------------------------------------------------
-// Reading a statement again for plans: USING and DEFAULT expressions, constraints
+// Expressions as SQL for plans: deparsed from the nodes at parse time
 // ---------------------------------------------------------------------------
-
-fn alter_table_stmt(sql: &str) -> Option<protobuf::AlterTableStmt> {
-    let parsed = pg_query::parse(sql, 0).ok()?;
-    let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
-    match node {
-        NodeEnum::AlterTableStmt(a) => Some(a.clone()),
-        _ => None,
-    }
-}
 
 /// A literal, possibly cast (`'x'`, `42`, `NULL`, `'a'::text`, `true`).
 fn is_constant(n: &protobuf::Node) -> bool {
@@ -1633,27 +1633,20 @@ fn deparse_expr(expr: &protobuf::Node) -> Option<String> {
     node.deparse(Default::default()).ok()?.strip_prefix("SELECT ").map(str::to_string)
 }
 
-/// Each action of a multi-action `ALTER TABLE` as its own statement: the action
-/// (IR) and `ALTER TABLE … <action>` deparsed from the original nodes. Empty for
-/// any other statement and for a single action.
-pub fn alter_actions(statement_sql: &str) -> Vec<(AlterCmd, String)> {
-    let Some(a) = alter_table_stmt(statement_sql) else {
-        return Vec::new();
-    };
+/// Each action of a multi-action `ALTER TABLE` as its own statement, deparsed from the
+/// original nodes (`ALTER TABLE t <action>;`). Empty for a single action.
+fn alter_action_sql(a: &protobuf::AlterTableStmt) -> Vec<String> {
     if a.cmds.len() < 2 {
         return Vec::new();
     }
     let mut out = Vec::new();
     for c in &a.cmds {
-        let Some(NodeEnum::AlterTableCmd(cmd)) = c.node.as_ref() else {
-            return Vec::new();
-        };
         let mut one = a.clone();
         one.cmds = vec![c.clone()];
-        let Ok(sql) = NodeEnum::AlterTableStmt(one).deparse(Default::default()) else {
-            return Vec::new();
-        };
-        out.push((alter_cmd(cmd).0, format!("{sql};")));
+        match NodeEnum::AlterTableStmt(one).deparse(Default::default()) {
+            Ok(sql) => out.push(format!("{sql};")),
+            Err(_) => return Vec::new(),
+        }
     }
     out
 }
@@ -1664,14 +1657,12 @@ pub fn alter_actions(statement_sql: &str) -> Vec<(AlterCmd, String)> {
 /// built from the statement's own nodes:
 /// `SELECT * FROM t WHERE ctid IN ([WITH …] SELECT a.ctid FROM t AS a, <from> WHERE <where>)`.
 /// None for any other statement (a plain UPDATE/DELETE's `where_sql` serves).
-pub fn dml_backup_query(statement_sql: &str) -> Option<(QName, String)> {
-    let parsed = pg_query::parse(statement_sql, 0).ok()?;
-    let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
-    let (rv, from, cond, with) = match node {
-        NodeEnum::UpdateStmt(u) => (u.relation.as_ref()?, &u.from_clause, u.where_clause.as_deref(), &u.with_clause),
-        NodeEnum::DeleteStmt(d) => (d.relation.as_ref()?, &d.using_clause, d.where_clause.as_deref(), &d.with_clause),
-        _ => return None,
-    };
+fn dml_backup_query(
+    rv: &protobuf::RangeVar,
+    from: &[Node],
+    cond: Option<&Node>,
+    with: &Option<protobuf::WithClause>,
+) -> Option<String> {
     let alias = rv.alias.as_ref().map(|a| a.aliasname.clone());
     if alias.is_none() && from.is_empty() && with.is_none() {
         return None;
@@ -1695,7 +1686,7 @@ pub fn dml_backup_query(statement_sql: &str) -> Option<(QName, String)> {
         inner.where_clause = cond.map(|w| Box::new(w.clone()));
         inner.with_clause = with.clone();
     }
-    Some((table, outer.deparse(Default::default()).ok()?))
+    outer.deparse(Default::default()).ok()
 }
 
 #[cfg(test)]

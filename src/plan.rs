@@ -1469,6 +1469,7 @@ pub fn file_plan(
     statements: &[crate::model::StatementReport],
     findings: &[crate::model::Finding],
     sectioned: bool,
+    ops: &std::collections::HashMap<usize, &crate::ir::Op>,
 ) -> Vec<PlanStep> {
     use crate::model::Direction;
     use std::collections::{HashMap, HashSet};
@@ -1522,7 +1523,13 @@ pub fn file_plan(
         let mut last = floor;
         let end = s.span.end.min(text.len());
         let body = text.get(s.span.start..end).unwrap_or("").trim();
-        let dml = if steps.iter().any(|p| !p.sql.is_empty()) { crate::parse::dml_backup_query(body) } else { None };
+        let op = ops.get(&s.index).copied();
+        let dml = match op {
+            Some(crate::ir::Op::Update { table, backup_query: Some(q), .. })
+            | Some(crate::ir::Op::Delete { table, backup_query: Some(q), .. }) => Some((table, q)),
+            _ => None,
+        };
+        let dml = dml.filter(|_| steps.iter().any(|p| !p.sql.is_empty()));
         if let Some((table, query)) = dml {
             // An alias, FROM, USING or WITH: the batched loops cannot take it; the change
             // runs as written, after a backup of exactly the rows it changes.
@@ -1537,7 +1544,7 @@ pub fn file_plan(
                     out.push(p);
                 }
             }
-            let backup = sibling(&table, &format!("{}_backup_{}", table.name, short_hash(body)));
+            let backup = sibling(table, &format!("{}_backup_{}", table.name, short_hash(body)));
             out.push(
                 PlanStep::new(
                     stage,
@@ -1572,9 +1579,11 @@ pub fn file_plan(
             // A multi-action ALTER TABLE: the actions the plan does not carry out, as written.
             let plan_sql = steps.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>().join("\n");
             let (mut first, mut then) = (Vec::new(), Vec::new());
-            for (cmd, sql) in crate::parse::alter_actions(body) {
-                if !action_covered(&cmd, &plan_sql) {
-                    if action_goes_first(&cmd, &plan_sql) { first.push(sql) } else { then.push(sql) }
+            if let Some(crate::ir::Op::AlterTable { cmds, action_sql, .. }) = op {
+                for (cmd, sql) in cmds.iter().zip(action_sql) {
+                    if !action_covered(cmd, &plan_sql) {
+                        if action_goes_first(cmd, &plan_sql) { first.push(sql.clone()) } else { then.push(sql.clone()) }
+                    }
                 }
             }
             let others = |stage: Stage, sql: Vec<String>| {

@@ -372,7 +372,7 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 /// The ALTER TABLE sub-commands of a statement with its table, if it is one.
 pub fn alter_cmds(op: &Op) -> Option<(&QName, &[AlterCmd])> {
     match op {
-        Op::AlterTable { table, cmds, kind: ObjKind::Table | ObjKind::ForeignTable | ObjKind::Other } => {
+        Op::AlterTable { table, cmds, kind: ObjKind::Table | ObjKind::ForeignTable | ObjKind::Other, .. } => {
             Some((table, cmds.as_slice()))
         }
         _ => None,

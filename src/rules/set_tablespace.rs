@@ -20,7 +20,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::AlterTable { table, cmds, kind } = cx.op else {
+    let Op::AlterTable { table, cmds, kind, .. } = cx.op else {
         return;
     };
     if cx.is_new(&table.name) {
