@@ -491,6 +491,8 @@ pub enum Op {
         include: bool,
         /// `NULLS NOT DISTINCT` (PostgreSQL 15+).
         nulls_not_distinct: bool,
+        /// Without CONCURRENTLY: the same statement with it, deparsed from its nodes.
+        concurrent_sql: Option<String>,
     },
     Drop {
         kind: ObjKind,

@@ -1126,6 +1126,13 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     if_not_exists: i.if_not_exists,
                     include: !i.index_including_params.is_empty(),
                     nulls_not_distinct: i.nulls_not_distinct,
+                    concurrent_sql: (!i.concurrent)
+                        .then(|| {
+                            let mut c = (**i).clone();
+                            c.concurrent = true;
+                            NodeEnum::IndexStmt(Box::new(c)).deparse(Default::default()).ok()
+                        })
+                        .flatten(),
                 },
                 summary,
             }

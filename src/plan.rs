@@ -1029,14 +1029,11 @@ pub fn add_key(
     steps
 }
 
-/// A CREATE INDEX statement (already with CONCURRENTLY) and the check for an invalid index.
-pub fn create_index_concurrently(sql_concurrent: &str, index: Option<&str>) -> Vec<PlanStep> {
+/// A CREATE INDEX statement (already with CONCURRENTLY) on `table` and the check for an
+/// invalid index.
+pub fn create_index_concurrently(sql_concurrent: &str, table: &QName, index: Option<&str>) -> Vec<PlanStep> {
     let sql = format!("{};", sql_concurrent.trim().trim_end_matches(';').trim_end());
-    let parsed = crate::parse::parse_statement(sql.trim_end_matches(';'), 0).ok();
-    let table = match parsed.as_ref().map(|p| &p.op) {
-        Some(crate::ir::Op::CreateIndex { table, .. }) => Some(table.clone()),
-        _ => None,
-    };
+    let table = Some(table.clone());
     let check = match (index, &table) {
         (Some(i), Some(t)) => {
             let q = sibling(t, i);

@@ -429,7 +429,8 @@ fn add_check_not_valid_then_validate() {
 fn create_index_concurrently_with_a_validity_check() {
     let p = plan("create_index", "0002_index_ref.sql", &[]);
     assert_eq!(stages(&p), [Stage::Expand]);
-    let b = step(&p, "CREATE INDEX CONCURRENTLY orders_ref_idx ON orders (ref);");
+    // Deparsed from the statement's nodes with CONCURRENTLY set (btree spelled out).
+    let b = step(&p, "CREATE INDEX CONCURRENTLY orders_ref_idx ON orders USING btree (ref);");
     assert!(b.no_transaction);
     let chk = step(&p, "ARRAY['orders_ref_idx']");
     assert!(!chk.no_transaction && chk.title.contains("DROP INDEX CONCURRENTLY IF EXISTS orders_ref_idx"));

@@ -39,7 +39,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             msg,
             "Check pg_index.indisvalid after the build; drop and rebuild the index if it is invalid",
         )
-        .plan(plan::create_index_concurrently(cx.sql.trim_end_matches(';'), name.as_deref())),
+        .plan(plan::create_index_concurrently(cx.sql.trim_end_matches(';'), table, name.as_deref())),
     );
     if cx.schema().table(&table.name).is_some_and(|t| t.partitioned) {
         out.push(Hit::new(

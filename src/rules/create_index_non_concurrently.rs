@@ -20,28 +20,23 @@ pub static RULE: Rule = Rule {
 };
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let Op::CreateIndex { name, table, concurrently: false, .. } = cx.op else {
+    let Op::CreateIndex { name, table, concurrently: false, concurrent_sql, .. } = cx.op else {
         return;
     };
     if cx.is_new(&table.name) {
         return;
     }
-    let concurrent = add_concurrently(cx.sql);
-    out.push(
-        Hit::new(
-            Level::High,
-            format!("building index {} on {table} without CONCURRENTLY holds a SHARE lock that blocks writes for the whole build", name.as_deref().unwrap_or("(unnamed)")),
-            "Use CREATE INDEX CONCURRENTLY in a migration that does not run inside a transaction",
-        )
-        .plan(plan::create_index_concurrently(&concurrent, name.as_deref())),
+    let hit = Hit::new(
+        Level::High,
+        format!(
+            "building index {} on {table} without CONCURRENTLY holds a SHARE lock that blocks writes for the whole build",
+            name.as_deref().unwrap_or("(unnamed)")
+        ),
+        "Use CREATE INDEX CONCURRENTLY in a migration that does not run inside a transaction",
     );
-}
-
-/// The statement with CONCURRENTLY inserted after `INDEX`.
-pub(crate) fn add_concurrently(sql: &str) -> String {
-    let upper = sql.to_ascii_uppercase();
-    match upper.find("INDEX") {
-        Some(i) => format!("{} CONCURRENTLY{};", &sql[..i + 5], sql[i + 5..].trim_end().trim_end_matches(';')),
-        None => sql.to_string(),
-    }
+    // The statement with CONCURRENTLY, deparsed from its nodes (none if that failed).
+    out.push(match concurrent_sql {
+        Some(sql) => hit.plan(plan::create_index_concurrently(sql, table, name.as_deref())),
+        None => hit,
+    });
 }
