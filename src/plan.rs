@@ -1271,6 +1271,34 @@ pub fn drop_table(table: &QName, cascade: bool) -> Vec<PlanStep> {
     ]
 }
 
+/// `DROP TABLE t; ALTER TABLE t_new RENAME TO t` (a table rebuilt under a temporary name,
+/// then swapped in): the old table is renamed away instead of dropped, in the same short
+/// transaction as the swap (which stands in for the file's RENAME, statement `rename_at`),
+/// and dropped only after a release proves the new one.
+pub fn swap_table(old: &QName, new: &QName, cascade: bool, rename_at: usize) -> Vec<PlanStep> {
+    let parked = sibling(old, &format!("{}_deprecated", old.name));
+    let mut steps = vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!(
+                "swap the tables in one short transaction: rename {old} to {} instead of dropping it (its rows stay \
+                 until the new table is proven), and give {new} its name, as the file does",
+                qi(&parked.name)
+            ),
+            format!(
+                "BEGIN;\n{LT_LOCAL}\nALTER TABLE {old} RENAME TO {};\nALTER TABLE {new} RENAME TO {};\nCOMMIT;",
+                qi(&parked.name),
+                qi(&old.name)
+            ),
+        )
+        .lock(AE_BRIEF)
+        .replacing(rename_at),
+    ];
+    // The last two steps of drop_table: the backup and the drop of the parked table.
+    steps.extend(drop_table(old, cascade).into_iter().skip(2));
+    steps
+}
+
 // ---------------------------------------------------------------------------
 // Data changes
 // ---------------------------------------------------------------------------

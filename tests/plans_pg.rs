@@ -164,6 +164,13 @@ fn cases() -> Vec<Case> {
         // DROP TABLE ... CASCADE of a table other tables reference (issue 11): the parked
         // table's final drop keeps the CASCADE (was: it failed on orders' foreign key).
         Case::orders("drop_table_cascade", "0002_drop_customers.sql"),
+        // DROP TABLE t; ALTER TABLE t_new RENAME TO t (issue 11): the old table is renamed
+        // away in the swap, not dropped first (was: the file's RENAME ran while the old
+        // table still held the name: `relation "customers" already exists`).
+        Case {
+            expect: Some(("SELECT 'E|' || count(*) FILTER (WHERE tier = 'basic') FROM customers;", "100")),
+            ..Case::orders("swap_table", "0002_rebuild_customers.sql")
+        },
         Case {
             fill: Some("UPDATE orders SET status = 'legacy' WHERE status IS NULL;"),
             split: false,

@@ -45,8 +45,21 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 ),
                 "Stop using the table in a deploy first, back it up, and drop it in a later contract migration",
             )
-            .plan(plan::drop_table(n, *cascade)),
+            .plan(match swapped_in(cx, &n.name) {
+                // `DROP TABLE t; ALTER TABLE t_new RENAME TO t`: a table swap.
+                Some(new) => plan::swap_table(n, new, *cascade, cx.index + 1),
+                None => plan::drop_table(n, *cascade),
+            }),
         );
+    }
+}
+
+/// The table the statement right after this DROP renames to the dropped name (a swap:
+/// `DROP TABLE t; ALTER TABLE t_new RENAME TO t`).
+fn swapped_in<'a>(cx: &StmtCtx<'a>, dropped: &str) -> Option<&'a QName> {
+    match cx.later.next_op()? {
+        Op::Rename { kind: ObjKind::Table, object, column: None, new_name } if new_name == dropped => Some(object),
+        _ => None,
     }
 }
 
