@@ -1271,6 +1271,32 @@ pub fn drop_table(table: &QName, cascade: bool) -> Vec<PlanStep> {
     ]
 }
 
+/// An `INSERT ... SELECT` that writes explicit values into a column filled from a
+/// sequence (serial or identity): the statement as written, then the sequence advanced
+/// past the largest value, so the next INSERT that takes the default does not collide.
+pub fn copy_then_setval(table: &QName, column: &str, insert_sql: &str) -> Vec<PlanStep> {
+    let c = qi(column);
+    vec![
+        PlanStep::new(
+            Stage::Expand,
+            "the INSERT ... SELECT, as written",
+            format!("{};", insert_sql.trim_end_matches(';')),
+        ),
+        PlanStep::new(
+            Stage::Expand,
+            format!(
+                "advance the sequence of {table}.{c} past the copied values: the next INSERT that takes the default \
+                 gets a new id (without it: a duplicate key)"
+            ),
+            format!(
+                "SELECT setval(pg_get_serial_sequence({}, {}), COALESCE((SELECT max({c}) FROM {table}), 0) + 1, false);",
+                lit(&table.to_string()),
+                lit(column)
+            ),
+        ),
+    ]
+}
+
 /// `DROP TABLE t; ALTER TABLE t_new RENAME TO t` (a table rebuilt under a temporary name,
 /// then swapped in): the old table is renamed away instead of dropped, in the same short
 /// transaction as the swap (which stands in for the file's RENAME, statement `rename_at`),

@@ -164,6 +164,12 @@ fn cases() -> Vec<Case> {
         // DROP TABLE ... CASCADE of a table other tables reference (issue 11): the parked
         // table's final drop keeps the CASCADE (was: it failed on orders' foreign key).
         Case::orders("drop_table_cascade", "0002_drop_customers.sql"),
+        // Explicit ids copied into a bigserial column (issue 11): the plan advances the
+        // sequence, so the next default id is new (the file's next INSERT would collide).
+        Case {
+            expect: Some(("SELECT 'E|' || nextval(pg_get_serial_sequence('order_archive', 'id'));", "5001")),
+            ..Case::orders("copy_ids", "0002_archive_orders.sql")
+        },
         // DROP TABLE t; ALTER TABLE t_new RENAME TO t (issue 11): the old table is renamed
         // away in the swap, not dropped first (was: the file's RENAME ran while the old
         // table still held the name: `relation "customers" already exists`).

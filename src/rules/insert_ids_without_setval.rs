@@ -57,15 +57,18 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     }
     let kind = if col.identity { "an identity column" } else { "a serial column" };
     let (t_name, c_name) = (&table.name, &col.name);
-    out.push(Hit::new(
-        Level::High,
-        format!(
-            "INSERT ... SELECT writes explicit values into {table}.{c_name}, {kind} filled from a sequence, and nothing later in this file advances the sequence (setval, ALTER SEQUENCE ... RESTART): the next INSERT that takes the default gets an id already used and fails with a duplicate key"
-        ),
-        format!(
-            "After the copy, add SELECT setval(pg_get_serial_sequence('{t_name}', '{c_name}'), (SELECT max({c_name}) FROM {t_name}));"
-        ),
-    ));
+    out.push(
+        Hit::new(
+            Level::High,
+            format!(
+                "INSERT ... SELECT writes explicit values into {table}.{c_name}, {kind} filled from a sequence, and nothing later in this file advances the sequence (setval, ALTER SEQUENCE ... RESTART): the next INSERT that takes the default gets an id already used and fails with a duplicate key"
+            ),
+            format!(
+                "After the copy, add SELECT setval(pg_get_serial_sequence('{t_name}', '{c_name}'), (SELECT max({c_name}) FROM {t_name}));"
+            ),
+        )
+        .plan(crate::plan::copy_then_setval(table, c_name, cx.sql)),
+    );
 }
 
 #[cfg(test)]
