@@ -184,6 +184,21 @@ pub fn type_change(
     base
 }
 
+/// Why a DEFAULT is volatile (every row gets its own value), or `None`: a function of
+/// unknown volatility counts as volatile unless the history created it non-volatile
+/// (declared IMMUTABLE/STABLE, or a `LANGUAGE sql` body PostgreSQL inlines; measured on
+/// PG 15: fixtures/locks add-column-default-inlined-sql-function).
+pub fn volatile_default(d: &DefaultKind, schema: &Schema) -> Option<String> {
+    match d {
+        DefaultKind::Volatile(f) => Some(f.clone()),
+        DefaultKind::UserFunctions(fs) => fs
+            .iter()
+            .find(|f| !schema.non_volatile_functions.contains(f.as_str()))
+            .map(|f| format!("{f}() (volatility unknown, assumed volatile)")),
+        _ => None,
+    }
+}
+
 pub fn add_column_rewrites(c: &ColumnSpec, pg_version: u32, schema: &Schema) -> Option<String> {
     if schema.domains_with_check.contains(&c.type_ref.name) {
         return Some(format!("the domain {} has a CHECK, so every row is rewritten and checked", c.type_ref.display));
@@ -197,9 +212,11 @@ pub fn add_column_rewrites(c: &ColumnSpec, pg_version: u32, schema: &Schema) -> 
     if c.generated_stored {
         return Some("a stored generated column is computed for every row".into());
     }
+    if let Some(f) = c.default.as_ref().and_then(|d| volatile_default(d, schema)) {
+        return Some(format!("the volatile default {f} is evaluated for every row"));
+    }
     match &c.default {
-        Some(DefaultKind::Volatile(f)) => Some(format!("the volatile default {f} is evaluated for every row")),
-        Some(DefaultKind::NonVolatile) if pg_version < 11 => {
+        Some(DefaultKind::NonVolatile | DefaultKind::UserFunctions(_)) if pg_version < 11 => {
             Some("before PostgreSQL 11 any non-NULL default rewrites the table".into())
         }
         _ => None,
@@ -230,6 +247,8 @@ fn owned_sequences(schema: &Schema, table: &str, only_column: Option<&str>) -> V
 /// Computes the effects of one statement.
 pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
     let mut e = Effects::default();
+    // Foreign-key checks: ROW SHARE per written row (added after the reads).
+    let mut per_row: Vec<String> = Vec::new();
     match op {
         Op::CreateTable { table, columns, constraints, partition_of, .. } => {
             e.lock(&table.name, AccessExclusive);
@@ -295,6 +314,10 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
                         e.data_loss = true;
                         e.breaks_running_code = true;
                     }
+                    // `DROP INDEX IF EXISTS t.i` with `t` a table, not a schema: a no-op.
+                    ObjKind::Index
+                        if *if_exists
+                            && n.schema.as_deref().is_some_and(|q| cx.schema.qualifier_is_a_table_not_a_schema(q)) => {}
                     ObjKind::Index => {
                         let mode = if *concurrently { ShareUpdateExclusive } else { AccessExclusive };
                         match cx.schema.indexes.get(&n.name) {
@@ -381,9 +404,7 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
         Op::Delete { table, has_where, .. } => {
             e.lock(&table.name, RowExclusive);
             // Foreign keys to this table check for referencing rows.
-            for r in cx.schema.referencing(&table.name) {
-                e.lock(r, RowShare);
-            }
+            per_row.extend(cx.schema.referencing(&table.name).iter().map(|r| r.to_string()));
             e.scan = !has_where;
             e.data_loss = true;
         }
@@ -394,9 +415,7 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
         Op::Insert { table, .. } => {
             e.lock(&table.name, RowExclusive);
             // Foreign-key checks lock the referenced rows (FOR KEY SHARE).
-            for r in cx.schema.referenced_by(&table.name) {
-                e.lock(&r, RowShare);
-            }
+            per_row.extend(cx.schema.referenced_by(&table.name));
         }
         Op::Copy { table: Some(t), from: true } => e.lock(&t.name, RowExclusive),
         Op::Vacuum { full, analyze_only, truncate, tables } => {
@@ -507,6 +526,12 @@ pub fn effects(op: &Op, reads: &[String], cx: &FactCtx) -> Effects {
     }
     for r in reads {
         e.lock(r, AccessShare);
+    }
+    for r in per_row {
+        if !e.row_locks.iter().any(|(t, _)| *t == r) {
+            e.row_locks.push((r.clone(), e.mode_of(&r)));
+        }
+        e.lock(&r, RowShare);
     }
     e
 }

@@ -156,6 +156,10 @@ pub enum DefaultKind {
     NonVolatile,
     /// A volatile expression: every row gets its own value, the table is rewritten.
     Volatile(String),
+    /// Calls functions the parser does not know (user functions), otherwise
+    /// non-volatile: volatile (a rewrite) unless the history created each one
+    /// non-volatile ([`crate::facts::volatile_default`]).
+    UserFunctions(Vec<String>),
     /// `DEFAULT NULL`.
     Null,
 }
@@ -482,6 +486,10 @@ pub enum Op {
     },
     CreateIndex {
         name: Option<String>,
+        /// The name PostgreSQL gives the index when the statement names none
+        /// (`ChooseIndexName`: table, column or expression names, `idx`), uniqueness
+        /// suffixes aside.
+        auto_name: String,
         table: QName,
         columns: Vec<String>,
         unique: bool,
@@ -616,6 +624,11 @@ pub enum Op {
         security_definer: bool,
         sets_search_path: bool,
         language: Option<String>,
+        /// Calling it in a DEFAULT is not volatile: declared IMMUTABLE or STABLE, or a
+        /// `LANGUAGE sql` function PostgreSQL inlines (`inline_function`: one `SELECT
+        /// expr` without FROM, not SECURITY DEFINER, STRICT, SET or SETOF) whose expression
+        /// is not volatile, whatever its declared volatility.
+        non_volatile: bool,
         /// EXECUTEs of SQL built at run time inside a PL/pgSQL body.
         dynamic: Vec<DynamicExecute>,
     },

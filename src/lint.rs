@@ -486,9 +486,8 @@ impl Linter<'_> {
         if let Op::Rename { kind: crate::ir::ObjKind::Table, column: None, new_name, .. } = &parsed.op {
             st.new_objects.insert(facts::renamed_table_key(new_name));
         }
-        if let Op::CreateIndex { name: None, table, columns, .. } = &parsed.op {
-            let n = crate::schema::default_index_name(&table.name, columns);
-            st.new_objects.insert(n);
+        if let Op::CreateIndex { name: None, auto_name, .. } = &parsed.op {
+            st.new_objects.insert(auto_name.clone());
         }
         effects
     }

@@ -127,6 +127,11 @@ pub struct Effects {
     pub breaks_running_code: bool,
     /// Objects the statement creates.
     pub creates: Vec<String>,
+    /// Relations locked only when the statement writes a row (the ROW SHARE of a
+    /// foreign-key check fires per inserted or deleted row), with the mode the
+    /// statement holds on each when it writes none (`None`: no lock). Part of the
+    /// locks above too; `migrade verify` uses it when the server reports 0 rows.
+    pub row_locks: Vec<(String, Option<LockMode>)>,
 }
 
 impl Effects {
@@ -160,6 +165,11 @@ impl Effects {
         self.data_loss |= other.data_loss;
         self.breaks_running_code |= other.breaks_running_code;
         self.creates.extend(other.creates.iter().cloned());
+        self.row_locks.extend(other.row_locks.iter().cloned());
+    }
+    /// The mode held on `table`, if any.
+    pub fn mode_of(&self, table: &str) -> Option<LockMode> {
+        self.all_locks().filter(|(t, _)| *t == table).map(|(_, m)| m).max()
     }
 }
 
@@ -378,6 +388,19 @@ pub struct StatementVerify {
     /// Wall time of the statement on the throwaway server, in milliseconds (tables there
     /// hold only what the migrations inserted).
     pub millis: f64,
+    /// Rows the statement inserted, updated or deleted (its command tag), for DML.
+    pub rows: Option<u64>,
+    /// Locks the statement took that are not compared with migrade's claims, and why
+    /// (relations reached only through a trigger or function body, which static
+    /// analysis does not read).
+    pub not_compared: Vec<NotCompared>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotCompared {
+    pub relation: String,
+    pub lock: &'static str,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

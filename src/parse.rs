@@ -336,19 +336,79 @@ fn default_kind(expr: &Node) -> DefaultKind {
     {
         return DefaultKind::Null;
     }
+    let mut unknown = Vec::new();
     for f in func_names(expr) {
         let lf = f.to_ascii_lowercase();
         if VOLATILE_FUNCS.contains(&lf.as_str()) {
             return DefaultKind::Volatile(format!("{lf}()"));
         }
-        if !NON_VOLATILE_FUNCS.contains(&lf.as_str()) {
-            return DefaultKind::Volatile(format!("{lf}() (volatility unknown, assumed volatile)"));
+        if !NON_VOLATILE_FUNCS.contains(&lf.as_str()) && !unknown.contains(&lf) {
+            unknown.push(lf);
         }
     }
     if json_has_key(expr, "SubLink") {
         return DefaultKind::Volatile("a subquery".into());
     }
-    DefaultKind::NonVolatile
+    if unknown.is_empty() { DefaultKind::NonVolatile } else { DefaultKind::UserFunctions(unknown) }
+}
+
+/// Whether calling the function `f` in a DEFAULT is not volatile (see
+/// [`Op::CreateFunction`]'s `non_volatile`).
+fn function_non_volatile(f: &protobuf::CreateFunctionStmt, language: Option<&str>, security_definer: bool) -> bool {
+    let mut strict = false;
+    let mut sets = false;
+    for d in def_elems(&f.options) {
+        match d.defname.as_str() {
+            "volatility"
+                if def_string(d)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("immutable") || v.eq_ignore_ascii_case("stable")) =>
+            {
+                return true;
+            }
+            "strict" => strict = def_string(d).is_some_and(|v| v == "true"),
+            "set" => sets = true,
+            _ => {}
+        }
+    }
+    let setof = f.return_type.as_ref().is_some_and(|t| t.setof);
+    if !language.is_some_and(|l| l.eq_ignore_ascii_case("sql")) || security_definer || strict || sets || setof {
+        return false;
+    }
+    let body =
+        def_elems(&f.options).find(|d| d.defname == "as").and_then(|d| match d.arg.as_deref()?.node.as_ref()? {
+            NodeEnum::List(l) => l.items.first().and_then(sval).map(str::to_string),
+            NodeEnum::String(s) => Some(s.sval.clone()),
+            _ => None,
+        });
+    let Some(Ok(r)) = body.map(|b| pg_query::parse(&b, 0)) else {
+        return false;
+    };
+    let [stmt] = r.protobuf.stmts.as_slice() else {
+        return false;
+    };
+    let Some(NodeEnum::SelectStmt(sel)) = stmt.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
+        return false;
+    };
+    let simple = sel.from_clause.is_empty()
+        && sel.where_clause.is_none()
+        && sel.group_clause.is_empty()
+        && sel.having_clause.is_none()
+        && sel.window_clause.is_empty()
+        && sel.sort_clause.is_empty()
+        && sel.limit_count.is_none()
+        && sel.limit_offset.is_none()
+        && sel.with_clause.is_none()
+        && sel.distinct_clause.is_empty()
+        && sel.values_lists.is_empty()
+        && sel.larg.is_none()
+        && sel.target_list.len() == 1;
+    if !simple {
+        return false;
+    }
+    let Some(NodeEnum::ResTarget(rt)) = sel.target_list[0].node.as_ref() else {
+        return false;
+    };
+    rt.val.as_deref().is_some_and(|v| matches!(default_kind(v), DefaultKind::NonVolatile))
 }
 
 fn fk_ref(c: &protobuf::Constraint) -> ForeignKeyRef {
@@ -819,6 +879,91 @@ fn summary_from_variant(node: &NodeEnum) -> String {
     out
 }
 
+/// The tables a `LANGUAGE sql` function's body reads: with `check_function_bodies` on
+/// (the default), CREATE FUNCTION parses and analyses the body (`fmgr_sql_validator`),
+/// which opens each table the body reads under ACCESS SHARE (measured on PG 15:
+/// fixtures/locks create-function-sql-reads). Not for a function with a polymorphic
+/// argument (the body is then only parsed), nor for PL/pgSQL (its validator checks
+/// syntax only, no table is opened).
+fn sql_function_body_reads(f: &protobuf::CreateFunctionStmt, language: Option<&str>) -> Vec<String> {
+    if !language.is_some_and(|l| l.eq_ignore_ascii_case("sql")) {
+        return Vec::new();
+    }
+    let polymorphic = input_params(f).iter().filter_map(|p| p.arg_type.as_ref()).any(|t| {
+        let r = type_ref(t);
+        r.name.starts_with("any") && r.name != "any"
+    });
+    if polymorphic {
+        return Vec::new();
+    }
+    let body =
+        def_elems(&f.options).find(|d| d.defname == "as").and_then(|d| match d.arg.as_deref()?.node.as_ref()? {
+            NodeEnum::List(l) => l.items.first().and_then(sval).map(str::to_string),
+            NodeEnum::String(s) => Some(s.sval.clone()),
+            _ => None,
+        });
+    let Some(Ok(r)) = body.map(|b| pg_query::parse(&b, 0)) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = r
+        .tables
+        .iter()
+        .filter(|(_, ctx)| *ctx == pg_query::Context::Select)
+        .map(|(name, _)| name.rsplit('.').next().unwrap_or(name).to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// PostgreSQL's name for an expression index column (`FigureColnameInternal`): a
+/// column reference's name, a function's name, a cast's argument (else its type), …;
+/// `None` gives "expr".
+fn figure_colname(node: &Node) -> Option<String> {
+    match node.node.as_ref()? {
+        NodeEnum::ColumnRef(c) => c.fields.iter().rev().find_map(sval).map(str::to_string),
+        NodeEnum::FuncCall(f) => f.funcname.last().and_then(sval).map(str::to_string),
+        NodeEnum::TypeCast(t) => t
+            .arg
+            .as_deref()
+            .and_then(figure_colname)
+            .or_else(|| t.type_name.as_ref().and_then(|n| n.names.last()).and_then(sval).map(str::to_string)),
+        NodeEnum::CoalesceExpr(_) => Some("coalesce".into()),
+        NodeEnum::CaseExpr(_) => Some("case".into()),
+        _ => None,
+    }
+}
+
+/// The name PostgreSQL chooses for `CREATE INDEX` without one (`ChooseIndexName` with
+/// `ChooseIndexColumnNames`, INCLUDE columns counted).
+fn index_auto_name(i: &protobuf::IndexStmt) -> String {
+    let mut cols = Vec::new();
+    for p in i.index_params.iter().chain(&i.index_including_params) {
+        if let Some(NodeEnum::IndexElem(e)) = p.node.as_ref() {
+            let n = if !e.indexcolname.is_empty() {
+                e.indexcolname.clone()
+            } else if !e.name.is_empty() {
+                e.name.clone()
+            } else {
+                e.expr.as_deref().and_then(figure_colname).unwrap_or_else(|| "expr".into())
+            };
+            cols.push(n);
+        }
+    }
+    let mut addition = String::new();
+    for c in cols {
+        if !addition.is_empty() {
+            addition.push('_');
+        }
+        addition.push_str(&c);
+        if addition.len() >= 63 {
+            break;
+        }
+    }
+    let table = i.relation.as_ref().map(|r| r.relname.clone()).unwrap_or_default();
+    crate::schema::object_name(&table, (!addition.is_empty()).then_some(addition.as_str()), "idx")
+}
+
 fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
     ParsedStatement { op, summary: summary.into(), refuses_transaction: None, reads: Vec::new() }
 }
@@ -1119,6 +1264,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 reads: Vec::new(),
                 op: Op::CreateIndex {
                     name: if i.idxname.is_empty() { None } else { Some(i.idxname.clone()) },
+                    auto_name: index_auto_name(i),
                     table: opt_rv(&i.relation),
                     columns,
                     unique: i.unique,
@@ -1407,7 +1553,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     _ => {}
                 }
             }
-            plain(
+            let mut parsed = plain(
                 Op::CreateFunction {
                     name: qname_from_list(&f.funcname),
                     args: input_params(f).iter().filter_map(|p| p.arg_type.as_ref().map(signature_type)).collect(),
@@ -1416,10 +1562,13 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                     security_definer,
                     sets_search_path,
                     dynamic: function_dynamic_sql(f, language.as_deref(), sql, offset),
-                    language,
+                    non_volatile: function_non_volatile(f, language.as_deref(), security_definer),
+                    language: language.clone(),
                 },
                 if f.is_procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" },
-            )
+            );
+            parsed.reads = sql_function_body_reads(f, language.as_deref());
+            parsed
         }
         NodeEnum::ViewStmt(v) => plain(
             Op::CreateView { name: opt_rv(&v.view), replace: v.replace, materialized: false },

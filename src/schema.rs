@@ -132,6 +132,11 @@ pub struct Schema {
     /// `transaction = "all-pending"`: the transaction the runner keeps open across the
     /// pending files linted so far (empty otherwise).
     pub open_batch: OpenBatch,
+    /// Schemas created (`CREATE SCHEMA`) and not dropped since.
+    pub schemas: HashSet<String>,
+    /// Functions created whose call in a DEFAULT is not volatile (see
+    /// [`Op::CreateFunction`]'s `non_volatile`).
+    pub non_volatile_functions: HashSet<String>,
 }
 
 /// What the one transaction of an all-pending run still holds when the next
@@ -155,11 +160,21 @@ impl Schema {
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.get(name).map(|t| &**t)
     }
+    /// `DROP INDEX IF EXISTS t.i` where `t` is a table the history knows and no schema of
+    /// that name was created: PostgreSQL reads `t` as a schema, finds none, and drops
+    /// nothing (a MySQL-style `table.index`; measured on PG 15: fixtures/locks
+    /// drop-index-if-exists-table-qualified).
+    pub fn qualifier_is_a_table_not_a_schema(&self, qualifier: &str) -> bool {
+        qualifier != "public"
+            && qualifier != "pg_catalog"
+            && !self.schemas.contains(qualifier)
+            && self.tables.contains_key(qualifier)
+    }
     /// The history knows every trigger of `table` and it has none named `trigger`: the
-    /// table was created in the history (not only altered), never renamed, and no
+    /// table (or view) was created in the history (not only altered), never renamed, and no
     /// CREATE TRIGGER of that name on it is standing.
     pub fn trigger_known_missing(&self, table: &str, trigger: &str) -> bool {
-        self.table(table).is_some_and(|t| !t.partial)
+        (self.table(table).is_some_and(|t| !t.partial) || self.views.contains_key(table))
             && !self.renamed_tables.contains_key(table)
             && !self.triggers.contains(&trigger_key(table, trigger))
     }
@@ -484,14 +499,14 @@ impl Schema {
                     self.apply_alter(&table.name, cmd);
                 }
             }
-            Op::CreateIndex { name, table, columns, unique, .. } => {
-                let name = name.clone().unwrap_or_else(|| default_index_name(&table.name, columns));
+            Op::CreateIndex { name, auto_name, table, columns, unique, .. } => {
+                let name = name.clone().unwrap_or_else(|| auto_name.clone());
                 self.indexes.insert(
                     name.clone(),
                     Arc::new(Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique }),
                 );
             }
-            Op::Drop { kind, names, cascade, sub_names, .. } => {
+            Op::Drop { kind, names, cascade, sub_names, if_exists, .. } => {
                 if *kind == ObjKind::Trigger {
                     for (n, s) in names.iter().zip(sub_names) {
                         self.triggers.remove(&trigger_key(&n.name, s));
@@ -510,11 +525,20 @@ impl Schema {
                             self.copied_into.remove(&n.name);
                             self.indexes.retain(|_, i| i.table != n.name);
                         }
+                        ObjKind::Index
+                            if *if_exists
+                                && n.schema.as_deref().is_some_and(|q| self.qualifier_is_a_table_not_a_schema(q)) => {}
                         ObjKind::Index => {
                             self.indexes.remove(&n.name);
                         }
                         ObjKind::View | ObjKind::MaterializedView => {
                             self.views.remove(&n.name);
+                        }
+                        ObjKind::Schema => {
+                            self.schemas.remove(&n.name);
+                        }
+                        ObjKind::Function => {
+                            self.non_volatile_functions.remove(&n.name);
                         }
                         ObjKind::Type => {
                             self.enums.remove(&n.name);
@@ -626,6 +650,16 @@ impl Schema {
             Op::CreateExtension { name } => {
                 self.extensions.insert(name.clone());
             }
+            Op::CreateSchema { name } => {
+                self.schemas.insert(name.clone());
+            }
+            Op::CreateFunction { name, non_volatile, .. } => {
+                if *non_volatile {
+                    self.non_volatile_functions.insert(name.name.clone());
+                } else {
+                    self.non_volatile_functions.remove(&name.name);
+                }
+            }
             _ => {}
         }
     }
@@ -639,7 +673,7 @@ impl Schema {
             Op::CreateEnum { type_name } => {
                 self.gone.remove(&type_name.name);
             }
-            Op::CreateIndex { name: Some(n), .. } => {
+            Op::CreateIndex { name: Some(n), .. } | Op::CreateIndex { name: None, auto_name: n, .. } => {
                 self.gone.remove(n);
             }
             Op::Drop {

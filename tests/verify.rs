@@ -9,6 +9,9 @@
 //!   time) and one that restores a column with another type;
 //! - disagrees: a known difference between the static facts and PostgreSQL 15 is
 //!   reported with both sides (a rewrite that does not happen);
+//! - through_code: an INSERT that writes no row takes no foreign-key check lock (not
+//!   compared as one), and a lock taken only by a trigger's body is listed under
+//!   `not_compared`, not reported;
 //! - the cluster's folder is gone after the run, and after Ctrl-C.
 //!
 //! Without PostgreSQL the tests fail with how to install it, unless
@@ -191,6 +194,47 @@ fn a_lock_or_rewrite_the_server_does_not_take_is_reported_with_both_sides() {
     );
     let (line, _) = summary(&stderr);
     assert!(line.contains(" 1 disagreement(s)"), "{line}");
+}
+
+/// The statements of a file, as the JSON verify section has them.
+fn verified<'a>(v: &'a Value, name: &str) -> &'a Vec<Value> {
+    v["files"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with(name)).unwrap()["verify"]
+        ["statements"]
+        .as_array()
+        .unwrap()
+}
+
+#[test]
+fn foreign_key_checks_count_only_for_written_rows_and_trigger_bodies_are_listed_not_compared() {
+    if !pg_installed("foreign_key_checks_count_only_for_written_rows_and_trigger_bodies_are_listed_not_compared") {
+        return;
+    }
+    let (_, v, stderr) = verify("through_code", &[]);
+    // lint claims ROW SHARE on crates and keywords for every INSERT INTO crates_keywords
+    // (the foreign-key checks); the server takes it only when a row is written.
+    assert_eq!(verify_findings(&v), vec![], "{stderr}");
+    let (line, _) = summary(&stderr);
+    assert!(line.contains("3 up file(s) applied, 0 failed; 12 statement(s) observed"), "{line}");
+    let fix = verified(&v, "0002_fix_data.up.sql");
+    assert_eq!(fix[0]["rows"], 0, "{fix:#?}");
+    assert!(!fix[0]["locks"].as_array().unwrap().iter().any(|l| l["relation"] == "crates"), "{fix:#?}");
+    assert_eq!(fix[3]["rows"], 1);
+    assert!(
+        fix[3]["locks"].as_array().unwrap().contains(&serde_json::json!({"relation": "crates", "lock": "ROW SHARE"}))
+    );
+    // The trigger's body reads crates: observed, listed as not compared, and why.
+    let reserve = verified(&v, "0003_reserve.up.sql");
+    assert_eq!(
+        reserve[1]["not_compared"],
+        serde_json::json!([{"relation": "crates", "lock": "ACCESS SHARE",
+            "why": "reached through the body of trigger reserved_names.reserved_names_check"}])
+    );
+    assert!(
+        reserve[1]["locks"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"relation": "crates", "lock": "ACCESS SHARE"}))
+    );
 }
 
 #[test]

@@ -27,8 +27,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let AlterCmd::AddColumn { column, .. } = cmd else {
             continue;
         };
-        let has_value = matches!(column.default, Some(DefaultKind::NonVolatile | DefaultKind::Volatile(_)))
-            || column.identity
+        let has_value = matches!(
+            column.default,
+            Some(DefaultKind::NonVolatile | DefaultKind::Volatile(_) | DefaultKind::UserFunctions(_))
+        ) || column.identity
             || column.type_ref.is_serial()
             || column.generated_stored
             || column.generated_virtual;

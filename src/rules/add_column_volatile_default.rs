@@ -31,9 +31,11 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             Some(format!("{} fills every existing row from a sequence", column.type_ref.name))
         } else if column.identity {
             Some("an identity column fills every existing row from a sequence".to_string())
-        } else if let Some(DefaultKind::Volatile(f)) = &column.default {
+        } else if let Some(f) = column.default.as_ref().and_then(|d| crate::facts::volatile_default(d, cx.schema())) {
             Some(format!("the volatile default {f} is evaluated for every existing row"))
-        } else if cx.pg() < 11 && matches!(column.default, Some(DefaultKind::NonVolatile)) {
+        } else if cx.pg() < 11
+            && matches!(column.default, Some(DefaultKind::NonVolatile | DefaultKind::UserFunctions(_)))
+        {
             Some(format!("before PostgreSQL 11 any non-NULL default rewrites the table (target: {})", cx.pg()))
         } else {
             None

@@ -19,7 +19,7 @@
 pub mod server;
 
 use crate::model::{
-    Advice, Direction, FileReport, FileVerify, Finding, Level, LockMode, ObservedLock, RoundTrip, Span,
+    Advice, Direction, FileReport, FileVerify, Finding, Level, LockMode, NotCompared, ObservedLock, RoundTrip, Span,
     StatementReport, StatementVerify,
 };
 use crate::report::RunReport;
@@ -213,12 +213,36 @@ fn mode_name(m: Option<LockMode>) -> &'static str {
     m.map_or("no lock", |m| m.as_str())
 }
 
-/// Compares one statement's static effects with what the server did between two snapshots.
-fn compare(st: &StatementReport, before: &Snapshot, after: &Snapshot, truncate: bool) -> Vec<String> {
+/// One difference between migrade's claims and the server.
+#[derive(Debug)]
+struct Difference {
+    message: String,
+    /// A lock the server took on a relation migrade claimed nothing on: (OID, mode).
+    unclaimed: Option<(u32, LockMode)>,
+}
+
+/// Compares one statement's static effects with what the server did between two
+/// snapshots. `rows`: what the statement wrote, when it is DML (a foreign-key check's
+/// lock is taken per written row, so none when it wrote none).
+fn compare(
+    st: &StatementReport,
+    before: &Snapshot,
+    after: &Snapshot,
+    truncate: bool,
+    rows: Option<u64>,
+) -> Vec<Difference> {
     let mut out = Vec::new();
     // What migrade claims, on relations that existed before the statement.
     let mut claims: BTreeMap<u32, LockMode> = BTreeMap::new();
+    let no_rows = rows == Some(0);
     for (name, mode) in st.effects.all_locks() {
+        let mode = match st.effects.row_locks.iter().find(|(t, _)| t == name) {
+            Some((_, without_rows)) if no_rows => match without_rows {
+                Some(m) => *m,
+                None => continue,
+            },
+            _ => mode,
+        };
         if let Some(oid) = before.oid_of(&rel_key(name)) {
             let e = claims.entry(oid).or_insert(mode);
             *e = (*e).max(mode);
@@ -237,12 +261,15 @@ fn compare(st: &StatementReport, before: &Snapshot, after: &Snapshot, truncate: 
         }
         if said != took {
             let kind = before.rels.get(&oid).map_or("relation", |r| kind_name(&r.kind));
-            out.push(format!(
-                "migrade said {} on {kind} {}; PostgreSQL took {}",
-                mode_name(said),
-                before.name(oid),
-                mode_name(took)
-            ));
+            out.push(Difference {
+                message: format!(
+                    "migrade said {} on {kind} {}; PostgreSQL took {}",
+                    mode_name(said),
+                    before.name(oid),
+                    mode_name(took)
+                ),
+                unclaimed: if said.is_none() { took.map(|m| (oid, m)) } else { None },
+            });
         }
     }
     // Rewrites: an existing table with a new relfilenode (TRUNCATE empties, it does not
@@ -255,19 +282,69 @@ fn compare(st: &StatementReport, before: &Snapshot, after: &Snapshot, truncate: 
         && after.files.contains_key(&t)
         && !rewritten.contains(&t)
     {
-        out.push(format!(
-            "migrade said the statement rewrites {}; PostgreSQL kept its data files (no rewrite)",
-            before.name(t)
-        ));
+        out.push(Difference {
+            message: format!(
+                "migrade said the statement rewrites {}; PostgreSQL kept its data files (no rewrite)",
+                before.name(t)
+            ),
+            unclaimed: None,
+        });
     }
     if !truncate {
         for o in rewritten {
             if !(st.effects.rewrite && target == Some(o)) {
-                out.push(format!("PostgreSQL rewrote {} (a new relfilenode); migrade did not say so", before.name(o)));
+                out.push(Difference {
+                    message: format!(
+                        "PostgreSQL rewrote {} (a new relfilenode); migrade did not say so",
+                        before.name(o)
+                    ),
+                    unclaimed: None,
+                });
             }
         }
     }
     out
+}
+
+/// User code a statement runs: the triggers (not internal ones) on the relations it
+/// wrote (a new lock of ROW EXCLUSIVE or stronger), and the user functions its text
+/// calls. Their bodies are not read by migrade's static facts, so the locks they take
+/// on relations the statement does not name are not compared (the JSON lists them
+/// under `not_compared`). `None` when the statement runs none.
+fn user_code(client: &mut postgres::Client, sql: &str, written: &[u32]) -> Option<String> {
+    if !written.is_empty() {
+        let list = written.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(",");
+        let q = format!(
+            "SELECT DISTINCT c.relname || '.' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgrelid IN ({list}) ORDER BY 1"
+        );
+        if let Ok(r) = rows(client, &q)
+            && !r.is_empty()
+        {
+            let names: Vec<String> = r.into_iter().filter_map(|r| r.into_iter().next()).collect();
+            return Some(format!("reached through the body of trigger {}", names.join(", ")));
+        }
+    }
+    let funcs = rows(
+        client,
+        "SELECT DISTINCT lower(p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')",
+    )
+    .ok()?;
+    let text = sql.to_lowercase();
+    let called: Vec<String> = funcs
+        .into_iter()
+        .filter_map(|r| r.into_iter().next())
+        .filter(|f| {
+            text.match_indices(f.as_str()).any(|(i, _)| {
+                let before_ok = text[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+                let after = text[i + f.len()..].trim_start();
+                before_ok && after.starts_with('(')
+            })
+        })
+        .collect();
+    (!called.is_empty()).then(|| format!("reached through the body of function {}", called.join(", ")))
 }
 
 fn kind_name(kind: &str) -> &'static str {
@@ -358,7 +435,15 @@ fn run_statements(
         let observe = observe_locks && in_tx && !ends_transaction(&word);
         let before = if observe { snapshot(client).ok() } else { None };
         let started = Instant::now();
-        let result = client.batch_execute(sql);
+        let result = client.simple_query(sql);
+        let dml = matches!(word.as_str(), "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "WITH");
+        let written_rows = match &result {
+            Ok(msgs) if dml => msgs.iter().rev().find_map(|m| match m {
+                postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                _ => None,
+            }),
+            _ => None,
+        };
         let mut sv = StatementVerify {
             index: st.index,
             number: st.index + 1,
@@ -367,9 +452,11 @@ fn run_statements(
             locks: Vec::new(),
             rewritten: Vec::new(),
             millis: started.elapsed().as_secs_f64() * 1000.0,
+            rows: written_rows,
+            not_compared: Vec::new(),
         };
         match result {
-            Ok(()) => {
+            Ok(_) => {
                 run.applied += 1;
                 if opens_transaction(&word) {
                     in_tx = true;
@@ -381,13 +468,44 @@ fn run_statements(
                 {
                     run.observed += 1;
                     observed(&before, &after, &mut sv);
-                    for d in compare(st, &before, &after, word == "TRUNCATE") {
+                    let mut differences = compare(st, &before, &after, word == "TRUNCATE", written_rows);
+                    if differences.iter().any(|d| d.unclaimed.is_some()) {
+                        // Written: a new lock of ROW EXCLUSIVE or stronger, or one migrade claims.
+                        let mut written: Vec<u32> = after
+                            .new_locks(&before)
+                            .into_iter()
+                            .filter(|(_, m)| *m >= LockMode::RowExclusive)
+                            .map(|(o, _)| o)
+                            .collect();
+                        written.extend(
+                            st.effects
+                                .all_locks()
+                                .filter(|(_, m)| *m >= LockMode::RowExclusive)
+                                .filter_map(|(n, _)| before.oid_of(&rel_key(n))),
+                        );
+                        written.sort_unstable();
+                        written.dedup();
+                        if let Some(why) = user_code(client, sql, &written) {
+                            differences.retain(|d| match d.unclaimed {
+                                Some((oid, m)) => {
+                                    sv.not_compared.push(NotCompared {
+                                        relation: before.name(oid),
+                                        lock: m.as_str(),
+                                        why: why.clone(),
+                                    });
+                                    false
+                                }
+                                None => true,
+                            });
+                        }
+                    }
+                    for d in differences {
                         run.disagreements += 1;
                         findings.push(finding(
                             "verify-disagrees",
                             Level::High,
                             st,
-                            d,
+                            d.message,
                             "PostgreSQL is the truth: review this statement's locks by hand before deploying, and \
                              report the difference (it is a bug in migrade's lock facts)",
                         ));
