@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use migrade::config;
 use migrade::discover::{self, DiscoverOptions, Layout};
 use migrade::lint::Settings;
-use migrade::model::Level;
+use migrade::model::{Direction, Level};
 use migrade::report::{self, RunReport};
 use migrade::run::{self, RunOptions};
 use std::io::{IsTerminal, Write};
@@ -437,7 +437,16 @@ fn verify(mut args: VerifyArgs) -> ExitCode {
         Ok(r) => r,
         Err(c) => return c,
     };
+    // Nothing to apply (no files found, or only downs): no server is started.
+    let ups = result.files.iter().filter(|f| matches!(f.direction, Direction::Up | Direction::Repeatable)).count();
     let summary = match target {
+        _ if ups == 0 => {
+            eprintln!("verify: no up migration file to apply; no PostgreSQL server was started");
+            let fail_on = jobs.first().map_or(Level::High, |j| j.fail_on);
+            let failed =
+                result.files.iter().any(|f| f.fail_grade(args_lint.fail_on_down).is_some_and(|g| g >= fail_on));
+            return finish(result, failed, &jobs, args_lint);
+        }
         Target::Throwaway(bins) => migrade::verify::verify(&mut result, bins),
         Target::Scratch(mut client, described) => {
             Ok(migrade::verify::verify_on(&mut result, &mut client, described, None))

@@ -196,6 +196,73 @@ fn a_lock_or_rewrite_the_server_does_not_take_is_reported_with_both_sides() {
     assert!(line.contains(" 1 disagreement(s)"), "{line}");
 }
 
+fn verify_text(folder: &str, format: &str) -> (String, String) {
+    let out =
+        Command::new(BIN).args(["verify", "--no-config", "--format", format]).arg(fixture(folder)).output().unwrap();
+    (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn human_and_markdown_show_a_verify_section_per_file() {
+    if !pg_installed("human_and_markdown_show_a_verify_section_per_file") {
+        return;
+    }
+    let (human, stderr) = verify_text("clean", "human");
+    // Every up file is shown (0001 and 0003 have no finding of their own), each with its
+    // statements, the locks taken, the rewrite, the time, and the round trip.
+    assert!(human.contains("  verify: applied, 1 statement(s) run, 0 observed in a transaction"), "{human}{stderr}");
+    assert!(human.contains("    1 (line 1): outside a transaction: locks not observed; "), "{human}");
+    assert!(human.contains("  verify: applied, 3 statement(s) run, 3 observed in a transaction"), "{human}");
+    assert!(human.contains("    2 (line 2): ACCESS EXCLUSIVE users; "), "{human}");
+    let third = human.lines().find(|l| l.starts_with("    3 (line 3): ")).unwrap_or_else(|| panic!("{human}"));
+    assert!(third.contains("rewrote users;") && third.ends_with(" ms"), "{third}");
+    assert!(human.contains("0003_drop_missing_trigger.up.sql: grade"), "{human}");
+    assert_eq!(human.matches("round trip with ").count(), 2, "{human}");
+    assert!(human.contains("0002_add_nickname.down.sql: complete"), "{human}");
+    // lint shows none of it.
+    let lint = Command::new(BIN).args(["lint", "--no-config"]).arg(fixture("clean")).output().unwrap();
+    assert!(!String::from_utf8_lossy(&lint.stdout).contains("verify:"));
+
+    let (md, _) = verify_text("clean", "markdown");
+    let section = md.split("### Verify").nth(1).unwrap_or_else(|| panic!("no verify section: {md}"));
+    let rows: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(rows.len(), 3, "{section}");
+    assert!(
+        rows[1].contains("| yes | 1: no new lock; ") && rows[1].contains("<br>2: ACCESS EXCLUSIVE users; "),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[1].contains("rewrote users;") && rows[1].ends_with("0002_add_nickname.down.sql: complete |"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[2].ends_with("| _no down_ |"), "{}", rows[2]);
+
+    // An incomplete round trip says why, in both formats.
+    let (human, _) = verify_text("downs", "human");
+    assert!(human.contains("0002_email_index.down.sql: incomplete ("), "{human}");
+    assert!(human.contains("the up fails when applied again"), "{human}");
+}
+
+#[test]
+fn no_server_is_started_when_no_up_file_is_found() {
+    if !pg_installed("no_server_is_started_when_no_up_file_is_found") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN).args(["verify", "--no-config"]).arg(dir.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("verify: no up migration file to apply; no PostgreSQL server was started"), "{stderr}");
+    assert!(!stderr.contains("throwaway cluster"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "no migration files found is an error, as for lint: {stderr}");
+    // Only a down file: nothing to apply either.
+    std::fs::write(dir.path().join("0001_x.down.sql"), "DROP TABLE x;\n").unwrap();
+    let out = Command::new(BIN).args(["verify", "--no-config"]).arg(dir.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no PostgreSQL server was started"), "{stderr}");
+}
+
 /// The statements of a file, as the JSON verify section has them.
 fn verified<'a>(v: &'a Value, name: &str) -> &'a Vec<Value> {
     v["files"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with(name)).unwrap()["verify"]

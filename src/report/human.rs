@@ -72,7 +72,8 @@ pub fn render(run: &RunReport, opts: &HumanOptions) -> String {
         out.push_str(&summary(run, opts));
         return out;
     }
-    let shown = |f: &&FileReport| !f.findings.is_empty() || opts.show_low_files;
+    // `migrade verify`: every file it applied has a verify section to show.
+    let shown = |f: &&FileReport| !f.findings.is_empty() || opts.show_low_files || f.verify.is_some();
     for f in run.files.iter().filter(|f| !f.is_down()).filter(shown) {
         render_file(&mut out, f, &handler, opts);
     }
@@ -320,10 +321,38 @@ fn render_file(out: &mut String, f: &FileReport, handler: &GraphicalReportHandle
             out.push('\n');
         }
     }
+    if let Some(v) = &f.verify {
+        render_verify(out, f, v);
+    }
     if opts.show_plan && !f.plan.is_empty() {
         render_plan(out, f);
     }
     out.push('\n');
+}
+
+/// `migrade verify`'s section of a file: one line per statement run, then the round trip.
+fn render_verify(out: &mut String, f: &FileReport, v: &crate::model::FileVerify) {
+    let millis: f64 = v.statements.iter().map(|s| s.millis).sum();
+    let _ = writeln!(
+        out,
+        "  verify: {}, {} statement(s) run, {} observed in a transaction, {millis:.1} ms",
+        if v.applied { "applied" } else { "not applied" },
+        v.statements.len(),
+        v.statements.iter().filter(|s| s.observed).count()
+    );
+    let index = crate::source::LineIndex::new(&f.text);
+    for s in &v.statements {
+        let line = f
+            .statements
+            .iter()
+            .find(|st| st.index == s.index)
+            .map(|st| index.line_col(&f.text, st.span.start).line)
+            .unwrap_or(0);
+        let _ = writeln!(out, "    {} (line {line}): {}", s.number, printable(&super::verify_statement(s)));
+    }
+    if let Some(t) = &v.round_trip {
+        let _ = writeln!(out, "  {}", printable(&super::verify_round_trip(t)));
+    }
 }
 
 fn ignored_note(x: &Finding) -> String {

@@ -3,7 +3,9 @@
 //! Layout: a heading with the worst grade (`none` when no file was linted, as the
 //! Action's `grade` output) and the summary line; one table of the files with findings
 //! (file, grade, deploy, backup, review, top findings), worst first; the down migrations
-//! in their own table; the files that could not be linted; then each file's
+//! in their own table; the files that could not be linted; with `migrade verify`, a
+//! table of the files it applied (each statement's locks, rewrites, rows and time, and
+//! the down round trip); then each file's
 //! expand/contract plan in a collapsed `<details>` block (after the table: a block
 //! inside it would end it).
 //!
@@ -283,6 +285,28 @@ pub fn render_with_limit(run: &RunReport, limit: usize) -> String {
         }
     }
 
+    // `migrade verify`: per file, its statements as the server ran them and the round trip.
+    let verified: Vec<&FileReport> = run.files.iter().filter(|f| f.verify.is_some()).collect();
+    if !verified.is_empty() {
+        out.push_str(&format!("\n### Verify\n\n{VERIFY_HEAD}\n"));
+        let mut listed = 0;
+        for f in &verified {
+            let r = verify_row(f);
+            if !fits(&out, r.len(), 0) {
+                break;
+            }
+            out.push_str(&r);
+            listed += 1;
+        }
+        if listed < verified.len() {
+            let _ = writeln!(
+                out,
+                "\n_…{} more verified file(s) not shown (truncated to stay under the {limit}-character limit); `migrade verify --format json` has them all._",
+                verified.len() - listed
+            );
+        }
+    }
+
     // Plans of the files in the table, worst first.
     let with_plan: Vec<&FileReport> = files
         .iter()
@@ -312,6 +336,21 @@ pub fn render_with_limit(run: &RunReport, limit: usize) -> String {
     out
 }
 
+/// One file's verify row: applied, each statement compact, the round trip.
+fn verify_row(f: &FileReport) -> String {
+    let Some(v) = &f.verify else { return String::new() };
+    let statements: Vec<String> =
+        v.statements.iter().map(|s| format!("{}: {}", s.number, cell(&super::verify_statement(s)))).collect();
+    format!(
+        "| {} | {} | {} | {} |\n",
+        code_cell(&f.path),
+        yes_no(v.applied),
+        if statements.is_empty() { "_none_".to_string() } else { statements.join("<br>") },
+        v.round_trip.as_ref().map_or_else(|| "_no down_".to_string(), |t| cell(&super::verify_round_trip(t)))
+    )
+}
+
+const VERIFY_HEAD: &str = "| file | applied | statements as PostgreSQL ran them | down round trip |\n|---|---|---|---|";
 const TABLE_HEAD: &str = "| file | grade | deploy | backup | review | top findings |\n|---|---|---|---|---|---|";
 const DOWN_HEADING: &str = "### Down migrations\n\nGraded on their own: a down that drops what its up added is the expected rollback; they count toward `--fail-on` only with `--fail-on-down`.";
 

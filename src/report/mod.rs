@@ -9,7 +9,7 @@ pub mod markdown;
 pub mod sarif;
 
 use crate::discover::PathError;
-use crate::model::{FileReport, Level, Span};
+use crate::model::{FileReport, Level, RoundTrip, Span, StatementVerify};
 use crate::source::{LineCol, LineIndex};
 
 /// Everything a run produced.
@@ -46,4 +46,48 @@ impl RunReport {
 /// `--min-level` for one file.
 pub fn hide_findings_below(file: &mut FileReport, min: Level) {
     file.findings.retain(|x| x.level >= min);
+}
+
+/// One statement as `migrade verify` saw it, compact: the locks it took (new in its
+/// transaction), the tables it rewrote, the rows it wrote, what was not compared, its time.
+pub fn verify_statement(s: &StatementVerify) -> String {
+    let mut parts = Vec::new();
+    if !s.ok {
+        parts.push("refused by the server".to_string());
+    } else if !s.observed {
+        parts.push("outside a transaction: locks not observed".to_string());
+    } else if s.locks.is_empty() {
+        parts.push("no new lock".to_string());
+    } else {
+        parts.push(s.locks.iter().map(|l| format!("{} {}", l.lock, l.relation)).collect::<Vec<_>>().join(", "));
+    }
+    if !s.rewritten.is_empty() {
+        parts.push(format!("rewrote {}", s.rewritten.join(", ")));
+    }
+    if let Some(n) = s.rows {
+        parts.push(format!("{n} row(s) written"));
+    }
+    for n in &s.not_compared {
+        parts.push(format!("not compared: {} {} ({})", n.lock, n.relation, n.why));
+    }
+    parts.push(format!("{:.1} ms", s.millis));
+    parts.join("; ")
+}
+
+/// A down round trip's result, one line.
+pub fn verify_round_trip(t: &RoundTrip) -> String {
+    if t.complete {
+        return format!("round trip with {}: complete", t.down);
+    }
+    let mut why = Vec::new();
+    if !t.not_restored.is_empty() {
+        why.push(format!("{} object(s) not restored", t.not_restored.len()));
+    }
+    if !t.left_behind.is_empty() {
+        why.push(format!("{} left behind", t.left_behind.len()));
+    }
+    if !t.up_again {
+        why.push("the up fails when applied again".to_string());
+    }
+    format!("round trip with {}: incomplete ({})", t.down, why.join(", "))
 }
