@@ -1182,8 +1182,8 @@ pub fn replace_column(
         PlanStep::new(
             Stage::Expand,
             format!(
-                "add the new {c} ({ty}) beside the old one as {n}, nullable (NOT NULL comes later): the file drops \
-                 {table}.{c} and adds it again"
+                "add the new {c} ({ty}) beside the old one as {n}{}: the file drops {table}.{c} and adds it again",
+                if column.not_null { ", nullable (NOT NULL comes later)" } else { "" }
             ),
             with_lt(&format!("ALTER TABLE {table} ADD COLUMN {n} {ty}{collate}{default};")),
         )
@@ -1475,6 +1475,8 @@ fn action_covered(cmd: &crate::ir::AlterCmd, plan_sql: &str) -> bool {
         A::AddColumn { column, .. } => {
             has(format!("ADD COLUMN {}", qi(&column.name)))
                 || has(format!("ADD COLUMN IF NOT EXISTS {}", qi(&column.name)))
+                // replace_column adds it beside the old one under its copy's name.
+                || has(format!("ADD COLUMN {} ", qi(&copy_name(&column.name))))
         }
         A::DropColumn { column, .. } => has(format!("DROP COLUMN {}", qi(column))),
         A::AlterType { column, .. } => has(format!("ALTER COLUMN {} TYPE", qi(column))) || has(qi(&copy_name(column))),

@@ -884,3 +884,14 @@ fn default_names_are_cut_the_way_postgresql_cuts_them() {
     assert_eq!(object_name("orders", Some("customer_id"), "fkey"), "orders_customer_id_fkey");
     assert_eq!(object_name("orders", None, "pkey"), "orders_pkey");
 }
+
+/// DROP COLUMN x, ADD COLUMN x with a quoted name: the added column is the copy
+/// ("externalId_new"), not the file's action again (which failed: "already exists").
+#[test]
+fn a_replaced_quoted_column_is_added_once() {
+    let p = plan("replace_quoted_column", "0002_external_id_integer.sql", &[]);
+    assert!(!p.iter().any(|s| s.title.contains("other actions")), "{p:#?}");
+    let add = step(&p, "ADD COLUMN \"externalId_new\" integer;");
+    assert_eq!(add.stage, Stage::Expand);
+    assert!(step(&p, "RENAME COLUMN \"externalId_new\" TO \"externalId\"").irreversible);
+}
