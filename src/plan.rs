@@ -1234,8 +1234,10 @@ pub fn replace_column(
 }
 
 /// `cascade`: the file's DROP says CASCADE; the plan's final drop keeps it (it drops the
-/// same dependents the file drops, such as other tables' foreign keys).
-pub fn drop_table(table: &QName, cascade: bool) -> Vec<PlanStep> {
+/// same dependents the file drops, such as other tables' foreign keys). `if_exists`: the
+/// file's DROP says IF EXISTS; so do the plan's rename and drop (the table may be absent).
+pub fn drop_table(table: &QName, cascade: bool, if_exists: bool) -> Vec<PlanStep> {
+    let ie = if if_exists { "IF EXISTS " } else { "" };
     let parked = sibling(table, &format!("{}_deprecated", table.name));
     vec![
         PlanStep::new(Stage::Deploy, format!("deploy code that no longer uses {table}"), ""),
@@ -1246,7 +1248,7 @@ pub fn drop_table(table: &QName, cascade: bool) -> Vec<PlanStep> {
                  (ALTER TABLE {parked} RENAME TO {})",
                 qi(&table.name)
             ),
-            with_lt(&format!("ALTER TABLE {table} RENAME TO {};", qi(&parked.name))),
+            with_lt(&format!("ALTER TABLE {ie}{table} RENAME TO {};", qi(&parked.name))),
         )
         .lock(AE_BRIEF),
         PlanStep::new(
@@ -1264,7 +1266,7 @@ pub fn drop_table(table: &QName, cascade: bool) -> Vec<PlanStep> {
             } else {
                 format!("drop {parked} (backup first, needs approval; foreign keys from other tables make it fail)")
             },
-            with_lt(&format!("DROP TABLE {parked}{};", if cascade { " CASCADE" } else { "" })),
+            with_lt(&format!("DROP TABLE {ie}{parked}{};", if cascade { " CASCADE" } else { "" })),
         )
         .lock("ACCESS EXCLUSIVE (brief)")
         .irreversible(),
@@ -1321,7 +1323,7 @@ pub fn swap_table(old: &QName, new: &QName, cascade: bool, rename_at: usize) -> 
         .replacing(rename_at),
     ];
     // The last two steps of drop_table: the backup and the drop of the parked table.
-    steps.extend(drop_table(old, cascade).into_iter().skip(2));
+    steps.extend(drop_table(old, cascade, false).into_iter().skip(2));
     steps
 }
 

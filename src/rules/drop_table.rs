@@ -48,7 +48,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             .plan(match swapped_in(cx, &n.name) {
                 // `DROP TABLE t; ALTER TABLE t_new RENAME TO t`: a table swap.
                 Some(new) => plan::swap_table(n, new, *cascade, cx.index + 1),
-                None => plan::drop_table(n, *cascade),
+                None => plan::drop_table(n, *cascade, *if_exists),
             }),
         );
     }
