@@ -397,6 +397,33 @@ pub fn add_column_with_value(
     ]
 }
 
+/// `ADD COLUMN` of the column without its inline UNIQUE / PRIMARY KEY (the key is built
+/// concurrently next): type, collation, DEFAULT, NOT NULL and a foreign key as written.
+pub fn add_plain_column(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<PlanStep> {
+    let c = qi(&column.name);
+    let mut def = column.type_ref.display.clone();
+    if let Some(x) = &column.collation {
+        def.push_str(&format!(" COLLATE {}", qi(x)));
+    }
+    if let Some(d) = &column.default_sql {
+        def.push_str(&format!(" DEFAULT {d}"));
+    }
+    if column.not_null {
+        def.push_str(" NOT NULL");
+    }
+    if let Some(r) = &column.references {
+        def.push_str(&format!(" {}", r.clause()));
+    }
+    vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!("add {table}.{c} without its inline key: catalog only"),
+            with_lt(&format!("ALTER TABLE {table} ADD COLUMN {c} {def};")),
+        )
+        .lock(AE_BRIEF),
+    ]
+}
+
 /// Fills a column's NULLs with `value` in batches (`WHERE col IS NULL` in each).
 fn fill_nulls_step(table: &QName, column: &str, value: &str, pk: &str, title: String, pg: u32) -> PlanStep {
     let c = qi(column);

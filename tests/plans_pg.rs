@@ -164,6 +164,10 @@ fn cases() -> Vec<Case> {
         // DROP TABLE ... CASCADE of a table other tables reference (issue 11): the parked
         // table's final drop keeps the CASCADE (was: it failed on orders' foreign key).
         Case::orders("drop_table_cascade", "0002_drop_customers.sql"),
+        // ADD COLUMN ... UNIQUE beside another action (issue 11): the column is added plain,
+        // its key built concurrently (was: the inline UNIQUE kept as written, and the
+        // concurrent build failed on the index it had made).
+        Case::orders("add_column_unique", "0002_external_ref.sql"),
         // DROP TABLE IF EXISTS of a table that is not there: so is the plan's (issue 11).
         Case::orders("drop_table_if_exists", "0002_drop_schema_migrations.sql"),
         // Explicit ids copied into a bigserial column (issue 11): the plan advances the

@@ -27,14 +27,23 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if let AlterCmd::AddColumn { column, .. } = cmd
             && (column.unique || column.primary_key)
         {
-            let name = format!("{}_{}_key", table.name, column.name);
+            let name = if column.primary_key {
+                crate::schema::object_name(&table.name, None, "pkey")
+            } else {
+                crate::schema::object_name(&table.name, Some(&column.name), "key")
+            };
             out.push(
                 Hit::new(
                     Level::High,
                     format!("the inline {} on {table}.{} builds an index while ACCESS EXCLUSIVE blocks reads and writes", if column.primary_key { "PRIMARY KEY" } else { "UNIQUE" }, column.name),
                     "Add the column plain, build a unique index CONCURRENTLY, then attach it with ADD CONSTRAINT ... UNIQUE USING INDEX",
                 )
-                .plan(plan::add_unique(table, &name, std::slice::from_ref(&column.name), column.primary_key, cx.pg())),
+                .plan({
+                    // The column first, plain (the file's inline key would build the index).
+                    let mut steps = plan::add_plain_column(table, column);
+                    steps.extend(plan::add_unique(table, &name, std::slice::from_ref(&column.name), column.primary_key, cx.pg()));
+                    steps
+                }),
             );
         }
     }
