@@ -1560,8 +1560,14 @@ pub fn file_plan(
     let up_index: HashSet<usize> = statements.iter().filter(|s| up(s)).map(|s| s.index).collect();
     let mut by_statement: HashMap<usize, Vec<&PlanStep>> = HashMap::new();
     let mut file_level: Vec<&PlanStep> = Vec::new();
+    // A DO block runs as one piece (its statements share PL/pgSQL variables and control
+    // flow): the plans of the statements inside it cannot replace it, only advise.
+    let in_do_block = |i: usize| matches!(ops.get(&i), Some(crate::ir::Op::Do { .. }));
     for f in findings.iter().filter(|f| !f.ignored) {
         match f.statement {
+            Some(i) if up_index.contains(&i) && in_do_block(i) => {
+                by_statement.entry(i).or_default().extend(f.plan.iter().filter(|p| p.sql.is_empty()))
+            }
             Some(i) if up_index.contains(&i) => by_statement.entry(i).or_default().extend(&f.plan),
             Some(_) => {}
             None if down_start.is_some_and(|d| f.span.start >= d) => {}

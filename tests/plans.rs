@@ -895,3 +895,24 @@ fn a_replaced_quoted_column_is_added_once() {
     assert_eq!(add.stage, Stage::Expand);
     assert!(step(&p, "RENAME COLUMN \"externalId_new\" TO \"externalId\"").irreversible);
 }
+
+/// A DO block runs as one piece: the plans of the statements inside it advise, they do
+/// not replace the block (its ADD COLUMN and UPDATE share one body).
+#[test]
+fn a_do_block_is_not_split_by_the_plans_of_its_statements() {
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("0001_create.sql"), "CREATE TABLE t (id bigint PRIMARY KEY, a text);\n").unwrap();
+    std::fs::write(
+        m.join("0002_do.sql"),
+        "DO $$\nBEGIN\n  ALTER TABLE t ADD COLUMN code text;\n  UPDATE t SET code = upper(a);\nEND\n$$;\n",
+    )
+    .unwrap();
+    let out = run(&["lint", "--format", "json", "--no-config", m.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f =
+        v["files"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with("0002_do.sql")).unwrap();
+    let plan = f["plan"].as_array().unwrap();
+    assert!(plan.iter().all(|p| p["sql"].as_str().unwrap().is_empty()), "{plan:#?}");
+}
