@@ -1532,6 +1532,12 @@ fn action_goes_first(cmd: &crate::ir::AlterCmd, plan_sql: &str) -> bool {
     }
 }
 
+/// What makes a plan step a repeat: an instruction said once per file, a step with SQL
+/// once per statement.
+fn step_key(statement: usize, p: &PlanStep) -> (usize, &str, &str) {
+    (if p.sql.is_empty() { usize::MAX } else { statement }, p.title.as_str(), p.sql.as_str())
+}
+
 fn sql_stage(s: Stage) -> Stage {
     if s == Stage::Deploy { Stage::Contract } else { s }
 }
@@ -1574,19 +1580,22 @@ pub fn file_plan(
             None => file_level.extend(&f.plan),
         }
     }
-    let mut seen: HashSet<(&str, &str)> = HashSet::new();
+    // Each step once: an instruction once per file, a step with SQL once per statement (a
+    // file may repeat a statement, and its plan must repeat the steps: marquez V63 drops
+    // and re-adds the same foreign key twice).
+    let mut seen: HashSet<(usize, &str, &str)> = HashSet::new();
     let mut out: Vec<PlanStep> = Vec::new();
     let replaced = by_statement.values().any(|v| v.iter().any(|p| !p.sql.is_empty()));
     if !replaced {
         for s in statements.iter().filter(|s| up(s)) {
             for p in by_statement.get(&s.index).into_iter().flatten() {
-                if seen.insert((p.title.as_str(), p.sql.as_str())) {
+                if seen.insert(step_key(s.index, p)) {
                     out.push((*p).clone());
                 }
             }
         }
         for p in file_level {
-            if seen.insert((p.title.as_str(), p.sql.as_str())) {
+            if seen.insert(step_key(usize::MAX, p)) {
                 out.push(p.clone());
             }
         }
@@ -1626,7 +1635,7 @@ pub fn file_plan(
             }
             let stage = sql_stage(floor.max(Stage::Backfill));
             for p in steps.iter().filter(|p| p.sql.is_empty()) {
-                if seen.insert((p.title.as_str(), p.sql.as_str())) {
+                if seen.insert(step_key(s.index, p)) {
                     let mut p = (*p).clone();
                     p.stage = p.stage.max(floor);
                     out.push(p);
@@ -1683,7 +1692,7 @@ pub fn file_plan(
                 out.push(others(sql_stage(floor), first));
             }
             for p in steps {
-                if !seen.insert((p.title.as_str(), p.sql.as_str())) {
+                if !seen.insert(step_key(s.index, p)) {
                     continue;
                 }
                 let mut p = p.clone();
@@ -1702,7 +1711,7 @@ pub fn file_plan(
             }
         } else {
             for p in steps {
-                if seen.insert((p.title.as_str(), p.sql.as_str())) {
+                if seen.insert(step_key(s.index, p)) {
                     let mut p = p.clone();
                     p.stage = p.stage.max(floor);
                     out.push(p);
@@ -1742,7 +1751,7 @@ pub fn file_plan(
         out.push(w.step());
     }
     for p in file_level {
-        if seen.insert((p.title.as_str(), p.sql.as_str())) {
+        if seen.insert(step_key(usize::MAX, p)) {
             out.push(p.clone());
         }
     }

@@ -916,3 +916,31 @@ fn a_do_block_is_not_split_by_the_plans_of_its_statements() {
     let plan = f["plan"].as_array().unwrap();
     assert!(plan.iter().all(|p| p["sql"].as_str().unwrap().is_empty()), "{plan:#?}");
 }
+
+/// A file that repeats a statement gets its steps twice (marquez drops and re-adds the
+/// same foreign key twice: deduplicating the second ADD lost the key).
+#[test]
+fn a_repeated_statement_keeps_its_steps() {
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("m");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(
+        m.join("0001_create.sql"),
+        "CREATE TABLE jobs (uuid uuid PRIMARY KEY);\nCREATE TABLE runs (id bigint PRIMARY KEY, job uuid CONSTRAINT runs_job_fkey REFERENCES jobs);\n",
+    )
+    .unwrap();
+    let again = "ALTER TABLE runs DROP CONSTRAINT runs_job_fkey,\nADD CONSTRAINT runs_job_fkey FOREIGN KEY (job) REFERENCES jobs (uuid) ON DELETE CASCADE;\n";
+    std::fs::write(m.join("0002_cascade.sql"), format!("{again}{again}")).unwrap();
+    let out = run(&["lint", "--format", "json", "--no-config", m.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("0002_cascade.sql"))
+        .unwrap();
+    let sql: Vec<&str> = f["plan"].as_array().unwrap().iter().map(|p| p["sql"].as_str().unwrap()).collect();
+    let adds = sql.iter().filter(|s| s.contains("ADD CONSTRAINT runs_job_fkey")).count();
+    let drops = sql.iter().filter(|s| s.contains("DROP CONSTRAINT runs_job_fkey")).count();
+    assert_eq!((adds, drops), (2, 2), "{sql:#?}");
+}
