@@ -449,7 +449,8 @@ fn verify(mut args: VerifyArgs) -> ExitCode {
         }
         Target::Throwaway(bins) => migrade::verify::verify(&mut result, bins),
         Target::Scratch(mut client, described) => {
-            Ok(migrade::verify::verify_on(&mut result, &mut client, described, None))
+            let watcher = args.database_url.as_deref().and_then(|u| migrade::verify::connect_watcher(u).ok());
+            Ok(migrade::verify::verify_on(&mut result, &mut client, described, None, watcher))
         }
     };
     match summary {

@@ -390,6 +390,13 @@ pub struct StatementVerify {
     pub millis: f64,
     /// Rows the statement inserted, updated or deleted (its command tag), for DML.
     pub rows: Option<u64>,
+    /// How its locks were observed: `transaction` (the file's transaction, the
+    /// session's own pg_locks after it), `own_transaction` (a statement the tool runs
+    /// outside a transaction, run alone in `BEGIN; ...; COMMIT`, which takes the same
+    /// locks), `polled` (one that refuses a transaction block, such as CONCURRENTLY or
+    /// VACUUM: a second session polls pg_locks for its backend while it runs, so a
+    /// brief lock may be missed), or null (not observed).
+    pub observed_by: Option<&'static str>,
     /// Locks the statement took that are not compared with migrade's claims, and why
     /// (relations reached only through a trigger or function body, which static
     /// analysis does not read).

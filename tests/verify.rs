@@ -12,6 +12,8 @@
 //! - through_code: an INSERT that writes no row takes no foreign-key check lock (not
 //!   compared as one), and a lock taken only by a trigger's body is listed under
 //!   `not_compared`, not reported;
+//! - outside_tx: a statement the tool runs outside a transaction is observed alone in
+//!   BEGIN/COMMIT, a CREATE INDEX CONCURRENTLY by polling pg_locks from a second session;
 //! - the cluster's folder is gone after the run, and after Ctrl-C.
 //!
 //! Without PostgreSQL the tests fail with how to install it, unless
@@ -98,10 +100,11 @@ fn a_folder_that_applies_cleanly_has_no_verify_finding() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let (line, folder) = summary(&stderr);
     assert!(line.contains("PostgreSQL) 15") || line.contains("PostgreSQL) 1"), "{line}");
-    // The three ups applied; the second file's three statements and the third's two were
+    // The three ups applied; the first file's CREATE TABLE (alone, outside a transaction),
+    // the second file's three statements and the third's two were
     // observed (the ADD COLUMN's lock and the type change's lock and rewrite agree with
     // lint's claims; the DROP TRIGGER IF EXISTS of a missing trigger keeps no lock).
-    assert!(line.contains("3 up file(s) applied, 0 failed; 5 statement(s) observed"), "{line}");
+    assert!(line.contains("3 up file(s) applied, 0 failed; 6 statement(s) observed (1 alone"), "{line}");
     assert!(line.contains(" 0 disagreement(s)"), "{line}");
     // Both downs restore the schema before their up, and the ups apply again.
     assert!(line.contains("2 down round trip(s), 0 incomplete"), "{line}");
@@ -210,9 +213,12 @@ fn human_and_markdown_show_a_verify_section_per_file() {
     let (human, stderr) = verify_text("clean", "human");
     // Every up file is shown (0001 and 0003 have no finding of their own), each with its
     // statements, the locks taken, the rewrite, the time, and the round trip.
-    assert!(human.contains("  verify: applied, 1 statement(s) run, 0 observed in a transaction"), "{human}{stderr}");
-    assert!(human.contains("    1 (line 1): outside a transaction: locks not observed; "), "{human}");
-    assert!(human.contains("  verify: applied, 3 statement(s) run, 3 observed in a transaction"), "{human}");
+    assert!(human.contains("  verify: applied, 1 statement(s) run, 1 observed"), "{human}{stderr}");
+    assert!(
+        human.contains("    1 (line 1): alone in a transaction: ACCESS EXCLUSIVE users, ACCESS EXCLUSIVE users_pkey; "),
+        "{human}"
+    );
+    assert!(human.contains("  verify: applied, 3 statement(s) run, 3 observed"), "{human}");
     assert!(human.contains("    2 (line 2): ACCESS EXCLUSIVE users; "), "{human}");
     let third = human.lines().find(|l| l.starts_with("    3 (line 3): ")).unwrap_or_else(|| panic!("{human}"));
     assert!(third.contains("rewrote users;") && third.ends_with(" ms"), "{third}");
@@ -261,6 +267,44 @@ fn no_server_is_started_when_no_up_file_is_found() {
     let out = Command::new(BIN).args(["verify", "--no-config"]).arg(dir.path()).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no PostgreSQL server was started"), "{stderr}");
+}
+
+#[test]
+fn statements_outside_a_transaction_are_observed_alone_or_by_polling() {
+    if !pg_installed("statements_outside_a_transaction_are_observed_alone_or_by_polling") {
+        return;
+    }
+    let (_, v, stderr) = verify("outside_tx", &[]);
+    assert_eq!(verify_findings(&v), vec![], "{stderr}");
+    let (line, _) = summary(&stderr);
+    assert!(
+        line.contains("4 statement(s) observed (1 alone in a transaction of their own, 1 by polling pg_locks)"),
+        "{line}"
+    );
+    // 0001: two statements, wrapped by the tool: the file's transaction.
+    let create = verified(&v, "0001_create_items.up.sql");
+    assert!(create.iter().all(|s| s["observed_by"] == "transaction"), "{create:#?}");
+    // 0002: CREATE INDEX CONCURRENTLY refuses a transaction block: run as the tool runs
+    // it, its SHARE UPDATE EXCLUSIVE on items sampled from a second session.
+    let index = verified(&v, "0002_index_name.up.sql");
+    assert_eq!(index[0]["observed_by"], "polled", "{index:#?}");
+    assert!(
+        index[0]["locks"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"relation": "items", "lock": "SHARE UPDATE EXCLUSIVE"})),
+        "{index:#?}"
+    );
+    // The index exists afterwards: the statement really ran outside a transaction.
+    // 0003: a single ALTER the tool runs on its own, observed alone in BEGIN/COMMIT.
+    let note = verified(&v, "0003_add_note.up.sql");
+    assert_eq!(note[0]["observed_by"], "own_transaction");
+    assert_eq!(note[0]["locks"], serde_json::json!([{"relation": "items", "lock": "ACCESS EXCLUSIVE"}]));
+    // The clean fixture's single CREATE TABLE, outside a transaction, is observed too,
+    // and a wrapped statement that commits leaves its effect (0002 adds to that table).
+    let (_, v, stderr) = verify("clean", &[]);
+    assert_eq!(verify_findings(&v), vec![], "{stderr}");
+    assert_eq!(verified(&v, "0001_create_users.up.sql")[0]["observed_by"], "own_transaction");
 }
 
 /// The statements of a file, as the JSON verify section has them.

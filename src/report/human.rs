@@ -335,7 +335,7 @@ fn render_verify(out: &mut String, f: &FileReport, v: &crate::model::FileVerify)
     let millis: f64 = v.statements.iter().map(|s| s.millis).sum();
     let _ = writeln!(
         out,
-        "  verify: {}, {} statement(s) run, {} observed in a transaction, {millis:.1} ms",
+        "  verify: {}, {} statement(s) run, {} observed, {millis:.1} ms",
         if v.applied { "applied" } else { "not applied" },
         v.statements.len(),
         v.statements.iter().filter(|s| s.observed).count()

@@ -55,11 +55,19 @@ pub fn verify_statement(s: &StatementVerify) -> String {
     if !s.ok {
         parts.push("refused by the server".to_string());
     } else if !s.observed {
-        parts.push("outside a transaction: locks not observed".to_string());
-    } else if s.locks.is_empty() {
-        parts.push("no new lock".to_string());
+        parts.push("locks not observed".to_string());
     } else {
-        parts.push(s.locks.iter().map(|l| format!("{} {}", l.lock, l.relation)).collect::<Vec<_>>().join(", "));
+        let how = match s.observed_by {
+            Some("own_transaction") => "alone in a transaction: ",
+            Some("polled") => "polled: ",
+            _ => "",
+        };
+        if s.locks.is_empty() {
+            parts.push(format!("{how}no new lock"));
+        } else {
+            let locks: Vec<String> = s.locks.iter().map(|l| format!("{} {}", l.lock, l.relation)).collect();
+            parts.push(format!("{how}{}", locks.join(", ")));
+        }
     }
     if !s.rewritten.is_empty() {
         parts.push(format!("rewrote {}", s.rewritten.join(", ")));

@@ -13,8 +13,12 @@
 //! finding. A statement the server refuses is a `verify-apply-failed` finding;
 //! the tool would stop there, so the rest of that file is not run (a wrapped file
 //! is rolled back) and the run goes on with the next file from the schema as it
-//! stands. Statements outside a transaction run, but their locks are not observed
-//! (they are released when the statement ends).
+//! stands. A statement the tool runs outside a transaction is run alone in
+//! `BEGIN; ...; COMMIT` (the same locks, one statement per transaction as autocommit
+//! gives) and observed the same way; one that refuses a transaction block
+//! (CONCURRENTLY, VACUUM, ...) runs as the tool runs it while a second session polls
+//! pg_locks for its backend ([`Watcher`]); only a sampled lock stronger than the claim
+//! is a difference then, since a brief one can be missed.
 
 pub mod server;
 
@@ -39,8 +43,13 @@ pub struct FileRun {
     /// Statements the server ran (up to the first failure).
     pub applied: usize,
     pub failed: bool,
-    /// Statements whose locks were observed (inside a transaction).
+    /// Statements whose locks were observed (any way).
     pub observed: usize,
+    /// Of those, run alone in a transaction of their own (the tool runs them outside one).
+    pub observed_alone: usize,
+    /// Of those, watched by polling pg_locks from a second session (they refuse a
+    /// transaction block).
+    pub observed_polled: usize,
     pub disagreements: usize,
     pub elapsed: Duration,
 }
@@ -60,10 +69,13 @@ impl Summary {
         let applied = self.files.iter().filter(|f| !f.failed).count();
         let failed = self.files.len() - applied;
         let observed: usize = self.files.iter().map(|f| f.observed).sum();
+        let alone: usize = self.files.iter().map(|f| f.observed_alone).sum();
+        let polled: usize = self.files.iter().map(|f| f.observed_polled).sum();
         let disagreements: usize = self.files.iter().map(|f| f.disagreements).sum();
         format!(
-            "verify: {} — {} up file(s) applied, {failed} failed; {observed} statement(s) observed in a transaction, \
-             {disagreements} disagreement(s) with migrade's lock and rewrite claims; {} down round trip(s), {} incomplete",
+            "verify: {} — {} up file(s) applied, {failed} failed; {observed} statement(s) observed ({alone} alone in \
+             a transaction of their own, {polled} by polling pg_locks), {disagreements} disagreement(s) with \
+             migrade's lock and rewrite claims; {} down round trip(s), {} incomplete",
             self.server, applied, self.round_trips, self.downs_incomplete
         )
     }
@@ -219,6 +231,8 @@ struct Difference {
     message: String,
     /// A lock the server took on a relation migrade claimed nothing on: (OID, mode).
     unclaimed: Option<(u32, LockMode)>,
+    /// A lock difference: (what migrade said, what PostgreSQL took).
+    modes: Option<(Option<LockMode>, Option<LockMode>)>,
 }
 
 /// Compares one statement's static effects with what the server did between two
@@ -269,6 +283,7 @@ fn compare(
                     mode_name(took)
                 ),
                 unclaimed: if said.is_none() { took.map(|m| (oid, m)) } else { None },
+                modes: Some((said, took)),
             });
         }
     }
@@ -288,6 +303,7 @@ fn compare(
                 before.name(t)
             ),
             unclaimed: None,
+            modes: None,
         });
     }
     if !truncate {
@@ -299,6 +315,7 @@ fn compare(
                         before.name(o)
                     ),
                     unclaimed: None,
+                    modes: None,
                 });
             }
         }
@@ -389,6 +406,81 @@ fn db_error_text(e: &postgres::Error) -> String {
     }
 }
 
+/// A second session that watches the main one's locks while a statement that refuses
+/// a transaction block runs (pg_locks is cluster-wide: on the throwaway server it is
+/// connected to the `postgres` database, so it never blocks the copy of the main one).
+pub struct Watcher {
+    client: postgres::Client,
+}
+
+/// A statement's result and the locks sampled while it ran.
+type Polled = (Result<Vec<postgres::SimpleQueryMessage>, postgres::Error>, BTreeSet<(u32, LockMode)>);
+
+impl Watcher {
+    pub fn new(client: postgres::Client) -> Watcher {
+        Watcher { client }
+    }
+
+    /// Runs `sql` on `client` while polling pg_locks for its backend: every relation lock
+    /// granted at some sample. A lock held for less than a poll's round trip (well under
+    /// a millisecond here) can be missed.
+    fn run_polled(&mut self, client: &mut postgres::Client, sql: &str) -> Polled {
+        let pid = rows(client, "SELECT pg_backend_pid()")
+            .ok()
+            .and_then(|r| r.first().and_then(|r| r.first()).and_then(|p| p.parse::<i32>().ok()));
+        let Some(pid) = pid else {
+            return (client.simple_query(sql), BTreeSet::new());
+        };
+        let q = format!(
+            "SELECT relation::text, mode FROM pg_locks WHERE pid = {pid} AND locktype = 'relation' AND granted \
+             AND relation IS NOT NULL"
+        );
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let watcher = &mut self.client;
+        std::thread::scope(|s| {
+            let (stop, q) = (&stop, &q);
+            let handle = s.spawn(move || {
+                let mut seen = BTreeSet::new();
+                loop {
+                    let done = stop.load(std::sync::atomic::Ordering::SeqCst);
+                    if let Ok(r) = rows(watcher, q) {
+                        for r in r {
+                            if let (Ok(oid), Some(m)) = (r[0].parse::<u32>(), pg_mode(&r[1])) {
+                                seen.insert((oid, m));
+                            }
+                        }
+                    }
+                    if done {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                seen
+            });
+            let result = client.simple_query(sql);
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            let seen = handle.join().unwrap_or_default();
+            (result, seen)
+        })
+    }
+}
+
+/// How a statement's locks are observed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Observe {
+    No,
+    /// Inside the file's transaction.
+    FileTransaction,
+    /// Outside one: alone in `BEGIN; ...; COMMIT` (or polled when it refuses that).
+    Alone,
+}
+
+/// The error of a statement that cannot run inside a transaction block.
+fn refuses_transaction_block(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.code().is_some_and(|c| *c == SqlState::ACTIVE_SQL_TRANSACTION || *c == SqlState::INVALID_TRANSACTION_TERMINATION)
+}
+
 /// Whether a statement is run: the up part of the file (not a down section, not sqitch verify).
 fn runs(file: &FileReport, st: &StatementReport) -> bool {
     matches!(file.direction, Direction::Up | Direction::Repeatable) && !matches!(st.section, Some(Direction::Down))
@@ -402,6 +494,7 @@ fn run_statements(
     text: &str,
     statements: &[StatementReport],
     observe_locks: bool,
+    mut watcher: Option<&mut Watcher>,
 ) -> (FileRun, Vec<Finding>, Vec<StatementVerify>) {
     let mut run = FileRun { path: path.to_string(), ..FileRun::default() };
     let mut seen = Vec::new();
@@ -432,10 +525,58 @@ fn run_statements(
         }
         let sql = sql_of(st.span);
         let word = first_word(sql);
-        let observe = observe_locks && in_tx && !ends_transaction(&word);
-        let before = if observe { snapshot(client).ok() } else { None };
+        let observe = if !observe_locks || ends_transaction(&word) || opens_transaction(&word) {
+            Observe::No
+        } else if in_tx {
+            Observe::FileTransaction
+        } else {
+            Observe::Alone
+        };
+        let before = if observe == Observe::No { None } else { snapshot(client).ok() };
+        let mut observed_by = before.as_ref().map(|_| if in_tx { "transaction" } else { "own_transaction" });
+        let mut after: Option<Snapshot> = None;
         let started = Instant::now();
-        let result = client.simple_query(sql);
+        let mut result = if observe == Observe::Alone && before.is_some() {
+            client.batch_execute("BEGIN").and_then(|()| client.simple_query(sql))
+        } else {
+            client.simple_query(sql)
+        };
+        if observe == Observe::Alone && before.is_some() {
+            match &result {
+                Err(e) if refuses_transaction_block(e) => {
+                    // CONCURRENTLY, VACUUM, ...: as the tool runs it, watched from a second session.
+                    let _ = client.batch_execute("ROLLBACK");
+                    match watcher.as_deref_mut() {
+                        Some(w) => {
+                            let (r, locks) = w.run_polled(client, sql);
+                            result = r;
+                            observed_by = Some("polled");
+                            if result.is_ok()
+                                && let Ok(mut a) = snapshot(client)
+                            {
+                                a.locks = locks;
+                                after = Some(a);
+                            }
+                        }
+                        None => {
+                            result = client.simple_query(sql);
+                            observed_by = None;
+                        }
+                    }
+                }
+                Err(_) => {
+                    let _ = client.batch_execute("ROLLBACK");
+                }
+                Ok(_) => {
+                    after = snapshot(client).ok();
+                    if let Err(e) = client.batch_execute("COMMIT") {
+                        result = Err(e);
+                    }
+                }
+            }
+        } else if observe == Observe::FileTransaction && result.is_ok() {
+            after = snapshot(client).ok();
+        }
         let dml = matches!(word.as_str(), "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "WITH");
         let written_rows = match &result {
             Ok(msgs) if dml => msgs.iter().rev().find_map(|m| match m {
@@ -454,6 +595,7 @@ fn run_statements(
             millis: started.elapsed().as_secs_f64() * 1000.0,
             rows: written_rows,
             not_compared: Vec::new(),
+            observed_by: None,
         };
         match result {
             Ok(_) => {
@@ -464,11 +606,22 @@ fn run_statements(
                     in_tx = false;
                 }
                 if let Some(before) = before
-                    && let Ok(after) = snapshot(client)
+                    && let Some(after) = after
                 {
                     run.observed += 1;
+                    match observed_by {
+                        Some("own_transaction") => run.observed_alone += 1,
+                        Some("polled") => run.observed_polled += 1,
+                        _ => {}
+                    }
+                    sv.observed_by = observed_by;
                     observed(&before, &after, &mut sv);
                     let mut differences = compare(st, &before, &after, word == "TRUNCATE", written_rows);
+                    if observed_by == Some("polled") {
+                        // Sampling can miss a brief lock: only a stronger lock than
+                        // migrade's claim is a certain difference.
+                        differences.retain(|d| d.modes.is_none_or(|(said, took)| took > said));
+                    }
                     if differences.iter().any(|d| d.unclaimed.is_some()) {
                         // Written: a new lock of ROW EXCLUSIVE or stronger, or one migrade claims.
                         let mut written: Vec<u32> = after
@@ -712,7 +865,7 @@ fn round_trip(
         trip.up_again = true;
         return (trip, out);
     };
-    let (run, findings, _) = run_statements(client, &files[di].path, &files[di].text, &statements, false);
+    let (run, findings, _) = run_statements(client, &files[di].path, &files[di].text, &statements, false, None);
     out.extend(findings.into_iter().map(|f| (di, f)));
     if run.failed {
         return (trip, out);
@@ -756,7 +909,7 @@ fn round_trip(
     }
     // The up again: a down that leaves something behind often makes it fail.
     let statements = up_statements(&files[up]);
-    let (run, findings, _) = run_statements(client, &files[up].path, &files[up].text, &statements, false);
+    let (run, findings, _) = run_statements(client, &files[up].path, &files[up].text, &statements, false, None);
     trip.up_again = !run.failed;
     if run.failed {
         complete = false;
@@ -790,7 +943,8 @@ pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, Str
     let described = format!("{version}, throwaway cluster in {}", server.folder().display());
     let connect = |db: &str| server.connect(db);
     let mut iso = Isolation { admin, connect: &connect };
-    let summary = verify_on(report, &mut client, described, Some(&mut iso));
+    let watcher = server.connect("postgres").ok().map(Watcher::new);
+    let summary = verify_on(report, &mut client, described, Some(&mut iso), watcher);
     drop(client);
     drop(iso);
     drop(server);
@@ -826,6 +980,13 @@ pub fn connect_scratch(url: &str, allow_nonempty: bool) -> Result<(postgres::Cli
     Ok((client, major, format!("{}, scratch database {}", row[1], row[2])))
 }
 
+/// A second session on the scratch database the user named, to watch the locks of the
+/// statements that refuse a transaction block.
+pub fn connect_watcher(url: &str) -> Result<Watcher, String> {
+    let config: postgres::Config = url.parse().map_err(|e| format!("--database-url: {e}"))?;
+    config.connect(postgres::NoTls).map(Watcher::new).map_err(|e| format!("--database-url: cannot connect: {e}"))
+}
+
 /// The throwaway server's database the migrations go to, and the copy a round trip uses.
 const MAIN_DB: &str = "migrade_verify";
 const TRIP_DB: &str = "migrade_round_trip";
@@ -857,6 +1018,7 @@ pub fn verify_on(
     client: &mut postgres::Client,
     described: String,
     mut isolation: Option<&mut Isolation>,
+    mut watcher: Option<Watcher>,
 ) -> Summary {
     let mut summary = Summary { server: described, ..Summary::default() };
     let mut pending: Vec<(usize, Finding)> = Vec::new();
@@ -873,7 +1035,7 @@ pub fn verify_on(
         let before = if down.is_some() && !copied { schema(client).ok() } else { None };
         let file = &report.files[i];
         let statements = up_statements(file);
-        let (run, findings, seen) = run_statements(client, &file.path, &file.text, &statements, true);
+        let (run, findings, seen) = run_statements(client, &file.path, &file.text, &statements, true, watcher.as_mut());
         let failed = run.failed;
         summary.files.push(run);
         pending.extend(findings.into_iter().map(|f| (i, f)));
@@ -884,7 +1046,7 @@ pub fn verify_on(
                 match (iso.connect)(TRIP_DB) {
                     Ok(mut rt) => {
                         let before = schema(&mut rt).ok();
-                        let (up_run, _, _) = run_statements(&mut rt, &file.path, &file.text, &statements, false);
+                        let (up_run, _, _) = run_statements(&mut rt, &file.path, &file.text, &statements, false, None);
                         let trip = match before {
                             Some(before) if !up_run.failed => {
                                 Some(round_trip(&mut rt, &report.files, i, down, &before))
