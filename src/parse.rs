@@ -352,6 +352,17 @@ fn default_kind(expr: &Node) -> DefaultKind {
     if unknown.is_empty() { DefaultKind::NonVolatile } else { DefaultKind::UserFunctions(unknown) }
 }
 
+/// The body of a function written as one string (`AS $$ ... $$`), parsed.
+fn parsed_body(f: &protobuf::CreateFunctionStmt) -> Option<pg_query::ParseResult> {
+    let body =
+        def_elems(&f.options).find(|d| d.defname == "as").and_then(|d| match d.arg.as_deref()?.node.as_ref()? {
+            NodeEnum::List(l) => l.items.first().and_then(sval).map(str::to_string),
+            NodeEnum::String(s) => Some(s.sval.clone()),
+            _ => None,
+        })?;
+    pg_query::parse(&body, 0).ok()
+}
+
 /// Whether calling the function `f` in a DEFAULT is not volatile (see
 /// [`Op::CreateFunction`]'s `non_volatile`).
 fn function_non_volatile(f: &protobuf::CreateFunctionStmt, language: Option<&str>, security_definer: bool) -> bool {
@@ -374,13 +385,7 @@ fn function_non_volatile(f: &protobuf::CreateFunctionStmt, language: Option<&str
     if !language.is_some_and(|l| l.eq_ignore_ascii_case("sql")) || security_definer || strict || sets || setof {
         return false;
     }
-    let body =
-        def_elems(&f.options).find(|d| d.defname == "as").and_then(|d| match d.arg.as_deref()?.node.as_ref()? {
-            NodeEnum::List(l) => l.items.first().and_then(sval).map(str::to_string),
-            NodeEnum::String(s) => Some(s.sval.clone()),
-            _ => None,
-        });
-    let Some(Ok(r)) = body.map(|b| pg_query::parse(&b, 0)) else {
+    let Some(r) = parsed_body(f) else {
         return false;
     };
     let [stmt] = r.protobuf.stmts.as_slice() else {
@@ -896,13 +901,7 @@ fn sql_function_body_reads(f: &protobuf::CreateFunctionStmt, language: Option<&s
     if polymorphic {
         return Vec::new();
     }
-    let body =
-        def_elems(&f.options).find(|d| d.defname == "as").and_then(|d| match d.arg.as_deref()?.node.as_ref()? {
-            NodeEnum::List(l) => l.items.first().and_then(sval).map(str::to_string),
-            NodeEnum::String(s) => Some(s.sval.clone()),
-            _ => None,
-        });
-    let Some(Ok(r)) = body.map(|b| pg_query::parse(&b, 0)) else {
+    let Some(r) = parsed_body(f) else {
         return Vec::new();
     };
     let mut out: Vec<String> = r
