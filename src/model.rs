@@ -397,6 +397,11 @@ pub struct StatementVerify {
     /// VACUUM: a second session polls pg_locks for its backend while it runs, so a
     /// brief lock may be missed), or null (not observed).
     pub observed_by: Option<&'static str>,
+    /// How long the locks it took were held, in milliseconds: from its start to the end
+    /// of its transaction (the file's COMMIT, or its own), when it took a new lock; for a
+    /// polled statement, its own run time. With the tables' sizes this is the figure to
+    /// extrapolate to production.
+    pub held_millis: Option<f64>,
     /// Locks the statement took that are not compared with migrade's claims, and why
     /// (relations reached only through a trigger or function body, which static
     /// analysis does not read).

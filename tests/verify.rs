@@ -284,6 +284,11 @@ fn statements_outside_a_transaction_are_observed_alone_or_by_polling() {
     // 0001: two statements, wrapped by the tool: the file's transaction.
     let create = verified(&v, "0001_create_items.up.sql");
     assert!(create.iter().all(|s| s["observed_by"] == "transaction"), "{create:#?}");
+    // The CREATE TABLE's ACCESS EXCLUSIVE is held until the file's COMMIT: through the
+    // 50,000-row INSERT after it.
+    let ms = |s: &Value, k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{k} in {s:#?}"));
+    assert!(ms(&create[0], "held_millis") >= ms(&create[0], "millis") + ms(&create[1], "millis"), "{create:#?}");
+    assert!(ms(&create[1], "held_millis") >= ms(&create[1], "millis"), "{create:#?}");
     // 0002: CREATE INDEX CONCURRENTLY refuses a transaction block: run as the tool runs
     // it, its SHARE UPDATE EXCLUSIVE on items sampled from a second session.
     let index = verified(&v, "0002_index_name.up.sql");
@@ -299,6 +304,7 @@ fn statements_outside_a_transaction_are_observed_alone_or_by_polling() {
     // 0003: a single ALTER the tool runs on its own, observed alone in BEGIN/COMMIT.
     let note = verified(&v, "0003_add_note.up.sql");
     assert_eq!(note[0]["observed_by"], "own_transaction");
+    assert!(ms(&note[0], "held_millis") >= ms(&note[0], "millis"), "{note:#?}");
     assert_eq!(note[0]["locks"], serde_json::json!([{"relation": "items", "lock": "ACCESS EXCLUSIVE"}]));
     // The clean fixture's single CREATE TABLE, outside a transaction, is observed too,
     // and a wrapped statement that commits leaves its effect (0002 adds to that table).

@@ -79,6 +79,9 @@ pub fn verify_statement(s: &StatementVerify) -> String {
         parts.push(format!("not compared: {} {} ({})", n.lock, n.relation, n.why));
     }
     parts.push(format!("{:.1} ms", s.millis));
+    if let Some(h) = s.held_millis {
+        parts.push(format!("locks held {h:.1} ms"));
+    }
     parts.join("; ")
 }
 

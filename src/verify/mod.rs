@@ -506,6 +506,8 @@ fn run_statements(
     };
     let wrapped = first.in_transaction && !opens_transaction(&first_word(sql_of(first.span)));
     let mut in_tx = false;
+    // Statements of the open transaction that took a lock, and when they started.
+    let mut held_until_end: Vec<(usize, Instant)> = Vec::new();
     if wrapped {
         if let Err(e) = client.batch_execute("BEGIN") {
             findings.push(finding(
@@ -596,7 +598,9 @@ fn run_statements(
             rows: written_rows,
             not_compared: Vec::new(),
             observed_by: None,
+            held_millis: None,
         };
+        let tx_end_here = ends_transaction(&word) && result.is_ok();
         match result {
             Ok(_) => {
                 run.applied += 1;
@@ -683,12 +687,35 @@ fn run_statements(
                 ));
             }
         }
+        let took_lock = sv.observed && !sv.locks.is_empty();
+        match sv.observed_by {
+            // Held until its own COMMIT, which has run.
+            Some("own_transaction" | "polled") if took_lock => {
+                sv.held_millis = Some(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            Some("transaction") if took_lock => held_until_end.push((seen.len(), started)),
+            _ => {}
+        }
         seen.push(sv);
+        if tx_end_here {
+            // The file's own COMMIT/ROLLBACK released the locks of its transaction.
+            for (i, at) in held_until_end.drain(..) {
+                if let Some(s) = seen.get_mut(i) {
+                    s.held_millis = Some(at.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
     }
     // Whatever the outcome, leave no transaction open for the next file.
     if in_tx || run.failed {
         let end = if run.failed { "ROLLBACK" } else { "COMMIT" };
-        if let Err(e) = client.batch_execute(end)
+        let ended = client.batch_execute(end);
+        for (i, at) in held_until_end.drain(..) {
+            if let Some(s) = seen.get_mut(i) {
+                s.held_millis = Some(at.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        if let Err(e) = ended
             && let Some(last) = statements.last()
         {
             run.failed = true;
