@@ -29,18 +29,48 @@ fn qi(s: &str) -> String {
     quote_ident(s)
 }
 
+/// The key plans batch on: the table's primary key, one column or several (empty:
+/// no key, the change runs as one statement).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Key(pub Vec<String>);
+
+impl Key {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The key's columns as SQL, with a prefix (`batch_lo.`, `t.`): `p.a` or `(p.a, p.b)`.
+    fn row(&self, prefix: &str) -> String {
+        let cols: Vec<String> = self.0.iter().map(|c| format!("{prefix}{}", qi(c))).collect();
+        if cols.len() == 1 { cols[0].clone() } else { format!("({})", cols.join(", ")) }
+    }
+    /// The columns for a select or an ORDER BY: `a, b` (each with `suffix`, e.g. ` DESC`).
+    fn list(&self, suffix: &str) -> String {
+        self.0.iter().map(|c| format!("{}{suffix}", qi(c))).collect::<Vec<_>>().join(", ")
+    }
+    /// Whether the key is exactly this one column.
+    fn is_only(&self, column: &str) -> bool {
+        self.0.len() == 1 && self.0[0] == column
+    }
+}
+
+impl From<&str> for Key {
+    fn from(column: &str) -> Key {
+        Key(vec![column.to_string()])
+    }
+}
+
 /// The lock of a loop (or of the one statement, without a key to batch on).
-fn rows_lock(pk: &str) -> &'static str {
+fn rows_lock(pk: &Key) -> &'static str {
     if pk.is_empty() { "ROW EXCLUSIVE, row locks on every row it changes until it commits" } else { ROWS }
 }
 
 /// How a loop walks the table: `in batches keyed on id`, or in one statement when
 /// the table has no single-column primary key (`pk` empty).
-fn keyed_on(pk: &str) -> String {
+fn keyed_on(pk: &Key) -> String {
     if pk.is_empty() {
-        "in one statement (it has no single-column primary key to batch on)".to_string()
+        "in one statement (it has no primary key to batch on)".to_string()
     } else {
-        format!("in batches keyed on {}", qi(pk))
+        format!("in batches keyed on {}", pk.row(""))
     }
 }
 
@@ -80,21 +110,21 @@ fn with_lt(sql: &str) -> String {
 // ---------------------------------------------------------------------------
 
 /// A primary-key-range batched UPDATE, one transaction per batch.
-pub fn batched_update(table: &QName, pk: &str, set_sql: &str, extra_where: Option<&str>) -> String {
+pub fn batched_update(table: &QName, pk: &Key, set_sql: &str, extra_where: Option<&str>) -> String {
     batched_update_for(table, pk, set_sql, extra_where, DEFAULT_PG)
 }
 
 /// [`batched_update`] for a target PostgreSQL version.
-pub fn batched_update_for(table: &QName, pk: &str, set_sql: &str, extra_where: Option<&str>, pg: u32) -> String {
+pub fn batched_update_for(table: &QName, pk: &Key, set_sql: &str, extra_where: Option<&str>, pg: u32) -> String {
     batched(table, pk, &format!("UPDATE {table} SET {set_sql}"), extra_where, pg)
 }
 
 /// A primary-key-range batched DELETE.
-pub fn batched_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> String {
+pub fn batched_delete(table: &QName, pk: &Key, where_sql: Option<&str>) -> String {
     batched_delete_for(table, pk, where_sql, DEFAULT_PG)
 }
 
-pub fn batched_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: u32) -> String {
+pub fn batched_delete_for(table: &QName, pk: &Key, where_sql: Option<&str>, pg: u32) -> String {
     batched(table, pk, &format!("DELETE FROM {table}"), where_sql, pg)
 }
 
@@ -105,15 +135,24 @@ pub fn batched_delete_for(table: &QName, pk: &str, where_sql: Option<&str>, pg: 
 /// `record` variables, so the key's type is never spelled out. Before 11 `DO`
 /// cannot commit: a psql `\gexec` script runs each generated batch as its own
 /// statement instead.
-fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u32) -> String {
-    if pk.is_empty() {
-        return format!(
-            "-- {table} has no single-column primary key to batch on: one statement, one transaction\n\
+fn batched(table: &QName, pk: &Key, head: &str, extra_where: Option<&str>, pg: u32) -> String {
+    let one_statement = |why: &str| {
+        format!(
+            "-- {table} {why}: one statement, one transaction\n\
              -- (its row locks are held until it commits)\n{head}{};",
             extra_where.map(|w| format!(" WHERE {w}")).unwrap_or_default()
-        );
+        )
+    };
+    if pk.is_empty() {
+        return one_statement("has no primary key to batch on");
     }
-    let k = qi(pk);
+    if pk.0.len() > 1 {
+        if pg < 11 {
+            return one_statement(&format!("has a composite key and PostgreSQL {pg} cannot COMMIT inside DO"));
+        }
+        return keyset_loop(table, pk, head, extra_where);
+    }
+    let k = pk.row("");
     let cond = extra_where.map(|w| format!(" AND ({w})")).unwrap_or_default();
     if pg < 11 {
         let esc = |s: &str| s.replace('%', "%%");
@@ -163,6 +202,42 @@ fn batched(table: &QName, pk: &str, head: &str, extra_where: Option<&str>, pg: u
     .join("\n")
 }
 
+/// The DO loop of [`batched`] on a composite key: the same keyset walk with row
+/// comparisons, `(a, b) >= (batch_lo.a, batch_lo.b)` (served by the key's index).
+fn keyset_loop(table: &QName, pk: &Key, head: &str, extra_where: Option<&str>) -> String {
+    let cond = extra_where.map(|w| format!(" AND ({w})")).unwrap_or_default();
+    let (cols, asc, desc) = (pk.list(""), pk.list(""), pk.list(" DESC"));
+    let (lo, hi, own) = (pk.row("batch_lo."), pk.row("batch_hi."), pk.row(""));
+    let qualified = pk.row(&format!("{table}."));
+    [
+        format!(
+            "-- one transaction per batch of {BATCH_SIZE} rows, keyed on {own}: run it with psql in autocommit mode,"
+        ),
+        "-- not inside BEGIN ... COMMIT (the COMMIT inside DO needs that)".to_string(),
+        "DO $batch$".to_string(),
+        "DECLARE".to_string(),
+        "  batch_lo record;".to_string(),
+        "  batch_hi record;".to_string(),
+        "BEGIN".to_string(),
+        format!("  SELECT {cols} INTO batch_lo FROM {table} ORDER BY {asc} LIMIT 1;"),
+        "  WHILE FOUND LOOP".to_string(),
+        format!("    SELECT {cols} INTO batch_hi"),
+        format!(
+            "      FROM (SELECT {cols} FROM {table} WHERE {own} >= {lo} ORDER BY {asc} LIMIT {BATCH_SIZE}) AS batch"
+        ),
+        format!("      ORDER BY {desc} LIMIT 1;"),
+        format!("    {head}"),
+        format!("      WHERE {qualified} >= {lo} AND {qualified} <= {hi}{cond};"),
+        "    COMMIT;".to_string(),
+        "    PERFORM pg_sleep(0.01);".to_string(),
+        format!("    SELECT {cols} INTO batch_lo FROM {table} WHERE {own} > {hi} ORDER BY {asc} LIMIT 1;"),
+        "  END LOOP;".to_string(),
+        "END".to_string(),
+        "$batch$;".to_string(),
+    ]
+    .join("\n")
+}
+
 // Reading the statement (USING and DEFAULT expressions, constraints) is the parse
 // module's job: parser types stay there.
 
@@ -203,7 +278,7 @@ pub struct ColumnInfo {
     /// Views that read the table.
     pub views: Vec<String>,
     /// Single-column primary key used for batches (`id` when unknown).
-    pub pk: String,
+    pub pk: Key,
     pub pg_version: u32,
     /// `USING` expression of a type change.
     pub using: Option<String>,
@@ -341,7 +416,7 @@ pub fn not_null_steps(table: &QName, column: &str, pg_version: u32, stage: Stage
 }
 
 /// Counts the NULLs left and says how to fill them when the migration gives no value.
-fn fill_unknown_steps(table: &QName, column: &str, pk: &str, stage: Stage, why: &str) -> Vec<PlanStep> {
+fn fill_unknown_steps(table: &QName, column: &str, pk: &Key, stage: Stage, why: &str) -> Vec<PlanStep> {
     let c = qi(column);
     vec![
         PlanStep::new(
@@ -355,7 +430,7 @@ fn fill_unknown_steps(table: &QName, column: &str, pk: &str, stage: Stage, why: 
             format!(
                 "fill those NULLs in batches keyed on {} ({why}): one transaction per batch, \
                  `WHERE {c} IS NULL` in each, like the batched loops migrade prints for data migrations",
-                qi(pk)
+                pk.row("")
             ),
             "",
         ),
@@ -425,7 +500,7 @@ pub fn add_plain_column(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<Pl
 }
 
 /// Fills a column's NULLs with `value` in batches (`WHERE col IS NULL` in each).
-fn fill_nulls_step(table: &QName, column: &str, value: &str, pk: &str, title: String, pg: u32) -> PlanStep {
+fn fill_nulls_step(table: &QName, column: &str, value: &str, pk: &Key, title: String, pg: u32) -> PlanStep {
     let c = qi(column);
     PlanStep::new(
         Stage::Backfill,
@@ -439,7 +514,7 @@ fn fill_nulls_step(table: &QName, column: &str, value: &str, pk: &str, title: St
 /// SET NOT NULL without the scan under ACCESS EXCLUSIVE. `fill` is the expression an
 /// earlier UPDATE of the same file filled the column with: the rows written between
 /// that backfill and the check get it too.
-pub fn set_not_null(table: &QName, column: &str, pk: &str, fill: Option<&str>, pg_version: u32) -> Vec<PlanStep> {
+pub fn set_not_null(table: &QName, column: &str, pk: &Key, fill: Option<&str>, pg_version: u32) -> Vec<PlanStep> {
     let c = qi(column);
     let mut steps = vec![PlanStep::new(
         Stage::Deploy,
@@ -483,7 +558,7 @@ pub fn add_not_null_column(
     column: &str,
     col_type: &str,
     fill_sql: Option<&str>,
-    pk: &str,
+    pk: &Key,
     pg_version: u32,
 ) -> Vec<PlanStep> {
     let c = qi(column);
@@ -538,7 +613,7 @@ pub fn add_column_with_default(
     col_type: &str,
     default_sql: Option<&str>,
     not_null: bool,
-    pk: &str,
+    pk: &Key,
     pg_version: u32,
 ) -> Vec<PlanStep> {
     let c = qi(column);
@@ -1133,7 +1208,7 @@ pub fn drop_index_concurrently(index: &QName) -> Vec<PlanStep> {
 
 /// `as_text`: the column's type is an enum of the history: the backup keeps its values as
 /// text, so that it does not hold on to a type the migration may drop next.
-pub fn drop_column(table: &QName, column: &str, pk: &str, as_text: bool) -> Vec<PlanStep> {
+pub fn drop_column(table: &QName, column: &str, pk: &Key, as_text: bool) -> Vec<PlanStep> {
     let c = qi(column);
     vec![
         PlanStep::new(
@@ -1160,16 +1235,18 @@ pub fn drop_column(table: &QName, column: &str, pk: &str, as_text: bool) -> Vec<
 
 /// Before a column is dropped: how much data it holds, and a backup of it with the key
 /// (left on purpose: the only copy once it is dropped).
-fn column_backup(table: &QName, column: &str, pk: &str, as_text: bool) -> PlanStep {
+fn column_backup(table: &QName, column: &str, pk: &Key, as_text: bool) -> PlanStep {
     let c = qi(column);
     let backup = sibling(table, &format!("{}_{}_backup", table.name, column));
     let value = if as_text { format!("{c}::text AS {c}") } else { c.clone() };
     let keep = if pk.is_empty() {
         "*".to_string()
-    } else if pk == column {
+    } else if pk.is_only(column) {
         value
+    } else if pk.0.iter().any(|k| k == column) {
+        pk.0.iter().map(|k| if k == column { value.clone() } else { qi(k) }).collect::<Vec<_>>().join(", ")
     } else {
-        format!("{}, {value}", qi(pk))
+        format!("{}, {value}", pk.list(""))
     };
     PlanStep::new(
         Stage::Contract,
@@ -1195,7 +1272,7 @@ fn column_backup(table: &QName, column: &str, pk: &str, as_text: bool) -> PlanSt
 pub fn replace_column(
     table: &QName,
     column: &crate::ir::ColumnSpec,
-    pk: &str,
+    pk: &Key,
     as_text: bool,
     pg: u32,
 ) -> Vec<PlanStep> {
@@ -1387,13 +1464,13 @@ fn backup_rows(table: &QName, change: &str, where_sql: Option<&str>, what: &str,
     .leaving(backup)
 }
 
-pub fn large_update(table: &QName, pk: &str, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
+pub fn large_update(table: &QName, pk: &Key, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
     large_update_for(table, pk, set_sql, where_sql, None, DEFAULT_PG)
 }
 
 pub fn large_update_for(
     table: &QName,
-    pk: &str,
+    pk: &Key,
     set_sql: Option<&str>,
     where_sql: Option<&str>,
     backup_select: Option<&str>,
@@ -1411,13 +1488,13 @@ pub fn large_update_for(
     ]
 }
 
-pub fn large_delete(table: &QName, pk: &str, where_sql: Option<&str>) -> Vec<PlanStep> {
+pub fn large_delete(table: &QName, pk: &Key, where_sql: Option<&str>) -> Vec<PlanStep> {
     large_delete_for(table, pk, where_sql, None, DEFAULT_PG)
 }
 
 pub fn large_delete_for(
     table: &QName,
-    pk: &str,
+    pk: &Key,
     where_sql: Option<&str>,
     backup_select: Option<&str>,
     pg: u32,

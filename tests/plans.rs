@@ -599,17 +599,22 @@ fn data_changes_with_from_using_and_with_keep_their_clauses() {
     );
 }
 
-/// A table without a single-column primary key: no loop on a guessed `id`; the
-/// plan says so and runs the change as one statement (issue 11).
+/// A composite primary key is walked as a row (keyset on `(order_id, seq)`, issue 11); a
+/// table with no key at all runs the change as one statement and the plan says so. Never
+/// a loop on a guessed `id`.
 #[test]
-fn a_table_without_a_single_column_key_is_not_batched_on_id() {
+fn composite_keys_are_batched_and_keyless_tables_are_not() {
     let p = plan("no_key", "0002_upper_notes.sql", &[]);
-    let s = step(&p, "UPDATE order_events SET note = upper(note) WHERE kind = 'a';");
-    assert!(s.title.contains("no single-column primary key"), "{}", s.title);
+    let s = step(&p, "UPDATE order_events SET note = upper(note)");
     assert!(
-        !p.iter().any(|s| s.sql.contains("batch_lo") || s.sql.contains("\"id\"") || s.sql.contains(" id ")),
-        "{p:#?}"
+        s.sql.contains("(order_events.order_id, order_events.seq) >= (batch_lo.order_id, batch_lo.seq)")
+            && s.title.contains("keyed on (order_id, seq)"),
+        "{s:#?}"
     );
+    assert!(!p.iter().any(|s| s.sql.contains("\"id\"") || s.sql.contains(" id ")), "{p:#?}");
+    let p = plan("no_key", "0003_upper_audit.sql", &[]);
+    let s = step(&p, "UPDATE audit_log SET note = upper(note) WHERE note <> '';");
+    assert!(s.title.contains("no primary key") && !s.sql.contains("batch_lo"), "{s:#?}");
 }
 
 /// The Down section of a goose file is never planned with its Up section.
@@ -815,7 +820,8 @@ fn add_column_with_a_volatile_default_recipe() {
     };
     assert_eq!(d.as_deref(), Some("clock_timestamp()"));
     let t = migrade::ir::QName::new("orders");
-    let raw = migrade::plan::add_column_with_default(&t, "created_at", "timestamptz", d.as_deref(), true, "id", 15);
+    let raw =
+        migrade::plan::add_column_with_default(&t, "created_at", "timestamptz", d.as_deref(), true, &"id".into(), 15);
     let steps: Vec<Step> = raw
         .into_iter()
         .map(|p| Step {

@@ -620,7 +620,8 @@ fn text_key_loops(server: &Server) -> Result<String, String> {
              INSERT INTO tags SELECT {key}, 'label ' || g FROM generate_series(1, 2500) g;"
         );
         for pg in [15, 10] {
-            let loop_sql = migrade::plan::batched_update_for(&t, "code", "label = upper(label)", Some(cond), pg);
+            let loop_sql =
+                migrade::plan::batched_update_for(&t, &"code".into(), "label = upper(label)", Some(cond), pg);
             let (a, b) = (format!("tags_a_{ty}_{pg}"), format!("tags_b_{ty}_{pg}"));
             server.sql(&format!("CREATE SCHEMA {a}; CREATE SCHEMA {b};"));
             run(server, &a, "setup", &setup);
@@ -637,6 +638,33 @@ fn text_key_loops(server: &Server) -> Result<String, String> {
         }
     }
     Ok(log.join("\n"))
+}
+
+/// A composite primary key (issue 11): the keyset loop walks `(a, b)` with row
+/// comparisons and changes the same rows as the original statement.
+fn composite_key_loop(server: &Server) -> Result<String, String> {
+    let t = migrade::ir::QName::new("pairs");
+    let key = migrade::plan::Key(vec!["a".into(), "b".into()]);
+    let setup = "CREATE TABLE pairs (a int, b text, label text, PRIMARY KEY (a, b));\n\
+                 INSERT INTO pairs SELECT g % 7, md5(g::text), 'label ' || g FROM generate_series(1, 2500) g;";
+    let cond = "label LIKE '%1%'";
+    let loop_sql = migrade::plan::batched_update_for(&t, &key, "label = upper(label)", Some(cond), 15);
+    if !loop_sql.contains("(pairs.a, pairs.b) >= (batch_lo.a, batch_lo.b)") {
+        return Err(format!("not a row-comparison keyset loop:\n{loop_sql}"));
+    }
+    let (a, b) = ("pairs_a".to_string(), "pairs_b".to_string());
+    server.sql(&format!("CREATE SCHEMA {a}; CREATE SCHEMA {b};"));
+    run(server, &a, "setup", setup);
+    run(server, &b, "setup", setup);
+    run(server, &a, "batched loop", &loop_sql);
+    run(server, &b, "original", &format!("UPDATE pairs SET label = upper(label) WHERE {cond};"));
+    let q = "SELECT 'S|' || count(*) FILTER (WHERE label LIKE 'LABEL%') || '|' || \
+             md5(string_agg(pairs::text, ',' ORDER BY a, b)) FROM pairs;";
+    let (ca, cb) = (tagged(&run(server, &a, "sum", q), "S"), tagged(&run(server, &b, "sum", q), "S"));
+    if ca != cb || ca.first().is_none_or(|s| s.starts_with("0|")) {
+        return Err(format!("composite key: loop {ca:?}, original {cb:?}"));
+    }
+    Ok(format!("  (a, b) key: same rows as the original ({})", ca[0]))
 }
 
 fn clip(s: &str, n: usize) -> String {
@@ -696,6 +724,13 @@ fn plans_applied_to_a_real_server() {
                 println!("  {e}");
                 failed.push(format!("{name}: {e}"));
             }
+        }
+    }
+    match composite_key_loop(&server) {
+        Ok(l) => println!("[data] composite primary key\n{l}\n  ok"),
+        Err(e) => {
+            println!("[data] composite primary key\n  {e}");
+            failed.push(format!("composite primary key: {e}"));
         }
     }
     match text_key_loops(&server) {

@@ -471,19 +471,17 @@ pub fn lock_phrase(table: &str, mode: LockMode) -> String {
     format!("{mode} lock on {table} ({})", mode.blocks())
 }
 
-/// The column plans batch on: the table's single-column primary key when known;
-/// empty when the history shows no such key and no `id` column (a composite key,
-/// or none: the plans then say so and do not batch); else `id`.
-pub fn pk_of(schema: &Schema, table: &str) -> String {
+/// The key plans batch on: the table's primary key when the history knows it (one
+/// column or several); empty when the history shows no key and no `id` column (the plans
+/// then say so and do not batch); else `id`.
+pub fn pk_of(schema: &Schema, table: &str) -> crate::plan::Key {
     let t = schema.table(table);
-    if let Some(k) =
-        t.and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey && k.columns.len() == 1))
-    {
-        return k.columns[0].clone();
+    if let Some(k) = t.and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey)) {
+        return crate::plan::Key(k.columns.clone());
     }
     match t {
-        Some(t) if !t.partial && t.column("id").is_none() => String::new(),
-        _ => "id".to_string(),
+        Some(t) if !t.partial && t.column("id").is_none() => crate::plan::Key::default(),
+        _ => crate::plan::Key::from("id"),
     }
 }
 
