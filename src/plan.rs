@@ -238,8 +238,8 @@ fn keyset_loop(table: &QName, pk: &Key, head: &str, extra_where: Option<&str>) -
     .join("\n")
 }
 
-// Reading the statement (USING and DEFAULT expressions, constraints) is the parse
-// module's job: parser types stay there.
+// The expressions plans need (USING, DEFAULT, CHECK, each ALTER action, backup queries)
+// come deparsed in the IR: this module never parses statement text.
 
 // ---------------------------------------------------------------------------
 // What the schema history knows about a column
@@ -605,8 +605,8 @@ pub fn add_not_null_column(
 /// A column whose DEFAULT would be evaluated for every existing row (volatile
 /// default, or any default before PostgreSQL 11): added without it, the
 /// default set for new rows only, existing rows filled with `DEFAULT` in
-/// batches, then NOT NULL the safe way. `default_sql` is the expression (see
-/// [`column_default_expr`]); without it the SET DEFAULT step is an instruction.
+/// batches, then NOT NULL the safe way. `default_sql` is the expression (the IR's
+/// `ColumnSpec::default_sql`); without it the SET DEFAULT step is an instruction.
 pub fn add_column_with_default(
     table: &QName,
     column: &str,
