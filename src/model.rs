@@ -369,6 +369,9 @@ pub struct FileVerify {
     /// The down round trip, when the file has a down and applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub round_trip: Option<RoundTrip>,
+    /// `--rows N`: the tables topped up before the file, and those it could not fill.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill: Option<crate::verify::fill::FillReport>,
 }
 
 /// One statement as the server ran it.

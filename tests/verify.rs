@@ -14,6 +14,8 @@
 //!   `not_compared`, not reported;
 //! - outside_tx: a statement the tool runs outside a transaction is observed alone in
 //!   BEGIN/COMMIT, a CREATE INDEX CONCURRENTLY by polling pg_locks from a second session;
+//! - rows: `--rows N` tops the tables up before each file, lists those it cannot fill
+//!   and why, and the rewrite that follows runs on the rows;
 //! - the cluster's folder is gone after the run, and after Ctrl-C.
 //!
 //! Without PostgreSQL the tests fail with how to install it, unless
@@ -311,6 +313,49 @@ fn statements_outside_a_transaction_are_observed_alone_or_by_polling() {
     let (_, v, stderr) = verify("clean", &[]);
     assert_eq!(verify_findings(&v), vec![], "{stderr}");
     assert_eq!(verified(&v, "0001_create_users.up.sql")[0]["observed_by"], "own_transaction");
+}
+
+#[test]
+fn rows_fills_the_tables_before_each_file_and_says_which_it_cannot() {
+    if !pg_installed("rows_fills_the_tables_before_each_file_and_says_which_it_cannot") {
+        return;
+    }
+    let (_, v, stderr) = verify("rows", &["--rows", "20000"]);
+    assert_eq!(verify_findings(&v), vec![], "{stderr}");
+    let (line, _) = summary(&stderr);
+    assert!(line.ends_with("; --rows 20000: 2 table(s) filled, 2 could not be filled"), "{line}");
+    let file = |name: &str| {
+        v["files"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with(name)).unwrap()["verify"]
+            .clone()
+    };
+    // Before 0001 there is no table; before 0002 the four exist.
+    assert_eq!(file("0001_create.up.sql")["fill"], serde_json::json!({"filled": [], "not_filled": []}));
+    let fill = &file("0002_narrow_email.up.sql")["fill"];
+    // accounts: serial id and created_at from their defaults, a unique email, the enum;
+    // then notes, whose foreign key takes accounts' ids.
+    assert_eq!(
+        fill["filled"],
+        serde_json::json!([{"table": "accounts", "rows_added": 20000}, {"table": "notes", "rows_added": 20000}]),
+        "{fill:#?}"
+    );
+    let why = |t: &str| {
+        fill["not_filled"].as_array().unwrap().iter().find(|x| x["table"] == t).unwrap_or_else(|| panic!("{fill:#?}"))
+            ["why"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // orders: its CHECK refuses the generated kind; slots: no generator for int4range.
+    assert!(why("orders").contains("orders_kind_check"), "{}", why("orders"));
+    assert_eq!(why("slots"), "no generated value for NOT NULL column during of type int4range");
+    // The rewrite ran on 20,000 rows: observed, and its ACCESS EXCLUSIVE held as long.
+    let st = &file("0002_narrow_email.up.sql")["statements"][0];
+    assert_eq!(st["rewritten"], serde_json::json!(["accounts"]), "{st:#?}");
+    assert!(st["held_millis"].as_f64().unwrap() >= st["millis"].as_f64().unwrap(), "{st:#?}");
+    // Without --rows nothing is filled and the JSON has no fill.
+    let (_, v, stderr) = verify("rows", &[]);
+    assert!(!stderr.contains("--rows"), "{stderr}");
+    assert!(v["files"].as_array().unwrap().iter().all(|f| f["verify"].get("fill").is_none()));
 }
 
 /// The statements of a file, as the JSON verify section has them.

@@ -20,6 +20,7 @@
 //! pg_locks for its backend ([`Watcher`]); only a sampled lock stronger than the claim
 //! is a difference then, since a brief one can be missed.
 
+pub mod fill;
 pub mod server;
 
 use crate::model::{
@@ -62,6 +63,10 @@ pub struct Summary {
     /// Ups with a down whose round trip (down, compare, up again) ran.
     pub round_trips: usize,
     pub downs_incomplete: usize,
+    /// `--rows N`: N, the tables filled (distinct) and those it could not fill.
+    pub rows: Option<u64>,
+    pub tables_filled: BTreeSet<String>,
+    pub tables_not_filled: BTreeSet<String>,
 }
 
 impl Summary {
@@ -77,7 +82,13 @@ impl Summary {
              a transaction of their own, {polled} by polling pg_locks), {disagreements} disagreement(s) with \
              migrade's lock and rewrite claims; {} down round trip(s), {} incomplete",
             self.server, applied, self.round_trips, self.downs_incomplete
-        )
+        ) + &self.rows.map_or(String::new(), |n| {
+            format!(
+                "; --rows {n}: {} table(s) filled, {} could not be filled",
+                self.tables_filled.len(),
+                self.tables_not_filled.iter().filter(|t| !self.tables_filled.contains(*t)).count()
+            )
+        })
     }
 }
 
@@ -961,7 +972,7 @@ fn round_trip(
 
 /// Starts a throwaway server with `bins`, applies every up file of `report` in order
 /// (with its down round trip when it has one), and adds the verify findings to the files.
-pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, String> {
+pub fn verify(report: &mut RunReport, bins: server::Bins, rows: Option<u64>) -> Result<Summary, String> {
     let version = bins.version.clone();
     let server = server::Server::start(bins)?;
     let mut admin = server.connect("postgres")?;
@@ -971,7 +982,7 @@ pub fn verify(report: &mut RunReport, bins: server::Bins) -> Result<Summary, Str
     let connect = |db: &str| server.connect(db);
     let mut iso = Isolation { admin, connect: &connect };
     let watcher = server.connect("postgres").ok().map(Watcher::new);
-    let summary = verify_on(report, &mut client, described, Some(&mut iso), watcher);
+    let summary = verify_on(report, &mut client, described, Some(&mut iso), watcher, rows);
     drop(client);
     drop(iso);
     drop(server);
@@ -1046,12 +1057,20 @@ pub fn verify_on(
     described: String,
     mut isolation: Option<&mut Isolation>,
     mut watcher: Option<Watcher>,
+    fill_rows: Option<u64>,
 ) -> Summary {
-    let mut summary = Summary { server: described, ..Summary::default() };
+    let mut summary = Summary { server: described, rows: fill_rows, ..Summary::default() };
+    let mut fill_reported = BTreeSet::new();
     let mut pending: Vec<(usize, Finding)> = Vec::new();
     for i in 0..report.files.len() {
         if !matches!(report.files[i].direction, Direction::Up | Direction::Repeatable) {
             continue;
+        }
+        // --rows N: every existing table topped up to N rows before the file.
+        let filled = fill_rows.map(|n| fill::fill(client, n, &mut fill_reported));
+        if let Some(f) = &filled {
+            summary.tables_filled.extend(f.filled.iter().map(|t| t.table.clone()));
+            summary.tables_not_filled.extend(f.not_filled.iter().map(|t| t.table.clone()));
         }
         let down = down_of(&report.files, i);
         // The copy for the round trip, taken before the up (throwaway server only).
@@ -1066,7 +1085,7 @@ pub fn verify_on(
         let failed = run.failed;
         summary.files.push(run);
         pending.extend(findings.into_iter().map(|f| (i, f)));
-        let mut fv = FileVerify { applied: !failed, statements: seen, round_trip: None };
+        let mut fv = FileVerify { applied: !failed, statements: seen, round_trip: None, fill: filled };
         if let (false, Some(down)) = (failed, &down) {
             let trip = if copied && let Some(iso) = isolation.as_deref_mut() {
                 // On the copy: schema, up, then the round trip; the main line is untouched.
