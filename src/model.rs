@@ -405,10 +405,22 @@ pub struct StatementVerify {
     /// polled statement, its own run time. With the tables' sizes this is the figure to
     /// extrapolate to production.
     pub held_millis: Option<f64>,
+    /// The existing tables it locked, with their size before it as pg_class estimates it
+    /// (`reltuples`, `relpages`: as of the last ANALYZE, VACUUM or index build; `--rows`
+    /// analyses what it fills; rows null before any): with `held_millis`, what a later
+    /// step extrapolates to production sizes from.
+    pub tables: Vec<TableSize>,
     /// Locks the statement took that are not compared with migrade's claims, and why
     /// (relations reached only through a trigger or function body, which static
     /// analysis does not read).
     pub not_compared: Vec<NotCompared>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableSize {
+    pub relation: String,
+    pub rows: Option<u64>,
+    pub bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -351,6 +351,11 @@ fn rows_fills_the_tables_before_each_file_and_says_which_it_cannot() {
     // The rewrite ran on 20,000 rows: observed, and its ACCESS EXCLUSIVE held as long.
     let st = &file("0002_narrow_email.up.sql")["statements"][0];
     assert_eq!(st["rewritten"], serde_json::json!(["accounts"]), "{st:#?}");
+    // Its size before it, for extrapolation: the 20,000 rows (--rows analyses them).
+    let sizes = st["tables"].as_array().unwrap();
+    assert_eq!(sizes.len(), 1, "{st:#?}");
+    assert_eq!((&sizes[0]["relation"], &sizes[0]["rows"]), (&serde_json::json!("accounts"), &serde_json::json!(20000)));
+    assert!(sizes[0]["bytes"].as_u64().unwrap() > 20000 * 20, "{st:#?}");
     assert!(st["held_millis"].as_f64().unwrap() >= st["millis"].as_f64().unwrap(), "{st:#?}");
     // Without --rows nothing is filled and the JSON has no fill.
     let (_, v, stderr) = verify("rows", &[]);

@@ -297,5 +297,7 @@ fn fill_table(
         )
     };
     client.batch_execute(&sql).map_err(|e| format!("PostgreSQL refused the rows: {}", super::db_error_text(&e)))?;
+    // Fresh estimates in pg_class, which verify reads per statement without a lock.
+    let _ = client.batch_execute(&format!("ANALYZE {}", t.qualified));
     Ok(Some(n - have))
 }

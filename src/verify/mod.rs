@@ -25,7 +25,7 @@ pub mod server;
 
 use crate::model::{
     Advice, Direction, FileReport, FileVerify, Finding, Level, LockMode, NotCompared, ObservedLock, RoundTrip, Span,
-    StatementReport, StatementVerify,
+    StatementReport, StatementVerify, TableSize,
 };
 use crate::report::RunReport;
 use std::collections::{BTreeMap, BTreeSet};
@@ -111,6 +111,9 @@ struct Snapshot {
     files: BTreeMap<u32, u32>,
     /// Every user relation (indexes included), for the report of observed locks.
     all: BTreeMap<u32, String>,
+    /// Tables and materialized views: (rows, bytes) as pg_class estimates them (the last
+    /// ANALYZE, VACUUM or index build; rows unknown before any), read without a lock.
+    sizes: BTreeMap<u32, (Option<u64>, u64)>,
 }
 
 impl Snapshot {
@@ -150,7 +153,8 @@ fn pg_mode(s: &str) -> Option<LockMode> {
     })
 }
 
-const SNAPSHOT_RELS: &str = "SELECT c.oid::text, lower(c.relname), c.relkind::text, c.relfilenode::oid::text \
+const SNAPSHOT_RELS: &str = "SELECT c.oid::text, lower(c.relname), c.relkind::text, c.relfilenode::oid::text, \
+     c.reltuples::bigint::text, (c.relpages::bigint * current_setting('block_size')::bigint)::text \
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' \
      AND n.nspname NOT LIKE 'pg_temp%'";
@@ -182,6 +186,11 @@ fn snapshot(client: &mut postgres::Client) -> Result<Snapshot, postgres::Error> 
             && let Ok(f) = file.parse()
         {
             s.files.insert(oid, f);
+        }
+        if matches!(kind.as_str(), "r" | "p" | "m")
+            && let (Ok(tuples), Ok(bytes)) = (r[4].parse::<i64>(), r[5].parse::<u64>())
+        {
+            s.sizes.insert(oid, (u64::try_from(tuples).ok(), bytes));
         }
     }
     for r in rows(client, SNAPSHOT_LOCKS)? {
@@ -610,6 +619,7 @@ fn run_statements(
             not_compared: Vec::new(),
             observed_by: None,
             held_millis: None,
+            tables: Vec::new(),
         };
         let tx_end_here = ends_transaction(&word) && result.is_ok();
         match result {
@@ -763,6 +773,14 @@ fn observed(before: &Snapshot, after: &Snapshot, sv: &mut StatementVerify) {
     }
     sv.locks = strongest.into_iter().map(|(relation, m)| ObservedLock { relation, lock: m.as_str() }).collect();
     sv.rewritten = after.rewritten_since(before).into_iter().map(|o| before.name(o)).collect();
+    let touched: BTreeSet<u32> = after.new_locks(before).into_keys().chain(after.rewritten_since(before)).collect();
+    sv.tables = touched
+        .iter()
+        .filter_map(|o| {
+            let (rows, bytes) = before.sizes.get(o)?;
+            Some(TableSize { relation: before.name(*o), rows: *rows, bytes: *bytes })
+        })
+        .collect();
 }
 
 /// Adds findings to a file and grades it again.
