@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build and test migrade:
 # clang + libclang-dev (pg_query builds libpg_query and its bindings with them),
-# postgresql (the real-server lock tests), python3-pip tools for the hook/action tests,
+# postgresql (the real-server lock tests; --verify for migrade verify alone), python3-pip tools for the hook/action tests,
 # musl-tools (the statically linked release binary), buildah (its container image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ packages=(clang libclang-dev)
 case "${1:-}" in
   --test) packages+=(postgresql git musl-tools buildah) ;;  # the static binary and its image (tests/dist.rs)
   --dist) packages+=(musl-tools) ;;                 # scripts/dist.sh
+  --verify) packages+=(postgresql) ;;               # migrade verify's throwaway server (scripts/try.sh --verify)
 esac
 missing=()
 for p in "${packages[@]}"; do
