@@ -201,7 +201,7 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
         loaded.layout = Some(l.get_ref().clone());
     }
     if let Some(t) = &cfg.transaction {
-        use crate::lint::TxWrap;
+        use crate::unit::TxWrap;
         // All pending files in one transaction: within each file the same as
         // per-file (every lock held to the end), and the locks of the earlier
         // pending files are held too (lint carries them from file to file).

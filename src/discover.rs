@@ -1,8 +1,9 @@
 //! Finds migration files (walkdir + globset), recognises each folder's
 //! migration tool layout, and orders files the way the tool applies them.
 
-use crate::lint::{Section, TxWrap, Unit};
 use crate::model::Direction;
+use crate::unit::version_name;
+use crate::unit::{Section, TxWrap, Unit, file_name, flyway_named, in_version_dir, is_dir_style, parent_name};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -415,40 +416,6 @@ impl Layout {
     }
 }
 
-fn file_name(p: &Path) -> String {
-    p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
-}
-
-fn parent_name(p: &Path) -> String {
-    p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
-}
-
-fn is_dir_style(p: &Path) -> bool {
-    matches!(file_name(p).as_str(), "up.sql" | "down.sql" | "migration.sql")
-}
-
-/// A file in a version-named folder (`versioned/v1.10/x.sql`, `migration/2.33/V2_33_1__x.sql`):
-/// the folders of one parent are one migration history, applied in version order
-/// (temporal-sql-tool's `versioned/vX.Y` folders; Flyway reads its locations recursively).
-fn in_version_dir(p: &Path) -> bool {
-    let d = parent_name(p);
-    let body = d.strip_prefix(['v', 'V']).unwrap_or(&d);
-    body.contains('.') && body.split('.').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// A Flyway file name (`V1_2__x.sql`, `U1__x.sql`, `R__x.sql`): it carries its own version.
-fn flyway_named(name: &str) -> bool {
-    let b = name.as_bytes();
-    (b.len() > 2 && matches!(b[0], b'V' | b'U') && b[1].is_ascii_digit() && name.contains("__"))
-        || name.starts_with("R__")
-}
-
-/// The name that carries the version: the file, or its folder for Diesel/Prisma and for
-/// a file without a version of its own in a version-named folder.
-pub fn version_name(p: &Path) -> String {
-    if is_dir_style(p) || (in_version_dir(p) && !flyway_named(&file_name(p))) { parent_name(p) } else { file_name(p) }
-}
-
 /// The folder whose files share one schema history.
 pub fn group_of(p: &Path) -> PathBuf {
     let g = group_of_raw(p);
@@ -556,27 +523,6 @@ pub fn version_key(name: &str) -> VersionKey {
     } else {
         VersionKey { category: 0, parts }
     }
-}
-
-/// The migration's descriptive name: `0002_add_email.up.sql` → `add_email`.
-pub fn migration_name(path: &str) -> String {
-    let p = Path::new(path);
-    let mut n = version_name(p);
-    for suf in [".sql", ".up", ".down", ".postgres", ".autocommit", "_up", "_down"] {
-        if let Some(s) = n.strip_suffix(suf) {
-            n = s.to_string();
-        }
-    }
-    for suf in [".up", ".down", ".postgres", ".autocommit", "_up", "_down"] {
-        if let Some(s) = n.strip_suffix(suf) {
-            n = s.to_string();
-        }
-    }
-    if let Some(i) = n.find("__") {
-        return n[i + 2..].to_string();
-    }
-    let trimmed = n.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-' || c == '_' || c == '.');
-    trimmed.to_string()
 }
 
 fn direction_of(p: &Path, layout: Layout) -> Direction {
@@ -1154,13 +1100,5 @@ mod tests {
         {
             assert_eq!(prisma_version_splits(req), splits, "{req}");
         }
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(migration_name("m/0002_add_email.up.sql"), "add_email");
-        assert_eq!(migration_name("m/V1_2__drop_x.sql"), "drop_x");
-        assert_eq!(migration_name("m/2019-03-22-170700_remove_x/up.sql"), "remove_x");
-        assert_eq!(migration_name("m/03_create_users_up.sql"), "create_users");
     }
 }

@@ -723,3 +723,27 @@ pub struct ParsedStatement {
     /// Tables the statement reads (queries inside it): ACCESS SHARE on each.
     pub reads: Vec<String>,
 }
+
+/// PostgreSQL's makeObjectName (src/backend/commands/indexcmds.c): `name1_name2_label`
+/// within 63 bytes, shortening the longer of name1 and name2 one byte at a time (each
+/// cut on a character boundary), so `selfservice_login_request_methods` +
+/// `selfservice_login_request_id` + `fkey` gives
+/// `selfservice_login_request_met_selfservice_login_request_id_fkey`.
+pub fn object_name(name1: &str, name2: Option<&str>, label: &str) -> String {
+    let overhead = name2.map_or(0, |_| 1) + label.len() + 1;
+    let avail = 63usize.saturating_sub(overhead);
+    let (mut n1, mut n2) = (name1.len(), name2.map_or(0, str::len));
+    while n1 + n2 > avail {
+        if n1 > n2 { n1 -= 1 } else { n2 -= 1 }
+    }
+    let clip = |s: &str, mut n: usize| {
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        s[..n].to_string()
+    };
+    match name2 {
+        Some(n) => format!("{}_{}_{label}", clip(name1, n1), clip(n, n2)),
+        None => format!("{}_{label}", clip(name1, n1)),
+    }
+}

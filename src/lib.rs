@@ -18,4 +18,5 @@ pub mod run;
 pub mod schema;
 pub mod source;
 pub mod split;
+pub mod unit;
 pub mod verify;

@@ -8,8 +8,8 @@ use crate::rules::{self, Check, FileCtx, Hit, Later, RuleSettings, StmtCtx, Stmt
 use crate::schema::Schema;
 use crate::source::LineIndex;
 use crate::split::{self, RawStatement};
+use crate::unit::{TxWrap, Unit};
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 /// A rule's configured level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,83 +58,17 @@ impl Default for Settings {
 /// The oldest PostgreSQL major version the project still supports (Nov 2026).
 pub const DEFAULT_PG_VERSION: u32 = 15;
 
-/// A part of a file that runs in one direction (dbmate/goose sections).
-#[derive(Debug, Clone)]
-pub struct Section {
-    pub start: usize,
-    pub end: usize,
-    pub direction: Direction,
-    /// Whether the tool wraps this section in a transaction.
-    pub tx: TxWrap,
-}
-
-/// How a migration tool runs a file (RISK-MODEL.md, "Transactions").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxWrap {
-    /// Each statement on its own (psql -f), unless the file says BEGIN.
-    Never,
-    /// The whole file in one transaction (Diesel, dbmate, goose, Supabase).
-    Always,
-    /// One multi-statement query: an implicit transaction when there is more
-    /// than one statement (golang-migrate).
-    MultiStatement,
-    /// Flyway: a transaction, unless every statement is non-transactional
-    /// (CONCURRENTLY, VACUUM ...), which Flyway detects and runs outside one.
-    FlywayAuto,
-}
-
-impl TxWrap {
-    fn effective(self, statements: &[&RawStatement], text: &str) -> bool {
-        match self {
-            TxWrap::Never => false,
-            TxWrap::Always => true,
-            TxWrap::MultiStatement => statements.len() > 1,
-            TxWrap::FlywayAuto => !statements.iter().all(|s| {
-                let sql = text[s.start..s.body_end].to_ascii_uppercase();
-                let w = rules::leading_words(&sql, 1);
-                sql.contains("CONCURRENTLY") || matches!(w.first().map(String::as_str), Some("VACUUM"))
-            }),
-        }
-    }
-}
-
-/// One migration file, ready to lint.
-#[derive(Debug, Clone)]
-pub struct Unit {
-    pub path: String,
-    pub text: Arc<str>,
-    pub layout: &'static str,
-    /// The migration's name without version prefix and extension.
-    pub name: String,
-    pub sections: Vec<Section>,
-    /// Some(false): the layout has down migrations and this up file has none.
-    pub has_down: Option<bool>,
-    /// The up's down file when it holds only comments (no rollback).
-    pub empty_down: Option<Arc<str>>,
-}
-
-impl Unit {
-    /// A plain file in one direction.
-    pub fn plain(path: impl Into<String>, text: impl Into<Arc<str>>, direction: Direction, tx: TxWrap) -> Unit {
-        let text: Arc<str> = text.into();
-        let path = path.into();
-        let name = crate::discover::migration_name(&path);
-        Unit {
-            sections: vec![Section { start: 0, end: text.len(), direction, tx }],
-            path,
-            text,
-            layout: "plain",
-            name,
-            has_down: None,
-            empty_down: None,
-        }
-    }
-    pub fn direction(&self) -> Direction {
-        if self.sections.iter().any(|s| s.direction == Direction::Up) {
-            Direction::Up
-        } else {
-            self.sections.first().map(|s| s.direction).unwrap_or(Direction::Up)
-        }
+/// Whether the tool's wrapping puts these statements in a transaction.
+fn wraps(tx: TxWrap, statements: &[&RawStatement], text: &str) -> bool {
+    match tx {
+        TxWrap::Never => false,
+        TxWrap::Always => true,
+        TxWrap::MultiStatement => statements.len() > 1,
+        TxWrap::FlywayAuto => !statements.iter().all(|s| {
+            let sql = text[s.start..s.body_end].to_ascii_uppercase();
+            let w = rules::leading_words(&sql, 1);
+            sql.contains("CONCURRENTLY") || matches!(w.first().map(String::as_str), Some("VACUUM"))
+        }),
     }
 }
 
@@ -656,7 +590,7 @@ fn check_prepared(
             .map(|(i, r)| (r, i))
             .unzip();
         let tx = settings.transaction.unwrap_or(section.tx);
-        let mut st = FileState::new(tx.effective(&raws, text) || settings.assume_in_transaction);
+        let mut st = FileState::new(wraps(tx, &raws, text) || settings.assume_in_transaction);
         // transaction = "all-pending": the runner's one transaction is still open from the
         // earlier pending files, with their ACCESS EXCLUSIVE locks. The files read only for
         // the history are applied already: the batch starts after them.

@@ -371,7 +371,7 @@ pub struct FileVerify {
     pub round_trip: Option<RoundTrip>,
     /// `--rows N`: the tables topped up before the file, and those it could not fill.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fill: Option<crate::verify::fill::FillReport>,
+    pub fill: Option<FillReport>,
 }
 
 /// One statement as the server ran it.
@@ -480,4 +480,26 @@ impl FileReport {
         }
         top
     }
+}
+
+/// What `migrade verify --rows` did before a file: tables topped up with generated rows.
+/// What one fill did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FillReport {
+    /// Tables topped up, with the rows added.
+    pub filled: Vec<Filled>,
+    /// Tables it could not fill, and why (each reason once per run).
+    pub not_filled: Vec<NotFilled>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Filled {
+    pub table: String,
+    pub rows_added: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotFilled {
+    pub table: String,
+    pub why: String,
 }

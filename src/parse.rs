@@ -960,7 +960,7 @@ fn index_auto_name(i: &protobuf::IndexStmt) -> String {
         }
     }
     let table = i.relation.as_ref().map(|r| r.relname.clone()).unwrap_or_default();
-    crate::schema::object_name(&table, (!addition.is_empty()).then_some(addition.as_str()), "idx")
+    crate::ir::object_name(&table, (!addition.is_empty()).then_some(addition.as_str()), "idx")
 }
 
 fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {

@@ -17,8 +17,6 @@ const LT: &str = "SET lock_timeout = '5s';";
 const LT_LOCAL: &str = "SET LOCAL lock_timeout = '5s';";
 /// Rows per batch of the batched loops (pgroll and reshape use 1000).
 pub const BATCH_SIZE: u32 = 1000;
-/// Target version assumed by the helpers that do not take one.
-const DEFAULT_PG: u32 = crate::lint::DEFAULT_PG_VERSION;
 
 const AE_BRIEF: &str = "ACCESS EXCLUSIVE (brief: catalog only, no scan)";
 const SUE: &str = "SHARE UPDATE EXCLUSIVE (reads and writes continue)";
@@ -109,21 +107,13 @@ fn with_lt(sql: &str) -> String {
 // Batched loops
 // ---------------------------------------------------------------------------
 
-/// A primary-key-range batched UPDATE, one transaction per batch.
-pub fn batched_update(table: &QName, pk: &Key, set_sql: &str, extra_where: Option<&str>) -> String {
-    batched_update_for(table, pk, set_sql, extra_where, DEFAULT_PG)
-}
-
-/// [`batched_update`] for a target PostgreSQL version.
+/// A primary-key-range batched UPDATE, one transaction per batch, for a target
+/// PostgreSQL version.
 pub fn batched_update_for(table: &QName, pk: &Key, set_sql: &str, extra_where: Option<&str>, pg: u32) -> String {
     batched(table, pk, &format!("UPDATE {table} SET {set_sql}"), extra_where, pg)
 }
 
 /// A primary-key-range batched DELETE.
-pub fn batched_delete(table: &QName, pk: &Key, where_sql: Option<&str>) -> String {
-    batched_delete_for(table, pk, where_sql, DEFAULT_PG)
-}
-
 pub fn batched_delete_for(table: &QName, pk: &Key, where_sql: Option<&str>, pg: u32) -> String {
     batched(table, pk, &format!("DELETE FROM {table}"), where_sql, pg)
 }
@@ -337,7 +327,7 @@ impl ColumnInfo {
             other_constraints,
             referenced_by,
             views,
-            pk: crate::rules::pk_of(schema, table),
+            pk: pk_of(schema, table),
             pg_version,
             using: None,
             collation: None,
@@ -1448,7 +1438,7 @@ fn short_hash(s: &str) -> String {
 /// A backup of the rows a data change touches, named after the change (`<table>_backup_<hash of
 /// the change>`), so two changes of one table in a file get two backups. Left on purpose.
 /// `select` is the backup's select list when `*` would not do (see
-/// [`crate::rules::backup_select`]).
+/// [`backup_select`]).
 fn backup_rows(table: &QName, change: &str, where_sql: Option<&str>, what: &str, select: Option<&str>) -> PlanStep {
     let backup = sibling(table, &format!("{}_backup_{}", table.name, short_hash(&format!("{what}|{change}"))));
     PlanStep::new(
@@ -1462,10 +1452,6 @@ fn backup_rows(table: &QName, change: &str, where_sql: Option<&str>, what: &str,
     )
     .lock(READS)
     .leaving(backup)
-}
-
-pub fn large_update(table: &QName, pk: &Key, set_sql: Option<&str>, where_sql: Option<&str>) -> Vec<PlanStep> {
-    large_update_for(table, pk, set_sql, where_sql, None, DEFAULT_PG)
 }
 
 pub fn large_update_for(
@@ -1486,10 +1472,6 @@ pub fn large_update_for(
             None => PlanStep::new(Stage::Backfill, format!("{title}: one transaction per key range"), ""),
         },
     ]
-}
-
-pub fn large_delete(table: &QName, pk: &Key, where_sql: Option<&str>) -> Vec<PlanStep> {
-    large_delete_for(table, pk, where_sql, None, DEFAULT_PG)
 }
 
 pub fn large_delete_for(
@@ -1834,4 +1816,39 @@ pub fn file_plan(
     }
     out.sort_by_key(|p| p.stage);
     out
+}
+
+/// The key plans batch on: the table's primary key when the history knows it (one
+/// column or several); empty when the history shows no key and no `id` column (the plans
+/// then say so and do not batch); else `id`.
+pub fn pk_of(schema: &Schema, table: &str) -> Key {
+    let t = schema.table(table);
+    if let Some(k) = t.and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey)) {
+        return Key(k.columns.clone());
+    }
+    match t {
+        Some(t) if !t.partial && t.column("id").is_none() => Key::default(),
+        _ => Key::from("id"),
+    }
+}
+
+/// The select list of a backup of `table`'s rows when `*` would make the backup depend
+/// on an enum type of the history (a later DROP TYPE in the same migration would then
+/// fail): every column, the enum-typed ones as text. None (`*`) when no column is an
+/// enum or the history does not know all the columns.
+pub fn backup_select(schema: &Schema, table: &str) -> Option<String> {
+    let t = schema.table(table).filter(|t| !t.partial)?;
+    let is_enum = |c: &crate::schema::Column| schema.enums.contains(&c.type_ref.name);
+    if !t.columns.iter().any(is_enum) {
+        return None;
+    }
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            let q = crate::ir::quote_ident(&c.name);
+            if is_enum(c) { format!("{q}::text AS {q}") } else { q }
+        })
+        .collect();
+    Some(cols.join(", "))
 }

@@ -1,10 +1,11 @@
 //! `migrade plan FILE [--split DIR]`: the expand/contract plan of one file,
 //! printed, or written as separate migration files named like FILE.
 
-use crate::discover::{DiscoverOptions, migration_name, version_name};
+use crate::discover::DiscoverOptions;
 use crate::lint::Settings;
 use crate::model::{FileReport, PlanStep, Stage};
 use crate::run::{self, RunOptions};
+use crate::unit::{migration_name, version_name};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -77,7 +77,7 @@ const WINDOW: usize = 32;
 struct Loaded {
     path: String,
     reported: bool,
-    text: Result<(lint::Unit, lint::Prepared), String>,
+    text: Result<(crate::unit::Unit, lint::Prepared), String>,
 }
 
 fn load(p: &Placed, max: u64, only: Option<&HashSet<std::path::PathBuf>>) -> Loaded {

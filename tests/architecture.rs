@@ -35,3 +35,133 @@ fn parser_types_stay_in_the_parse_modules() {
 }
 
 // No unsafe code: `#![forbid(unsafe_code)]` in src/lib.rs and src/main.rs makes it a compile error.
+
+/// The stages of the pipeline, from the top (what the command line calls) to the bottom
+/// (plain data). A module may use only modules below it: data flows one way, there is no
+/// import circle, and a newcomer reads a module knowing nothing above it matters.
+const STAGES: &[&str] = &[
+    "verify",       // migrade verify: runs lint, then a real server
+    "plan_cmd",     // migrade plan
+    "config",       // migrade.toml + flags -> Settings, one resolver for every subcommand
+    "run",          // the lint run: discover, lint each file, report, exit code
+    "report",       // writers of reports (human, json, sarif, ...)
+    "discover",     // files in migration order, layouts, sections
+    "lint",         // the driver: transactions, suppression, grading
+    "rules",        // findings
+    "plan",         // expand/contract plans, built from the IR
+    "facts",        // what a statement does (locks, rewrites, ...)
+    "schema",       // the schema history
+    "parse",        // pg_query -> IR
+    "plpgsql",      // DO / function bodies
+    "placeholders", // tool placeholders in SQL text
+    "split",        // statements with spans
+    "source",       // text + line index
+    "unit",         // a migration file as the driver sees it
+    "model",        // the report's data
+    "ir",           // migrade's statement IR
+    "git",          // --changed-since
+];
+
+/// The top-level module a file of src/ belongs to (`rules/drop_column.rs` -> `rules`).
+fn module_of(rel: &Path) -> String {
+    let first = rel.components().next().unwrap().as_os_str().to_string_lossy().to_string();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// The code of a line without its comment (a `//` inside a string is rare enough in
+/// import paths to ignore).
+fn code(line: &str) -> &str {
+    line.split("//").next().unwrap_or("")
+}
+
+/// Every module of the crate a file names: `crate::x`, and each `x` of `crate::{x, y::z}`.
+fn used_modules(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let lines: Vec<&str> = text.lines().map(code).collect();
+    let joined = lines.join("\n");
+    let line_at = |pos: usize| joined[..pos].matches('\n').count() + 1;
+    let mut rest = 0;
+    while let Some(i) = joined[rest..].find("crate::") {
+        let start = rest + i + "crate::".len();
+        let preceded = joined[..rest + i].chars().last().is_some_and(|c| c.is_alphanumeric() || c == '_');
+        rest = start;
+        if preceded {
+            continue;
+        }
+        let after = &joined[start..];
+        if let Some(group) = after.strip_prefix('{') {
+            // Top-level names of the group, up to its closing brace.
+            let (mut depth, mut name, mut names) = (0, String::new(), Vec::new());
+            let mut at_start = true;
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => at_start = true,
+                    c if depth == 0 && at_start && (c.is_alphanumeric() || c == '_') => name.push(c),
+                    _ if !name.is_empty() => {
+                        names.push(std::mem::take(&mut name));
+                        at_start = false;
+                    }
+                    _ => {}
+                }
+            }
+            if !name.is_empty() {
+                names.push(name);
+            }
+            out.extend(names.into_iter().map(|n| (line_at(start), n)));
+        } else {
+            let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            out.push((line_at(start), name));
+        }
+    }
+    out
+}
+
+#[test]
+fn stages_use_only_the_stages_below_them() {
+    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let rank = |m: &str| STAGES.iter().position(|s| *s == m);
+    let mut offenders = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(src).unwrap();
+        let me = module_of(rel);
+        if me == "main" || me == "lib" {
+            continue; // the binary is the top; lib.rs only declares the modules
+        }
+        let Some(my_rank) = rank(&me) else {
+            offenders.push(format!("src/{}: module {me} is not in STAGES: give it its place", rel.display()));
+            continue;
+        };
+        let text = std::fs::read_to_string(&f).unwrap();
+        // A file's unit tests may drive the whole pipeline: only its code counts.
+        let code_part = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (line, used) in used_modules(code_part) {
+            if used == me || used == "self" {
+                continue;
+            }
+            match rank(&used) {
+                Some(r) if r > my_rank => {}
+                Some(_) => offenders
+                    .push(format!("src/{}:{line}: {me} uses {used}, which is not below it in STAGES", rel.display())),
+                None => {} // an item of lib.rs or a macro, not a module
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "imports that run upward:\n{}", offenders.join("\n"));
+}
+
+#[test]
+fn every_module_of_lib_has_a_stage() {
+    let lib = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")).unwrap();
+    let missing: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.trim().trim_start_matches("pub ").strip_prefix("mod "))
+        .map(|m| m.trim_end_matches(';'))
+        .filter(|m| !STAGES.contains(m))
+        .collect();
+    assert!(missing.is_empty(), "modules of src/lib.rs missing from STAGES: {missing:?}");
+}

@@ -2,10 +2,11 @@
 //! must equal the findings that start on that line; lines without it must have none
 //! (besides the rules the file's `-- fixture-ignore:` header lists).
 
-use migrade::lint::{Settings, TxWrap, Unit, lint_unit};
+use migrade::lint::{Settings, lint_unit};
 use migrade::model::{Direction, Level};
 use migrade::schema::Schema;
 use migrade::source::LineIndex;
+use migrade::unit::{TxWrap, Unit};
 use std::collections::BTreeMap;
 
 fn header<'a>(text: &'a str, key: &str) -> Option<&'a str> {

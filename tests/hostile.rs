@@ -510,9 +510,10 @@ fn every_hostile_fixture_lints_without_panicking() {
 /// lint_unit does not panic (fuzz/fuzz_targets/{split,lint_file}.rs).
 #[test]
 fn hostile_fixtures_keep_the_fuzz_invariants() {
-    use migrade::lint::{Settings, TxWrap, Unit, lint_unit};
+    use migrade::lint::{Settings, lint_unit};
     use migrade::model::Direction;
     use migrade::schema::Schema;
+    use migrade::unit::{TxWrap, Unit};
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/hostile");
     for e in fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();

@@ -877,7 +877,7 @@ fn copy_names_fit_in_63_bytes_and_differ_from_the_original() {
 /// a name over 63 bytes shortens the longer part first, not the end.
 #[test]
 fn default_names_are_cut_the_way_postgresql_cuts_them() {
-    use migrade::schema::object_name;
+    use migrade::ir::object_name;
     // Seen on PostgreSQL 15 (kratos' corpus folder: the file's own foreign key).
     assert_eq!(
         object_name("selfservice_login_request_methods", Some("selfservice_login_request_id"), "fkey"),

@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use migrade::lint::{Settings, TxWrap, Unit, lint_unit};
+use migrade::lint::{Settings, lint_unit};
+use migrade::unit::{TxWrap, Unit};
 use migrade::model::Direction;
 use migrade::schema::Schema;
 

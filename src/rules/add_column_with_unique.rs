@@ -28,9 +28,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && (column.unique || column.primary_key)
         {
             let name = if column.primary_key {
-                crate::schema::object_name(&table.name, None, "pkey")
+                crate::ir::object_name(&table.name, None, "pkey")
             } else {
-                crate::schema::object_name(&table.name, Some(&column.name), "key")
+                crate::ir::object_name(&table.name, Some(&column.name), "key")
             };
             out.push(
                 Hit::new(

@@ -102,8 +102,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::TxWrap;
     use crate::rules::test_support::{after_history, findings};
+    use crate::unit::TxWrap;
 
     #[test]
     fn drop_then_create_concurrently_under_the_same_name_is_a_rebuild() {

@@ -94,8 +94,8 @@ fn accepts_old_calls(dropped: &[String], created: &[String], defaults: usize) ->
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::TxWrap;
     use crate::rules::test_support::{after_history, findings};
+    use crate::unit::TxWrap;
 
     #[test]
     fn drop_then_create_of_the_same_function_is_a_replacement() {

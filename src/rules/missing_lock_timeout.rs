@@ -42,8 +42,8 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::TxWrap;
     use crate::rules::test_support::findings;
+    use crate::unit::TxWrap;
 
     #[test]
     fn a_plain_vacuum_does_not_wait_for_its_truncation_lock() {

@@ -5,6 +5,7 @@
 use crate::facts::FactCtx;
 use crate::ir::*;
 use crate::model::{Direction, Effects, Level, LockMode, PlanStep};
+pub use crate::plan::{backup_select, pk_of};
 use crate::schema::Schema;
 use std::collections::HashMap;
 
@@ -471,41 +472,6 @@ pub fn lock_phrase(table: &str, mode: LockMode) -> String {
     format!("{mode} lock on {table} ({})", mode.blocks())
 }
 
-/// The key plans batch on: the table's primary key when the history knows it (one
-/// column or several); empty when the history shows no key and no `id` column (the plans
-/// then say so and do not batch); else `id`.
-pub fn pk_of(schema: &Schema, table: &str) -> crate::plan::Key {
-    let t = schema.table(table);
-    if let Some(k) = t.and_then(|t| t.constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey)) {
-        return crate::plan::Key(k.columns.clone());
-    }
-    match t {
-        Some(t) if !t.partial && t.column("id").is_none() => crate::plan::Key::default(),
-        _ => crate::plan::Key::from("id"),
-    }
-}
-
-/// The select list of a backup of `table`'s rows when `*` would make the backup depend
-/// on an enum type of the history (a later DROP TYPE in the same migration would then
-/// fail): every column, the enum-typed ones as text. None (`*`) when no column is an
-/// enum or the history does not know all the columns.
-pub fn backup_select(schema: &Schema, table: &str) -> Option<String> {
-    let t = schema.table(table).filter(|t| !t.partial)?;
-    let is_enum = |c: &crate::schema::Column| schema.enums.contains(&c.type_ref.name);
-    if !t.columns.iter().any(is_enum) {
-        return None;
-    }
-    let cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| {
-            let q = crate::ir::quote_ident(&c.name);
-            if is_enum(c) { format!("{q}::text AS {q}") } else { q }
-        })
-        .collect();
-    Some(cols.join(", "))
-}
-
 /// `DROP COLUMN x, ADD COLUMN x <definition>` in one ALTER TABLE (how Prisma changes a
 /// type that has no cast): the new definition of `column`, when it is a plain column (no
 /// key, CHECK, foreign key, identity or generated value; a non-volatile default or none),
@@ -594,9 +560,10 @@ pub fn leading_words(sql: &str, n: usize) -> Vec<String> {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use crate::lint::{Settings, TxWrap, Unit, lint_unit};
+    use crate::lint::{Settings, lint_unit};
     use crate::model::{Direction, Level};
     use crate::schema::Schema;
+    use crate::unit::{TxWrap, Unit};
 
     /// (rule, level, message) of the findings of `rules` in `sql`, linted after the file `history`.
     pub(crate) fn after_history(history: &str, sql: &str, rules: &[&str]) -> Vec<(String, Level, String)> {

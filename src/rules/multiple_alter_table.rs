@@ -81,8 +81,8 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::TxWrap;
     use crate::rules::test_support::findings;
+    use crate::unit::TxWrap;
 
     #[test]
     fn reported_once_in_the_tools_transaction() {

@@ -105,8 +105,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::TxWrap;
     use crate::rules::test_support::findings;
+    use crate::unit::TxWrap;
 
     const RULE: &[&str] = &["schema-and-data-change-in-transaction"];
 
@@ -114,7 +114,7 @@ mod tests {
     fn reported_once_per_transaction_naming_its_statements() {
         let sql = "ALTER TABLE a ADD COLUMN x int;\nUPDATE a SET x = 1 WHERE id = 1;\nALTER TABLE b ADD COLUMN y int;\nUPDATE b SET y = 1 WHERE id = 1;\nDELETE FROM c WHERE id = 2;\n";
         assert_eq!(findings(sql, TxWrap::Always, RULE), vec![(RULE[0].to_string(), 2)]);
-        let unit = crate::lint::Unit::plain("0001_t.sql", sql, crate::model::Direction::Up, TxWrap::Always);
+        let unit = crate::unit::Unit::plain("0001_t.sql", sql, crate::model::Direction::Up, TxWrap::Always);
         let r = crate::lint::lint_unit(&unit, &mut crate::schema::Schema::default(), &Default::default());
         let f = r.findings.iter().find(|f| f.rule == RULE[0]).unwrap();
         assert!(f.message.contains("(statements 1, 3) and their data (statements 2, 4, 5;"), "{}", f.message);

@@ -52,9 +52,10 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::{Settings, TxWrap, Unit, lint_unit};
+    use crate::lint::{Settings, lint_unit};
     use crate::model::{Direction, Level};
     use crate::schema::Schema;
+    use crate::unit::{TxWrap, Unit};
 
     const HISTORY: &str = "CREATE TABLE events (id bigint PRIMARY KEY, kind text, payload text);\n";
     const REBUILD: &str = "ALTER TABLE events RENAME TO events_old;\n\

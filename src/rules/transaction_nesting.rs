@@ -95,8 +95,8 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::TxWrap;
     use crate::rules::test_support::findings;
+    use crate::unit::TxWrap;
 
     fn at(sql: &str, tx: TxWrap) -> Vec<usize> {
         findings(sql, tx, &["transaction-nesting"]).into_iter().map(|(_, s)| s).collect()

@@ -14,29 +14,8 @@
 //! UNIQUE the values collide on) is listed with the reason, and the run goes on.
 
 use super::rows;
-use serde::Serialize;
+use crate::model::{FillReport, Filled, NotFilled};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// What one fill did.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FillReport {
-    /// Tables topped up, with the rows added.
-    pub filled: Vec<Filled>,
-    /// Tables it could not fill, and why (each reason once per run).
-    pub not_filled: Vec<NotFilled>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Filled {
-    pub table: String,
-    pub rows_added: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct NotFilled {
-    pub table: String,
-    pub why: String,
-}
 
 struct Column {
     name: String,
