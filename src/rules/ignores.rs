@@ -1,29 +1,9 @@
 //! Inline ignores: `-- migrade-ignore: rule-a, rule-b -- reason` for the next
 //! statement, `-- migrade-ignore-file: rule -- reason` for the whole file.
-//! Unused, unknown or malformed ignores are findings themselves.
+//! Unused, unknown or malformed ignores are findings themselves (`unused-ignore`,
+//! `invalid-ignore`); the driver applies them in src/lint/suppression.rs.
 
 use super::*;
-use crate::model::Level;
-
-pub static UNUSED_IGNORE: Rule = Rule {
-    id: "unused-ignore",
-    level: Level::Low,
-    summary: "an inline ignore that matches no finding",
-    doc: rule_doc!("unused-ignore"),
-    check: Check::Driver,
-    session: false,
-    tags: &[],
-};
-
-pub static INVALID_IGNORE: Rule = Rule {
-    id: "invalid-ignore",
-    level: Level::Low,
-    summary: "an inline ignore that is malformed, names an unknown rule, or lacks a required reason",
-    doc: rule_doc!("invalid-ignore"),
-    check: Check::Driver,
-    session: false,
-    tags: &[],
-};
 
 /// One parsed ignore comment.
 #[derive(Debug, Clone)]

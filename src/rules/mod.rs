@@ -51,6 +51,7 @@ mod grant_to_public;
 mod hardcoded_secret;
 pub mod ignores;
 mod insert_ids_without_setval;
+pub mod invalid_ignore;
 mod missing_down_migration;
 mod missing_lock_timeout;
 mod mixed_expand_contract;
@@ -78,14 +79,17 @@ mod statements_after_access_exclusive_lock;
 mod table_rebuild;
 mod transaction_nesting;
 mod truncate_table;
-mod unparsable_statement;
+pub mod unparsable_statement;
 mod unsafe_dynamic_sql;
 mod unsupported_by_target_version;
 mod untrusted_language;
+pub mod unused_ignore;
 mod update_without_where;
 mod vacuum_full;
 mod vacuum_in_transaction;
-mod verify;
+mod verify_apply_failed;
+mod verify_disagrees;
+mod verify_down_incomplete;
 
 /// What a rule reports; the driver adds the location.
 #[derive(Debug, Clone)]
@@ -349,11 +353,11 @@ pub static ALL: &[&Rule] = &[
     &stage_name_mismatch::RULE,
     &missing_down_migration::RULE,
     &unparsable_statement::RULE,
-    &verify::APPLY_FAILED,
-    &verify::DISAGREES,
-    &verify::DOWN_INCOMPLETE,
-    &ignores::UNUSED_IGNORE,
-    &ignores::INVALID_IGNORE,
+    &verify_apply_failed::RULE,
+    &verify_disagrees::RULE,
+    &verify_down_incomplete::RULE,
+    &unused_ignore::RULE,
+    &invalid_ignore::RULE,
     &dynamic_sql::RULE,
     &hardcoded_secret::RULE,
     &security_definer_without_search_path::RULE,

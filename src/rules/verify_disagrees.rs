@@ -1,0 +1,14 @@
+//! `verify-disagrees`: PostgreSQL took another lock, or rewrote another table, than
+//! migrade's static facts said. Emitted by `migrade verify` (src/verify) only.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "verify-disagrees",
+    level: Level::High,
+    summary: "PostgreSQL took another lock, or rewrote another table, than migrade said (migrade verify)",
+    doc: rule_doc!("verify-disagrees"),
+    check: Check::Driver,
+    session: false,
+    tags: &["verify"],
+};

@@ -1,0 +1,14 @@
+//! `verify-down-incomplete`: the down migration does not restore the schema its up
+//! changed. Emitted by `migrade verify` (src/verify) only.
+
+use super::*;
+
+pub static RULE: Rule = Rule {
+    id: "verify-down-incomplete",
+    level: Level::High,
+    summary: "the down migration does not restore the schema its up changed (migrade verify)",
+    doc: rule_doc!("verify-down-incomplete"),
+    check: Check::Driver,
+    session: false,
+    tags: &["verify"],
+};
