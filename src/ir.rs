@@ -30,6 +30,18 @@ impl fmt::Display for QName {
     }
 }
 
+/// The name of the copy of an object (`<name>_new`), within PostgreSQL's 63-byte
+/// identifiers: a longer name is cut first, so that the copy's name never truncates to
+/// the original's (`already exists`).
+pub fn copy_name(name: &str) -> String {
+    const MAX: usize = 63 - "_new".len();
+    let mut end = name.len().min(MAX);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}_new", &name[..end])
+}
+
 /// Quotes an identifier when PostgreSQL needs it.
 pub fn quote_ident(s: &str) -> String {
     let plain = !s.is_empty()
@@ -492,6 +504,13 @@ pub enum Op {
         auto_name: String,
         table: QName,
         columns: Vec<String>,
+        /// Every column the index reads: key columns, those its expressions and WHERE
+        /// read, INCLUDE columns.
+        reads: Vec<String>,
+        /// Per column of `reads`: this index's copy on that column's copy (a type change
+        /// builds it beside the original), deparsed with the column and the index renamed
+        /// to `copy_name` of theirs, CONCURRENTLY; the whole definition kept.
+        copies: Vec<(String, String)>,
         unique: bool,
         concurrently: bool,
         if_not_exists: bool,

@@ -963,6 +963,127 @@ fn index_auto_name(i: &protobuf::IndexStmt) -> String {
     crate::ir::object_name(&table, (!addition.is_empty()).then_some(addition.as_str()), "idx")
 }
 
+/// Every column an expression reads (its column references' last names).
+fn column_refs(node: &Node, out: &mut Vec<String>) {
+    let Ok(v) = serde_json::to_value(node) else {
+        return;
+    };
+    walk_json(&v, &mut |k, val| {
+        if k == "ColumnRef"
+            && let Some(last) = val.get("fields").and_then(Value::as_array).and_then(|f| f.last())
+            && let Some(s) = last.pointer("/node/String/sval").and_then(Value::as_str)
+            && !out.iter().any(|c| c == s)
+        {
+            out.push(s.to_string());
+        }
+    });
+}
+
+/// Renames the column references to `old` inside an expression (`old` or `t.old`) to
+/// `new`. False when the expression holds a node this walk does not enter (a subquery,
+/// …) that refers to a column: then the rename would be incomplete.
+fn rename_column_refs(node: &mut Node, old: &str, new: &str) -> bool {
+    fn all(list: &mut [Node], old: &str, new: &str) -> bool {
+        list.iter_mut().all(|n| rename_column_refs(n, old, new))
+    }
+    fn one(n: &mut Option<Box<Node>>, old: &str, new: &str) -> bool {
+        n.as_deref_mut().is_none_or(|n| rename_column_refs(n, old, new))
+    }
+    let Some(inner) = node.node.as_mut() else {
+        return true;
+    };
+    match inner {
+        NodeEnum::ColumnRef(c) => {
+            if let Some(NodeEnum::String(s)) = c.fields.last_mut().and_then(|f| f.node.as_mut())
+                && s.sval == old
+            {
+                s.sval = new.to_string();
+            }
+            true
+        }
+        NodeEnum::FuncCall(f) => all(&mut f.args, old, new) && f.agg_order.is_empty() && f.agg_filter.is_none(),
+        NodeEnum::AExpr(e) => one(&mut e.lexpr, old, new) && one(&mut e.rexpr, old, new),
+        NodeEnum::TypeCast(t) => one(&mut t.arg, old, new),
+        NodeEnum::CollateClause(c) => one(&mut c.arg, old, new),
+        NodeEnum::BoolExpr(b) => all(&mut b.args, old, new),
+        NodeEnum::NullTest(t) => one(&mut t.arg, old, new),
+        NodeEnum::BooleanTest(t) => one(&mut t.arg, old, new),
+        NodeEnum::CoalesceExpr(c) => all(&mut c.args, old, new),
+        NodeEnum::MinMaxExpr(m) => all(&mut m.args, old, new),
+        NodeEnum::RowExpr(r) => all(&mut r.args, old, new),
+        NodeEnum::AArrayExpr(a) => all(&mut a.elements, old, new),
+        NodeEnum::AIndirection(a) => one(&mut a.arg, old, new) && all(&mut a.indirection, old, new),
+        NodeEnum::AIndices(a) => one(&mut a.lidx, old, new) && one(&mut a.uidx, old, new),
+        NodeEnum::List(l) => all(&mut l.items, old, new),
+        NodeEnum::CaseExpr(c) => {
+            one(&mut c.arg, old, new) && all(&mut c.args, old, new) && one(&mut c.defresult, old, new)
+        }
+        NodeEnum::CaseWhen(w) => one(&mut w.expr, old, new) && one(&mut w.result, old, new),
+        NodeEnum::AConst(_) | NodeEnum::ParamRef(_) | NodeEnum::SqlvalueFunction(_) => true,
+        _ => {
+            let mut refs = Vec::new();
+            column_refs(node, &mut refs);
+            refs.is_empty()
+        }
+    }
+}
+
+/// The columns an index reads: its key columns and expressions, INCLUDE, WHERE.
+fn index_reads(i: &protobuf::IndexStmt) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in i.index_params.iter().chain(&i.index_including_params) {
+        if let Some(NodeEnum::IndexElem(e)) = p.node.as_ref() {
+            if !e.name.is_empty() {
+                if !out.contains(&e.name) {
+                    out.push(e.name.clone());
+                }
+            } else if let Some(x) = e.expr.as_deref() {
+                column_refs(x, &mut out);
+            }
+        }
+    }
+    if let Some(w) = i.where_clause.as_deref() {
+        column_refs(w, &mut out);
+    }
+    out
+}
+
+/// For each column the index reads: the index's copy for that column's copy (the
+/// plans' `copy_name` of the index and of the column), the same definition (method,
+/// opclasses, ordering, expressions, INCLUDE, WHERE, options) with the column renamed,
+/// `CONCURRENTLY`, deparsed. A column whose references cannot all be renamed has none.
+fn index_copies(i: &protobuf::IndexStmt, name: &str, reads: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for col in reads {
+        let new = crate::ir::copy_name(col);
+        let mut c = i.clone();
+        c.concurrent = true;
+        c.if_not_exists = false;
+        c.idxname = crate::ir::copy_name(name);
+        let mut ok = true;
+        for p in c.index_params.iter_mut().chain(c.index_including_params.iter_mut()) {
+            if let Some(NodeEnum::IndexElem(e)) = p.node.as_mut() {
+                if e.name == *col {
+                    e.name = new.clone();
+                }
+                if let Some(x) = e.expr.as_deref_mut() {
+                    ok &= rename_column_refs(x, col, &new);
+                }
+            }
+        }
+        if let Some(w) = c.where_clause.as_deref_mut() {
+            ok &= rename_column_refs(w, col, &new);
+        }
+        if !ok {
+            continue;
+        }
+        if let Ok(sql) = NodeEnum::IndexStmt(Box::new(c)).deparse(Default::default()) {
+            out.push((col.clone(), format!("{sql};")));
+        }
+    }
+    out
+}
+
 fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
     ParsedStatement { op, summary: summary.into(), refuses_transaction: None, reads: Vec::new() }
 }
@@ -1258,12 +1379,17 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 if i.unique { "UNIQUE " } else { "" },
                 if i.concurrent { " CONCURRENTLY" } else { "" }
             );
+            let auto_name = index_auto_name(i);
+            let reads = index_reads(i);
+            let copies = index_copies(i, if i.idxname.is_empty() { &auto_name } else { &i.idxname }, &reads);
             ParsedStatement {
                 refuses_transaction: i.concurrent.then(|| "CREATE INDEX CONCURRENTLY".to_string()),
                 reads: Vec::new(),
                 op: Op::CreateIndex {
                     name: if i.idxname.is_empty() { None } else { Some(i.idxname.clone()) },
-                    auto_name: index_auto_name(i),
+                    auto_name,
+                    reads,
+                    copies,
                     table: opt_rv(&i.relation),
                     columns,
                     unique: i.unique,

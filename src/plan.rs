@@ -72,17 +72,7 @@ fn keyed_on(pk: &Key) -> String {
     }
 }
 
-/// The name of the copy of an object (`<name>_new`), within PostgreSQL's 63-byte
-/// identifiers: a longer name is cut first, so that the copy's name never truncates to
-/// the original's (`already exists`).
-pub fn copy_name(name: &str) -> String {
-    const MAX: usize = 63 - "_new".len();
-    let mut end = name.len().min(MAX);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}_new", &name[..end])
-}
+pub use crate::ir::copy_name;
 
 /// A relation in the same schema as `table`.
 fn sibling(table: &QName, name: &str) -> QName {
@@ -244,6 +234,17 @@ pub struct IndexCopy {
     pub unique: bool,
     /// The PRIMARY KEY or UNIQUE constraint the index backs.
     pub constraint: Option<(String, ConstraintKind)>,
+    /// The index's copy on the column's copy (`copy_name`), its whole definition, from
+    /// the IR (`CreateIndex::copies`); None when the history has no exact statement.
+    pub copy_sql: Option<String>,
+}
+
+impl IndexCopy {
+    /// Whether its key is plain columns that include the copied one: the copy can be
+    /// built from the column list alone.
+    fn plain_on(&self, column: &str) -> bool {
+        self.columns.iter().any(|c| c == column) && self.columns.iter().all(|c| c != "(expression)")
+    }
 }
 
 /// What the plan knows about a column that is copied (type change, rename).
@@ -281,7 +282,7 @@ impl ColumnInfo {
         let t = schema.table(table);
         let col = t.and_then(|t| t.column(column));
         let mut indexes = Vec::new();
-        for i in schema.indexes_on(table, column) {
+        for i in schema.indexes_reading(table, column) {
             let constraint = t.and_then(|t| {
                 t.constraints.iter().find(|k| {
                     k.index.as_deref() == Some(i.name.as_str())
@@ -293,6 +294,7 @@ impl ColumnInfo {
                 columns: i.columns.clone(),
                 unique: i.unique,
                 constraint: constraint.map(|k| (k.name.clone(), k.kind)),
+                copy_sql: i.copies.iter().find(|(c, _)| c == column).map(|(_, sql)| sql.clone()),
             });
         }
         let on_column: Vec<&crate::schema::Constraint> = t
@@ -784,10 +786,22 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
         .no_transaction(),
     );
     let swap_col = |cols: &[String]| cols.iter().map(|x| if x == old { n.clone() } else { qi(x) }).collect::<Vec<_>>();
-    for idx in &info.indexes {
+    // The IR's exact copies name the column's copy `copy_name(old)`: a type change's.
+    let exact = |idx: &IndexCopy| idx.copy_sql.clone().filter(|_| tmp == copy_name(old));
+    let (built, unbuilt): (Vec<&IndexCopy>, Vec<&IndexCopy>) =
+        info.indexes.iter().partition(|i| exact(i).is_some() || i.plain_on(old));
+    for idx in &built {
         let copy = copy_name(&idx.name);
-        steps.push(
-            PlanStep::new(
+        let step = match exact(idx) {
+            Some(sql) => PlanStep::new(
+                Stage::Backfill,
+                format!(
+                    "build the copy of index {} on {n} concurrently: its whole definition, with {n} for {c}",
+                    qi(&idx.name)
+                ),
+                sql,
+            ),
+            None => PlanStep::new(
                 Stage::Backfill,
                 format!(
                     "build the copy of index {} on {n} concurrently (same columns; add the original's method, \
@@ -800,14 +814,24 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
                     qi(&copy),
                     swap_col(&idx.columns).join(", ")
                 ),
-            )
-            .lock(SUE)
-            .no_transaction(),
-        );
+            ),
+        };
+        steps.push(step.lock(SUE).no_transaction());
     }
-    if !info.indexes.is_empty() {
-        let names: Vec<String> =
-            info.indexes.iter().map(|i| lit(&sibling(table, &copy_name(&i.name)).to_string())).collect();
+    for idx in &unbuilt {
+        steps.push(PlanStep::new(
+            Stage::Backfill,
+            format!(
+                "index {} reads {c} in an expression, INCLUDE or WHERE that migrade's history cannot copy: build its \
+                 copy on {n} concurrently as {}, with {n} for {c} (DROP COLUMN {c} drops the original)",
+                qi(&idx.name),
+                qi(&copy_name(&idx.name))
+            ),
+            "",
+        ));
+    }
+    if !built.is_empty() {
+        let names: Vec<String> = built.iter().map(|i| lit(&sibling(table, &copy_name(&i.name)).to_string())).collect();
         steps.push(index_valid_check(
             &format!("[{}]", names.join(", ")),
             "check the index copies are valid (an interrupted CONCURRENTLY build leaves an INVALID index: \
@@ -900,7 +924,7 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
     if let Copy::Retype { .. } = kind {
         swap.push_str(&format!("ALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"));
     }
-    for idx in &info.indexes {
+    for idx in &built {
         let copy = copy_name(&idx.name);
         match &idx.constraint {
             Some((k, kind)) => swap.push_str(&format!(

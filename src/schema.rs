@@ -104,6 +104,12 @@ pub struct Index {
     pub table: String,
     pub columns: Vec<String>,
     pub unique: bool,
+    /// Every column the index reads (key columns, expressions, INCLUDE, WHERE).
+    pub reads: Vec<String>,
+    /// The IR's `CreateIndex::copies`: per column, the index's copy on that column's
+    /// copy. Cleared when a rename (of the index, its table or a column it reads) makes
+    /// the statements stale.
+    pub copies: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -180,6 +186,21 @@ impl Schema {
     }
 
     /// Indexes on a table that use a column.
+    /// Indexes that read the column anywhere (key, expression, INCLUDE, WHERE): the ones
+    /// PostgreSQL rebuilds when the column's type changes, and drops with the column.
+    pub fn indexes_reading(&self, table: &str, column: &str) -> Vec<&Index> {
+        let mut v: Vec<&Index> = self
+            .indexes
+            .values()
+            .map(|i| &**i)
+            .filter(|i| {
+                i.table == table && (i.reads.iter().any(|c| c == column) || i.columns.iter().any(|c| c == column))
+            })
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
     pub fn indexes_on(&self, table: &str, column: &str) -> Vec<&Index> {
         let mut v: Vec<&Index> = self
             .indexes
@@ -389,7 +410,14 @@ impl Schema {
                 self.gone.remove(&idx);
                 self.indexes.insert(
                     idx.clone(),
-                    Arc::new(Index { name: idx.clone(), table: table.to_string(), columns, unique: true }),
+                    Arc::new(Index {
+                        name: idx.clone(),
+                        table: table.to_string(),
+                        reads: columns.clone(),
+                        columns,
+                        unique: true,
+                        copies: Vec::new(),
+                    }),
                 );
                 Some(idx)
             }
@@ -499,11 +527,18 @@ impl Schema {
                     self.apply_alter(&table.name, cmd);
                 }
             }
-            Op::CreateIndex { name, auto_name, table, columns, unique, .. } => {
+            Op::CreateIndex { name, auto_name, table, columns, unique, reads, copies, .. } => {
                 let name = name.clone().unwrap_or_else(|| auto_name.clone());
                 self.indexes.insert(
                     name.clone(),
-                    Arc::new(Index { name, table: table.name.clone(), columns: columns.clone(), unique: *unique }),
+                    Arc::new(Index {
+                        name,
+                        table: table.name.clone(),
+                        columns: columns.clone(),
+                        unique: *unique,
+                        reads: reads.clone(),
+                        copies: copies.clone(),
+                    }),
                 );
             }
             Op::Drop { kind, names, cascade, sub_names, if_exists, .. } => {
@@ -555,6 +590,7 @@ impl Schema {
                         for i in self.indexes.values_mut().map(Arc::make_mut) {
                             if i.table == object.name {
                                 i.table = new_name.clone();
+                                i.copies.clear();
                             }
                         }
                         self.tables.insert(new_name.clone(), t);
@@ -588,12 +624,13 @@ impl Schema {
                             }
                         }
                         for i in self.indexes.values_mut().map(Arc::make_mut) {
-                            if i.table == object.name {
-                                for c in &mut i.columns {
+                            if i.table == object.name && i.reads.contains(old) {
+                                for c in i.columns.iter_mut().chain(i.reads.iter_mut()) {
                                     if c == old {
                                         *c = new_name.clone();
                                     }
                                 }
+                                i.copies.clear();
                             }
                         }
                         // Foreign keys that name the column among their referenced ones
@@ -614,7 +651,9 @@ impl Schema {
                 }
                 ObjKind::Index => {
                     if let Some(mut i) = self.indexes.remove(&object.name) {
-                        Arc::make_mut(&mut i).name = new_name.clone();
+                        let i_mut = Arc::make_mut(&mut i);
+                        i_mut.name = new_name.clone();
+                        i_mut.copies.clear();
                         self.indexes.insert(new_name.clone(), i);
                     }
                 }
@@ -739,7 +778,8 @@ impl Schema {
                 t.gone_columns.entry(column.clone()).or_insert_with(|| "dropped".to_string());
                 t.columns.retain(|c| &c.name != column);
                 t.constraints.retain(|k| !k.columns.contains(column));
-                self.indexes.retain(|_, i| !(i.table == table && i.columns.contains(column)));
+                self.indexes
+                    .retain(|_, i| !(i.table == table && (i.columns.contains(column) || i.reads.contains(column))));
             }
             AlterCmd::AlterType { column, new_type, .. } => {
                 if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)

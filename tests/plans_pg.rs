@@ -235,6 +235,10 @@ fn cases() -> Vec<Case> {
         // re-plan stay, the added column before the CHECK that needs it.
         Case { original_flagged: true, ..Case::orders("multi_action", "0002_discount.sql") },
         Case { original_flagged: true, ..Case::orders("whole_file", "0002_status.sql") },
+        // A type change of a column that indexes read in an expression, a DESC key,
+        // INCLUDE and WHERE (issue 11): the copies keep each whole definition (was: the
+        // column list only, and no copy of the expression index).
+        Case { original_flagged: true, ..Case::orders("retype_indexes", "0002_amount_bigint.sql") },
     ]
 }
 
