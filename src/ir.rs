@@ -230,6 +230,9 @@ pub struct ColumnSpec {
     pub default: Option<DefaultKind>,
     /// The DEFAULT expression as SQL (deparsed).
     pub default_sql: Option<String>,
+    /// The DEFAULT is a bare string literal (`DEFAULT '1970-01-01'`): PostgreSQL types it
+    /// as the column's type, and a type change keeps that type.
+    pub default_literal: bool,
     pub identity: bool,
     pub generated_stored: bool,
     pub generated_virtual: bool,
@@ -350,6 +353,8 @@ pub enum AlterCmd {
         column: String,
         default: DefaultKind,
         sql: Option<String>,
+        /// A bare string literal (see `ColumnSpec::default_literal`).
+        literal: bool,
     },
     DropDefault {
         column: String,

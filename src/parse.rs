@@ -634,6 +634,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
     if let Some(d) = cd.raw_default.as_deref() {
         col.default = Some(default_kind(d));
         col.default_sql = deparse_expr(d);
+        col.default_literal = is_string_literal(d);
     }
     if !cd.identity.is_empty() {
         col.identity = true;
@@ -652,6 +653,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
                 if let Some(e) = c.raw_expr.as_deref() {
                     col.default = Some(default_kind(e));
                     col.default_sql = deparse_expr(e);
+                    col.default_literal = is_string_literal(e);
                 }
             }
             Ok(ConstrType::ConstrIdentity) => col.identity = true,
@@ -1173,7 +1175,12 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
         T::AtDropNotNull => (AlterCmd::DropNotNull { column: col() }, "ALTER COLUMN DROP NOT NULL"),
         T::AtColumnDefault => match cmd.def.as_deref() {
             Some(d) => (
-                AlterCmd::SetDefault { column: col(), default: default_kind(d), sql: deparse_expr(d) },
+                AlterCmd::SetDefault {
+                    column: col(),
+                    default: default_kind(d),
+                    sql: deparse_expr(d),
+                    literal: is_string_literal(d),
+                },
                 "ALTER COLUMN SET DEFAULT",
             ),
             None => (AlterCmd::DropDefault { column: col() }, "ALTER COLUMN DROP DEFAULT"),
@@ -1892,6 +1899,11 @@ pub(crate) use crate::plpgsql::do_block;
 // ---------------------------------------------------------------------------
 
 /// A literal, possibly cast (`'x'`, `42`, `NULL`, `'a'::text`, `true`).
+/// A bare string literal: an untyped constant that takes the type its context gives it.
+fn is_string_literal(n: &protobuf::Node) -> bool {
+    matches!(n.node.as_ref(), Some(NodeEnum::AConst(c)) if matches!(c.val, Some(protobuf::a_const::Val::Sval(_))))
+}
+
 fn is_constant(n: &protobuf::Node) -> bool {
     match n.node.as_ref() {
         Some(NodeEnum::AConst(_)) => true,

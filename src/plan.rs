@@ -323,7 +323,7 @@ impl ColumnInfo {
             col_type: col.map(|c| crate::ir::TypeRef::without_serial(&c.type_ref)),
             serial: col.is_some_and(|c| c.from_sequence()),
             not_null: col.is_some_and(|c| c.not_null),
-            default: col.and_then(|c| c.default_sql.clone()),
+            default: col.and_then(|c| c.stored_default()),
             indexes,
             foreign_keys,
             other_constraints,

@@ -15,9 +15,29 @@ pub struct Column {
     pub identity: bool,
     /// The DEFAULT expression (deparsed), when the history knows one.
     pub default_sql: Option<String>,
+    /// `default_sql` is a bare string literal, typed by the column's type.
+    pub default_literal: bool,
 }
 
 impl Column {
+    /// The DEFAULT as PostgreSQL stores it: a bare string literal typed by the column
+    /// (`'1970-01-01'` on a timestamp column is `'1970-01-01'::timestamp`, and stays a
+    /// timestamp through a type change). The type without its modifiers: the length
+    /// coercion is implicit, PostgreSQL strips it (`'q'::character varying`).
+    pub fn stored_default(&self) -> Option<String> {
+        let d = self.default_sql.as_ref()?;
+        if !self.default_literal {
+            return Some(d.clone());
+        }
+        let t = &self.type_ref;
+        let ty = if t.mods.is_empty() {
+            t.without_serial()
+        } else {
+            format!("{}{}", t.name, if t.array { "[]" } else { "" })
+        };
+        Some(format!("{d}::{ty}"))
+    }
+
     /// Filled from a sequence by default (serial or identity).
     pub fn from_sequence(&self) -> bool {
         self.identity || self.type_ref.is_serial()
@@ -496,6 +516,7 @@ impl Schema {
                         not_null: c.not_null,
                         identity: c.identity,
                         default_sql: c.default_sql.clone(),
+                        default_literal: c.default_literal,
                     });
                 }
                 self.tables.insert(table.name.clone(), Arc::new(t));
@@ -759,6 +780,7 @@ impl Schema {
                         not_null: column.not_null,
                         identity: column.identity,
                         default_sql: column.default_sql.clone(),
+                        default_literal: column.default_literal,
                     });
                 }
                 if column.unique || column.primary_key {
@@ -785,6 +807,9 @@ impl Schema {
                 if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
                     && let Some(c) = t.column_mut(column)
                 {
+                    // The default keeps the type it had (PostgreSQL coerces it to the new one).
+                    c.default_sql = c.stored_default();
+                    c.default_literal = false;
                     c.type_ref = new_type.clone();
                 }
             }
@@ -802,11 +827,12 @@ impl Schema {
                     c.identity = true;
                 }
             }
-            AlterCmd::SetDefault { column, sql, .. } => {
+            AlterCmd::SetDefault { column, sql, literal, .. } => {
                 if let Some(t) = self.tables.get_mut(table).map(Arc::make_mut)
                     && let Some(c) = t.column_mut(column)
                 {
                     c.default_sql = sql.clone();
+                    c.default_literal = *literal;
                 }
             }
             AlterCmd::DropDefault { column } => {
@@ -814,6 +840,7 @@ impl Schema {
                     && let Some(c) = t.column_mut(column)
                 {
                     c.default_sql = None;
+                    c.default_literal = false;
                 }
             }
             AlterCmd::DropNotNull { column } => {

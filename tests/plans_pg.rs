@@ -239,6 +239,11 @@ fn cases() -> Vec<Case> {
         // INCLUDE and WHERE (issue 11): the copies keep each whole definition (was: the
         // column list only, and no copy of the expression index).
         Case { original_flagged: true, ..Case::orders("retype_indexes", "0002_amount_bigint.sql") },
+        // A type change of timestamp columns with defaults (issue 11): the copy of
+        // DEFAULT '1970-01-01' keeps its timestamp type, as the file's ALTER TYPE does
+        // (was: folded to a timestamptz constant in the session's time zone).
+        // (timestamp -> timestamptz does not rewrite when the session time zone is UTC.)
+        Case::orders("retype_default", "0002_placed_at_timestamptz.sql"),
     ]
 }
 
