@@ -165,3 +165,39 @@ fn every_module_of_lib_has_a_stage() {
         .collect();
     assert!(missing.is_empty(), "modules of src/lib.rs missing from STAGES: {missing:?}");
 }
+
+/// Every rule file is registered: a file of src/rules/ that declares a `RULE` is in the
+/// `rules!` list of src/rules/mod.rs (a file left out would not even be compiled).
+#[test]
+fn every_rule_file_is_in_the_rules_list() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/rules"));
+    let registry = std::fs::read_to_string(dir.join("mod.rs")).unwrap();
+    let list_start = registry.find("\nrules! {").expect("src/rules/mod.rs has a `rules! {` list");
+    let list = &registry[list_start..registry[list_start..].find("\n}").unwrap() + list_start];
+    let listed: Vec<&str> = list.lines().skip(2).map(|l| l.trim().trim_end_matches(',')).collect();
+    let mut missing = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let module = p.file_stem().unwrap().to_string_lossy().to_string();
+        if text.contains("pub static RULE: Rule") && !listed.contains(&module.as_str()) {
+            missing.push(module);
+        }
+    }
+    assert!(missing.is_empty(), "rule files missing from the rules! list in src/rules/mod.rs: {missing:?}");
+    assert_eq!(listed.len(), migrade::rules::ALL.len(), "{listed:?}");
+}
+
+/// No `#[allow(unused_imports)]` silences the compiler where newcomers copy from.
+#[test]
+fn no_unused_import_allowances() {
+    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("allow(unused_imports)"))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "#[allow(unused_imports)] in: {offenders:?}");
+}

@@ -77,7 +77,9 @@ impl Linter<'_> {
             Some((s, e)) if s <= e && e <= self.text.len() => Span { start: s, end: e },
             _ => span,
         };
-        let level = self.settings.level_for(rule, rules::find(rule), hit.level)?;
+        let def = rules::find(rule);
+        let default = hit.level.or(def.map(|r| r.level)).unwrap_or(Level::Medium);
+        let level = self.settings.level_for(rule, def, default)?;
         Some(Finding {
             rule,
             level,

@@ -1,13 +1,6 @@
-//! `add-check-constraint-without-not-valid`: ADD CONSTRAINT ... CHECK without NOT VALID scans the whole table under ACCESS EXCLUSIVE.
+//! Rule `add-check-constraint-without-not-valid` (its page: rules/add-check-constraint-without-not-valid.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-check-constraint-without-not-valid",
@@ -31,7 +24,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
             out.push(
                 Hit::new(
-                    Level::High,
                     format!("adding CHECK constraint {name} on {table} checks every row while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction (SHARE UPDATE EXCLUSIVE)",
                 )

@@ -1,4 +1,4 @@
-//! `add-column-domain-with-check`: a new column whose type is a domain with a CHECK rewrites the table.
+//! Rule `add-column-domain-with-check` (its page: rules/add-column-domain-with-check.md).
 
 use super::*;
 use crate::model::Level;
@@ -23,7 +23,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && cx.schema().domains_with_check.contains(&column.type_ref.name)
         {
             out.push(Hit::new(
-                Level::High,
                 format!(
                     "adding {table}.{} of domain {} (which has a CHECK) rewrites every row under ACCESS EXCLUSIVE",
                     column.name, column.type_ref.display

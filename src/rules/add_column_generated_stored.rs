@@ -1,13 +1,6 @@
-//! `add-column-generated-stored`: a stored generated column is computed for every existing row: a full rewrite under ACCESS EXCLUSIVE.
+//! Rule `add-column-generated-stored` (its page: rules/add-column-generated-stored.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-column-generated-stored",
@@ -28,7 +21,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && column.generated_stored
         {
             out.push(Hit::new(
-                Level::High,
                 format!("adding the stored generated column {table}.{} rewrites the table under an ACCESS EXCLUSIVE lock", column.name),
                 "Add a plain nullable column, fill it with a trigger and a batched backfill, or use a VIRTUAL generated column on PostgreSQL 18+",
             ));

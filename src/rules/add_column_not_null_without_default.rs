@@ -1,13 +1,6 @@
-//! `add-column-not-null-without-default`: ADD COLUMN ... NOT NULL without a default fails on a table that has rows.
+//! Rule `add-column-not-null-without-default` (its page: rules/add-column-not-null-without-default.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-column-not-null-without-default",
@@ -37,7 +30,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if column.not_null && !has_value {
             let pk = pk_of(cx.schema(), &table.name);
             let hit = Hit::new(
-                Level::High,
                 format!(
                     "adding {table}.{} as NOT NULL without a default fails as soon as the table has a row",
                     column.name

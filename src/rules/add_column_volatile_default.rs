@@ -1,13 +1,6 @@
-//! `add-column-volatile-default`: a column with a volatile default (random(), nextval, serial, identity) rewrites the whole table under ACCESS EXCLUSIVE.
+//! Rule `add-column-volatile-default` (its page: rules/add-column-volatile-default.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-column-volatile-default",
@@ -54,7 +47,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             );
             out.push(
                 Hit::new(
-                    Level::High,
                     format!("adding {table}.{} rewrites the table under an ACCESS EXCLUSIVE lock: {why}", column.name),
                     "Add the column without the default, set the default for new rows, and backfill existing rows in batches",
                 )

@@ -1,13 +1,6 @@
-//! `add-column-with-check`: an inline CHECK on a new column scans the whole table under ACCESS EXCLUSIVE.
+//! Rule `add-column-with-check` (its page: rules/add-column-with-check.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-column-with-check",
@@ -28,7 +21,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && column.check
         {
             out.push(Hit::new(
-                Level::High,
                 format!("the inline CHECK on {table}.{} is verified against every row while ACCESS EXCLUSIVE blocks reads and writes", column.name),
                 "Add the column without the CHECK, then ADD CONSTRAINT ... CHECK ... NOT VALID and VALIDATE CONSTRAINT in a separate transaction",
             ));

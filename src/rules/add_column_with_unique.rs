@@ -1,13 +1,6 @@
-//! `add-column-with-unique`: an inline UNIQUE or PRIMARY KEY on a new column builds an index under ACCESS EXCLUSIVE.
+//! Rule `add-column-with-unique` (its page: rules/add-column-with-unique.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-column-with-unique",
@@ -34,7 +27,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             };
             out.push(
                 Hit::new(
-                    Level::High,
                     format!("the inline {} on {table}.{} builds an index while ACCESS EXCLUSIVE blocks reads and writes", if column.primary_key { "PRIMARY KEY" } else { "UNIQUE" }, column.name),
                     "Add the column plain, build a unique index CONCURRENTLY, then attach it with ADD CONSTRAINT ... UNIQUE USING INDEX",
                 )

@@ -1,13 +1,6 @@
-//! `add-exclusion-constraint`: ADD EXCLUDE builds an index and checks every row under ACCESS EXCLUSIVE.
+//! Rule `add-exclusion-constraint` (its page: rules/add-exclusion-constraint.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-exclusion-constraint",
@@ -28,7 +21,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && spec.kind == ConstraintKind::Exclude
         {
             out.push(Hit::new(
-                Level::High,
                 format!("adding an exclusion constraint on {table} builds its index while ACCESS EXCLUSIVE blocks reads and writes"),
                 "Run it in a maintenance window; exclusion constraints cannot be added NOT VALID or from an existing index",
             ));

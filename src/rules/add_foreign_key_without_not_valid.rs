@@ -1,13 +1,6 @@
-//! `add-foreign-key-without-not-valid`: ADD FOREIGN KEY without NOT VALID scans the table while blocking writes on both tables.
+//! Rule `add-foreign-key-without-not-valid` (its page: rules/add-foreign-key-without-not-valid.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-foreign-key-without-not-valid",
@@ -40,7 +33,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 .then(|| crate::schema::default_index_name(&table.name, &spec.columns));
             out.push(
                 Hit::new(
-                    Level::High,
                     format!("adding foreign key {name} scans {table} while SHARE ROW EXCLUSIVE blocks writes to {table} and {target}"),
                     "Add it NOT VALID, then VALIDATE CONSTRAINT in a separate transaction",
                 )

@@ -1,13 +1,6 @@
-//! `add-primary-key`: ADD PRIMARY KEY builds an index (and may scan for NOT NULL) under ACCESS EXCLUSIVE.
+//! Rule `add-primary-key` (its page: rules/add-primary-key.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-primary-key",
@@ -34,18 +27,16 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if let Some(idx) = &spec.using_index {
             if cx.effects.scan {
                 out.push(Hit::new(
-                    Level::High,
                     format!("PRIMARY KEY USING INDEX {idx} on {table}: its columns are not known to be NOT NULL, so PostgreSQL scans the table under ACCESS EXCLUSIVE to set NOT NULL"),
                     "Make the columns NOT NULL first with a validated CHECK (IS NOT NULL) and SET NOT NULL, then attach the index",
                 ));
             } else {
                 out.push(Hit::new(
-                    Level::Medium,
                     format!(
                         "attaching {idx} as the primary key of {table} takes a brief ACCESS EXCLUSIVE lock, no build"
                     ),
                     "Run it with a short lock_timeout",
-                ));
+                ).level(Level::Medium));
             }
         } else {
             let t = cx.schema().table(&table.name);
@@ -57,7 +48,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 .collect();
             out.push(
                 Hit::new(
-                    Level::High,
                     format!("adding primary key {name} builds its index on {table} while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Build a unique index CONCURRENTLY, make the columns NOT NULL safely, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
                 )

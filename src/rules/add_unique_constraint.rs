@@ -1,13 +1,6 @@
-//! `add-unique-constraint`: ADD UNIQUE builds an index under ACCESS EXCLUSIVE; UNIQUE USING INDEX only attaches one.
+//! Rule `add-unique-constraint` (its page: rules/add-unique-constraint.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "add-unique-constraint",
@@ -35,14 +28,12 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             // Catalog only, no build: low (RISK-MODEL, Constraints); the lock's queueing
             // risk is the lock_timeout finding's.
             out.push(Hit::new(
-                Level::Low,
                 format!("attaching unique index {idx} as constraint {name} takes a brief ACCESS EXCLUSIVE lock on {table}, no build"),
                 "Make sure the index was built CONCURRENTLY and is valid; run with a short lock_timeout",
-            ));
+            ).level(Level::Low));
         } else {
             out.push(
                 Hit::new(
-                    Level::High,
                     format!("adding unique constraint {name} builds its index on {table} while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Build the unique index with CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX",
                 )

@@ -1,13 +1,6 @@
-//! `alter-domain-add-constraint`: ALTER DOMAIN ... ADD CONSTRAINT checks every column of that domain while blocking writes to each table.
+//! Rule `alter-domain-add-constraint` (its page: rules/alter-domain-add-constraint.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "alter-domain-add-constraint",
@@ -27,7 +20,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     out.push(Hit::new(
-        Level::High,
         format!(
             "{} on domain {name} scans every table that uses the domain under a SHARE lock (writes blocked)",
             cx.summary

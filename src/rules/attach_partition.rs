@@ -1,13 +1,6 @@
-//! `attach-partition`: ATTACH PARTITION scans the new partition under ACCESS EXCLUSIVE unless a matching CHECK proves the bound.
+//! Rule `attach-partition` (its page: rules/attach-partition.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "attach-partition",
@@ -42,7 +35,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if cx.facts.is_new_and_empty(&partition.name) {
             if default.is_some() {
                 out.push(Hit::new(
-                    Level::High,
                     format!("attaching {partition} to {table}: {partition} is new and empty{default_scan}"),
                     "Attach partitions before the DEFAULT partition holds rows, or move the DEFAULT partition's rows out first",
                 ));
@@ -60,13 +52,11 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             .is_some_and(|t| t.constraints.iter().any(|k| k.kind == ConstraintKind::Check && k.validated));
         if has_check {
             out.push(Hit::new(
-                if default.is_some() { Level::High } else { Level::Medium },
                 format!("attaching {partition} to {table}: a validated CHECK exists on the partition; if it matches the bound there is no scan of it{default_scan}"),
                 "Make sure the CHECK matches the partition bound exactly; drop it after attaching",
-            ));
+            ).level(if default.is_some() { Level::High } else { Level::Medium }));
         } else {
             out.push(Hit::new(
-                Level::High,
                 format!("attaching {partition} to {table} scans {partition} under ACCESS EXCLUSIVE to check the bound{filled}{default_scan}"),
                 "Add a CHECK matching the bound NOT VALID, VALIDATE it, then ATTACH (no scan), then drop the CHECK",
             ));

@@ -1,13 +1,6 @@
-//! `change-column-type`: changing a column's type rewrites the table (or at least takes ACCESS EXCLUSIVE) and can break running code.
+//! Rule `change-column-type` (its page: rules/change-column-type.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "change-column-type",
@@ -99,14 +92,13 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         };
         out.push(
             Hit::new(
-                level,
                 message,
                 if tc == TypeChange::NoRewrite {
                     "Run it with a short lock_timeout so a waiting lock does not block the queue behind it"
                 } else {
                     "Add a new column of the new type, sync and backfill it in batches, switch the code, then swap the columns"
                 },
-            )
+            ).level(level)
             .plan(plan),
         );
     }

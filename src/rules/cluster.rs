@@ -1,13 +1,6 @@
-//! `cluster`: CLUSTER rewrites the table in index order under ACCESS EXCLUSIVE.
+//! Rule `cluster` (its page: rules/cluster.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "cluster",
@@ -26,7 +19,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     }
     let t = table.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "every clustered table".into());
     out.push(Hit::new(
-        Level::High,
         format!("CLUSTER rewrites {t} under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite"),
         "Use pg_repack to reorder a table online, or run CLUSTER in a maintenance window",
     ));

@@ -1,13 +1,6 @@
-//! `concurrently-in-transaction`: CONCURRENTLY cannot run inside a transaction block: the migration fails.
+//! Rule `concurrently-in-transaction` (its page: rules/concurrently-in-transaction.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "concurrently-in-transaction",
@@ -32,7 +25,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         "it is inside BEGIN ... COMMIT or a DO block"
     };
     out.push(Hit::new(
-        Level::High,
         format!("{tag} cannot run inside a transaction block ({why}): the migration fails"),
         "Put it in its own migration that runs outside a transaction (e.g. golang-migrate: one statement per file; goose: -- +goose NO TRANSACTION; Flyway: executeInTransaction=false)",
     ));

@@ -1,13 +1,6 @@
-//! `create-index`: CREATE INDEX CONCURRENTLY on an existing table: reads and writes continue, but the build can fail and leave an invalid index.
+//! Rule `create-index` (its page: rules/create-index.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "create-index",
@@ -34,18 +27,18 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         msg.push_str("; PostgreSQL 14.0–14.3 could corrupt indexes built concurrently: run 14.4 or later");
     }
     out.push(
-        Hit::new(
-            Level::Medium,
-            msg,
-            "Check pg_index.indisvalid after the build; drop and rebuild the index if it is invalid",
-        )
-        .plan(plan::create_index_concurrently(cx.sql.trim_end_matches(';'), table, name.as_deref())),
+        Hit::new(msg, "Check pg_index.indisvalid after the build; drop and rebuild the index if it is invalid")
+            .plan(plan::create_index_concurrently(cx.sql.trim_end_matches(';'), table, name.as_deref())),
     );
     if cx.schema().table(&table.name).is_some_and(|t| t.partitioned) {
-        out.push(Hit::new(
-            Level::High,
-            format!("CREATE INDEX CONCURRENTLY is not supported on the partitioned table {table}: the statement fails"),
-            "Create the index ON ONLY the parent, build each partition's index concurrently, then ATTACH them",
-        ));
+        out.push(
+            Hit::new(
+                format!(
+                    "CREATE INDEX CONCURRENTLY is not supported on the partitioned table {table}: the statement fails"
+                ),
+                "Create the index ON ONLY the parent, build each partition's index concurrently, then ATTACH them",
+            )
+            .level(Level::High),
+        );
     }
 }

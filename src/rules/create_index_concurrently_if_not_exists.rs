@@ -1,13 +1,6 @@
-//! `create-index-concurrently-if-not-exists`: CREATE INDEX CONCURRENTLY IF NOT EXISTS reports success over an index left invalid by an earlier failed build.
+//! Rule `create-index-concurrently-if-not-exists` (its page: rules/create-index-concurrently-if-not-exists.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "create-index-concurrently-if-not-exists",
@@ -27,7 +20,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     out.push(Hit::new(
-        Level::Medium,
         format!("IF NOT EXISTS skips the build when an index named {} exists, even one left INVALID by a failed concurrent build", name.as_deref().unwrap_or("(unnamed)")),
         "Drop a possibly invalid index first (DROP INDEX CONCURRENTLY IF EXISTS) or check pg_index.indisvalid after the migration",
     ));

@@ -1,13 +1,6 @@
-//! `create-index-non-concurrently`: CREATE INDEX without CONCURRENTLY blocks writes to an existing table for the whole build.
+//! Rule `create-index-non-concurrently` (its page: rules/create-index-non-concurrently.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "create-index-non-concurrently",
@@ -27,7 +20,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     let hit = Hit::new(
-        Level::High,
         format!(
             "building index {} on {table} without CONCURRENTLY holds a SHARE lock that blocks writes for the whole build",
             name.as_deref().unwrap_or("(unnamed)")

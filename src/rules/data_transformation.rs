@@ -1,13 +1,6 @@
-//! `data-transformation`: UPDATE, DELETE, MERGE or INSERT ... SELECT into an existing table changes production data.
+//! Rule `data-transformation` (its page: rules/data-transformation.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "data-transformation",
@@ -25,10 +18,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if let Op::Copy { table: Some(table), from: true } = cx.op {
         if !cx.is_new(&table.name) {
             out.push(Hit::new(
-                Level::High,
                 format!("COPY ... FROM loads rows into the existing table {table}: a backfill (existing rows are not changed), one long write in the deploy whose rows stay locked until commit"),
                 "Load the data in a separate data migration after the schema deploy, in batches; delete the loaded rows to undo it",
-            ));
+            ).level(Level::High));
         }
         return;
     }
@@ -59,7 +51,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     };
     out.push(
         Hit::new(
-            Level::VeryHigh,
             format!("{what} changes data in the existing table {table}: a data migration that cannot be undone without a backup"),
             "Back up the affected rows, review the change, and run it in batches outside the schema migration",
         )
@@ -100,31 +91,28 @@ fn backfill(cx: &StmtCtx) -> Option<Hit> {
             );
             if let Some(cols) = fills_only_nulls(set_columns, where_null_columns) {
                 return Some(Hit::new(
-                    Level::High,
                     format!(
                         "UPDATE fills NULLs of {} in the existing table {table} (its WHERE keeps only rows where they are NULL): a backfill (no existing value is overwritten), one write of every matching row whose row locks are held until commit",
                         cols.join(", ")
                     ),
                     "Run the backfill in batches in a separate data migration after the schema deploy",
-                ).plan(plan));
+                ).level(Level::High).plan(plan));
             }
             let cols = fills_only_new_columns(cx, &table.name, set_columns)?;
             Some(Hit::new(
-                Level::High,
                 format!(
                     "UPDATE fills {}, added to the existing table {table} earlier in this file: a backfill (no existing value is overwritten), one write of every matching row whose row locks are held until commit",
                     cols.join(", ")
                 ),
                 "Run the backfill in batches in a separate data migration after the schema deploy; setting the columns back to NULL undoes it",
-            ).plan(plan))
+            ).level(Level::High).plan(plan))
         }
         Op::Insert { table, from_query: true, upsert: false, .. } if !cx.is_new(&table.name) => Some(Hit::new(
-            Level::High,
             format!(
                 "INSERT ... SELECT adds rows to the existing table {table}: a backfill (existing rows are not changed), one long write in the deploy"
             ),
             "Copy the rows in batches in a separate data migration after the schema deploy; deleting the inserted rows undoes it",
-        )),
+        ).level(Level::High)),
         _ => None,
     }
 }

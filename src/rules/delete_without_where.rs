@@ -1,13 +1,6 @@
-//! `delete-without-where`: a DELETE without WHERE removes every row of an existing table.
+//! Rule `delete-without-where` (its page: rules/delete-without-where.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "delete-without-where",
@@ -30,7 +23,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let backup = backup_select(cx.schema(), &table.name);
     out.push(
         Hit::new(
-            Level::VeryHigh,
             format!("DELETE of every row of {table}: data loss, row locks on the whole table"),
             "Back up the rows, then delete in batches by primary key outside the schema migration",
         )

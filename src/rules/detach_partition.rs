@@ -1,13 +1,6 @@
-//! `detach-partition`: DETACH PARTITION removes the partition's rows from every query on the parent.
+//! Rule `detach-partition` (its page: rules/detach-partition.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "detach-partition",
@@ -29,7 +22,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         };
         if !concurrently {
             out.push(Hit::new(
-                Level::High,
                 format!("detaching {partition} from {table} removes its rows from every query on {table}; without CONCURRENTLY it takes ACCESS EXCLUSIVE on the parent"),
                 if cx.pg() >= 14 { "Make sure no code still needs those rows through the parent; use DETACH ... CONCURRENTLY outside a transaction" } else { "Make sure no code still needs those rows through the parent" },
             ));
@@ -44,17 +36,15 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             .filter(|d| *d != partition.name);
         if let Some(d) = default {
             out.push(Hit::new(
-                Level::High,
                 format!("DETACH PARTITION ... CONCURRENTLY fails: {table} has the DEFAULT partition {d}"),
                 "Detach without CONCURRENTLY (ACCESS EXCLUSIVE on the parent, with a short lock_timeout), or remove the DEFAULT partition first",
             ));
             continue;
         }
         out.push(Hit::new(
-            Level::Medium,
             format!("detaching {partition} from {table} concurrently removes its rows from every query on {table}; it takes SHARE UPDATE EXCLUSIVE on the parent (reads and writes continue), and an interrupted run leaves the partition pending until ALTER TABLE {table} DETACH PARTITION {partition} FINALIZE"),
             "Make sure no code still needs those rows through the parent; run it outside a transaction, and FINALIZE if it is interrupted",
-        ));
+        ).level(Level::Medium));
     }
 }
 

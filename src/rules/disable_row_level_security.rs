@@ -1,4 +1,4 @@
-//! `disable-row-level-security` (security group): disabling row level security or dropping a policy on an existing table exposes rows.
+//! Rule `disable-row-level-security` (its page: rules/disable-row-level-security.md).
 
 use super::*;
 use crate::model::Level;
@@ -23,7 +23,6 @@ fn disable_rls(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     _ => continue,
                 };
                 out.push(Hit::new(
-                    Level::High,
                     format!("{what} on {table}: its policies stop filtering rows"),
                     "Keep row level security on; change the policies instead",
                 ));
@@ -32,7 +31,6 @@ fn disable_rls(cx: &StmtCtx, out: &mut Vec<Hit>) {
         Op::Drop { kind: ObjKind::Policy, names, .. } => {
             for t in names.iter().filter(|t| !cx.is_new(&t.name)) {
                 out.push(Hit::new(
-                    Level::High,
                     format!("dropping a policy on {t}: rows it protected may become visible or writable"),
                     "Create the replacement policy in the same transaction before dropping the old one",
                 ));

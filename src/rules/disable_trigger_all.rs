@@ -1,6 +1,5 @@
-//! `disable-trigger-all`: DISABLE TRIGGER ALL on an existing table stops enforcing its foreign keys; rows written meanwhile are never rechecked.
+//! Rule `disable-trigger-all` (its page: rules/disable-trigger-all.md).
 
-#[allow(unused_imports)]
 use super::*;
 use crate::model::Level;
 
@@ -33,7 +32,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     }
     let which = if known.is_empty() { "its foreign keys".to_string() } else { known.join(" and ") };
     out.push(Hit::new(
-        Level::High,
         format!(
             "disabling all triggers on {table} stops enforcing {which} (and every user trigger): rows written until ENABLE TRIGGER ALL are never rechecked, so orphans stay; it also needs a superuser (otherwise it fails with \"permission denied: ... is a system trigger\")"
         ),

@@ -1,13 +1,6 @@
-//! `drop-cascade`: DROP ... CASCADE silently drops every dependent object (views, constraints, defaults).
+//! Rule `drop-cascade` (its page: rules/drop-cascade.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-cascade",
@@ -47,7 +40,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 )
             };
             out.push(Hit::new(
-                Level::High,
                 format!(
                     "DROP {} ... CASCADE also drops every object that depends on it, without listing them{known}",
                     kind.sql()
@@ -57,7 +49,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
         Op::Truncate { cascade: true, tables } if tables.iter().any(|t| !cx.is_new(&t.name)) => {
             out.push(Hit::new(
-                Level::High,
                 "TRUNCATE ... CASCADE also empties every table with a foreign key to it".to_string(),
                 "Truncate the referencing tables explicitly, after backing them up",
             ));
@@ -69,7 +60,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                         if !(*if_exists && cx.schema().gone_column(&table.name, column).is_some()) =>
                     {
                         out.push(Hit::new(
-                            Level::High,
                             format!("DROP COLUMN {column} CASCADE also drops views and constraints that use it"),
                             "Drop the dependent objects explicitly first",
                         ))
@@ -79,7 +69,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                         let key = dropped_key(cx.schema(), &table.name, name);
                         let (known, _) = dependent_fks(cx.schema(), &table.name, key.and_then(|(_, k)| k), true);
                         out.push(Hit::new(
-                            Level::High,
                             format!("DROP CONSTRAINT {name} CASCADE also drops foreign keys that depend on it{known}"),
                             "Drop the dependent constraints explicitly first",
                         ))

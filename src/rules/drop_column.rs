@@ -1,13 +1,6 @@
-//! `drop-column`: dropping a column deletes its data and breaks code that still uses it.
+//! Rule `drop-column` (its page: rules/drop-column.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-column",
@@ -36,7 +29,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             let unknown = if *if_exists && !known { ", if it exists," } else { "" };
             out.push(
                 Hit::new(
-                    Level::VeryHigh,
                     format!("dropping column {table}.{column}{unknown} deletes its data and breaks code that still reads or writes it"),
                     "Deploy code that no longer uses the column first, back it up, then drop it in a contract migration",
                 )

@@ -1,13 +1,6 @@
-//! `drop-database`: DROP DATABASE in a migration deletes a whole database.
+//! Rule `drop-database` (its page: rules/drop-database.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-database",
@@ -24,7 +17,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     };
     out.push(Hit::new(
-        Level::VeryHigh,
         format!("dropping database {} deletes every schema, table and row in it, beyond what any migration can undo", quote_ident(name)),
         "Remove DROP DATABASE from the migration; drop an unused database by hand, after a backup, outside the migration run",
     ));

@@ -1,13 +1,6 @@
-//! `drop-foreign-key`: dropping a foreign key removes an integrity check and briefly locks both tables.
+//! Rule `drop-foreign-key` (its page: rules/drop-foreign-key.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-foreign-key",
@@ -33,7 +26,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if is_fk {
             let target = known.and_then(|k| k.references()).unwrap_or("the referenced table");
             out.push(Hit::new(
-                Level::Low,
                 format!("dropping foreign key {name} on {table}: rows of {table} may now point at missing rows of {target}; ACCESS EXCLUSIVE on both tables (brief)"),
                 "Make sure the application no longer relies on the constraint; set a short lock_timeout",
             ));

@@ -1,13 +1,6 @@
-//! `drop-index`: dropping an index takes ACCESS EXCLUSIVE on its table (without CONCURRENTLY) and can slow queries that used it.
+//! Rule `drop-index` (its page: rules/drop-index.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-index",
@@ -37,7 +30,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if let Some(name) = rebuilt {
         if let Some(idx) = cx.schema().indexes.get(name).filter(|i| i.unique && !cx.is_new(&i.table)) {
             out.push(Hit::new(
-                Level::Medium,
                 format!("rebuilding unique index {name} on {}: between the drop and the end of the new build nothing rejects duplicates, and INSERT ... ON CONFLICT on its columns fails", idx.table),
                 "Build the new index under another name CONCURRENTLY, then drop the old one and rename the new one",
             ));
@@ -59,13 +51,12 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let same_schema = n.schema.as_deref().is_none_or(|s| s == "public");
         if let (Some(i), Some(k), true) = (idx, cx.schema().constraint_of_index(&n.name), same_schema) {
             out.push(Hit::new(
-                Level::High,
                 format!(
                     "DROP INDEX {n} fails: the index backs constraint {} on {}, and PostgreSQL refuses to drop it, with or without CASCADE or CONCURRENTLY (\"cannot drop index {n} because constraint {} on table {} requires it\")",
                     k.name, i.table, k.name, i.table
                 ),
                 format!("Drop the constraint instead: ALTER TABLE {} DROP CONSTRAINT {} (it drops its index)", i.table, k.name),
-            ));
+            ).level(Level::High));
             continue;
         }
         let mut table = idx.map(|i| i.table.clone()).unwrap_or_else(|| "its table".into());
@@ -83,14 +74,12 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let unknown = if *if_exists && idx.is_none() { ", if it exists," } else { "" };
         if *concurrently {
             out.push(Hit::new(
-                Level::Medium,
                 format!("dropping index {n}{unknown} concurrently: queries that relied on it get slower"),
                 "Check the index is unused (pg_stat_user_indexes.idx_scan) before dropping it",
             ));
         } else {
             out.push(
                 Hit::new(
-                    Level::Medium,
                     format!("dropping index {n}{unknown} without CONCURRENTLY takes ACCESS EXCLUSIVE on {table}, blocking reads and writes while it waits"),
                     "Use DROP INDEX CONCURRENTLY outside a transaction, with a short lock_timeout",
                 )

@@ -1,13 +1,6 @@
-//! `drop-not-null`: DROP NOT NULL on an existing column lets NULLs reach code that assumes a value.
+//! Rule `drop-not-null` (its page: rules/drop-not-null.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-not-null",
@@ -26,7 +19,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     for cmd in cmds {
         if let AlterCmd::DropNotNull { column } = cmd {
             out.push(Hit::new(
-                Level::Low,
                 format!("dropping NOT NULL on {table}.{} lets NULLs in, which running code and readers that assume a value may not handle", quote_ident(column)),
                 "Deploy code that writes and reads NULL in the column safely first, then drop NOT NULL in a later migration",
             ));

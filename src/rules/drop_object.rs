@@ -1,13 +1,6 @@
-//! `drop-object`: dropping a view, function, type, domain or sequence breaks code that still uses it.
+//! Rule `drop-object` (its page: rules/drop-object.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-object",
@@ -44,17 +37,15 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if let Some(at) = recreated_at(cx, *kind, &n.name, args.get(i).and_then(Option::as_deref)) {
             if !cx.tx.in_tx {
                 out.push(Hit::new(
-                    Level::Medium,
                     format!("{what} {n} is dropped and created again {at} statement{} later, outside a transaction: calls between the two fail with \"does not exist\"", if at == 1 { "" } else { "s" }),
                     "Use CREATE OR REPLACE, or run the drop and the create in one transaction",
-                ));
+                ).level(Level::Medium));
             }
             continue;
         }
         let known = cx.schema().views.contains_key(&n.name) || cx.schema().enums.contains(&n.name);
         let unknown = if *if_exists && !known { ", if it exists," } else { "" };
         out.push(Hit::new(
-            Level::High,
             format!(
                 "dropping {what} {n}{unknown} breaks running code that still uses it{}",
                 if *kind == ObjKind::Sequence { " and loses its current value" } else { "" }

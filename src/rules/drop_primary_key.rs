@@ -1,6 +1,5 @@
-//! `drop-primary-key`: dropping a primary key breaks ON CONFLICT on it, the replica identity of a published table, and fails while foreign keys depend on it.
+//! Rule `drop-primary-key` (its page: rules/drop-primary-key.md).
 
-#[allow(unused_imports)]
 use super::*;
 use crate::model::Level;
 
@@ -32,7 +31,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         };
         let (deps, _) = dependent_fks(cx.schema(), &table.name, known, *cascade);
         out.push(Hit::new(
-            Level::High,
             format!(
                 "dropping primary key {name} on {table}: its unique index goes, {on_conflict}, and if {table} is published for logical replication its UPDATEs and DELETEs fail (no replica identity){deps}"
             ),

@@ -1,13 +1,6 @@
-//! `drop-schema`: dropping a schema deletes every object and row in it.
+//! Rule `drop-schema` (its page: rules/drop-schema.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-schema",
@@ -25,7 +18,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     };
     for n in names.iter().filter(|n| !cx.is_new(&n.name)) {
         out.push(Hit::new(
-            Level::VeryHigh,
             format!(
                 "dropping schema {n}{} deletes its objects and their data",
                 if *cascade { " with CASCADE" } else { "" }

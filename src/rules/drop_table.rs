@@ -1,13 +1,6 @@
-//! `drop-table`: dropping a table deletes its data and breaks code that still uses it.
+//! Rule `drop-table` (its page: rules/drop-table.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "drop-table",
@@ -39,7 +32,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let unknown = if *if_exists && cx.schema().table(&n.name).is_none() { ", if it exists," } else { "" };
         out.push(
             Hit::new(
-                Level::VeryHigh,
                 format!(
                     "dropping table {n}{unknown} deletes all its rows and breaks code that still reads or writes it"
                 ),

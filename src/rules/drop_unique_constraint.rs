@@ -1,6 +1,5 @@
-//! `drop-unique-constraint`: dropping a UNIQUE constraint drops its index: duplicates are accepted again and ON CONFLICT on it fails.
+//! Rule `drop-unique-constraint` (its page: rules/drop-unique-constraint.md).
 
-#[allow(unused_imports)]
 use super::*;
 use crate::model::Level;
 
@@ -28,13 +27,12 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let cols = known.map(|k| format!(" ({})", k.columns.join(", "))).unwrap_or_default();
         let (deps, fails) = dependent_fks(cx.schema(), &table.name, known, *cascade);
         out.push(Hit::new(
-            // A statement that will fail is high (RISK-MODEL principle 3).
-            if fails { Level::High } else { Level::Medium },
             format!(
                 "dropping unique constraint {name} on {table} drops its index: duplicates{cols} are accepted again, INSERT ... ON CONFLICT on it fails and queries that used the index get slower; ACCESS EXCLUSIVE on {table} (brief){deps}"
             ),
             "Make sure no code relies on the uniqueness (ON CONFLICT, lookups); set a short lock_timeout",
-        ));
+        ).level(// A statement that will fail is high (RISK-MODEL principle 3).
+            if fails { Level::High } else { Level::Medium }));
     }
 }
 

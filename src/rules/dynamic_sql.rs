@@ -1,13 +1,6 @@
-//! `dynamic-sql`: EXECUTE of a string built at run time cannot be analysed.
+//! Rule `dynamic-sql` (its page: rules/dynamic-sql.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "dynamic-sql",
@@ -25,7 +18,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     };
     if let Some(e) = error {
         out.push(Hit::new(
-            Level::Medium,
             format!("could not analyze the DO block: {e}"),
             "Review the block by hand, or move its statements to plain SQL",
         ));
@@ -33,7 +25,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     for d in dynamic {
         out.push(
             Hit::new(
-                Level::Medium,
                 "EXECUTE of SQL built at run time cannot be analysed: what it runs is unknown until it runs",
                 "Review the generated statements by hand, or write them as plain SQL the linter can read",
             )

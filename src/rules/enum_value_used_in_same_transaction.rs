@@ -1,13 +1,6 @@
-//! `enum-value-used-in-same-transaction`: a value added with ALTER TYPE ... ADD VALUE cannot be used before the transaction commits.
+//! Rule `enum-value-used-in-same-transaction` (its page: rules/enum-value-used-in-same-transaction.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "enum-value-used-in-same-transaction",
@@ -25,7 +18,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         && cx.pg() < 12
     {
         out.push(Hit::new(
-            Level::High,
             format!("ALTER TYPE {type_name} ADD VALUE '{v}' cannot run inside a transaction block before PostgreSQL 12: the migration fails"),
             "Run it outside a transaction, or target PostgreSQL 12+",
         ));
@@ -38,7 +30,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let quoted = format!("'{}'", v.replace('\'', "''"));
         if cx.sql.contains(&quoted) {
             out.push(Hit::new(
-                Level::High,
                 format!("uses the enum value {quoted} of {t} in the transaction that added it: \"unsafe use of new value\", the migration fails"),
                 "Commit after ALTER TYPE ... ADD VALUE and use the value in a later migration",
             ));

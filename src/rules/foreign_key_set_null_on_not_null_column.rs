@@ -1,13 +1,6 @@
-//! `foreign-key-set-null-on-not-null-column`: ON DELETE SET NULL on a NOT NULL column makes every delete of a referenced row fail.
+//! Rule `foreign-key-set-null-on-not-null-column` (its page: rules/foreign-key-set-null-on-not-null-column.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "foreign-key-set-null-on-not-null-column",
@@ -27,7 +20,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         for c in columns {
             if not_null(c) {
                 out.push(Hit::new(
-                    Level::High,
                     format!(
                         "ON DELETE SET NULL on {table}.{c}, which is NOT NULL: deleting a referenced row in {} fails",
                         fk.table

@@ -1,4 +1,4 @@
-//! `grant-to-public` (security group): GRANT ... TO PUBLIC, GRANT ALL, or default privileges granting ALL give more access than needed.
+//! Rule `grant-to-public` (its page: rules/grant-to-public.md).
 
 use super::*;
 use crate::model::Level;
@@ -26,7 +26,6 @@ fn grant(cx: &StmtCtx, out: &mut Vec<Hit>) {
             _ => "grants ALL privileges",
         };
         out.push(Hit::new(
-            Level::Medium,
             format!("{} {what}", cx.summary),
             "Grant only the privileges needed, to a named role (least privilege)",
         ));

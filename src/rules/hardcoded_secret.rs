@@ -1,4 +1,4 @@
-//! `hardcoded-secret` (security group): a literal password in a migration is a secret committed to the repository.
+//! Rule `hardcoded-secret` (its page: rules/hardcoded-secret.md).
 
 use super::*;
 use crate::model::Level;
@@ -27,7 +27,6 @@ fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
     };
     out.push(Hit::new(
-        Level::High,
         format!("{} contains {what} as a literal: the secret is now in the repository and its history", cx.summary),
         "Set the password outside the migration (psql \\password, a secret manager, or a variable substituted at deploy time) and rotate this one",
     ));

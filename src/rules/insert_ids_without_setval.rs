@@ -1,6 +1,5 @@
-//! `insert-ids-without-setval`: copying explicit ids into a SERIAL/IDENTITY column without advancing its sequence makes the next insert fail with a duplicate key.
+//! Rule `insert-ids-without-setval` (its page: rules/insert-ids-without-setval.md).
 
-#[allow(unused_imports)]
 use super::*;
 use crate::model::Level;
 
@@ -59,7 +58,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let (t_name, c_name) = (&table.name, &col.name);
     out.push(
         Hit::new(
-            Level::High,
             format!(
                 "INSERT ... SELECT writes explicit values into {table}.{c_name}, {kind} filled from a sequence, and nothing later in this file advances the sequence (setval, ALTER SEQUENCE ... RESTART): the next INSERT that takes the default gets an id already used and fails with a duplicate key"
             ),

@@ -1,5 +1,5 @@
-//! `invalid-ignore`: an inline ignore that is malformed, names an unknown rule, or lacks
-//! a required reason. Emitted by the driver's suppression stage (src/lint/suppression.rs).
+//! Rule `invalid-ignore` (its page: rules/invalid-ignore.md).
+//! Emitted by the driver's suppression stage (src/lint/suppression.rs).
 
 use super::*;
 
@@ -16,7 +16,6 @@ pub static RULE: Rule = Rule {
 /// A malformed ignore comment (`problem` says what is wrong with it).
 pub fn malformed(problem: &str) -> Hit {
     Hit::new(
-        RULE.level,
         format!("invalid ignore comment: {problem}"),
         "Write it as `-- migrade-ignore: rule-id, other-rule -- reason`",
     )
@@ -25,7 +24,6 @@ pub fn malformed(problem: &str) -> Hit {
 /// An ignore without a reason while `require_ignore_reason` is on: not applied.
 pub fn without_reason() -> Hit {
     Hit::new(
-        RULE.level,
         "ignore comment without a reason (require_ignore_reason is on): it is not applied",
         "Add the reason after a second `--`: `-- migrade-ignore: rule -- why it is safe here`",
     )

@@ -1,13 +1,6 @@
-//! `missing-down-migration`: an up migration graded medium or worse has no down migration, where the project's layout has them.
+//! Rule `missing-down-migration` (its page: rules/missing-down-migration.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "missing-down-migration",
@@ -26,13 +19,11 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         && let Some(down) = cx.empty_down
     {
         out.push(Hit::new(
-            Level::Medium,
             format!("{} has no rollback: its down migration {down} holds only comments", cx.path),
             "Write the down migration that undoes this change (or state in the file why it cannot be undone and ignore this finding)",
         ));
     } else if cx.direction == Direction::Up && cx.has_down == Some(false) {
         out.push(Hit::new(
-            Level::Medium,
             format!("{} has no down migration: there is no tested rollback for a risky change", cx.path),
             "Add the matching down migration (the source documents' rule: NN_name_up.sql with NN_name_down.sql)",
         ));

@@ -1,13 +1,6 @@
-//! `missing-lock-timeout`: a statement that blocks reads or writes on an existing table runs with no lock_timeout set.
+//! Rule `missing-lock-timeout` (its page: rules/missing-lock-timeout.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "missing-lock-timeout",
@@ -32,7 +25,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         s.effects.all_locks().find(|(_, m)| *m >= LockMode::Share).unwrap_or(("the table", LockMode::AccessExclusive));
     out.push(
         Hit::new(
-            Level::Low,
             format!("{} waits for {m} on {t} with no lock_timeout set: while it waits, every query on {t} queues behind it", s.summary),
             "Start the file with SET lock_timeout = '5s' (and a statement_timeout); use SET LOCAL inside a transaction, since a plain SET persists on a pooled connection",
         )

@@ -1,13 +1,6 @@
-//! `mixed-expand-contract`: a file that both adds (expand) and drops or renames (contract) existing objects cannot be deployed in two stages.
+//! Rule `mixed-expand-contract` (its page: rules/mixed-expand-contract.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "mixed-expand-contract",
@@ -28,7 +21,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
     if let (Some(e), Some(c)) = (expand, contract) {
         out.push(
             Hit::new(
-                Level::Medium,
                 format!("this file mixes expand (statement {}) and contract (statement {}) changes: the contract part cannot wait for the code deploy", e.index + 1, c.index + 1),
                 "Split it: stage 1 (add) before the code deploy, stage 2 (drop, rename) after it",
             )

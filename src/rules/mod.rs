@@ -1,100 +1,24 @@
-//! The rule catalogue. One rule = one file here + one line in [`ALL`] +
-//! `rules/<id>.md` + fixture lines that expect it. Rules read facts and the
+//! The rule catalogue. One rule = one file here (its `RULE` and check) + its line in
+//! the `rules!` list below + `rules/<id>.md` + fixture lines that expect it. Rules read facts and the
 //! statement in migrade's terms; they cannot fail; they only emit hits.
 
 use crate::facts::FactCtx;
 use crate::ir::*;
-use crate::model::{Direction, Effects, Level, LockMode, PlanStep};
+use crate::model::{Direction, Effects, LockMode};
+// What rule files use most, for their `use super::*;`.
+pub(crate) use crate::facts::{TypeChange, type_change};
+pub(crate) use crate::model::{Level, PlanStep};
+pub(crate) use crate::plan;
 pub use crate::plan::{backup_select, pk_of};
 use crate::schema::Schema;
 use std::collections::HashMap;
 
-mod add_check_constraint_without_not_valid;
-mod add_column_domain_with_check;
-mod add_column_generated_stored;
-mod add_column_not_null_without_default;
-mod add_column_volatile_default;
-mod add_column_with_check;
-mod add_column_with_unique;
-mod add_exclusion_constraint;
-mod add_foreign_key_without_not_valid;
-mod add_primary_key;
-mod add_unique_constraint;
-mod alter_domain_add_constraint;
-mod attach_partition;
-mod change_column_type;
-mod cluster;
-mod concurrently_in_transaction;
-mod create_index;
-mod create_index_concurrently_if_not_exists;
-mod create_index_non_concurrently;
-mod data_transformation;
-mod delete_without_where;
-mod detach_partition;
-mod disable_row_level_security;
-mod disable_trigger_all;
-mod drop_cascade;
-mod drop_column;
-mod drop_database;
-mod drop_foreign_key;
-mod drop_index;
-mod drop_not_null;
-mod drop_object;
-mod drop_primary_key;
-mod drop_schema;
-mod drop_table;
-mod drop_unique_constraint;
-mod dynamic_sql;
-mod enum_value_used_in_same_transaction;
-mod foreign_key_set_null_on_not_null_column;
-mod grant_to_public;
-mod hardcoded_secret;
-pub mod ignores;
-mod insert_ids_without_setval;
-pub mod invalid_ignore;
-mod missing_down_migration;
-mod missing_lock_timeout;
-mod mixed_expand_contract;
-mod multiple_alter_table;
-mod prefer_bigint_primary_key;
-mod prefer_identity;
-mod prefer_jsonb;
-mod prefer_text_over_char;
-mod prefer_timestamptz;
-mod refresh_materialized_view;
-mod reindex;
-mod rename_column;
-mod rename_enum_value;
-mod rename_schema;
-mod rename_table;
-mod scan_while_holding_access_exclusive;
-pub(crate) mod schema_and_data_change_in_transaction;
-mod security_definer_without_search_path;
-mod set_logged_unlogged;
-mod set_not_null;
-mod set_tablespace;
-mod sslmode_disable;
-mod stage_name_mismatch;
-mod statements_after_access_exclusive_lock;
-mod table_rebuild;
-mod transaction_nesting;
-mod truncate_table;
-pub mod unparsable_statement;
-mod unsafe_dynamic_sql;
-mod unsupported_by_target_version;
-mod untrusted_language;
-pub mod unused_ignore;
-mod update_without_where;
-mod vacuum_full;
-mod vacuum_in_transaction;
-mod verify_apply_failed;
-mod verify_disagrees;
-mod verify_down_incomplete;
-
-/// What a rule reports; the driver adds the location.
+/// What a rule reports; the driver adds the location and the level (the rule's own,
+/// unless the hit says otherwise with [`Hit::level`]).
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub level: Level,
+    /// Set only by a rule whose level varies with what it found.
+    pub level: Option<Level>,
     pub message: String,
     pub help: String,
     pub plan: Vec<PlanStep>,
@@ -105,8 +29,13 @@ pub struct Hit {
 }
 
 impl Hit {
-    pub fn new(level: Level, message: impl Into<String>, help: impl Into<String>) -> Self {
-        Hit { level, message: message.into(), help: help.into(), plan: Vec::new(), statement: None, span: None }
+    pub fn new(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Hit { level: None, message: message.into(), help: help.into(), plan: Vec::new(), statement: None, span: None }
+    }
+    /// This hit's level, when it differs from the rule's default.
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = Some(level);
+        self
     }
     pub fn plan(mut self, plan: Vec<PlanStep>) -> Self {
         self.plan = plan;
@@ -282,91 +211,103 @@ macro_rules! rule_doc {
         include_str!(concat!("../../rules/", $id, ".md"))
     };
 }
-pub(crate) use rule_doc;
+/// Declares every rule module and [`ALL`] from one list: a rule is registered by one
+/// line here, and the compiler checks that the module exists and has a `RULE`
+/// (tests/architecture.rs checks that no rule file is missing from the list).
+macro_rules! rules {
+    ($($module:ident),* $(,)?) => {
+        $(pub(crate) mod $module;)*
+        /// Every rule, in the order `migrade rules` lists them (at one position, findings
+        /// of the same level are reported in this order too).
+        pub static ALL: &[&Rule] = &[$(&$module::RULE),*];
+    };
+}
 
-/// Every rule, in the order `migrade rules` lists them.
-pub static ALL: &[&Rule] = &[
-    &drop_table::RULE,
-    &drop_column::RULE,
-    &drop_schema::RULE,
-    &drop_database::RULE,
-    &truncate_table::RULE,
-    &update_without_where::RULE,
-    &delete_without_where::RULE,
-    &data_transformation::RULE,
-    &insert_ids_without_setval::RULE,
-    &schema_and_data_change_in_transaction::RULE,
-    &add_column_not_null_without_default::RULE,
-    &add_column_volatile_default::RULE,
-    &add_column_generated_stored::RULE,
-    &add_column_domain_with_check::RULE,
-    &add_column_with_check::RULE,
-    &add_column_with_unique::RULE,
-    &change_column_type::RULE,
-    &set_not_null::RULE,
-    &drop_not_null::RULE,
-    &add_check_constraint_without_not_valid::RULE,
-    &add_foreign_key_without_not_valid::RULE,
-    &add_unique_constraint::RULE,
-    &add_primary_key::RULE,
-    &add_exclusion_constraint::RULE,
-    &foreign_key_set_null_on_not_null_column::RULE,
-    &drop_foreign_key::RULE,
-    &drop_primary_key::RULE,
-    &drop_unique_constraint::RULE,
-    &alter_domain_add_constraint::RULE,
-    &create_index_non_concurrently::RULE,
-    &create_index::RULE,
-    &create_index_concurrently_if_not_exists::RULE,
-    &drop_index::RULE,
-    &reindex::RULE,
-    &concurrently_in_transaction::RULE,
-    &vacuum_in_transaction::RULE,
-    &transaction_nesting::RULE,
-    &vacuum_full::RULE,
-    &cluster::RULE,
-    &set_tablespace::RULE,
-    &set_logged_unlogged::RULE,
-    &refresh_materialized_view::RULE,
-    &attach_partition::RULE,
-    &detach_partition::RULE,
-    &disable_trigger_all::RULE,
-    &rename_column::RULE,
-    &rename_table::RULE,
-    &table_rebuild::RULE,
-    &rename_schema::RULE,
-    &rename_enum_value::RULE,
-    &drop_object::RULE,
-    &drop_cascade::RULE,
-    &enum_value_used_in_same_transaction::RULE,
-    &unsupported_by_target_version::RULE,
-    &scan_while_holding_access_exclusive::RULE,
-    &missing_lock_timeout::RULE,
-    &statements_after_access_exclusive_lock::RULE,
-    &multiple_alter_table::RULE,
-    &prefer_bigint_primary_key::RULE,
-    &prefer_identity::RULE,
-    &prefer_timestamptz::RULE,
-    &prefer_text_over_char::RULE,
-    &prefer_jsonb::RULE,
-    &mixed_expand_contract::RULE,
-    &stage_name_mismatch::RULE,
-    &missing_down_migration::RULE,
-    &unparsable_statement::RULE,
-    &verify_apply_failed::RULE,
-    &verify_disagrees::RULE,
-    &verify_down_incomplete::RULE,
-    &unused_ignore::RULE,
-    &invalid_ignore::RULE,
-    &dynamic_sql::RULE,
-    &hardcoded_secret::RULE,
-    &security_definer_without_search_path::RULE,
-    &disable_row_level_security::RULE,
-    &grant_to_public::RULE,
-    &untrusted_language::RULE,
-    &sslmode_disable::RULE,
-    &unsafe_dynamic_sql::RULE,
-];
+rules! {
+    drop_table,
+    drop_column,
+    drop_schema,
+    drop_database,
+    truncate_table,
+    update_without_where,
+    delete_without_where,
+    data_transformation,
+    insert_ids_without_setval,
+    schema_and_data_change_in_transaction,
+    add_column_not_null_without_default,
+    add_column_volatile_default,
+    add_column_generated_stored,
+    add_column_domain_with_check,
+    add_column_with_check,
+    add_column_with_unique,
+    change_column_type,
+    set_not_null,
+    drop_not_null,
+    add_check_constraint_without_not_valid,
+    add_foreign_key_without_not_valid,
+    add_unique_constraint,
+    add_primary_key,
+    add_exclusion_constraint,
+    foreign_key_set_null_on_not_null_column,
+    drop_foreign_key,
+    drop_primary_key,
+    drop_unique_constraint,
+    alter_domain_add_constraint,
+    create_index_non_concurrently,
+    create_index,
+    create_index_concurrently_if_not_exists,
+    drop_index,
+    reindex,
+    concurrently_in_transaction,
+    vacuum_in_transaction,
+    transaction_nesting,
+    vacuum_full,
+    cluster,
+    set_tablespace,
+    set_logged_unlogged,
+    refresh_materialized_view,
+    attach_partition,
+    detach_partition,
+    disable_trigger_all,
+    rename_column,
+    rename_table,
+    table_rebuild,
+    rename_schema,
+    rename_enum_value,
+    drop_object,
+    drop_cascade,
+    enum_value_used_in_same_transaction,
+    unsupported_by_target_version,
+    scan_while_holding_access_exclusive,
+    missing_lock_timeout,
+    statements_after_access_exclusive_lock,
+    multiple_alter_table,
+    prefer_bigint_primary_key,
+    prefer_identity,
+    prefer_timestamptz,
+    prefer_text_over_char,
+    prefer_jsonb,
+    mixed_expand_contract,
+    stage_name_mismatch,
+    missing_down_migration,
+    unparsable_statement,
+    verify_apply_failed,
+    verify_disagrees,
+    verify_down_incomplete,
+    unused_ignore,
+    invalid_ignore,
+    dynamic_sql,
+    hardcoded_secret,
+    security_definer_without_search_path,
+    disable_row_level_security,
+    grant_to_public,
+    untrusted_language,
+    sslmode_disable,
+    unsafe_dynamic_sql,
+}
+
+/// Not a rule: the parser of inline ignore comments (src/lint/suppression.rs applies them).
+pub mod ignores;
 
 pub fn find(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id == id)

@@ -1,13 +1,6 @@
-//! `multiple-alter-table`: two ALTER TABLE statements in one transaction each scan or rewrite the same existing table: combine them.
+//! Rule `multiple-alter-table` (its page: rules/multiple-alter-table.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "multiple-alter-table",
@@ -70,7 +63,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         reported.insert(key);
         out.push(
             Hit::new(
-                Level::Low,
                 format!("table {table} is scanned or rewritten again by statement {} in the transaction that already did so in statement {}, while ACCESS EXCLUSIVE blocks its reads and writes", s.index + 1, at + 1),
                 "Combine the actions into one ALTER TABLE statement, separated by commas, so PostgreSQL checks and rewrites the table in a single pass",
             )

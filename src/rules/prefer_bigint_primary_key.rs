@@ -1,13 +1,6 @@
-//! `prefer-bigint-primary-key`: an integer or smallint primary key runs out of values; widening it later rewrites the table.
+//! Rule `prefer-bigint-primary-key` (its page: rules/prefer-bigint-primary-key.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "prefer-bigint-primary-key",
@@ -38,7 +31,6 @@ fn generated(c: &ColumnSpec) -> bool {
 
 fn hit(table: &QName, column: &str, t: &TypeRef, max: &str) -> Hit {
     Hit::new(
-        Level::Low,
         format!(
             "primary key {table}.{} is {}: its values run out at {max}, and widening it to bigint later rewrites the table and every index and foreign key that uses it",
             quote_ident(column),

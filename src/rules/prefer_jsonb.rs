@@ -1,13 +1,6 @@
-//! `prefer-jsonb`: a json column has no equality operator and is re-parsed on every read.
+//! Rule `prefer-jsonb` (its page: rules/prefer-jsonb.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "prefer-jsonb",
@@ -23,7 +16,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     for (table, column, t) in declared_types(cx.op) {
         if is_builtin(t, &["json"]) {
             out.push(Hit::new(
-                Level::Low,
                 format!("column {table}.{} is json: it has no equality operator, so SELECT DISTINCT, GROUP BY and UNION over it fail, and it cannot be indexed with GIN", quote_ident(column)),
                 "Use jsonb unless the exact text (key order, duplicate keys, whitespace) must be kept",
             ));

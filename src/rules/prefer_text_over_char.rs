@@ -1,13 +1,6 @@
-//! `prefer-text-over-char`: char(n) pads values with blanks and is no faster than text.
+//! Rule `prefer-text-over-char` (its page: rules/prefer-text-over-char.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "prefer-text-over-char",
@@ -23,7 +16,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     for (table, column, t) in declared_types(cx.op) {
         if is_builtin(t, &["bpchar"]) {
             out.push(Hit::new(
-                Level::Low,
                 format!("column {table}.{} is {}: values are blank-padded to the length and trailing spaces are ignored in comparisons", quote_ident(column), t.display),
                 "Use text or varchar(n), with a CHECK on length(...) if the limit matters",
             ));

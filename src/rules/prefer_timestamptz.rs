@@ -1,13 +1,6 @@
-//! `prefer-timestamptz`: a timestamp without time zone column stores wall-clock times with no offset.
+//! Rule `prefer-timestamptz` (its page: rules/prefer-timestamptz.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "prefer-timestamptz",
@@ -23,7 +16,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     for (table, column, t) in declared_types(cx.op) {
         if is_builtin(t, &["timestamp"]) {
             out.push(Hit::new(
-                Level::Low,
                 format!("column {table}.{} is timestamp without time zone: it stores no offset, so its values mean different instants to sessions in different time zones", quote_ident(column)),
                 "Use timestamptz (timestamp with time zone), which stores an absolute instant and converts on display",
             ));

@@ -1,13 +1,6 @@
-//! `refresh-materialized-view`: REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks reads of the view for the whole refresh.
+//! Rule `refresh-materialized-view` (its page: rules/refresh-materialized-view.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "refresh-materialized-view",
@@ -27,7 +20,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     out.push(Hit::new(
-        Level::High,
         format!("REFRESH MATERIALIZED VIEW {name} holds ACCESS EXCLUSIVE for the whole refresh: every read of the view waits"),
         "Use REFRESH MATERIALIZED VIEW CONCURRENTLY (needs a unique index on the view)",
     ));

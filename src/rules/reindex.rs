@@ -1,13 +1,6 @@
-//! `reindex`: REINDEX without CONCURRENTLY holds ACCESS EXCLUSIVE on the index, blocking reads that plan with it.
+//! Rule `reindex` (its page: rules/reindex.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "reindex",
@@ -28,13 +21,11 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     }
     if *concurrently {
         out.push(Hit::new(
-            Level::Medium,
             format!("REINDEX {} {name} CONCURRENTLY rebuilds while reads and writes continue; a failure leaves an invalid _ccnew index", kind.sql()),
             "Check for leftover invalid indexes (indisvalid = false) after it runs",
-        ));
+        ).level(Level::Medium));
     } else {
         out.push(Hit::new(
-            Level::High,
             format!("REINDEX {} {name} holds ACCESS EXCLUSIVE on the index(es) and SHARE on the table: reads that use them and all writes wait for the rebuild", kind.sql()),
             if cx.pg() >= 12 { "Use REINDEX ... CONCURRENTLY outside a transaction" } else { "Rebuild with CREATE INDEX CONCURRENTLY + DROP INDEX CONCURRENTLY + rename (REINDEX CONCURRENTLY needs PostgreSQL 12)" },
         ));

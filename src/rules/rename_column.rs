@@ -1,13 +1,6 @@
-//! `rename-column`: renaming a column breaks running code that still uses the old name.
+//! Rule `rename-column` (its page: rules/rename-column.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "rename-column",
@@ -52,7 +45,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     };
     out.push(
         Hit::new(
-            Level::High,
             message,
             "Add the new column beside the old one, keep them in sync, switch the code, then drop the old column",
         )

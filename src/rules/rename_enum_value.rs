@@ -1,13 +1,6 @@
-//! `rename-enum-value`: ALTER TYPE ... RENAME VALUE breaks code and data that use the old label.
+//! Rule `rename-enum-value` (its page: rules/rename-enum-value.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "rename-enum-value",
@@ -27,7 +20,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     out.push(Hit::new(
-        Level::High,
         format!("renaming value '{old}' of enum {type_name} to '{new}' breaks running code that still writes or compares '{old}'"),
         "Add the new value, migrate code and rows to it, and stop using the old one (PostgreSQL cannot drop an enum value)",
     ));

@@ -1,13 +1,6 @@
-//! `rename-schema`: renaming a schema breaks every query that names it.
+//! Rule `rename-schema` (its page: rules/rename-schema.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "rename-schema",
@@ -27,7 +20,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     out.push(Hit::new(
-        Level::High,
         format!("renaming schema {object} to {new_name} breaks every query and search_path that names {object}"),
         "Create the new schema, move objects and keep compatibility views, or rename only after every client uses the new name",
     ));

@@ -1,13 +1,6 @@
-//! `rename-table`: renaming a table breaks running code that still uses the old name.
+//! Rule `rename-table` (its page: rules/rename-table.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "rename-table",
@@ -33,7 +26,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     }
     out.push(
         Hit::new(
-            Level::High,
             format!(
                 "renaming {} {object} to {new_name} breaks every running query that still uses {object}",
                 kind.sql().to_lowercase()

@@ -1,13 +1,6 @@
-//! `scan-while-holding-access-exclusive`: a scan or data change on a table already locked ACCESS EXCLUSIVE earlier in the same transaction keeps that lock for its whole duration.
+//! Rule `scan-while-holding-access-exclusive` (its page: rules/scan-while-holding-access-exclusive.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "scan-while-holding-access-exclusive",
@@ -37,7 +30,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         );
     if heavy && !cx.effects.rewrite && cx.tx.access_exclusive.iter().any(|x| x == t) && !cx.is_new(t) {
         out.push(Hit::new(
-            Level::High,
             format!("{} reads all of {t} while the ACCESS EXCLUSIVE lock taken earlier in this transaction is still held: reads and writes wait for it", cx.summary),
             "Commit the brief DDL first; run the scan (VALIDATE, backfill, index build) in its own transaction",
         ));

@@ -1,13 +1,6 @@
-//! `schema-and-data-change-in-transaction`: a schema change and a data change on existing tables in the same transaction hold DDL locks for the whole data change.
+//! Rule `schema-and-data-change-in-transaction` (its page: rules/schema-and-data-change-in-transaction.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "schema-and-data-change-in-transaction",
@@ -89,7 +82,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let plural = |v: &[usize]| if v.len() == 1 { "statement" } else { "statements" };
     out.push(
         Hit::new(
-            Level::High,
             format!(
                 "this transaction changes the schema of existing tables ({} {}) and their data ({} {}; statements numbered from 1): locks taken by any of them are held until all finish",
                 plural(&ddl),

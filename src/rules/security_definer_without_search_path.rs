@@ -1,4 +1,4 @@
-//! `security-definer-without-search-path` (security group): a SECURITY DEFINER function without a pinned search_path can be hijacked by objects in a writable schema.
+//! Rule `security-definer-without-search-path` (its page: rules/security-definer-without-search-path.md).
 
 use super::*;
 use crate::model::Level;
@@ -16,7 +16,6 @@ pub static RULE: Rule = Rule {
 fn security_definer(cx: &StmtCtx, out: &mut Vec<Hit>) {
     if let Op::CreateFunction { name, security_definer: true, sets_search_path: false, .. } = cx.op {
         out.push(Hit::new(
-            Level::High,
             format!("SECURITY DEFINER function {name} runs with its owner's rights but resolves names through the caller's search_path"),
             "Pin it: add SET search_path = pg_catalog, pg_temp (and schema-qualify the objects it uses)",
         ));

@@ -1,13 +1,6 @@
-//! `set-logged-unlogged`: SET LOGGED / SET UNLOGGED rewrites the table under ACCESS EXCLUSIVE.
+//! Rule `set-logged-unlogged` (its page: rules/set-logged-unlogged.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "set-logged-unlogged",
@@ -31,7 +24,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             _ => continue,
         };
         out.push(Hit::new(
-            Level::High,
             format!(
                 "{what} on {table} rewrites the table under ACCESS EXCLUSIVE{}",
                 if what == "SET UNLOGGED" {

@@ -1,13 +1,6 @@
-//! `set-not-null`: SET NOT NULL scans the whole table under ACCESS EXCLUSIVE unless a validated CHECK (col IS NOT NULL) exists.
+//! Rule `set-not-null` (its page: rules/set-not-null.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "set-not-null",
@@ -33,17 +26,15 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
         if cx.pg() >= 12 && t.is_some_and(|t| t.has_valid_not_null_check(column)) {
             out.push(Hit::new(
-                Level::Low,
                 format!("SET NOT NULL on {table}.{column} uses the validated CHECK (IS NOT NULL) and skips the scan; it still takes a brief ACCESS EXCLUSIVE lock"),
                 "Drop the helper CHECK constraint afterwards; run with a short lock_timeout",
-            ));
+            ).level(Level::Low));
             continue;
         }
         let pk = pk_of(cx.schema(), &table.name);
         let fill = cx.facts.fills.get(&(table.name.clone(), column.clone()));
         out.push(
             Hit::new(
-                Level::High,
                 format!("SET NOT NULL on {table}.{column} scans every row while ACCESS EXCLUSIVE blocks reads and writes"),
                 if cx.pg() >= 12 {
                     "Add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it in its own transaction, then SET NOT NULL (no scan on PostgreSQL 12+)"

@@ -1,13 +1,6 @@
-//! `set-tablespace`: SET TABLESPACE copies the whole table under ACCESS EXCLUSIVE.
+//! Rule `set-tablespace` (its page: rules/set-tablespace.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "set-tablespace",
@@ -29,7 +22,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     for cmd in cmds {
         if let AlterCmd::SetTablespace(ts) = cmd {
             out.push(Hit::new(
-                Level::High,
                 format!(
                     "moving {} {table} to tablespace {ts} copies every block under ACCESS EXCLUSIVE",
                     kind.sql().to_lowercase()

@@ -1,4 +1,4 @@
-//! `sslmode-disable` (security group): a connection with sslmode=disable sends data and passwords in clear text.
+//! Rule `sslmode-disable` (its page: rules/sslmode-disable.md).
 
 use super::*;
 use crate::model::Level;
@@ -19,7 +19,6 @@ fn sslmode(cx: &StmtCtx, out: &mut Vec<Hit>) {
             && cx.sql.to_ascii_lowercase().replace(' ', "").contains("sslmode=disable"));
     if hit {
         out.push(Hit::new(
-            Level::Medium,
             format!("{} sets sslmode=disable: traffic and credentials travel unencrypted", cx.summary),
             "Use sslmode=verify-full (or at least require) in production",
         ));

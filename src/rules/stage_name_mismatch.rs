@@ -1,13 +1,6 @@
-//! `stage-name-mismatch`: the file's name says stage 1 (add_, create_) but it drops or renames, or says stage 2 (drop_, remove_) but it adds.
+//! Rule `stage-name-mismatch` (its page: rules/stage-name-mismatch.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "stage-name-mismatch",
@@ -34,7 +27,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         || name.starts_with("remove-");
     if stage1 && let Some(s) = cx.statements.iter().find(|s| super::mixed_expand_contract::is_contract(s, cx)) {
         out.push(Hit::new(
-            Level::Medium,
             format!("the name '{}' says stage 1 (schema add), but statement {} drops or renames an existing object", cx.name, s.index + 1),
             "Move the drop or rename to a separate stage-2 migration (drop_*/remove_*) that runs after the code deploy",
         ).at(s.index));
@@ -42,7 +34,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
     if stage2 && let Some(s) = cx.statements.iter().find(|s| super::mixed_expand_contract::is_expand(s)) {
         out.push(
             Hit::new(
-                Level::Medium,
                 format!(
                     "the name '{}' says stage 2 (field remove), but statement {} adds to the schema",
                     cx.name,

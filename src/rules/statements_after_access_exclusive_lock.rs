@@ -1,13 +1,6 @@
-//! `statements-after-access-exclusive-lock`: more statements run after an ACCESS EXCLUSIVE lock in the same transaction, holding the lock longer.
+//! Rule `statements-after-access-exclusive-lock` (its page: rules/statements-after-access-exclusive-lock.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "statements-after-access-exclusive-lock",
@@ -34,7 +27,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
         };
         out.push(
             Hit::new(
-                Level::Low,
                 format!("the ACCESS EXCLUSIVE lock on {t} taken by {taker}{more} is still held while this file runs: transaction = \"all-pending\" applies every pending file in one transaction"),
                 "Put the file that takes ACCESS EXCLUSIVE last among the pending files, or deploy it on its own",
             )
@@ -54,7 +46,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
             reported.insert(s.tx_id);
             out.push(
                 Hit::new(
-                    Level::Low,
                     format!("the ACCESS EXCLUSIVE lock on {t} taken by statement {} is held while statement {} and the rest of the transaction run", s.index + 1, next.index + 1),
                     "Put the statement that takes ACCESS EXCLUSIVE last in its transaction, or in a transaction of its own",
                 )

@@ -1,9 +1,6 @@
-//! `table-rebuild`: a table renamed away, recreated under its old name and refilled by a copy is rebuilt under locks, or loses the rows written during the copy.
+//! Rule `table-rebuild` (its page: rules/table-rebuild.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
 
 pub static RULE: Rule = Rule {
     id: "table-rebuild",
@@ -27,7 +24,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let drop =
             if r.dropped { format!(", and DROP TABLE {old} fails while they depend on it") } else { String::new() };
         Hit::new(
-            Level::High,
             format!(
                 "this file rebuilds table {t} (RENAME TO {old}, CREATE TABLE {t}, INSERT ... SELECT FROM {old}): the old name keeps working, but the rename's ACCESS EXCLUSIVE lock on the old table is held through the copy of every row, so every read and write of {t} waits for the whole copy; {bound}{drop}"
             ),
@@ -40,12 +36,11 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             format!("are not copied and stay behind in {old}")
         };
         Hit::new(
-            Level::VeryHigh,
             format!(
                 "this file rebuilds table {t} (RENAME TO {old}, CREATE TABLE {t}, INSERT ... SELECT FROM {old}) outside one transaction: queries on {t} fail between the rename and the CREATE, the copy holds no lock that stops writes to {old}, so rows written to it during and after the copy {lost}; {bound}"
             ),
             "Run the rename, the create, the copy and the drop in one transaction (it then blocks the table for the copy), or rebuild online: create the new table beside the old one, copy in batches while triggers or the code write both, switch the code, then drop the old table in a later migration",
-        )
+        ).level(Level::VeryHigh)
     };
     out.push(hit);
 }

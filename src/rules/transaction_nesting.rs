@@ -1,13 +1,6 @@
-//! `transaction-nesting`: BEGIN inside an open transaction, or COMMIT/ROLLBACK inside the tool's, ends the transaction early.
+//! Rule `transaction-nesting` (its page: rules/transaction-nesting.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "transaction-nesting",
@@ -46,7 +39,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
             TxKind::Begin => match explicit {
                 Some((b, _)) => out.push(
                     Hit::new(
-                        Level::Medium,
                         format!("{} inside the transaction opened at statement {} does not nest: PostgreSQL only warns, and the next COMMIT ends the outer transaction, so the statements after it run outside any transaction", s.summary, b + 1),
                         "Remove the inner BEGIN and its COMMIT (use SAVEPOINT for a nested scope that can be rolled back alone)",
                     )
@@ -61,7 +53,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
                     // The file's BEGIN ... COMMIT inside the tool's transaction.
                     Some((b, true)) if !rollback && after => out.push(
                         Hit::new(
-                            Level::Medium,
                             format!("BEGIN runs inside the transaction the migration tool wraps the file in, and the COMMIT at statement {} ends the tool's transaction early: the statements after it are not part of it, so a failure there leaves the migration half applied", s.index + 1),
                             "Remove BEGIN and COMMIT and let the tool's transaction cover the whole file, or split the file into one migration per transaction",
                         )
@@ -69,7 +60,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
                     ),
                     Some((_, true)) | None if rollback && tool_open => out.push(
                         Hit::new(
-                            Level::Medium,
                             format!("{} undoes the transaction the migration tool wraps the file in, yet the tool records the migration as applied{}", s.summary, if after { ", and the statements after it run outside that transaction" } else { "" }),
                             "Remove the ROLLBACK; to abort the migration, raise an error (RAISE EXCEPTION in a DO block) so that the tool rolls back and reports the failure",
                         )
@@ -77,7 +67,6 @@ fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
                     ),
                     None if tool_open && after => out.push(
                         Hit::new(
-                            Level::Medium,
                             format!("{} ends the transaction the migration tool wraps the file in: the statements after it are not part of it, so a failure there leaves the migration half applied", s.summary),
                             "Remove the COMMIT and let the tool commit, or split the file into one migration per transaction",
                         )

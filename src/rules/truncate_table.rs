@@ -1,13 +1,6 @@
-//! `truncate-table`: TRUNCATE deletes every row of a table under an ACCESS EXCLUSIVE lock.
+//! Rule `truncate-table` (its page: rules/truncate-table.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "truncate-table",
@@ -25,7 +18,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     };
     for t in tables.iter().filter(|t| !cx.is_new(&t.name)) {
         out.push(Hit::new(
-            Level::VeryHigh,
             format!(
                 "TRUNCATE {t}{} deletes every row under an ACCESS EXCLUSIVE lock",
                 if *cascade { " CASCADE also empties every table that references it" } else { "" }

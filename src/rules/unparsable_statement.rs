@@ -1,13 +1,7 @@
-//! `unparsable-statement`: a statement migrade cannot read is never assumed safe.
+//! Rule `unparsable-statement` (its page: rules/unparsable-statement.md).
+//! Emitted by the driver (src/lint/mod.rs) for a statement that does not split or parse.
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "unparsable-statement",
@@ -73,5 +67,5 @@ pub fn hit(sql: &str, reason: &str, line_col: impl Fn(usize) -> (usize, usize)) 
     } else {
         "Fix the syntax (does it run on the target PostgreSQL?) or review the statement by hand"
     };
-    Hit::new(level, message, help)
+    Hit::new(message, help).level(level)
 }

@@ -1,4 +1,4 @@
-//! `unsafe-dynamic-sql` (security group): EXECUTE of a string built by concatenation without quote_ident/quote_literal/format('%I'/'%L') is injectable.
+//! Rule `unsafe-dynamic-sql` (its page: rules/unsafe-dynamic-sql.md).
 
 use super::*;
 use crate::model::Level;
@@ -22,7 +22,6 @@ fn unsafe_dynamic_sql(cx: &StmtCtx, out: &mut Vec<Hit>) {
     for d in dynamic.iter().filter(|d| d.unsafe_concat) {
         out.push(
             Hit::new(
-                Level::Medium,
                 format!("the {what} builds an EXECUTE string by concatenation without quote_ident/quote_literal/format('%I'/'%L'): a value or name can inject SQL"),
                 "Build the statement with format('... %I ... %L ...', ident, value) or EXECUTE ... USING for values",
             )

@@ -1,13 +1,6 @@
-//! `unsupported-by-target-version`: the statement uses syntax the target PostgreSQL version does not have: it fails.
+//! Rule `unsupported-by-target-version` (its page: rules/unsupported-by-target-version.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "unsupported-by-target-version",
@@ -24,7 +17,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let mut need = |min: u32, what: &str| {
         if pg < min {
             out.push(Hit::new(
-                Level::High,
                 format!("{what} needs PostgreSQL {min}+, the target is {pg}: the statement fails"),
                 "Rewrite it for the target version, or raise --pg-version if production already runs a newer one",
             ));

@@ -1,4 +1,4 @@
-//! `untrusted-language` (security group): an untrusted procedural language lets functions run arbitrary code on the server.
+//! Rule `untrusted-language` (its page: rules/untrusted-language.md).
 
 use super::*;
 use crate::model::Level;
@@ -27,7 +27,6 @@ fn untrusted_language(cx: &StmtCtx, out: &mut Vec<Hit>) {
     };
     if let Some(l) = lang {
         out.push(Hit::new(
-            Level::Medium,
             format!(
                 "{} uses the untrusted language {l}: its functions run arbitrary code as the database server's OS user",
                 cx.summary

@@ -1,5 +1,5 @@
-//! `unused-ignore`: an inline ignore that matches no finding. Emitted by the driver's
-//! suppression stage (src/lint/suppression.rs).
+//! Rule `unused-ignore` (its page: rules/unused-ignore.md).
+//! Emitted by the driver's suppression stage (src/lint/suppression.rs).
 
 use super::*;
 
@@ -16,7 +16,6 @@ pub static RULE: Rule = Rule {
 /// The finding for an ignore of `rules` that matched nothing.
 pub fn hit(rules: &[String]) -> Hit {
     Hit::new(
-        RULE.level,
         format!("this ignore of {} matches no finding", rules.join(", ")),
         "Remove the ignore comment, or move it just above the statement it is for",
     )

@@ -1,13 +1,6 @@
-//! `update-without-where`: an UPDATE without WHERE rewrites every row of an existing table in one transaction.
+//! Rule `update-without-where` (its page: rules/update-without-where.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "update-without-where",
@@ -35,27 +28,24 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if let Some((value, added_at, column)) = constant_for_new_column(cx, &table.name, set_values) {
             out.push(
                 Hit::new(
-                    Level::High,
                     format!("UPDATE of every row of {table} sets {}, added by statement {} of this file, to the constant {value}: one transaction with row locks on the whole table, where adding the column with {value} as its default and then setting the file's default is catalog-only", column.name, added_at + 1),
                     format!("Add the column with DEFAULT {value}, then ALTER COLUMN {} SET DEFAULT to the file's default (or DROP DEFAULT): no rewrite, no backfill", column.name),
-                )
+                ).level(Level::High)
                 .plan(plan::add_column_with_value(table, column, value, added_at)),
             );
             return;
         }
         out.push(
             Hit::new(
-                Level::High,
                 format!("UPDATE of every row of {table} fills {}, added earlier in this file: a backfill (no existing value is overwritten), but one transaction with row locks on the whole table, table bloat, a long-running migration", cols.join(", ")),
                 "Batch the backfill by primary key in a separate data migration after the schema deploy, one transaction per batch",
-            )
+            ).level(Level::High)
             .plan(plan::large_update_for(table, &pk, set_sql.as_deref(), None, backup.as_deref(), cx.pg())),
         );
         return;
     }
     out.push(
         Hit::new(
-            Level::VeryHigh,
             format!("UPDATE of every row of {table} in one transaction: row locks on the whole table, table bloat, a long-running migration"),
             "Batch the update by primary key outside the schema migration, one transaction per batch, and back up the rows first",
         )

@@ -1,13 +1,6 @@
-//! `vacuum-full`: VACUUM FULL rewrites the table under ACCESS EXCLUSIVE.
+//! Rule `vacuum-full` (its page: rules/vacuum-full.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "vacuum-full",
@@ -32,7 +25,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         tables.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
     };
     out.push(Hit::new(
-        Level::High,
         format!("VACUUM FULL rewrites {names} under ACCESS EXCLUSIVE: reads and writes wait for the whole rewrite"),
         "Use plain VACUUM, or pg_repack / pg_squeeze to compact a table online",
     ));

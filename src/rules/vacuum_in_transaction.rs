@@ -1,13 +1,6 @@
-//! `vacuum-in-transaction`: VACUUM (and other statements that refuse a transaction block) inside a transaction fails.
+//! Rule `vacuum-in-transaction` (its page: rules/vacuum-in-transaction.md).
 
-#[allow(unused_imports)]
 use super::*;
-#[allow(unused_imports)]
-use crate::facts::{TypeChange, type_change};
-#[allow(unused_imports)]
-use crate::model::{Level, PlanStep, Stage};
-#[allow(unused_imports)]
-use crate::plan;
 
 pub static RULE: Rule = Rule {
     id: "vacuum-in-transaction",
@@ -27,7 +20,6 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         return;
     }
     out.push(Hit::new(
-        Level::High,
         format!("{tag} cannot run inside a transaction block: the migration fails"),
         "Run it outside the migration's transaction, or drop it from the migration",
     ));

@@ -1,5 +1,5 @@
-//! `verify-apply-failed`: PostgreSQL refused a statement of the migration. Emitted by
-//! `migrade verify` (src/verify) only, never by `lint`.
+//! Rule `verify-apply-failed` (its page: rules/verify-apply-failed.md).
+//! Emitted by `migrade verify` (src/verify) only, never by `lint`.
 
 use super::*;
 

@@ -1,5 +1,5 @@
-//! `verify-disagrees`: PostgreSQL took another lock, or rewrote another table, than
-//! migrade's static facts said. Emitted by `migrade verify` (src/verify) only.
+//! Rule `verify-disagrees` (its page: rules/verify-disagrees.md).
+//! Emitted by `migrade verify` (src/verify) only, never by `lint`.
 
 use super::*;
 

@@ -1,5 +1,5 @@
-//! `verify-down-incomplete`: the down migration does not restore the schema its up
-//! changed. Emitted by `migrade verify` (src/verify) only.
+//! Rule `verify-down-incomplete` (its page: rules/verify-down-incomplete.md).
+//! Emitted by `migrade verify` (src/verify) only, never by `lint`.
 
 use super::*;
 
