@@ -96,7 +96,7 @@ pub struct Loaded {
     pub fail_on: Option<Level>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
-    pub layout: Option<String>,
+    pub layout: Option<crate::discover::Layout>,
     pub max_file_size: Option<u64>,
 }
 
@@ -189,7 +189,7 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
         settings.require_ignore_reason = b;
     }
     if let Some(l) = &cfg.layout {
-        if crate::discover::Layout::parse(l.get_ref()).is_none() {
+        let Some(layout) = crate::discover::Layout::parse(l.get_ref()) else {
             return Err(Box::new(err(
                 path,
                 &text,
@@ -197,8 +197,8 @@ pub fn load(path: &Path, settings: &mut Settings) -> Result<Loaded, Box<ConfigEr
                 Some(l.span()),
                 Some(format!("Use one of: {}", crate::discover::Layout::names())),
             )));
-        }
-        loaded.layout = Some(l.get_ref().clone());
+        };
+        loaded.layout = Some(layout);
     }
     if let Some(t) = &cfg.transaction {
         use crate::unit::TxWrap;
@@ -301,3 +301,102 @@ pub const DEFAULT_FILE: &str = r#"# migrade configuration (https://github.com/ â
 # drop-index = "off"
 # missing-lock-timeout = "medium"
 "#;
+
+/// What the settings resolver reads besides the paths: the flags every subcommand shares.
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    /// `--pg-version`, already validated by [`parse_pg_version`].
+    pub pg_version: Option<u32>,
+    /// `--config FILE`.
+    pub config: Option<PathBuf>,
+    /// `--no-config`.
+    pub no_config: bool,
+}
+
+/// One set of settings and the paths they apply to: the paths whose nearest
+/// migrade.toml is the same file (or none).
+#[derive(Debug)]
+pub struct Resolved {
+    pub settings: Settings,
+    pub loaded: Loaded,
+    pub paths: Vec<String>,
+}
+
+/// Why the settings could not be resolved (the run stops with exit code 2).
+#[derive(Debug)]
+pub enum ResolveError {
+    /// `--config FILE` names no file.
+    NotFound(PathBuf),
+    /// A configuration file with an unknown key or a bad value.
+    Invalid(Box<ConfigError>),
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolveError::NotFound(p) => write!(f, "config file {} not found; check --config", p.display()),
+            ResolveError::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Where the config search starts for one path argument: its folder (a glob's
+/// fixed folder part; standard input's `--stdin-filename` folder), made absolute
+/// so the search reaches the working directory's parents.
+pub fn search_start(arg: &str, stdin_name: Option<&Path>) -> PathBuf {
+    let p = if arg == "-" {
+        stdin_name.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
+    } else if crate::discover::has_glob_chars(arg) {
+        crate::discover::glob_root(arg)
+    } else {
+        let p = Path::new(arg);
+        if p.is_dir() { p.to_path_buf() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() }
+    };
+    let p = if p.as_os_str().is_empty() { PathBuf::from(".") } else { p };
+    std::path::absolute(&p).unwrap_or(p)
+}
+
+/// The one settings resolver of every subcommand (lint, verify, plan): the config
+/// file(s), validated, then the shared flags. Without `--config`, each path uses the
+/// migrade.toml found upward from it (as ruff does); paths that share one are resolved
+/// together. The subcommand's own flags (`--fail-on`, `--layout`, ...) are applied
+/// over [`Resolved::loaded`] with the `or_flag` helpers of [`Loaded`].
+pub fn resolve(shared: &Shared, paths: &[String], stdin_name: Option<&Path>) -> Result<Vec<Resolved>, ResolveError> {
+    let mut groups: Vec<(Option<PathBuf>, Vec<String>)> = Vec::new();
+    if shared.no_config {
+        groups.push((None, paths.to_vec()));
+    } else if let Some(p) = &shared.config {
+        if !p.is_file() {
+            return Err(ResolveError::NotFound(p.clone()));
+        }
+        groups.push((Some(p.clone()), paths.to_vec()));
+    } else {
+        for arg in paths {
+            let found = find(&search_start(arg, stdin_name));
+            match groups.iter_mut().find(|(c, _)| *c == found) {
+                Some((_, ps)) => ps.push(arg.clone()),
+                None => groups.push((found, vec![arg.clone()])),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (path, paths) in groups {
+        let mut settings = Settings::default();
+        let loaded = match &path {
+            Some(p) => load(p, &mut settings).map_err(ResolveError::Invalid)?,
+            None => Loaded::default(),
+        };
+        if let Some(v) = shared.pg_version {
+            settings.pg_version = v;
+        }
+        out.push(Resolved { settings, loaded, paths });
+    }
+    Ok(out)
+}
+
+impl Loaded {
+    /// `--fail-on` over the file's `fail_on`; `high` when neither says.
+    pub fn fail_on(&self, flag: Option<Level>) -> Level {
+        flag.or(self.fail_on).unwrap_or(Level::High)
+    }
+}

@@ -3,8 +3,8 @@
 
 use clap::builder::TypedValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
-use migrade::config;
-use migrade::discover::{self, DiscoverOptions, Layout};
+use migrade::config::{self, Resolved};
+use migrade::discover::{DiscoverOptions, Layout};
 use migrade::lint::Settings;
 use migrade::model::{Direction, Level};
 use migrade::report::{self, RunReport};
@@ -273,72 +273,17 @@ fn print(s: &str) {
     let _ = out.flush();
 }
 
-/// One set of settings and the paths they apply to: the paths whose nearest
-/// migrade.toml is the same file (or none).
-struct Resolved {
-    settings: Settings,
-    loaded: config::Loaded,
-    paths: Vec<String>,
-}
-
-/// Where the config search starts for one path argument: its folder (a glob's
-/// fixed folder part; standard input's `--stdin-filename` folder), made absolute
-/// so the search reaches the working directory's parents.
-fn search_start(arg: &str, stdin_name: Option<&Path>) -> PathBuf {
-    let p = if arg == "-" {
-        stdin_name.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default()
-    } else if discover::has_glob_chars(arg) {
-        discover::glob_root(arg)
-    } else {
-        let p = Path::new(arg);
-        if p.is_dir() { p.to_path_buf() } else { p.parent().map(Path::to_path_buf).unwrap_or_default() }
-    };
-    let p = if p.as_os_str().is_empty() { PathBuf::from(".") } else { p };
-    std::path::absolute(&p).unwrap_or(p)
-}
-
-/// The one settings resolver of every subcommand: config file(s), then the
-/// flags shared by all (`--pg-version`, already validated by its parser).
-/// Without `--config`, each path uses the migrade.toml found upward from it (as
-/// ruff does); paths that share one are resolved together.
+/// The settings resolver's result for the command line, errors printed.
 fn resolve(common: &Common, paths: &[String], stdin_name: Option<&Path>) -> Result<Vec<Resolved>, ExitCode> {
-    let mut groups: Vec<(Option<PathBuf>, Vec<String>)> = Vec::new();
-    if common.no_config {
-        groups.push((None, paths.to_vec()));
-    } else if let Some(p) = &common.config {
-        if !p.is_file() {
-            eprintln!("error: config file {} not found; check --config", p.display());
-            return Err(ExitCode::from(2));
+    let shared =
+        config::Shared { pg_version: common.pg_version, config: common.config.clone(), no_config: common.no_config };
+    config::resolve(&shared, paths, stdin_name).map_err(|e| {
+        match e {
+            config::ResolveError::Invalid(e) => eprintln!("{:?}", miette::Report::new(*e)),
+            e => eprintln!("error: {e}"),
         }
-        groups.push((Some(p.clone()), paths.to_vec()));
-    } else {
-        for arg in paths {
-            let found = config::find(&search_start(arg, stdin_name));
-            match groups.iter_mut().find(|(c, _)| *c == found) {
-                Some((_, ps)) => ps.push(arg.clone()),
-                None => groups.push((found, vec![arg.clone()])),
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for (path, paths) in groups {
-        let mut settings = Settings::default();
-        let loaded = match &path {
-            Some(p) => match config::load(p, &mut settings) {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("{:?}", miette::Report::new(*e));
-                    return Err(ExitCode::from(2));
-                }
-            },
-            None => config::Loaded::default(),
-        };
-        if let Some(v) = common.pg_version {
-            settings.pg_version = v;
-        }
-        out.push(Resolved { settings, loaded, paths });
-    }
-    Ok(out)
+        ExitCode::from(2)
+    })
 }
 
 /// One run: the options, settings and `--fail-on` of a group of paths that share a config.
@@ -383,6 +328,13 @@ fn run_jobs(jobs: &[Job], fail_on_down: bool) -> Result<(RunReport, bool), ExitC
     Ok((result, failed))
 }
 
+/// Whether a file of the report reaches `--fail-on` (the first config's: one config in
+/// most runs), after verify added its findings.
+fn reaches(result: &RunReport, jobs: &[Job], fail_on_down: bool) -> bool {
+    let fail_on = jobs.first().map_or(Level::High, |j| j.fail_on);
+    result.files.iter().any(|f| f.fail_grade(fail_on_down).is_some_and(|g| g >= fail_on))
+}
+
 /// Prints the report in the chosen format and returns the exit code.
 fn finish(mut result: RunReport, failed: bool, jobs: &[Job], args: &LintArgs) -> ExitCode {
     if let Some(min) = args.min_level {
@@ -397,7 +349,7 @@ fn finish(mut result: RunReport, failed: bool, jobs: &[Job], args: &LintArgs) ->
             eprintln!("error: {}: {}", e.path, e.message);
         }
     }
-    exit_code(&result, failed)
+    exit_code(!result.errors.is_empty(), failed)
 }
 
 /// `migrade verify`: lint, then apply the up files to a throwaway server (src/verify).
@@ -448,9 +400,7 @@ fn verify(mut args: VerifyArgs) -> ExitCode {
     let summary = match target {
         _ if ups == 0 => {
             eprintln!("verify: no up migration file to apply; no PostgreSQL server was started");
-            let fail_on = jobs.first().map_or(Level::High, |j| j.fail_on);
-            let failed =
-                result.files.iter().any(|f| f.fail_grade(args_lint.fail_on_down).is_some_and(|g| g >= fail_on));
+            let failed = reaches(&result, &jobs, args_lint.fail_on_down);
             return finish(result, failed, &jobs, args_lint);
         }
         Target::Throwaway(bins) => migrade::verify::verify(&mut result, bins, args.rows),
@@ -466,9 +416,8 @@ fn verify(mut args: VerifyArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    // The grades now include verify's findings; --fail-on is the first config's.
-    let fail_on = jobs.first().map_or(Level::High, |j| j.fail_on);
-    let failed = result.files.iter().any(|f| f.fail_grade(args_lint.fail_on_down).is_some_and(|g| g >= fail_on));
+    // The grades now include verify's findings.
+    let failed = reaches(&result, &jobs, args_lint.fail_on_down);
     finish(result, failed, &jobs, args_lint)
 }
 
@@ -479,7 +428,7 @@ fn jobs(args: &LintArgs) -> Result<Vec<Job>, ExitCode> {
     // necessarily the working directory's).
     let only = match &args.changed_since {
         Some(r) => {
-            let start = args.paths.first().map(|p| search_start(p, args.stdin_filename.as_deref()));
+            let start = args.paths.first().map(|p| config::search_start(p, args.stdin_filename.as_deref()));
             match migrade::git::changed_since(r, start.as_deref()) {
                 Ok(set) => Some(set),
                 Err(e) => {
@@ -507,12 +456,12 @@ fn jobs(args: &LintArgs) -> Result<Vec<Job>, ExitCode> {
                     max_depth: None,
                     stdin_filename: args.stdin_filename.clone(),
                 },
-                layout: args.layout.or_else(|| loaded.layout.as_deref().and_then(Layout::parse)),
+                layout: args.layout.or(loaded.layout),
                 max_file_size: args.max_file_size.or(loaded.max_file_size).unwrap_or(run::DEFAULT_MAX_FILE_SIZE),
                 only: only.clone(),
                 history_from_siblings: !args.no_history,
             };
-            Job { opts, settings, fail_on: args.fail_on.or(loaded.fail_on).unwrap_or(Level::High) }
+            Job { opts, settings, fail_on: loaded.fail_on(args.fail_on) }
         })
         .collect();
     Ok(jobs)
@@ -571,13 +520,7 @@ fn lint_json_stream(jobs: &[Job], args: &LintArgs) -> ExitCode {
     for e in &errors {
         eprintln!("error: {}: {}", e.path, e.message);
     }
-    if !errors.is_empty() {
-        ExitCode::from(2)
-    } else if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    exit_code(!errors.is_empty(), failed)
 }
 
 fn render(result: &RunReport, format: Format, args: &LintArgs, fail_on: Level) -> String {
@@ -604,8 +547,10 @@ fn render(result: &RunReport, format: Format, args: &LintArgs, fail_on: Level) -
     }
 }
 
-fn exit_code(result: &RunReport, failed: bool) -> ExitCode {
-    if !result.errors.is_empty() {
+/// The exit code of lint and verify: 2 when a path could not be read (or another
+/// operational error), else 1 when a file reached `--fail-on`, else 0.
+fn exit_code(errors: bool, failed: bool) -> ExitCode {
+    if errors {
         ExitCode::from(2)
     } else if failed {
         ExitCode::from(1)

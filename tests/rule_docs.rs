@@ -249,3 +249,48 @@ fn every_rule_page_example_does_what_it_says() {
     eprintln!("checked {checked} examples on {} rule pages", ALL.len());
     assert!(failures.is_empty(), "{} example(s) fail:\n  {}", failures.len(), failures.join("\n  "));
 }
+
+/// The README's rule table, as generated from [`ALL`]: one row per rule, in catalogue
+/// order, with its default level, summary and groups.
+fn readme_rule_rows() -> Vec<String> {
+    ALL.iter()
+        .map(|r| {
+            let tags = r.tags.iter().map(|t| format!(" ({t})")).collect::<String>();
+            format!("| [`{id}`](rules/{id}.md) | {} | {}{tags} |", r.level.as_str(), r.summary, id = r.id)
+        })
+        .collect()
+}
+
+/// The README's rule table is the catalogue: never written by hand. After adding or
+/// changing a rule, `MIGRADE_BLESS=1 cargo test --test rule_docs readme` rewrites it.
+#[test]
+fn readme_rule_table_is_generated_from_the_catalogue() {
+    const HEADER: &str = "| rule | default level | what it flags |";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let start = lines.iter().position(|l| *l == HEADER).expect("README has the rule table header") + 2;
+    let end = start + lines[start..].iter().take_while(|l| l.starts_with("| [`")).count();
+    let want = readme_rule_rows();
+    if lines[start..end] == want {
+        return;
+    }
+    if std::env::var_os("MIGRADE_BLESS").is_some() {
+        let mut out: Vec<String> = lines[..start].iter().map(|l| l.to_string()).collect();
+        out.extend(want);
+        out.extend(lines[end..].iter().map(|l| l.to_string()));
+        std::fs::write(&path, out.join("\n") + "\n").unwrap();
+        return;
+    }
+    let diff: Vec<String> = want
+        .iter()
+        .filter(|w| !lines[start..end].contains(&w.as_str()))
+        .map(|w| format!("missing or different: {w}"))
+        .chain(lines[start..end].iter().filter(|l| !want.contains(&l.to_string())).map(|l| format!("stale: {l}")))
+        .collect();
+    panic!(
+        "the README's rule table differs from the catalogue (rules::ALL); run \
+         `MIGRADE_BLESS=1 cargo test --test rule_docs readme` to regenerate it:\n{}",
+        diff.join("\n")
+    );
+}

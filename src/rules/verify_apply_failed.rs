@@ -6,7 +6,7 @@ use super::*;
 pub static RULE: Rule = Rule {
     id: "verify-apply-failed",
     level: Level::VeryHigh,
-    summary: "PostgreSQL refused a statement of the migration (migrade verify)",
+    summary: "PostgreSQL refused a statement of the migration",
     doc: rule_doc!("verify-apply-failed"),
     check: Check::Driver,
     session: false,
