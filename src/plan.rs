@@ -9,7 +9,7 @@
 //! `SET lock_timeout`, so a lock that has to wait fails fast instead of
 //! queueing every other session behind it.
 
-use crate::ir::{ConstraintKind, QName, quote_ident};
+use crate::ir::{ConstraintKind, ObjKind, QName, quote_ident};
 use crate::model::{PlanStep, Stage};
 use crate::schema::Schema;
 
@@ -247,6 +247,16 @@ impl IndexCopy {
     }
 }
 
+/// A foreign key of another table (or of the same one) on a key of the copied column.
+#[derive(Debug, Clone)]
+pub struct ReferencingFk {
+    pub table: String,
+    pub name: String,
+    pub columns: Vec<String>,
+    pub fk: crate::ir::ForeignKeyRef,
+    pub validated: bool,
+}
+
 /// What the plan knows about a column that is copied (type change, rename).
 #[derive(Debug, Clone, Default)]
 pub struct ColumnInfo {
@@ -256,6 +266,8 @@ pub struct ColumnInfo {
     pub col_type: Option<String>,
     /// serial/identity column: its DEFAULT comes from a sequence.
     pub serial: bool,
+    /// An identity column (its sequence cannot change owner).
+    pub identity: bool,
     pub not_null: bool,
     pub indexes: Vec<IndexCopy>,
     /// The column's DEFAULT expression, when the history knows it.
@@ -266,6 +278,9 @@ pub struct ColumnInfo {
     pub other_constraints: Vec<String>,
     /// Tables with a foreign key to this table, when the column is in a key they may reference.
     pub referenced_by: Vec<String>,
+    /// The foreign keys of the history that reference a key the column is in (they
+    /// depend on its index): dropped and re-added in the swap, against the new key.
+    pub referencing_fks: Vec<ReferencingFk>,
     /// Views that read the table.
     pub views: Vec<String>,
     /// Single-column primary key used for batches (`id` when unknown).
@@ -315,6 +330,29 @@ impl ColumnInfo {
         let keyed = indexes.iter().any(|i| i.constraint.is_some());
         let referenced_by =
             if keyed { schema.referencing(table).into_iter().map(str::to_string).collect() } else { Vec::new() };
+        let mut referencing_fks: Vec<ReferencingFk> = Vec::new();
+        let keys = t.map(|t| {
+            t.constraints.iter().filter(|k| {
+                matches!(k.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique)
+                    && k.columns.iter().any(|c| c == column)
+            })
+        });
+        for key in keys.into_iter().flatten() {
+            for (rt, name) in schema.foreign_keys_on(table, key) {
+                let k = schema.table(&rt).and_then(|r| r.constraint(&name));
+                if let Some((k, fk)) = k.and_then(|k| Some((k, k.fk.clone()?)))
+                    && !referencing_fks.iter().any(|f| f.table == rt && f.name == name)
+                {
+                    referencing_fks.push(ReferencingFk {
+                        table: rt.clone(),
+                        name: name.clone(),
+                        columns: k.columns.clone(),
+                        fk,
+                        validated: k.validated,
+                    });
+                }
+            }
+        }
         let mut views: Vec<String> =
             schema.views.iter().filter(|(_, reads)| reads.iter().any(|r| r == table)).map(|(v, _)| v.clone()).collect();
         views.sort();
@@ -322,12 +360,14 @@ impl ColumnInfo {
             known: col.is_some(),
             col_type: col.map(|c| crate::ir::TypeRef::without_serial(&c.type_ref)),
             serial: col.is_some_and(|c| c.from_sequence()),
+            identity: col.is_some_and(|c| c.identity),
             not_null: col.is_some_and(|c| c.not_null),
             default: col.and_then(|c| c.stored_default()),
             indexes,
             foreign_keys,
             other_constraints,
             referenced_by,
+            referencing_fks,
             views,
             pk: pk_of(schema, table),
             pg_version,
@@ -699,17 +739,18 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
         PlanStep::new(Stage::Expand, format!("add {table}.{n} {what}, nullable (NOT NULL comes later)"), add)
             .lock(AE_BRIEF),
     );
-    if info.serial {
+    if info.identity {
         steps.push(PlanStep::new(
             Stage::Expand,
             format!(
-                "{c} takes its values from a sequence (serial or identity): give {n} the same DEFAULT nextval(...) \
-                 now, and before the swap move the sequence with ALTER SEQUENCE ... OWNED BY {}.{n} (DROP COLUMN {c} \
-                 would drop a sequence it owns)",
-                qi(&table.name)
+                "{c} is an identity column: its sequence belongs to it and DROP COLUMN {c} drops it; in the swap, \
+                 make {n} an identity column that starts after the largest value (ALTER TABLE {table} ALTER COLUMN {n} \
+                 ADD GENERATED ... AS IDENTITY (START WITH ...))"
             ),
             "",
         ));
+    } else if info.serial {
+        // The swap gives the copy the column's default and its sequence (below).
     } else if let Some(d) = &info.default {
         steps.push(
             PlanStep::new(Stage::Expand, format!("give {n} the DEFAULT of {c}"), {
@@ -885,13 +926,15 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
             "",
         ));
     }
-    if !info.referenced_by.is_empty() {
+    let unmoved: Vec<&String> =
+        info.referenced_by.iter().filter(|t| !info.referencing_fks.iter().any(|f| &f.table == *t)).collect();
+    if !unmoved.is_empty() {
         steps.push(PlanStep::new(
             Stage::Backfill,
             format!(
                 "{} reference {table}: their foreign keys depend on the key index of {c}; change their columns the same \
                  way and re-point them at {n} before the swap (DROP COLUMN fails while they exist)",
-                info.referenced_by.iter().map(|t| qi(t)).collect::<Vec<_>>().join(", ")
+                unmoved.iter().map(|t| qi(t)).collect::<Vec<_>>().join(", ")
             ),
             "",
         ));
@@ -919,8 +962,15 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
             "",
         ));
     }
-    let mut swap =
-        format!("BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {trg} ON {table};\nALTER TABLE {table} DROP COLUMN {c};\n");
+    let mut swap = format!("BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {trg} ON {table};\n");
+    // Foreign keys on the old key depend on its index: dropped here, re-added on the new key.
+    for f in &info.referencing_fks {
+        swap.push_str(&format!("ALTER TABLE {} DROP CONSTRAINT {};\n", sibling(table, &f.table), qi(&f.name)));
+    }
+    if info.serial && !info.identity {
+        swap.push_str(&move_sequence(table, old, tmp));
+    }
+    swap.push_str(&format!("ALTER TABLE {table} DROP COLUMN {c};\n"));
     if let Copy::Retype { .. } = kind {
         swap.push_str(&format!("ALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"));
     }
@@ -939,6 +989,15 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
     for (name, _) in &info.foreign_keys {
         swap.push_str(&format!("ALTER TABLE {table} RENAME CONSTRAINT {} TO {};\n", qi(&copy_name(name)), qi(name)));
     }
+    for f in &info.referencing_fks {
+        let cols = f.columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
+        swap.push_str(&format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({cols}) {} NOT VALID;\n",
+            sibling(table, &f.table),
+            qi(&f.name),
+            f.fk.clause()
+        ));
+    }
     swap.push_str(&format!("COMMIT;\nDROP FUNCTION {fname}();"));
     let title = match kind {
         Copy::Retype { .. } => format!(
@@ -950,8 +1009,42 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
              (the old column is gone: backup first, needs approval)"
         ),
     };
+    let title = if info.serial && !info.identity {
+        format!("{title}; {n} first gets the DEFAULT of {c} and the sequence it owns")
+    } else {
+        title
+    };
     steps.push(PlanStep::new(Stage::Contract, title, swap).lock(AE_BRIEF).irreversible());
+    for f in info.referencing_fks.iter().filter(|f| f.validated) {
+        let r = sibling(table, &f.table);
+        steps.push(
+            PlanStep::new(
+                Stage::Contract,
+                format!(
+                    "validate {} (re-added on the new key NOT VALID in the swap) in its own transaction: it scans {r}, \
+                     but reads and writes continue",
+                    qi(&f.name)
+                ),
+                format!("ALTER TABLE {r} VALIDATE CONSTRAINT {};", qi(&f.name)),
+            )
+            .lock("SHARE UPDATE EXCLUSIVE, ROW SHARE on the referenced table"),
+        );
+    }
     steps
+}
+
+/// A serial column's default and the sequence it owns, given to its copy (read from the
+/// catalog: the sequence's name is PostgreSQL's choice): DROP COLUMN then drops neither.
+fn move_sequence(table: &QName, old: &str, tmp: &str) -> String {
+    let (t, o, n) = (lit(&table.to_string()), lit(old), lit(tmp));
+    format!(
+        "DO $seq$\nDECLARE\n  seq text := pg_get_serial_sequence({t}, {o});\n  def text := (SELECT pg_get_expr(d.adbin, d.adrelid)\n    \
+         FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum\n    \
+         WHERE d.adrelid = {t}::regclass AND a.attname = {o});\nBEGIN\n  IF def IS NOT NULL THEN\n    \
+         EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', {t}::regclass, {n}, def);\n  END IF;\n  \
+         IF seq IS NOT NULL THEN\n    EXECUTE format('ALTER SEQUENCE %s OWNED BY %s.%I', seq, {t}::regclass, {n});\n  \
+         END IF;\nEND\n$seq$;\n"
+    )
 }
 
 /// A DO block that fails loudly when one of the named indexes is missing or INVALID.
@@ -1694,7 +1787,18 @@ pub fn file_plan(
         let mut tables: Vec<String> = s.effects.table.iter().cloned().collect();
         tables.extend(s.effects.other_locks.iter().map(|(t, _)| t.clone()));
         tables.extend(s.effects.creates.iter().cloned());
-        let floor = if tables.is_empty() {
+        // A DROP of what columns, triggers or defaults use (a sequence, a type, a function,
+        // …) goes after every earlier statement's steps: until those have run (a type
+        // change's swap, …), the old column may still use it.
+        let drops_shared = matches!(
+            ops.get(&s.index),
+            Some(crate::ir::Op::Drop { kind, .. }) if !matches!(
+                kind,
+                ObjKind::Table | ObjKind::ForeignTable | ObjKind::Index | ObjKind::View | ObjKind::MaterializedView
+                    | ObjKind::Trigger | ObjKind::Policy | ObjKind::Column | ObjKind::Constraint
+            )
+        );
+        let floor = if tables.is_empty() || drops_shared {
             latest
         } else {
             tables.iter().filter_map(|t| table_stage.get(t)).copied().max().unwrap_or(Stage::Expand)

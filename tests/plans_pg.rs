@@ -244,6 +244,40 @@ fn cases() -> Vec<Case> {
         // (was: folded to a timestamptz constant in the session's time zone).
         // (timestamp -> timestamptz does not rewrite when the session time zone is UTC.)
         Case::orders("retype_default", "0002_placed_at_timestamptz.sql"),
+        // A serial column's type change (issue 11): the swap hands the column's default
+        // and its sequence to the copy (was: DROP COLUMN dropped the sequence, and the
+        // column lost its default).
+        Case {
+            table: "legacy_events",
+            final_table: "legacy_events",
+            before_row: "ROW(id, payload)",
+            after_row: "ROW(id, payload)",
+            expect: Some((
+                "SELECT 'E|' || pg_get_serial_sequence('legacy_events', 'id')::regclass::text || ' ' || \
+                 pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'legacy_events'::regclass;",
+                "legacy_events_id_seq nextval('legacy_events_id_seq'::regclass)",
+            )),
+            ..Case::orders("retype_serial", "0002_events_bigint.sql")
+        },
+        // A type change of a key another table references (issue 11): the swap drops the
+        // foreign key and re-adds it on the new key, validated after it (was: an
+        // instruction, and DROP COLUMN failed on the dependent foreign key).
+        Case {
+            table: "customers",
+            final_table: "customers",
+            before_row: "ROW(id, name)",
+            after_row: "ROW(id, name)",
+            ..Case::orders("retype_referenced_key", "0002_customers_bigint.sql")
+        },
+        // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
+        // the type change's swap (was: first, while the old column's default used it).
+        Case {
+            table: "legacy_events",
+            final_table: "legacy_events",
+            before_row: "ROW(id, payload)",
+            after_row: "ROW(id, payload)",
+            ..Case::orders("serial_to_identity", "0002_events_identity.sql")
+        },
     ]
 }
 
