@@ -1274,69 +1274,7 @@ fn using_kind(expr: &Node, column: &str) -> Option<UsingKind> {
 
 fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
     match node {
-        NodeEnum::CreateStmt(c) => {
-            let mut columns = Vec::new();
-            let mut constraints = Vec::new();
-            for e in &c.table_elts {
-                match e.node.as_ref() {
-                    Some(NodeEnum::ColumnDef(cd)) => {
-                        let col = column_spec(cd);
-                        for cn in &cd.constraints {
-                            if let Some(NodeEnum::Constraint(k)) = cn.node.as_ref()
-                                && let Some(spec) = constraint_spec(k, Some(&cd.colname))
-                                && spec.kind != ConstraintKind::NotNull
-                            {
-                                constraints.push(spec);
-                            }
-                        }
-                        columns.push(col);
-                    }
-                    Some(NodeEnum::Constraint(k)) => {
-                        if let Some(spec) = constraint_spec(k, None) {
-                            constraints.push(spec);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let partition_of = if c.partbound.is_some() {
-                c.inh_relations.first().and_then(|n| match n.node.as_ref()? {
-                    NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
-                    _ => None,
-                })
-            } else {
-                None
-            };
-            let summary = if partition_of.is_some() { "CREATE TABLE PARTITION OF" } else { "CREATE TABLE" };
-            // `LIKE source` reads the source table's definition (ACCESS SHARE).
-            let likes: Vec<String> = c
-                .table_elts
-                .iter()
-                .filter_map(|e| match e.node.as_ref()? {
-                    NodeEnum::TableLikeClause(l) => l.relation.as_ref().map(|r| r.relname.clone()),
-                    _ => None,
-                })
-                .collect();
-            let mut parsed = plain(
-                Op::CreateTable {
-                    table: opt_rv(&c.relation),
-                    columns,
-                    constraints,
-                    partition_of,
-                    default_partition: c.partbound.as_ref().is_some_and(|b| b.is_default),
-                    partitioned: c.partspec.is_some(),
-                    hash_partition: c
-                        .partspec
-                        .as_ref()
-                        .is_some_and(|p| p.strategy == protobuf::PartitionStrategy::Hash as i32)
-                        || c.partbound.as_ref().is_some_and(|b| b.strategy == "h"),
-                    if_not_exists: c.if_not_exists,
-                },
-                summary,
-            );
-            parsed.reads = likes;
-            parsed
-        }
+        NodeEnum::CreateStmt(c) => create_stmt(c),
         NodeEnum::CreateTableAsStmt(c) => {
             let matview = c.objtype == ObjectType::ObjectMatview as i32;
             let table = c.into.as_ref().map(|i| opt_rv(&i.rel)).unwrap_or_default();
@@ -1345,134 +1283,11 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 if matview { "CREATE MATERIALIZED VIEW" } else { "CREATE TABLE AS" },
             )
         }
-        NodeEnum::AlterTableStmt(a) => {
-            let kind = obj_kind(a.objtype);
-            let mut cmds = Vec::new();
-            let mut names: Vec<&str> = Vec::new();
-            for c in &a.cmds {
-                if let Some(NodeEnum::AlterTableCmd(cmd)) = c.node.as_ref() {
-                    let (ac, name) = alter_cmd(cmd);
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
-                    cmds.push(ac);
-                }
-            }
-            let refuses = cmds
-                .iter()
-                .any(|c| matches!(c, AlterCmd::DetachPartition { concurrently: true, .. }))
-                .then(|| "ALTER TABLE ... DETACH PARTITION CONCURRENTLY".to_string());
-            let summary = format!("ALTER {} {} {}", kind.sql(), opt_rv(&a.relation), names.join(", "));
-            let action_sql = if cmds.len() == a.cmds.len() { alter_action_sql(a) } else { Vec::new() };
-            ParsedStatement {
-                op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds, action_sql },
-                summary,
-                refuses_transaction: refuses,
-                reads: Vec::new(),
-            }
-        }
-        NodeEnum::IndexStmt(i) => {
-            let columns = i
-                .index_params
-                .iter()
-                .filter_map(|p| match p.node.as_ref()? {
-                    NodeEnum::IndexElem(e) if !e.name.is_empty() => Some(e.name.clone()),
-                    NodeEnum::IndexElem(_) => Some("(expression)".to_string()),
-                    _ => None,
-                })
-                .collect();
-            let summary = format!(
-                "CREATE {}INDEX{}",
-                if i.unique { "UNIQUE " } else { "" },
-                if i.concurrent { " CONCURRENTLY" } else { "" }
-            );
-            let auto_name = index_auto_name(i);
-            let reads = index_reads(i);
-            let copies = index_copies(i, if i.idxname.is_empty() { &auto_name } else { &i.idxname }, &reads);
-            ParsedStatement {
-                refuses_transaction: i.concurrent.then(|| "CREATE INDEX CONCURRENTLY".to_string()),
-                reads: Vec::new(),
-                op: Op::CreateIndex {
-                    name: if i.idxname.is_empty() { None } else { Some(i.idxname.clone()) },
-                    auto_name,
-                    reads,
-                    copies,
-                    table: opt_rv(&i.relation),
-                    columns,
-                    unique: i.unique,
-                    concurrently: i.concurrent,
-                    if_not_exists: i.if_not_exists,
-                    include: !i.index_including_params.is_empty(),
-                    nulls_not_distinct: i.nulls_not_distinct,
-                    concurrent_sql: (!i.concurrent)
-                        .then(|| {
-                            let mut c = (**i).clone();
-                            c.concurrent = true;
-                            NodeEnum::IndexStmt(Box::new(c)).deparse(Default::default()).ok()
-                        })
-                        .flatten(),
-                },
-                summary,
-            }
-        }
-        NodeEnum::DropStmt(d) => {
-            let kind = obj_kind(d.remove_type);
-            let names = drop_names(&d.objects, kind);
-            let summary = format!("DROP {}{}", kind.sql(), if d.concurrent { " CONCURRENTLY" } else { "" });
-            ParsedStatement {
-                refuses_transaction: d.concurrent.then(|| "DROP INDEX CONCURRENTLY".to_string()),
-                reads: Vec::new(),
-                op: Op::Drop {
-                    kind,
-                    names,
-                    cascade: behavior_cascade(d.behavior),
-                    if_exists: d.missing_ok,
-                    concurrently: d.concurrent,
-                    args: drop_args(&d.objects),
-                    sub_names: drop_sub_names(&d.objects, kind),
-                },
-                summary,
-            }
-        }
-        NodeEnum::RenameStmt(r) => {
-            let kind = obj_kind(r.rename_type);
-            let object = if r.relation.is_some() {
-                opt_rv(&r.relation)
-            } else {
-                match r.object.as_deref().and_then(|o| o.node.as_ref()) {
-                    Some(NodeEnum::List(l)) => qname_from_list(&l.items),
-                    Some(NodeEnum::String(s)) => QName::new(s.sval.clone()),
-                    Some(NodeEnum::ObjectWithArgs(o)) => qname_from_list(&o.objname),
-                    _ => QName::new(r.subname.clone()),
-                }
-            };
-            let column = match kind {
-                ObjKind::Column | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy => Some(r.subname.clone()),
-                _ => None,
-            };
-            let summary = match kind {
-                ObjKind::Column => format!("ALTER TABLE {object} RENAME COLUMN"),
-                ObjKind::Constraint => format!("ALTER TABLE {object} RENAME CONSTRAINT"),
-                k => format!("ALTER {} RENAME", k.sql()),
-            };
-            plain(Op::Rename { kind, object, column, new_name: r.newname.clone() }, summary)
-        }
-        NodeEnum::AlterObjectSchemaStmt(a) => {
-            let kind = obj_kind(a.object_type);
-            let object = if a.relation.is_some() {
-                opt_rv(&a.relation)
-            } else {
-                match a.object.as_deref().and_then(|o| o.node.as_ref()) {
-                    Some(NodeEnum::List(l)) => qname_from_list(&l.items),
-                    Some(NodeEnum::ObjectWithArgs(o)) => qname_from_list(&o.objname),
-                    _ => QName::default(),
-                }
-            };
-            plain(
-                Op::SetSchema { kind, object, new_schema: a.newschema.clone() },
-                format!("ALTER {} SET SCHEMA", kind.sql()),
-            )
-        }
+        NodeEnum::AlterTableStmt(a) => alter_table_stmt(a),
+        NodeEnum::IndexStmt(i) => index_stmt(i),
+        NodeEnum::DropStmt(d) => drop_stmt(d),
+        NodeEnum::RenameStmt(r) => rename_stmt(r),
+        NodeEnum::AlterObjectSchemaStmt(a) => alter_object_schema_stmt(a),
         NodeEnum::TruncateStmt(t) => {
             let tables = t
                 .relations
@@ -1484,62 +1299,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
                 .collect();
             plain(Op::Truncate { tables, cascade: behavior_cascade(t.behavior) }, "TRUNCATE")
         }
-        NodeEnum::UpdateStmt(u) => {
-            let mut bare = (**u).clone();
-            bare.where_clause = None;
-            let set_sql = NodeEnum::UpdateStmt(Box::new(bare))
-                .deparse(Default::default())
-                .ok()
-                .and_then(|s| s.split_once(" SET ").map(|(_, rest)| rest.to_string()));
-            plain(
-                Op::Update {
-                    table: opt_rv(&u.relation),
-                    has_where: u.where_clause.is_some(),
-                    set_columns: u
-                        .target_list
-                        .iter()
-                        .filter_map(|t| match t.node.as_ref() {
-                            Some(NodeEnum::ResTarget(r)) => Some(r.name.clone()),
-                            _ => None,
-                        })
-                        .collect(),
-                    set_values: u
-                        .target_list
-                        .iter()
-                        .filter_map(|t| match t.node.as_ref() {
-                            Some(NodeEnum::ResTarget(r)) => {
-                                let val =
-                                    r.val.as_deref().filter(|v| !matches!(v.node, Some(NodeEnum::MultiAssignRef(_))));
-                                Some(SetValue {
-                                    column: r.name.clone(),
-                                    sql: val.and_then(deparse_expr),
-                                    constant: val.is_some_and(is_constant),
-                                })
-                            }
-                            _ => None,
-                        })
-                        .collect(),
-                    joins: !u.from_clause.is_empty()
-                        || u.with_clause.is_some()
-                        || u.relation.as_ref().is_some_and(|r| r.alias.is_some()),
-                    backup_query: u
-                        .relation
-                        .as_ref()
-                        .and_then(|rv| dml_backup_query(rv, &u.from_clause, u.where_clause.as_deref(), &u.with_clause)),
-                    set_sql,
-                    where_null_columns: {
-                        let mut v = Vec::new();
-                        if let Some(w) = u.where_clause.as_deref() {
-                            where_null_columns(w, &opt_rv(&u.relation).name, &mut v);
-                        }
-                        from_batch_null_columns(u, &mut v);
-                        v
-                    },
-                    where_sql: u.where_clause.as_deref().and_then(|w| deparse_where(&u.relation, w)),
-                },
-                "UPDATE",
-            )
-        }
+        NodeEnum::UpdateStmt(u) => update_stmt(u),
         NodeEnum::DeleteStmt(d) => plain(
             Op::Delete {
                 table: opt_rv(&d.relation),
@@ -1552,95 +1312,21 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             },
             "DELETE",
         ),
-        NodeEnum::InsertStmt(i) => {
-            let from_query = match i.select_stmt.as_deref().and_then(|s| s.node.as_ref()) {
-                Some(NodeEnum::SelectStmt(s)) => s.values_lists.is_empty(),
-                Some(_) => true,
-                None => false,
-            };
-            let summary = if from_query { "INSERT ... SELECT" } else { "INSERT" };
-            let columns = i
-                .cols
-                .iter()
-                .filter_map(|c| match c.node.as_ref() {
-                    Some(NodeEnum::ResTarget(r)) => Some(r.name.clone()),
-                    _ => None,
-                })
-                .collect();
-            let upsert = i
-                .on_conflict_clause
-                .as_ref()
-                .is_some_and(|c| c.action == protobuf::OnConflictAction::OnconflictUpdate as i32);
-            plain(Op::Insert { table: opt_rv(&i.relation), from_query, columns, upsert }, summary)
-        }
+        NodeEnum::InsertStmt(i) => insert_stmt(i),
         NodeEnum::MergeStmt(m) => plain(Op::Merge { table: opt_rv(&m.relation) }, "MERGE"),
         NodeEnum::CopyStmt(c) => plain(
             Op::Copy { table: c.relation.as_ref().map(rangevar), from: c.is_from },
             if c.is_from { "COPY FROM" } else { "COPY TO" },
         ),
         NodeEnum::SelectStmt(sel) => plain(Op::Select { row_locks: row_locks(sel) }, "SELECT"),
-        NodeEnum::VacuumStmt(v) => {
-            let mut full = false;
-            let mut truncate = true;
-            for d in def_elems(&v.options) {
-                let off =
-                    def_string(d).is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "false" | "off" | "0"));
-                if d.defname == "full" && !off {
-                    full = true;
-                }
-                if d.defname == "truncate" {
-                    truncate = !off;
-                }
-            }
-            let tables = v
-                .rels
-                .iter()
-                .filter_map(|n| match n.node.as_ref()? {
-                    NodeEnum::VacuumRelation(r) => r.relation.as_ref().map(rangevar),
-                    _ => None,
-                })
-                .collect();
-            let summary = if !v.is_vacuumcmd {
-                "ANALYZE"
-            } else if full {
-                "VACUUM FULL"
-            } else {
-                "VACUUM"
-            };
-            ParsedStatement {
-                refuses_transaction: v.is_vacuumcmd.then(|| "VACUUM".to_string()),
-                reads: Vec::new(),
-                op: Op::Vacuum { full, analyze_only: !v.is_vacuumcmd, truncate, tables },
-                summary: summary.into(),
-            }
-        }
+        NodeEnum::VacuumStmt(v) => vacuum_stmt(v),
         NodeEnum::ClusterStmt(c) => ParsedStatement {
             refuses_transaction: c.relation.is_none().then(|| "CLUSTER".to_string()),
             reads: Vec::new(),
             op: Op::Cluster { table: c.relation.as_ref().map(rangevar) },
             summary: "CLUSTER".into(),
         },
-        NodeEnum::ReindexStmt(r) => {
-            let concurrently = def_elems(&r.params).any(|d| d.defname == "concurrently");
-            let kind = match protobuf::ReindexObjectType::try_from(r.kind) {
-                Ok(protobuf::ReindexObjectType::ReindexObjectIndex) => ObjKind::Index,
-                Ok(protobuf::ReindexObjectType::ReindexObjectTable) => ObjKind::Table,
-                Ok(protobuf::ReindexObjectType::ReindexObjectSchema) => ObjKind::Schema,
-                _ => ObjKind::Other,
-            };
-            let name = if r.relation.is_some() { opt_rv(&r.relation) } else { QName::new(r.name.clone()) };
-            let refuses = if concurrently || matches!(kind, ObjKind::Schema | ObjKind::Other) {
-                Some(format!("REINDEX {}{}", kind.sql(), if concurrently { " CONCURRENTLY" } else { "" }))
-            } else {
-                None
-            };
-            ParsedStatement {
-                refuses_transaction: refuses,
-                reads: Vec::new(),
-                op: Op::Reindex { kind, name, concurrently },
-                summary: format!("REINDEX{}", if concurrently { " CONCURRENTLY" } else { "" }),
-            }
-        }
+        NodeEnum::ReindexStmt(r) => reindex_stmt(r),
         NodeEnum::RefreshMatViewStmt(r) => plain(
             Op::RefreshMatView { name: opt_rv(&r.relation), concurrently: r.concurrent },
             format!("REFRESH MATERIALIZED VIEW{}", if r.concurrent { " CONCURRENTLY" } else { "" }),
@@ -1663,45 +1349,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
         NodeEnum::CreateEnumStmt(e) => {
             plain(Op::CreateEnum { type_name: qname_from_list(&e.type_name) }, "CREATE TYPE AS ENUM")
         }
-        NodeEnum::CreateFunctionStmt(f) => {
-            let mut security_definer = false;
-            let mut sets_search_path = false;
-            let mut language = None;
-            for d in def_elems(&f.options) {
-                match d.defname.as_str() {
-                    "security" => {
-                        if let Some(NodeEnum::Boolean(b)) = d.arg.as_deref().and_then(|a| a.node.as_ref()) {
-                            security_definer = b.boolval;
-                        }
-                    }
-                    "language" => language = def_string(d),
-                    "set" => {
-                        if let Some(NodeEnum::VariableSetStmt(v)) = d.arg.as_deref().and_then(|a| a.node.as_ref())
-                            && v.name == "search_path"
-                        {
-                            sets_search_path = true;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let mut parsed = plain(
-                Op::CreateFunction {
-                    name: qname_from_list(&f.funcname),
-                    args: input_params(f).iter().filter_map(|p| p.arg_type.as_ref().map(signature_type)).collect(),
-                    defaults: input_params(f).iter().filter(|p| p.defexpr.is_some()).count(),
-                    procedure: f.is_procedure,
-                    security_definer,
-                    sets_search_path,
-                    dynamic: function_dynamic_sql(f, language.as_deref(), sql, offset),
-                    non_volatile: function_non_volatile(f, language.as_deref(), security_definer),
-                    language: language.clone(),
-                },
-                if f.is_procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" },
-            );
-            parsed.reads = sql_function_body_reads(f, language.as_deref());
-            parsed
-        }
+        NodeEnum::CreateFunctionStmt(f) => create_function_stmt(f, sql, offset),
         NodeEnum::ViewStmt(v) => plain(
             Op::CreateView { name: opt_rv(&v.view), replace: v.replace, materialized: false },
             if v.replace { "CREATE OR REPLACE VIEW" } else { "CREATE VIEW" },
@@ -1711,101 +1359,13 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             if t.replace { "CREATE OR REPLACE TRIGGER" } else { "CREATE TRIGGER" },
         ),
         NodeEnum::CreatePolicyStmt(p) => plain(Op::CreatePolicy { table: opt_rv(&p.table) }, "CREATE POLICY"),
-        NodeEnum::AlterSeqStmt(s) => {
-            // OWNED BY [schema.]table.column, or OWNED BY NONE.
-            let owned_by = def_elems(&s.options).filter(|d| d.defname == "owned_by").find_map(|d| {
-                let parts = match d.arg.as_deref()?.node.as_ref()? {
-                    NodeEnum::List(l) => strings(&l.items),
-                    _ => return None,
-                };
-                let table = &parts[..parts.len().checked_sub(1)?];
-                match table {
-                    [] => None,
-                    [t] => Some(QName::new(t.clone())),
-                    [.., s, t] => Some(QName { schema: Some(s.clone()), name: t.clone() }),
-                }
-            });
-            plain(Op::AlterSequence { name: opt_rv(&s.sequence), owned_by }, "ALTER SEQUENCE")
-        }
+        NodeEnum::AlterSeqStmt(s) => alter_seq_stmt(s),
         NodeEnum::CreateSeqStmt(s) => plain(Op::CreateSequence { name: opt_rv(&s.sequence) }, "CREATE SEQUENCE"),
-        NodeEnum::AlterDomainStmt(d) => {
-            let name = qname_from_list(&d.type_name);
-            if d.subtype == "C" {
-                let not_valid = match d.def.as_deref().and_then(|n| n.node.as_ref()) {
-                    Some(NodeEnum::Constraint(c)) => c.skip_validation,
-                    _ => false,
-                };
-                plain(Op::AlterDomainAddConstraint { name, not_valid }, "ALTER DOMAIN ADD CONSTRAINT")
-            } else if d.subtype == "V" || d.subtype == "O" {
-                plain(
-                    Op::AlterDomainAddConstraint { name, not_valid: false },
-                    if d.subtype == "V" { "ALTER DOMAIN VALIDATE CONSTRAINT" } else { "ALTER DOMAIN SET NOT NULL" },
-                )
-            } else {
-                plain(Op::Other, "ALTER DOMAIN")
-            }
-        }
+        NodeEnum::AlterDomainStmt(d) => alter_domain_stmt(d),
         NodeEnum::DoStmt(d) => crate::parse::do_block(d, sql, offset),
-        NodeEnum::VariableSetStmt(v) => {
-            let value = v
-                .args
-                .iter()
-                .filter_map(|a| match a.node.as_ref()? {
-                    NodeEnum::AConst(c) => match c.val.as_ref()? {
-                        protobuf::a_const::Val::Sval(s) => Some(s.sval.clone()),
-                        protobuf::a_const::Val::Ival(i) => Some(i.ival.to_string()),
-                        protobuf::a_const::Val::Fval(f) => Some(f.fval.clone()),
-                        _ => None,
-                    },
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            plain(
-                Op::Set { name: v.name.to_ascii_lowercase(), value, local: v.is_local },
-                if v.is_local { "SET LOCAL" } else { "SET" },
-            )
-        }
-        NodeEnum::TransactionStmt(t) => {
-            let kind = match TransactionStmtKind::try_from(t.kind) {
-                Ok(TransactionStmtKind::TransStmtBegin) | Ok(TransactionStmtKind::TransStmtStart) => TxKind::Begin,
-                Ok(TransactionStmtKind::TransStmtCommit) => TxKind::Commit,
-                Ok(TransactionStmtKind::TransStmtRollback) => TxKind::Rollback,
-                Ok(TransactionStmtKind::TransStmtSavepoint)
-                | Ok(TransactionStmtKind::TransStmtRelease)
-                | Ok(TransactionStmtKind::TransStmtRollbackTo) => TxKind::Savepoint,
-                _ => TxKind::Other,
-            };
-            let summary = match kind {
-                TxKind::Begin => "BEGIN",
-                TxKind::Commit => "COMMIT",
-                TxKind::Rollback => "ROLLBACK",
-                TxKind::Savepoint => "SAVEPOINT",
-                TxKind::Other => "TRANSACTION",
-            };
-            plain(Op::Transaction(kind), summary)
-        }
-        NodeEnum::LockStmt(l) => {
-            let tables = l
-                .relations
-                .iter()
-                .filter_map(|n| match n.node.as_ref()? {
-                    NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
-                    _ => None,
-                })
-                .collect();
-            let mode = match l.mode {
-                1 => "ACCESS SHARE",
-                2 => "ROW SHARE",
-                3 => "ROW EXCLUSIVE",
-                4 => "SHARE UPDATE EXCLUSIVE",
-                5 => "SHARE",
-                6 => "SHARE ROW EXCLUSIVE",
-                7 => "EXCLUSIVE",
-                _ => "ACCESS EXCLUSIVE",
-            };
-            plain(Op::Lock { tables, mode: mode.into() }, "LOCK TABLE")
-        }
+        NodeEnum::VariableSetStmt(v) => variable_set_stmt(v),
+        NodeEnum::TransactionStmt(t) => transaction_stmt(t),
+        NodeEnum::LockStmt(l) => lock_stmt(l),
         NodeEnum::GrantStmt(g) => {
             let to_public = g.grantees.iter().any(|n| match n.node.as_ref() {
                 Some(NodeEnum::RoleSpec(r)) => r.roletype == protobuf::RoleSpecType::RolespecPublic as i32,
@@ -1890,6 +1450,484 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
             ..plain(Op::Other, summary_from_variant(other))
         },
     }
+}
+
+/// [`convert`] for CreateStmt.
+fn create_stmt(c: &protobuf::CreateStmt) -> ParsedStatement {
+    let mut columns = Vec::new();
+    let mut constraints = Vec::new();
+    for e in &c.table_elts {
+        match e.node.as_ref() {
+            Some(NodeEnum::ColumnDef(cd)) => {
+                let col = column_spec(cd);
+                for cn in &cd.constraints {
+                    if let Some(NodeEnum::Constraint(k)) = cn.node.as_ref()
+                        && let Some(spec) = constraint_spec(k, Some(&cd.colname))
+                        && spec.kind != ConstraintKind::NotNull
+                    {
+                        constraints.push(spec);
+                    }
+                }
+                columns.push(col);
+            }
+            Some(NodeEnum::Constraint(k)) => {
+                if let Some(spec) = constraint_spec(k, None) {
+                    constraints.push(spec);
+                }
+            }
+            _ => {}
+        }
+    }
+    let partition_of = if c.partbound.is_some() {
+        c.inh_relations.first().and_then(|n| match n.node.as_ref()? {
+            NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+            _ => None,
+        })
+    } else {
+        None
+    };
+    let summary = if partition_of.is_some() { "CREATE TABLE PARTITION OF" } else { "CREATE TABLE" };
+    // `LIKE source` reads the source table's definition (ACCESS SHARE).
+    let likes: Vec<String> = c
+        .table_elts
+        .iter()
+        .filter_map(|e| match e.node.as_ref()? {
+            NodeEnum::TableLikeClause(l) => l.relation.as_ref().map(|r| r.relname.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut parsed = plain(
+        Op::CreateTable {
+            table: opt_rv(&c.relation),
+            columns,
+            constraints,
+            partition_of,
+            default_partition: c.partbound.as_ref().is_some_and(|b| b.is_default),
+            partitioned: c.partspec.is_some(),
+            hash_partition: c.partspec.as_ref().is_some_and(|p| p.strategy == protobuf::PartitionStrategy::Hash as i32)
+                || c.partbound.as_ref().is_some_and(|b| b.strategy == "h"),
+            if_not_exists: c.if_not_exists,
+        },
+        summary,
+    );
+    parsed.reads = likes;
+    parsed
+}
+
+/// [`convert`] for AlterTableStmt.
+fn alter_table_stmt(a: &protobuf::AlterTableStmt) -> ParsedStatement {
+    let kind = obj_kind(a.objtype);
+    let mut cmds = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
+    for c in &a.cmds {
+        if let Some(NodeEnum::AlterTableCmd(cmd)) = c.node.as_ref() {
+            let (ac, name) = alter_cmd(cmd);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            cmds.push(ac);
+        }
+    }
+    let refuses = cmds
+        .iter()
+        .any(|c| matches!(c, AlterCmd::DetachPartition { concurrently: true, .. }))
+        .then(|| "ALTER TABLE ... DETACH PARTITION CONCURRENTLY".to_string());
+    let summary = format!("ALTER {} {} {}", kind.sql(), opt_rv(&a.relation), names.join(", "));
+    let action_sql = if cmds.len() == a.cmds.len() { alter_action_sql(a) } else { Vec::new() };
+    ParsedStatement {
+        op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds, action_sql },
+        summary,
+        refuses_transaction: refuses,
+        reads: Vec::new(),
+    }
+}
+
+/// [`convert`] for IndexStmt.
+fn index_stmt(i: &protobuf::IndexStmt) -> ParsedStatement {
+    let columns = i
+        .index_params
+        .iter()
+        .filter_map(|p| match p.node.as_ref()? {
+            NodeEnum::IndexElem(e) if !e.name.is_empty() => Some(e.name.clone()),
+            NodeEnum::IndexElem(_) => Some("(expression)".to_string()),
+            _ => None,
+        })
+        .collect();
+    let summary = format!(
+        "CREATE {}INDEX{}",
+        if i.unique { "UNIQUE " } else { "" },
+        if i.concurrent { " CONCURRENTLY" } else { "" }
+    );
+    let auto_name = index_auto_name(i);
+    let reads = index_reads(i);
+    let copies = index_copies(i, if i.idxname.is_empty() { &auto_name } else { &i.idxname }, &reads);
+    ParsedStatement {
+        refuses_transaction: i.concurrent.then(|| "CREATE INDEX CONCURRENTLY".to_string()),
+        reads: Vec::new(),
+        op: Op::CreateIndex {
+            name: if i.idxname.is_empty() { None } else { Some(i.idxname.clone()) },
+            auto_name,
+            reads,
+            copies,
+            table: opt_rv(&i.relation),
+            columns,
+            unique: i.unique,
+            concurrently: i.concurrent,
+            if_not_exists: i.if_not_exists,
+            include: !i.index_including_params.is_empty(),
+            nulls_not_distinct: i.nulls_not_distinct,
+            concurrent_sql: (!i.concurrent)
+                .then(|| {
+                    let mut c = i.clone();
+                    c.concurrent = true;
+                    NodeEnum::IndexStmt(Box::new(c)).deparse(Default::default()).ok()
+                })
+                .flatten(),
+        },
+        summary,
+    }
+}
+
+/// [`convert`] for DropStmt.
+fn drop_stmt(d: &protobuf::DropStmt) -> ParsedStatement {
+    let kind = obj_kind(d.remove_type);
+    let names = drop_names(&d.objects, kind);
+    let summary = format!("DROP {}{}", kind.sql(), if d.concurrent { " CONCURRENTLY" } else { "" });
+    ParsedStatement {
+        refuses_transaction: d.concurrent.then(|| "DROP INDEX CONCURRENTLY".to_string()),
+        reads: Vec::new(),
+        op: Op::Drop {
+            kind,
+            names,
+            cascade: behavior_cascade(d.behavior),
+            if_exists: d.missing_ok,
+            concurrently: d.concurrent,
+            args: drop_args(&d.objects),
+            sub_names: drop_sub_names(&d.objects, kind),
+        },
+        summary,
+    }
+}
+
+/// [`convert`] for RenameStmt.
+fn rename_stmt(r: &protobuf::RenameStmt) -> ParsedStatement {
+    let kind = obj_kind(r.rename_type);
+    let object = if r.relation.is_some() {
+        opt_rv(&r.relation)
+    } else {
+        match r.object.as_deref().and_then(|o| o.node.as_ref()) {
+            Some(NodeEnum::List(l)) => qname_from_list(&l.items),
+            Some(NodeEnum::String(s)) => QName::new(s.sval.clone()),
+            Some(NodeEnum::ObjectWithArgs(o)) => qname_from_list(&o.objname),
+            _ => QName::new(r.subname.clone()),
+        }
+    };
+    let column = match kind {
+        ObjKind::Column | ObjKind::Constraint | ObjKind::Trigger | ObjKind::Policy => Some(r.subname.clone()),
+        _ => None,
+    };
+    let summary = match kind {
+        ObjKind::Column => format!("ALTER TABLE {object} RENAME COLUMN"),
+        ObjKind::Constraint => format!("ALTER TABLE {object} RENAME CONSTRAINT"),
+        k => format!("ALTER {} RENAME", k.sql()),
+    };
+    plain(Op::Rename { kind, object, column, new_name: r.newname.clone() }, summary)
+}
+
+/// [`convert`] for AlterObjectSchemaStmt.
+fn alter_object_schema_stmt(a: &protobuf::AlterObjectSchemaStmt) -> ParsedStatement {
+    let kind = obj_kind(a.object_type);
+    let object = if a.relation.is_some() {
+        opt_rv(&a.relation)
+    } else {
+        match a.object.as_deref().and_then(|o| o.node.as_ref()) {
+            Some(NodeEnum::List(l)) => qname_from_list(&l.items),
+            Some(NodeEnum::ObjectWithArgs(o)) => qname_from_list(&o.objname),
+            _ => QName::default(),
+        }
+    };
+    plain(Op::SetSchema { kind, object, new_schema: a.newschema.clone() }, format!("ALTER {} SET SCHEMA", kind.sql()))
+}
+
+/// [`convert`] for UpdateStmt.
+fn update_stmt(u: &protobuf::UpdateStmt) -> ParsedStatement {
+    let mut bare = u.clone();
+    bare.where_clause = None;
+    let set_sql = NodeEnum::UpdateStmt(Box::new(bare))
+        .deparse(Default::default())
+        .ok()
+        .and_then(|s| s.split_once(" SET ").map(|(_, rest)| rest.to_string()));
+    plain(
+        Op::Update {
+            table: opt_rv(&u.relation),
+            has_where: u.where_clause.is_some(),
+            set_columns: u
+                .target_list
+                .iter()
+                .filter_map(|t| match t.node.as_ref() {
+                    Some(NodeEnum::ResTarget(r)) => Some(r.name.clone()),
+                    _ => None,
+                })
+                .collect(),
+            set_values: u
+                .target_list
+                .iter()
+                .filter_map(|t| match t.node.as_ref() {
+                    Some(NodeEnum::ResTarget(r)) => {
+                        let val = r.val.as_deref().filter(|v| !matches!(v.node, Some(NodeEnum::MultiAssignRef(_))));
+                        Some(SetValue {
+                            column: r.name.clone(),
+                            sql: val.and_then(deparse_expr),
+                            constant: val.is_some_and(is_constant),
+                        })
+                    }
+                    _ => None,
+                })
+                .collect(),
+            joins: !u.from_clause.is_empty()
+                || u.with_clause.is_some()
+                || u.relation.as_ref().is_some_and(|r| r.alias.is_some()),
+            backup_query: u
+                .relation
+                .as_ref()
+                .and_then(|rv| dml_backup_query(rv, &u.from_clause, u.where_clause.as_deref(), &u.with_clause)),
+            set_sql,
+            where_null_columns: {
+                let mut v = Vec::new();
+                if let Some(w) = u.where_clause.as_deref() {
+                    where_null_columns(w, &opt_rv(&u.relation).name, &mut v);
+                }
+                from_batch_null_columns(u, &mut v);
+                v
+            },
+            where_sql: u.where_clause.as_deref().and_then(|w| deparse_where(&u.relation, w)),
+        },
+        "UPDATE",
+    )
+}
+
+/// [`convert`] for InsertStmt.
+fn insert_stmt(i: &protobuf::InsertStmt) -> ParsedStatement {
+    let from_query = match i.select_stmt.as_deref().and_then(|s| s.node.as_ref()) {
+        Some(NodeEnum::SelectStmt(s)) => s.values_lists.is_empty(),
+        Some(_) => true,
+        None => false,
+    };
+    let summary = if from_query { "INSERT ... SELECT" } else { "INSERT" };
+    let columns = i
+        .cols
+        .iter()
+        .filter_map(|c| match c.node.as_ref() {
+            Some(NodeEnum::ResTarget(r)) => Some(r.name.clone()),
+            _ => None,
+        })
+        .collect();
+    let upsert =
+        i.on_conflict_clause.as_ref().is_some_and(|c| c.action == protobuf::OnConflictAction::OnconflictUpdate as i32);
+    plain(Op::Insert { table: opt_rv(&i.relation), from_query, columns, upsert }, summary)
+}
+
+/// [`convert`] for VacuumStmt.
+fn vacuum_stmt(v: &protobuf::VacuumStmt) -> ParsedStatement {
+    let mut full = false;
+    let mut truncate = true;
+    for d in def_elems(&v.options) {
+        let off = def_string(d).is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "false" | "off" | "0"));
+        if d.defname == "full" && !off {
+            full = true;
+        }
+        if d.defname == "truncate" {
+            truncate = !off;
+        }
+    }
+    let tables = v
+        .rels
+        .iter()
+        .filter_map(|n| match n.node.as_ref()? {
+            NodeEnum::VacuumRelation(r) => r.relation.as_ref().map(rangevar),
+            _ => None,
+        })
+        .collect();
+    let summary = if !v.is_vacuumcmd {
+        "ANALYZE"
+    } else if full {
+        "VACUUM FULL"
+    } else {
+        "VACUUM"
+    };
+    ParsedStatement {
+        refuses_transaction: v.is_vacuumcmd.then(|| "VACUUM".to_string()),
+        reads: Vec::new(),
+        op: Op::Vacuum { full, analyze_only: !v.is_vacuumcmd, truncate, tables },
+        summary: summary.into(),
+    }
+}
+
+/// [`convert`] for ReindexStmt.
+fn reindex_stmt(r: &protobuf::ReindexStmt) -> ParsedStatement {
+    let concurrently = def_elems(&r.params).any(|d| d.defname == "concurrently");
+    let kind = match protobuf::ReindexObjectType::try_from(r.kind) {
+        Ok(protobuf::ReindexObjectType::ReindexObjectIndex) => ObjKind::Index,
+        Ok(protobuf::ReindexObjectType::ReindexObjectTable) => ObjKind::Table,
+        Ok(protobuf::ReindexObjectType::ReindexObjectSchema) => ObjKind::Schema,
+        _ => ObjKind::Other,
+    };
+    let name = if r.relation.is_some() { opt_rv(&r.relation) } else { QName::new(r.name.clone()) };
+    let refuses = if concurrently || matches!(kind, ObjKind::Schema | ObjKind::Other) {
+        Some(format!("REINDEX {}{}", kind.sql(), if concurrently { " CONCURRENTLY" } else { "" }))
+    } else {
+        None
+    };
+    ParsedStatement {
+        refuses_transaction: refuses,
+        reads: Vec::new(),
+        op: Op::Reindex { kind, name, concurrently },
+        summary: format!("REINDEX{}", if concurrently { " CONCURRENTLY" } else { "" }),
+    }
+}
+
+/// [`convert`] for CreateFunctionStmt.
+fn create_function_stmt(f: &protobuf::CreateFunctionStmt, sql: &str, offset: usize) -> ParsedStatement {
+    let mut security_definer = false;
+    let mut sets_search_path = false;
+    let mut language = None;
+    for d in def_elems(&f.options) {
+        match d.defname.as_str() {
+            "security" => {
+                if let Some(NodeEnum::Boolean(b)) = d.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                    security_definer = b.boolval;
+                }
+            }
+            "language" => language = def_string(d),
+            "set" => {
+                if let Some(NodeEnum::VariableSetStmt(v)) = d.arg.as_deref().and_then(|a| a.node.as_ref())
+                    && v.name == "search_path"
+                {
+                    sets_search_path = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut parsed = plain(
+        Op::CreateFunction {
+            name: qname_from_list(&f.funcname),
+            args: input_params(f).iter().filter_map(|p| p.arg_type.as_ref().map(signature_type)).collect(),
+            defaults: input_params(f).iter().filter(|p| p.defexpr.is_some()).count(),
+            procedure: f.is_procedure,
+            security_definer,
+            sets_search_path,
+            dynamic: function_dynamic_sql(f, language.as_deref(), sql, offset),
+            non_volatile: function_non_volatile(f, language.as_deref(), security_definer),
+            language: language.clone(),
+        },
+        if f.is_procedure { "CREATE PROCEDURE" } else { "CREATE FUNCTION" },
+    );
+    parsed.reads = sql_function_body_reads(f, language.as_deref());
+    parsed
+}
+
+/// [`convert`] for AlterSeqStmt.
+fn alter_seq_stmt(s: &protobuf::AlterSeqStmt) -> ParsedStatement {
+    // OWNED BY [schema.]table.column, or OWNED BY NONE.
+    let owned_by = def_elems(&s.options).filter(|d| d.defname == "owned_by").find_map(|d| {
+        let parts = match d.arg.as_deref()?.node.as_ref()? {
+            NodeEnum::List(l) => strings(&l.items),
+            _ => return None,
+        };
+        let table = &parts[..parts.len().checked_sub(1)?];
+        match table {
+            [] => None,
+            [t] => Some(QName::new(t.clone())),
+            [.., s, t] => Some(QName { schema: Some(s.clone()), name: t.clone() }),
+        }
+    });
+    plain(Op::AlterSequence { name: opt_rv(&s.sequence), owned_by }, "ALTER SEQUENCE")
+}
+
+/// [`convert`] for AlterDomainStmt.
+fn alter_domain_stmt(d: &protobuf::AlterDomainStmt) -> ParsedStatement {
+    let name = qname_from_list(&d.type_name);
+    if d.subtype == "C" {
+        let not_valid = match d.def.as_deref().and_then(|n| n.node.as_ref()) {
+            Some(NodeEnum::Constraint(c)) => c.skip_validation,
+            _ => false,
+        };
+        plain(Op::AlterDomainAddConstraint { name, not_valid }, "ALTER DOMAIN ADD CONSTRAINT")
+    } else if d.subtype == "V" || d.subtype == "O" {
+        plain(
+            Op::AlterDomainAddConstraint { name, not_valid: false },
+            if d.subtype == "V" { "ALTER DOMAIN VALIDATE CONSTRAINT" } else { "ALTER DOMAIN SET NOT NULL" },
+        )
+    } else {
+        plain(Op::Other, "ALTER DOMAIN")
+    }
+}
+
+/// [`convert`] for VariableSetStmt.
+fn variable_set_stmt(v: &protobuf::VariableSetStmt) -> ParsedStatement {
+    let value = v
+        .args
+        .iter()
+        .filter_map(|a| match a.node.as_ref()? {
+            NodeEnum::AConst(c) => match c.val.as_ref()? {
+                protobuf::a_const::Val::Sval(s) => Some(s.sval.clone()),
+                protobuf::a_const::Val::Ival(i) => Some(i.ival.to_string()),
+                protobuf::a_const::Val::Fval(f) => Some(f.fval.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    plain(
+        Op::Set { name: v.name.to_ascii_lowercase(), value, local: v.is_local },
+        if v.is_local { "SET LOCAL" } else { "SET" },
+    )
+}
+
+/// [`convert`] for TransactionStmt.
+fn transaction_stmt(t: &protobuf::TransactionStmt) -> ParsedStatement {
+    let kind = match TransactionStmtKind::try_from(t.kind) {
+        Ok(TransactionStmtKind::TransStmtBegin) | Ok(TransactionStmtKind::TransStmtStart) => TxKind::Begin,
+        Ok(TransactionStmtKind::TransStmtCommit) => TxKind::Commit,
+        Ok(TransactionStmtKind::TransStmtRollback) => TxKind::Rollback,
+        Ok(TransactionStmtKind::TransStmtSavepoint)
+        | Ok(TransactionStmtKind::TransStmtRelease)
+        | Ok(TransactionStmtKind::TransStmtRollbackTo) => TxKind::Savepoint,
+        _ => TxKind::Other,
+    };
+    let summary = match kind {
+        TxKind::Begin => "BEGIN",
+        TxKind::Commit => "COMMIT",
+        TxKind::Rollback => "ROLLBACK",
+        TxKind::Savepoint => "SAVEPOINT",
+        TxKind::Other => "TRANSACTION",
+    };
+    plain(Op::Transaction(kind), summary)
+}
+
+/// [`convert`] for LockStmt.
+fn lock_stmt(l: &protobuf::LockStmt) -> ParsedStatement {
+    let tables = l
+        .relations
+        .iter()
+        .filter_map(|n| match n.node.as_ref()? {
+            NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+            _ => None,
+        })
+        .collect();
+    let mode = match l.mode {
+        1 => "ACCESS SHARE",
+        2 => "ROW SHARE",
+        3 => "ROW EXCLUSIVE",
+        4 => "SHARE UPDATE EXCLUSIVE",
+        5 => "SHARE",
+        6 => "SHARE ROW EXCLUSIVE",
+        7 => "EXCLUSIVE",
+        _ => "ACCESS EXCLUSIVE",
+    };
+    plain(Op::Lock { tables, mode: mode.into() }, "LOCK TABLE")
 }
 
 pub(crate) use crate::plpgsql::do_block;
