@@ -736,6 +736,12 @@ pub enum Op {
     Other,
 }
 
+/// A statement the parser could not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub message: String,
+}
+
 /// A parsed statement: its op, its summary (`ALTER TABLE users ADD COLUMN`) and
 /// whether it is one of the statements PostgreSQL refuses inside a transaction block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -746,6 +752,28 @@ pub struct ParsedStatement {
     pub refuses_transaction: Option<String>,
     /// Tables the statement reads (queries inside it): ACCESS SHARE on each.
     pub reads: Vec<String>,
+    /// What the parse stage read in the statement's text, for the rules that look for a
+    /// literal, a call or a connection setting in it (rules never read the text).
+    pub text: TextFacts,
+}
+
+/// Facts of a statement's text that its tree does not carry in a form rules can use,
+/// read once by the parse stage.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TextFacts {
+    /// The string constants of the statement, as written between their quotes
+    /// (`'...'`, `E'...'`, a dollar-quoted body), comments and quoted identifiers aside.
+    pub strings: Vec<String>,
+    /// A literal password in a connection string: `password=...` in a libpq string or
+    /// `postgres://user:password@host` in a URL.
+    pub connection_password: bool,
+    /// `sslmode=disable` in a connection string.
+    pub sslmode_disable: bool,
+    /// The tree calls `gen_random_uuid()` (a call, not a mention in a string or a body).
+    pub calls_gen_random_uuid: bool,
+    /// The statement may advance a sequence (`setval(...)`, or an ALTER SEQUENCE / ALTER
+    /// TABLE with RESTART): its words, lowercase, to match a table or sequence name.
+    pub sequence_words: Option<Vec<String>>,
 }
 
 /// PostgreSQL's makeObjectName (src/backend/commands/indexcmds.c): `name1_name2_label`

@@ -6,12 +6,6 @@ use pg_query::NodeEnum;
 use pg_query::protobuf::{self, AlterTableType, ConstrType, DropBehavior, Node, ObjectType, TransactionStmtKind};
 use serde_json::Value;
 
-/// A statement the parser could not read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub message: String,
-}
-
 /// Only pg_query's parse of one statement (grammar, protobuf encoding and decoding),
 /// no conversion: for the benchmark's measure of the parser's own cost.
 #[doc(hidden)]
@@ -31,6 +25,7 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
             });
         }
         return Ok(ParsedStatement {
+            text: Default::default(),
             op: Op::Other,
             summary: "(empty)".into(),
             refuses_transaction: None,
@@ -39,6 +34,7 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
     };
     let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else {
         return Ok(ParsedStatement {
+            text: Default::default(),
             op: Op::Other,
             summary: "(empty)".into(),
             refuses_transaction: None,
@@ -78,7 +74,143 @@ pub fn parse_statement(sql: &str, offset: usize) -> Result<ParsedStatement, Pars
     // pg_query lists tables in hash order: sort for stable output.
     parsed.reads.sort();
     parsed.reads.dedup();
+    parsed.text = text_facts(sql, &result, &parsed.op);
     Ok(parsed)
+}
+
+/// What rules need of the statement's text (see [`TextFacts`]).
+fn text_facts(sql: &str, result: &pg_query::ParseResult, op: &Op) -> TextFacts {
+    let lower = sql.to_ascii_lowercase();
+    TextFacts {
+        strings: string_literals(sql),
+        connection_password: connection_string_password(sql),
+        sslmode_disable: lower.contains("sslmode") && lower.replace(' ', "").contains("sslmode=disable"),
+        calls_gen_random_uuid: lower.contains("gen_random_uuid") && tree_calls(result, "gen_random_uuid"),
+        sequence_words: sequence_words(sql, op),
+    }
+}
+
+/// The string constants of a statement: `'...'` (with `''` for a quote), `E'...'` (with
+/// backslash escapes kept as written), dollar-quoted bodies; comments and `"identifiers"`
+/// are skipped.
+fn string_literals(sql: &str) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                i = sql[i..].find('\n').map_or(b.len(), |n| i + n);
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+            }
+            b'"' => {
+                i = sql[i + 1..].find('"').map_or(b.len(), |n| i + 1 + n + 1);
+            }
+            b'\'' => {
+                let escapes = i > 0 && matches!(b[i - 1], b'e' | b'E') && (i < 2 || !b[i - 2].is_ascii_alphanumeric());
+                let mut j = i + 1;
+                let mut text = String::new();
+                while j < b.len() {
+                    if escapes && b[j] == b'\\' && j + 1 < b.len() {
+                        j += 2;
+                        continue;
+                    }
+                    if b[j] == b'\'' {
+                        if b.get(j + 1) == Some(&b'\'') {
+                            j += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    j += 1;
+                }
+                if let Some(body) = sql.get(i + 1..j.min(b.len())) {
+                    text.push_str(&body.replace("''", "'"));
+                }
+                out.push(text);
+                i = j + 1;
+            }
+            b'$' => {
+                // $tag$ ... $tag$ (a tag is empty or an identifier not starting with a digit).
+                let tag_end = sql[i + 1..].find('$').map(|n| i + 1 + n);
+                let tag = tag_end.map(|e| &sql[i..=e]);
+                match (tag, tag_end) {
+                    (Some(tag), Some(e))
+                        if tag[1..tag.len() - 1].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                            && !tag.as_bytes().get(1).is_some_and(u8::is_ascii_digit) =>
+                    {
+                        let body_start = e + 1;
+                        match sql[body_start..].find(tag) {
+                            Some(n) => {
+                                out.push(sql[body_start..body_start + n].to_string());
+                                i = body_start + n + tag.len();
+                            }
+                            None => i = b.len(),
+                        }
+                    }
+                    _ => i += 1,
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// `password=...` in a libpq string, or `scheme://user:password@host` in a URL.
+fn connection_string_password(sql: &str) -> bool {
+    if !(crate::source::contains_ignore_case(sql, "password") || crate::source::contains_ignore_case(sql, "postgres")) {
+        return false;
+    }
+    let l = sql.to_ascii_lowercase();
+    if l.trim_start().starts_with("comment") {
+        return false;
+    }
+    if let Some(i) = l.find("password=") {
+        let rest = &l[i + 9..];
+        if rest.chars().next().is_some_and(|c| !c.is_whitespace() && c != '\'' && c != ')') {
+            return true;
+        }
+    }
+    for scheme in ["postgres://", "postgresql://"] {
+        if let Some(i) = l.find(scheme) {
+            let rest = &l[i + scheme.len()..];
+            let end = rest.find(|c: char| c == '\'' || c.is_whitespace()).unwrap_or(rest.len());
+            let auth = &rest[..end];
+            if let Some(at) = auth.find('@')
+                && auth[..at].contains(':')
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// A statement that may advance a sequence: a call of `setval(...)` (also in a DO
+/// block), or `ALTER SEQUENCE ... RESTART` / `ALTER TABLE ... ALTER COLUMN ... RESTART`.
+/// Its words (lowercase), so that a rule can see which table or sequence it names.
+fn sequence_words(sql: &str, op: &Op) -> Option<Vec<String>> {
+    let lower = sql.to_lowercase();
+    let setval = lower.match_indices("setval").any(|(i, _)| {
+        let before_ok = !lower[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        before_ok && lower[i + "setval".len()..].trim_start().starts_with('(')
+    });
+    let words = || -> Vec<String> {
+        lower.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).map(str::to_string).collect()
+    };
+    if setval {
+        return Some(words());
+    }
+    if matches!(op, Op::AlterSequence { .. } | Op::AlterTable { .. }) {
+        let w = words();
+        if w.iter().any(|x| x == "restart") {
+            return Some(w);
+        }
+    }
+    None
 }
 
 /// SQL text of a WHERE expression, via the deparser: only nodes from the
@@ -544,18 +676,11 @@ fn joins_on(expr: &Node, a: &str, b: &str, key: &str) -> bool {
     }
 }
 
-/// The statement calls the function `name` (a call in its parse tree, not a mention in a
-/// comment, a string or a function body).
-pub fn calls_function(sql: &str, name: &str) -> bool {
-    let lower = sql.to_ascii_lowercase();
-    if !lower.contains(name) {
-        return false;
-    }
-    // pg_query's own function list misses calls in some places (VALUES lists): walk the
-    // whole tree instead, through its serde form.
-    let Ok(tree) =
-        pg_query::parse(sql, 0).map_err(|_| ()).and_then(|r| serde_json::to_value(&r.protobuf).map_err(|_| ()))
-    else {
+/// The statement's tree calls the function `name` (a call, not a mention in a comment,
+/// a string or a function body). pg_query's own function list misses calls in some
+/// places (VALUES lists): the whole tree is walked, through its serde form.
+fn tree_calls(result: &pg_query::ParseResult, name: &str) -> bool {
+    let Ok(tree) = serde_json::to_value(&result.protobuf) else {
         return false;
     };
     fn walk(v: &serde_json::Value, name: &str) -> bool {
@@ -1087,7 +1212,13 @@ fn index_copies(i: &protobuf::IndexStmt, name: &str, reads: &[String]) -> Vec<(S
 }
 
 fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
-    ParsedStatement { op, summary: summary.into(), refuses_transaction: None, reads: Vec::new() }
+    ParsedStatement {
+        text: Default::default(),
+        op,
+        summary: summary.into(),
+        refuses_transaction: None,
+        reads: Vec::new(),
+    }
 }
 
 /// The tables a `SELECT ... FOR UPDATE / FOR SHARE` locks rows of (ROW SHARE): those
@@ -1321,6 +1452,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
         NodeEnum::SelectStmt(sel) => plain(Op::Select { row_locks: row_locks(sel) }, "SELECT"),
         NodeEnum::VacuumStmt(v) => vacuum_stmt(v),
         NodeEnum::ClusterStmt(c) => ParsedStatement {
+            text: Default::default(),
             refuses_transaction: c.relation.is_none().then(|| "CLUSTER".to_string()),
             reads: Vec::new(),
             op: Op::Cluster { table: c.relation.as_ref().map(rangevar) },
@@ -1535,6 +1667,7 @@ fn alter_table_stmt(a: &protobuf::AlterTableStmt) -> ParsedStatement {
     let summary = format!("ALTER {} {} {}", kind.sql(), opt_rv(&a.relation), names.join(", "));
     let action_sql = if cmds.len() == a.cmds.len() { alter_action_sql(a) } else { Vec::new() };
     ParsedStatement {
+        text: Default::default(),
         op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds, action_sql },
         summary,
         refuses_transaction: refuses,
@@ -1562,6 +1695,7 @@ fn index_stmt(i: &protobuf::IndexStmt) -> ParsedStatement {
     let reads = index_reads(i);
     let copies = index_copies(i, if i.idxname.is_empty() { &auto_name } else { &i.idxname }, &reads);
     ParsedStatement {
+        text: Default::default(),
         refuses_transaction: i.concurrent.then(|| "CREATE INDEX CONCURRENTLY".to_string()),
         reads: Vec::new(),
         op: Op::CreateIndex {
@@ -1594,6 +1728,7 @@ fn drop_stmt(d: &protobuf::DropStmt) -> ParsedStatement {
     let names = drop_names(&d.objects, kind);
     let summary = format!("DROP {}{}", kind.sql(), if d.concurrent { " CONCURRENTLY" } else { "" });
     ParsedStatement {
+        text: Default::default(),
         refuses_transaction: d.concurrent.then(|| "DROP INDEX CONCURRENTLY".to_string()),
         reads: Vec::new(),
         op: Op::Drop {
@@ -1756,6 +1891,7 @@ fn vacuum_stmt(v: &protobuf::VacuumStmt) -> ParsedStatement {
         "VACUUM"
     };
     ParsedStatement {
+        text: Default::default(),
         refuses_transaction: v.is_vacuumcmd.then(|| "VACUUM".to_string()),
         reads: Vec::new(),
         op: Op::Vacuum { full, analyze_only: !v.is_vacuumcmd, truncate, tables },
@@ -1779,6 +1915,7 @@ fn reindex_stmt(r: &protobuf::ReindexStmt) -> ParsedStatement {
         None
     };
     ParsedStatement {
+        text: Default::default(),
         refuses_transaction: refuses,
         reads: Vec::new(),
         op: Op::Reindex { kind, name, concurrently },
@@ -2021,14 +2158,37 @@ fn dml_backup_query(
 }
 
 #[cfg(test)]
-mod calls_function_tests {
+mod text_facts_tests {
+    fn facts(sql: &str) -> crate::ir::TextFacts {
+        super::parse_statement(sql, 0).unwrap().text
+    }
+
     #[test]
-    fn calls_function_sees_calls_not_mentions() {
-        let f = |sql: &str| super::calls_function(sql, "gen_random_uuid");
+    fn calls_are_seen_in_the_tree_not_in_strings_or_comments() {
+        let f = |sql: &str| facts(sql).calls_gen_random_uuid;
         assert!(f("INSERT INTO tokens (id) VALUES (gen_random_uuid())"));
         assert!(f("ALTER TABLE t ADD COLUMN u uuid DEFAULT public.gen_random_uuid()"));
         assert!(f("UPDATE t SET u = gen_random_uuid() WHERE u IS NULL"));
         assert!(!f("INSERT INTO notes (body) VALUES ('gen_random_uuid()') -- gen_random_uuid()"));
         assert!(!f("SELECT uuid_generate_v4()"));
+    }
+
+    #[test]
+    fn string_constants_are_read_as_written_between_their_quotes() {
+        let s =
+            facts("INSERT INTO t (a, \"b'\") VALUES ('it''s', E'x\\'y', $$body 'q'$$, $f$two$f$) -- 'comment'").strings;
+        assert_eq!(s, vec!["it's", "x\\'y", "body 'q'", "two"]);
+        assert!(facts("SELECT 1 /* 'no' */").strings.is_empty());
+    }
+
+    #[test]
+    fn connection_settings_and_sequence_advances() {
+        let t = facts("SELECT dblink_connect('host=db password=hunter2 sslmode = disable')");
+        assert!(t.connection_password && t.sslmode_disable);
+        assert!(!facts("COMMENT ON COLUMN t.password IS 'password=x'").connection_password);
+        let w = facts("SELECT setval('users_id_seq', (SELECT max(id) FROM users))").sequence_words.unwrap();
+        assert!(w.iter().any(|x| x == "users_id_seq"));
+        assert!(facts("ALTER SEQUENCE users_id_seq RESTART WITH 10").sequence_words.is_some());
+        assert!(facts("SELECT nextval('users_id_seq')").sequence_words.is_none());
     }
 }

@@ -27,6 +27,7 @@ pub(crate) fn do_block(d: &protobuf::DoStmt, sql: &str, offset: usize) -> Parsed
     let summary = "DO".to_string();
     let Some(body) = body else {
         return ParsedStatement {
+            text: Default::default(),
             op: Op::Do { statements: vec![], dynamic: vec![], error: Some("DO block without a body".into()) },
             summary,
             refuses_transaction: None,
@@ -35,6 +36,7 @@ pub(crate) fn do_block(d: &protobuf::DoStmt, sql: &str, offset: usize) -> Parsed
     };
     if language != "plpgsql" {
         return ParsedStatement {
+            text: Default::default(),
             op: Op::Do {
                 statements: vec![],
                 dynamic: vec![],
@@ -51,7 +53,13 @@ pub(crate) fn do_block(d: &protobuf::DoStmt, sql: &str, offset: usize) -> Parsed
     if error.is_some() {
         dynamic = scan_executes(&body, body_offset.unwrap_or(offset));
     }
-    ParsedStatement { op: Op::Do { statements, dynamic, error }, summary, refuses_transaction: None, reads: Vec::new() }
+    ParsedStatement {
+        text: Default::default(),
+        op: Op::Do { statements, dynamic, error },
+        summary,
+        refuses_transaction: None,
+        reads: Vec::new(),
+    }
 }
 
 /// Parses a PL/pgSQL body and returns the SQL statements it runs and its

@@ -201,3 +201,23 @@ fn no_unused_import_allowances() {
         .collect();
     assert!(offenders.is_empty(), "#[allow(unused_imports)] in: {offenders:?}");
 }
+
+/// Rules read the IR and the parse stage's text facts, never the statement's text:
+/// `cx.sql` only goes whole to a plan step that runs the statement as written.
+#[test]
+fn rules_do_not_read_statement_text() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/rules"));
+    let mut offenders = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let code_part = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in code_part.lines().enumerate() {
+            let c = code(line);
+            if (c.contains("cx.sql") && !c.contains("plan::")) || c.contains("crate::parse::") {
+                offenders.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "rules reading statement text (use the IR or TextFacts):\n{}", offenders.join("\n"));
+}

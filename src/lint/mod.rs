@@ -136,6 +136,7 @@ impl Linter<'_> {
                 index,
                 op: &parsed.op,
                 sql,
+                text: &parsed.text,
                 summary: &parsed.summary,
                 effects: &effects,
                 facts: &fx,
@@ -234,7 +235,7 @@ impl Linter<'_> {
         &self,
         index: usize,
         raw: &RawStatement,
-        parsed: Option<Result<ParsedStatement, crate::parse::ParseError>>,
+        parsed: Option<Result<ParsedStatement, crate::ir::ParseError>>,
         schema: &mut Schema,
         st: &mut FileState,
         out: &mut Collected,
@@ -311,10 +312,10 @@ fn summary_of(sql: &str) -> String {
 /// takes hundreds of bytes per row); real migrations' largest are tens of KiB.
 pub const MAX_STATEMENT_BYTES: usize = 256 * 1024;
 
-fn parse_one(text: &str, raw: &RawStatement) -> Result<ParsedStatement, crate::parse::ParseError> {
+fn parse_one(text: &str, raw: &RawStatement) -> Result<ParsedStatement, crate::ir::ParseError> {
     let sql = &text[raw.start..raw.body_end];
     if sql.len() > MAX_STATEMENT_BYTES {
-        return Err(crate::parse::ParseError {
+        return Err(crate::ir::ParseError {
             message: format!(
                 "the statement is {} bytes, over the {} KiB migrade parses; review it by hand",
                 sql.len(),
@@ -331,7 +332,7 @@ fn parse_one(text: &str, raw: &RawStatement) -> Result<ParsedStatement, crate::p
 pub struct Prepared {
     split: split::Split,
     /// One entry per statement of `split` (None when the statement is unterminated).
-    parsed: Vec<Option<Result<ParsedStatement, crate::parse::ParseError>>>,
+    parsed: Vec<Option<Result<ParsedStatement, crate::ir::ParseError>>>,
 }
 
 /// Splits and parses a file's text.
@@ -407,7 +408,7 @@ fn check_prepared(
         let first_finding = out.findings.len();
         for (k, (raw, &pos)) in raws.iter().zip(&positions).enumerate() {
             let p = parsed.get_mut(pos).and_then(Option::take).flatten();
-            let later = Later { slots: &parsed, raws: &raws[k + 1..], positions: &positions[k + 1..], text };
+            let later = Later { slots: &parsed, positions: &positions[k + 1..] };
             linter.statement(index, raw, p, schema_ref, &mut st, &mut out, section.direction, later);
             index += 1;
         }

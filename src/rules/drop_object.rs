@@ -63,7 +63,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
 fn recreated_at(cx: &StmtCtx, kind: ObjKind, name: &str, args: Option<&[String]>) -> Option<usize> {
     cx.later
         .iter()
-        .position(|(_, op)| match (kind, op) {
+        .position(|op| match (kind, op) {
             (ObjKind::Function | ObjKind::Procedure, Some(Op::CreateFunction { name: n, args: a, defaults, .. })) => {
                 n.name == name && args.is_none_or(|d| accepts_old_calls(d, a, *defaults))
             }

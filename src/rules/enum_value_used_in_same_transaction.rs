@@ -28,7 +28,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     }
     for (t, v) in &cx.tx.enum_values_added {
         let quoted = format!("'{}'", v.replace('\'', "''"));
-        if cx.sql.contains(&quoted) {
+        // The value as a constant, or quoted inside a body (a DO block's SQL).
+        if cx.text.strings.iter().any(|s| s == v || s.contains(&quoted)) {
             out.push(Hit::new(
                 format!("uses the enum value {quoted} of {t} in the transaction that added it: \"unsafe use of new value\", the migration fails"),
                 "Commit after ALTER TYPE ... ADD VALUE and use the value in a later migration",

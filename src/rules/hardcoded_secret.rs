@@ -19,7 +19,7 @@ fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
         Op::UserMapping { with_password: true } => "a user-mapping password",
         Op::ForeignServer { with_password: true, .. } => "a server password",
         _ => {
-            if connection_string_password(cx.sql) {
+            if cx.text.connection_password {
                 "a connection string with a password"
             } else {
                 return;
@@ -32,32 +32,3 @@ fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
     ));
 }
 
-/// `password=...` in a libpq string, or `scheme://user:password@host` in a URL.
-fn connection_string_password(sql: &str) -> bool {
-    if !(crate::source::contains_ignore_case(sql, "password") || crate::source::contains_ignore_case(sql, "postgres")) {
-        return false;
-    }
-    let l = sql.to_ascii_lowercase();
-    if l.trim_start().starts_with("comment") {
-        return false;
-    }
-    if let Some(i) = l.find("password=") {
-        let rest = &l[i + 9..];
-        if rest.chars().next().is_some_and(|c| !c.is_whitespace() && c != '\'' && c != ')') {
-            return true;
-        }
-    }
-    for scheme in ["postgres://", "postgresql://"] {
-        if let Some(i) = l.find(scheme) {
-            let rest = &l[i + scheme.len()..];
-            let end = rest.find(|c: char| c == '\'' || c.is_whitespace()).unwrap_or(rest.len());
-            let auth = &rest[..end];
-            if let Some(at) = auth.find('@')
-                && auth[..at].contains(':')
-            {
-                return true;
-            }
-        }
-    }
-    false
-}

@@ -17,18 +17,9 @@ pub static RULE: Rule = Rule {
 /// (also in a DO block), or `ALTER SEQUENCE ... RESTART` / `ALTER TABLE ... ALTER
 /// COLUMN ... RESTART`, that names the table or the sequence (`<table>_<column>_seq`,
 /// the name PostgreSQL gives a serial's or identity's sequence).
-fn advances_sequence(sql: &str, op: Option<&Op>, table: &str, column: &str) -> bool {
-    let lower = sql.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).collect();
+fn advances_sequence(p: &ParsedStatement, table: &str, column: &str) -> bool {
     let seq = format!("{table}_{column}_seq");
-    if !words.iter().any(|w| *w == table || *w == seq) {
-        return false;
-    }
-    let setval = lower.match_indices("setval").any(|(i, _)| {
-        let before_ok = !lower[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_');
-        before_ok && lower[i + "setval".len()..].trim_start().starts_with('(')
-    });
-    setval || (matches!(op, Some(Op::AlterSequence { .. } | Op::AlterTable { .. })) && words.contains(&"restart"))
+    p.text.sequence_words.as_ref().is_some_and(|words| words.iter().any(|w| *w == table || *w == seq))
 }
 
 fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
@@ -51,7 +42,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let Some(col) = written.into_iter().find(|c| c.from_sequence()) else {
         return;
     };
-    if cx.later.iter().any(|(sql, op)| advances_sequence(sql, op, &table.name, &col.name)) {
+    if cx.later.parsed().flatten().any(|p| advances_sequence(p, &table.name, &col.name)) {
         return;
     }
     let kind = if col.identity { "an identity column" } else { "a serial column" };

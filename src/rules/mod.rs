@@ -80,28 +80,21 @@ pub struct RuleSettings {
 }
 
 /// A parsed statement slot of a file: `None` once taken or when unterminated.
-pub type ParsedSlot = Option<Option<Result<ParsedStatement, crate::parse::ParseError>>>;
+pub type ParsedSlot = Option<Option<Result<ParsedStatement, crate::ir::ParseError>>>;
 
 /// The statements after the current one in the same file section, for rules that
 /// judge a statement by what follows it (a drop followed by its re-creation).
 #[derive(Clone, Copy, Default)]
 pub struct Later<'a> {
     pub(crate) slots: &'a [ParsedSlot],
-    pub(crate) raws: &'a [&'a crate::split::RawStatement],
-    /// Position of each raw statement in `slots`.
+    /// Position in `slots` of each later statement.
     pub(crate) positions: &'a [usize],
-    pub(crate) text: &'a str,
 }
 
 impl<'a> Later<'a> {
-    /// Each later statement: its SQL text and, when it could be parsed, its op.
-    pub fn iter(&self) -> impl Iterator<Item = (&'a str, Option<&'a Op>)> + 'a {
-        let (slots, text) = (self.slots, self.text);
-        self.raws.iter().zip(self.positions).map(move |(r, &p)| {
-            let sql = text.get(r.start..r.body_end).unwrap_or("");
-            let op = slots.get(p).and_then(Option::as_ref).and_then(Option::as_ref).and_then(|x| x.as_ref().ok());
-            (sql, op.map(|x| &x.op))
-        })
+    /// Each later statement's op, when it could be parsed.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&'a Op>> + 'a {
+        self.parsed().map(|p| p.map(|x| &x.op))
     }
     /// Each later statement as parsed (None: it could not be parsed).
     pub fn parsed(&self) -> impl Iterator<Item = Option<&'a ParsedStatement>> + 'a {
@@ -112,7 +105,7 @@ impl<'a> Later<'a> {
     }
     /// The op of the statement right after the current one, when it could be parsed.
     pub fn next_op(&self) -> Option<&'a Op> {
-        self.iter().next().and_then(|(_, op)| op)
+        self.iter().next().flatten()
     }
 }
 
@@ -120,7 +113,12 @@ impl<'a> Later<'a> {
 pub struct StmtCtx<'a> {
     pub index: usize,
     pub op: &'a Op,
+    /// The statement's text, only to hand on whole to a plan step that runs it as written
+    /// (rules read the IR and [`StmtCtx::text`], never this).
     pub sql: &'a str,
+    /// What the parse stage read in the statement's text (string constants, connection
+    /// settings, calls).
+    pub text: &'a TextFacts,
     pub summary: &'a str,
     pub effects: &'a Effects,
     pub facts: &'a FactCtx<'a>,

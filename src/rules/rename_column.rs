@@ -27,7 +27,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     };
     // `ADD COLUMN <old>` on the same table later in the file: running code does not
     // fail, it silently uses the new, empty column (RISK-MODEL, "What the schema history settles").
-    let re_added = cx.later.iter().position(|(_, op)| match op {
+    let re_added = cx.later.iter().position(|op| match op {
         Some(Op::AlterTable { table, cmds, .. }) if table.name == object.name => {
             cmds.iter().any(|c| matches!(c, AlterCmd::AddColumn { column, .. } if column.name == *old))
         }

@@ -59,7 +59,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     // The rest of the transaction: to COMMIT/ROLLBACK after an explicit BEGIN, to the
     // end of the file when the tool wraps it.
     let mut created: Vec<String> = Vec::new();
-    for (i, (_, op)) in cx.later.iter().enumerate() {
+    for (i, op) in cx.later.iter().enumerate() {
         let Some(op) = op else { continue };
         if let Op::Transaction(k) = op {
             if matches!(k, TxKind::Commit | TxKind::Rollback) || (!cx.tx.wrapped && *k == TxKind::Begin) {

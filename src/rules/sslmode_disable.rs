@@ -15,8 +15,7 @@ pub static RULE: Rule = Rule {
 
 fn sslmode(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let hit = matches!(cx.op, Op::ForeignServer { sslmode_disable: true, .. })
-        || (crate::source::contains_ignore_case(cx.sql, "sslmode")
-            && cx.sql.to_ascii_lowercase().replace(' ', "").contains("sslmode=disable"));
+        || cx.text.sslmode_disable;
     if hit {
         out.push(Hit::new(
             format!("{} sets sslmode=disable: traffic and credentials travel unencrypted", cx.summary),

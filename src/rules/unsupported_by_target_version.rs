@@ -25,7 +25,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     // gen_random_uuid() is built in from 13; before, it comes with the pgcrypto extension.
     if pg < 13
         && !cx.schema().extensions.contains("pgcrypto")
-        && crate::parse::calls_function(cx.sql, "gen_random_uuid")
+        && cx.text.calls_gen_random_uuid
     {
         need(13, "gen_random_uuid() without the pgcrypto extension (no CREATE EXTENSION pgcrypto in the history)");
     }
