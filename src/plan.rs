@@ -1066,6 +1066,32 @@ pub fn change_column_type(table: &QName, column: &str, new_type: &str, info: &Co
 }
 
 pub fn rename_column(table: &QName, old: &str, new: &str, info: &ColumnInfo) -> Vec<PlanStep> {
+    if !info.views.is_empty() {
+        // A copy's swap drops the old column, which fails while a view uses it (and
+        // CASCADE would drop the view); the rename in place keeps the views.
+        return vec![
+            PlanStep::new(
+                Stage::Expand,
+                format!(
+                    "views {} read {table}: rename the column in place, catalog only, as the file does (the views \
+                     follow it: PostgreSQL links them to the column, not its name); a synced copy would have to \
+                     drop and re-create them",
+                    info.views.iter().map(|v| qi(v)).collect::<Vec<_>>().join(", ")
+                ),
+                with_lt(&format!("ALTER TABLE {table} RENAME COLUMN {} TO {};", qi(old), qi(new))),
+            )
+            .lock(AE_BRIEF),
+            PlanStep::new(
+                Stage::Deploy,
+                format!(
+                    "deploy code that uses {} with the rename: code that still names {} fails from the rename on",
+                    qi(new),
+                    qi(old)
+                ),
+                "",
+            ),
+        ];
+    }
     let mut steps = vec![PlanStep::new(
         Stage::Expand,
         format!(

@@ -269,6 +269,13 @@ fn cases() -> Vec<Case> {
             after_row: "ROW(id, name)",
             ..Case::orders("retype_referenced_key", "0002_customers_bigint.sql")
         },
+        // A rename of a column a view reads (issue 11, marquez V61): in place, catalog
+        // only (was: a synced copy whose swap failed on the view's dependency).
+        Case {
+            after_row: "ROW(id, customer_id, amount, ref, email_address, note)",
+            expect: Some(("SELECT 'E|' || count(*) FROM order_emails WHERE email LIKE '%@example.com';", "5000")),
+            ..Case::orders("rename_with_view", "0002_rename_email.sql")
+        },
         // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
         // the type change's swap (was: first, while the old column's default used it).
         Case {
