@@ -176,6 +176,22 @@ fn a_statement_the_server_refuses_is_reported_and_the_next_file_still_runs() {
 }
 
 #[test]
+fn a_statement_that_needs_a_transaction_block_runs_without_one_of_verify_s_own() {
+    if !pg_installed("a_statement_that_needs_a_transaction_block_runs_without_one_of_verify_s_own") {
+        return;
+    }
+    // verify observes a statement the tool runs outside a transaction alone in BEGIN ...
+    // COMMIT; LOCK TABLE must not get that transaction, or the server's refusal is lost.
+    let (_, v, _) = verify("lock_outside_tx", &[]);
+    let found: Vec<_> = verify_findings(&v).into_iter().filter(|f| f.1 == "verify-apply-failed").collect();
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].0.as_str(), found[0].3), ("0002_lock_alone.up.sql", 2), "{found:#?}");
+    assert!(found[0].4.contains("LOCK TABLE can only be used in transaction blocks (SQLSTATE 25P01)"), "{found:#?}");
+    // In a two-statement query (an implicit transaction block) the same LOCK runs.
+    assert!(!found.iter().any(|f| f.0 == "0003_lock_then_update.up.sql"), "{found:#?}");
+}
+
+#[test]
 fn a_lock_or_rewrite_the_server_does_not_take_is_reported_with_both_sides() {
     if !pg_installed("a_lock_or_rewrite_the_server_does_not_take_is_reported_with_both_sides") {
         return;

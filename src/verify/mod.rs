@@ -241,6 +241,13 @@ fn ends_transaction(word: &str) -> bool {
     matches!(word, "COMMIT" | "END" | "ROLLBACK" | "ABORT")
 }
 
+/// Statements PostgreSQL refuses outside a transaction block (`LOCK TABLE can only be used
+/// in transaction blocks`; SAVEPOINT, RELEASE): outside the file's transaction they run as
+/// the tool runs them, never in a transaction of verify's own, which would let them pass.
+fn requires_transaction_block(word: &str) -> bool {
+    matches!(word, "LOCK" | "SAVEPOINT" | "RELEASE")
+}
+
 fn mode_name(m: Option<LockMode>) -> &'static str {
     m.map_or("no lock", |m| m.as_str())
 }
@@ -547,7 +554,11 @@ fn run_statements(
         }
         let sql = sql_of(st.span);
         let word = first_word(sql);
-        let observe = if !observe_locks || ends_transaction(&word) || opens_transaction(&word) {
+        let observe = if !observe_locks
+            || ends_transaction(&word)
+            || opens_transaction(&word)
+            || (!in_tx && requires_transaction_block(&word))
+        {
             Observe::No
         } else if in_tx {
             Observe::FileTransaction
