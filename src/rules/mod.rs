@@ -258,6 +258,7 @@ rules! {
     reindex,
     concurrently_in_transaction,
     vacuum_in_transaction,
+    lock_table_outside_transaction,
     transaction_nesting,
     vacuum_full,
     cluster,
