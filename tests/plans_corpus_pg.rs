@@ -20,12 +20,23 @@
 //!   it says BEGIN itself). A plan *runs* when every step succeeds; it
 //!   *reaches the file's schema* when the catalog facts (relations, columns
 //!   with type, nullability and default, constraints, indexes, triggers,
-//!   functions, types, views, schemas, extensions) are equal, minus the helper
-//!   objects the plan lists as left on purpose (each step's `leaves`: the
-//!   backup tables and recommended indexes they create).
+//!   functions, types, views, schemas, extensions) and the row count of every
+//!   table are equal, minus the helper objects the plan lists as left on purpose
+//!   (each step's `leaves`: the backup tables and recommended indexes they
+//!   create).
 //!
-//! Prints `folder: N/M plans run, K/M reach the file's schema` per folder and
-//! the first error of each failure; any failure fails the test.
+//! * Each plan runs twice: on empty tables, and on tables topped up to a few
+//!   generated rows each (`migrade verify --rows`'s generator, src/verify/fill.rs:
+//!   values by type, NOT NULL and foreign keys respected; nullable columns without
+//!   a generator stay NULL). A second database follows the folder with rows; the
+//!   file runs on it and the plan on a copy of it as it was before the file. A
+//!   file that fails on the rows itself (a NOT NULL column added without a
+//!   default, a unique index over duplicates, …) would fail in production too: its
+//!   plan is not judged on rows, and the file is printed with its error.
+//!
+//! Prints `folder: N/M plans run, K/M reach the file's schema; with 3 rows per
+//! table: N/M run, K/M reach (F files fail on the rows themselves)` per folder
+//! and the first error of each failure; any failure fails the test.
 //!
 //! A file where migrade reports `concurrently-in-transaction` runs outside a
 //! transaction: the tool's configuration that says so (Diesel's
@@ -39,7 +50,8 @@
 //! folders run at once; `MIGRADE_BIN` runs another
 //! migrade binary (to measure a change before and after).
 //!
-//! Run: `cargo test --release --test plans_corpus_pg -- --ignored --nocapture`
+//! Part of `cargo test` (scripts/test.sh), about 5 minutes on 2 cores.
+//! Run alone: `cargo test --test plans_corpus_pg -- --nocapture`
 
 #[allow(dead_code)]
 #[path = "pg/server.rs"]
@@ -259,7 +271,10 @@ fn describe_sql() -> String {
            FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {USER_NS} \
            AND t.typtype IN ('e', 'd', 'r', 'm');\n\
          SELECT 'V|' || n.nspname || '|' || c.relname || '|' || md5(pg_get_viewdef(c.oid)) FROM pg_class c \
-           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS} AND c.relkind IN ('v', 'm');\n"
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS} AND c.relkind IN ('v', 'm');\n\
+         SELECT 'W|' || n.nspname || '|' || c.relname || '|' || (xpath('/row/n/text()', query_to_xml(format( \
+           'SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text FROM pg_class c \
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS} AND c.relkind IN ('r', 'p');\n"
     )
 }
 
@@ -306,11 +321,85 @@ enum Outcome {
     Done(Tally),
 }
 
+#[derive(Default)]
 struct Tally {
     plans: usize,
     ran: usize,
     reached: usize,
+    /// The same with a few generated rows per table: plans whose file applies on them.
+    rows_plans: usize,
+    rows_ran: usize,
+    rows_reached: usize,
+    /// Files that fail on the generated rows themselves (a NOT NULL column added without
+    /// a default, a unique index on duplicates, …): their plans are not judged on rows.
+    rows_file_fails: Vec<String>,
+    /// Rows the generator added over the folder (proof that the second run has rows).
+    rows_added: u64,
     failures: Vec<String>,
+}
+
+/// Rows per table of the second run (`migrade verify --rows`'s generator).
+const ROWS_PER_TABLE: u64 = 3;
+
+/// Tops every table of `db` up to [`ROWS_PER_TABLE`] generated rows (src/verify/fill.rs):
+/// the rows added.
+fn fill_rows(server: &Server, db: &str) -> Result<u64, String> {
+    let mut client = postgres::Config::new()
+        .host_path(server.socket_dir())
+        .port(server.port())
+        .user("postgres")
+        .dbname(db)
+        .connect(postgres::NoTls)
+        .map_err(|e| format!("connect to {db}: {e}"))?;
+    let mut reported = BTreeSet::new();
+    let report = migrade::verify::fill::fill(&mut client, ROWS_PER_TABLE, &mut reported);
+    client.close().map_err(|e| format!("close {db}: {e}"))?;
+    Ok(report.filled.iter().map(|f| f.rows_added).sum())
+}
+
+/// The plan's SQL steps in order on `db`, each in its stated transaction mode; after a
+/// failing step the rest still run (in a new session). The schema's facts after them,
+/// and the first failure.
+fn run_plan(
+    server: &Server,
+    db: &str,
+    plan: &[Step],
+    describe: &str,
+) -> Result<(BTreeSet<String>, Option<String>), String> {
+    let steps: Vec<(usize, &Step)> = plan.iter().enumerate().filter(|(_, s)| !s.sql.is_empty()).collect();
+    let mut from = 0;
+    let mut first_fail = None;
+    loop {
+        let scripts: Vec<String> = steps[from..].iter().map(|(_, s)| step_script(s)).collect();
+        match run_scripts(server, db, &scripts, describe) {
+            Ok(out) => return Ok((facts(&out), first_fail)),
+            Err((at, e)) => {
+                let Some((n, s)) = steps.get(from + at) else {
+                    return Err(format!("describe: {e}"));
+                };
+                if first_fail.is_none() {
+                    first_fail = Some(format!("step {} [{}] {}: {e}", n + 1, s.stage, clip(&s.title, 60)));
+                }
+                from += at + 1;
+            }
+        }
+    }
+}
+
+/// `name: schema differs: …` when the facts differ (helper objects aside).
+fn schema_difference(
+    name: &str,
+    got: BTreeSet<String>,
+    want: BTreeSet<String>,
+    keep: &BTreeSet<String>,
+) -> Option<String> {
+    let (got, want) = (without_helpers(got, keep), without_helpers(want, keep));
+    if got == want {
+        return None;
+    }
+    let extra: Vec<&String> = got.difference(&want).take(2).collect();
+    let missing: Vec<&String> = want.difference(&got).take(2).collect();
+    Some(format!("{name}: schema differs: only after the plan {extra:?}, only after the file {missing:?}"))
 }
 
 fn fresh_db(server: &Server, db: &str, template: &str) -> Result<(), String> {
@@ -328,11 +417,15 @@ fn applies(server: &Server, db: &str, folder: &Folder) -> Result<(), String> {
     r.map(|_| ()).map_err(|(i, e)| format!("{}: {e}", folder.files.get(i).map(|f| f.path.as_str()).unwrap_or("?")))
 }
 
-/// Second pass: the plans, each on a copy of the database as it is before its file.
+/// Second pass: the plans, each on a copy of the database as it is before its file,
+/// once with empty tables and once with [`ROWS_PER_TABLE`] generated rows per table.
+/// The rows database follows the folder beside the empty one; where a file fails on
+/// its rows, it starts again from the empty database's state after that file.
 fn check_plans(server: &Server, db: &str, folder: &Folder) -> Result<Tally, String> {
-    let mut t = Tally { plans: 0, ran: 0, reached: 0, failures: Vec::new() };
+    let mut t = Tally::default();
     fresh_db(server, db, "template0")?;
-    let pre = format!("{db}_pre");
+    let (pre, rows, rows_pre) = (format!("{db}_pre"), format!("{db}_rows"), format!("{db}_rows_pre"));
+    fresh_db(server, &rows, "template0")?;
     let mut pending: Vec<String> = Vec::new();
     let describe = describe_sql();
     for f in &folder.files {
@@ -341,56 +434,56 @@ fn check_plans(server: &Server, db: &str, folder: &Folder) -> Result<Tally, Stri
             continue;
         }
         t.plans += 1;
-        run_scripts(server, db, &std::mem::take(&mut pending), "")
-            .map_err(|(_, e)| format!("before {}: {e}", f.path))?;
+        let before = std::mem::take(&mut pending);
+        run_scripts(server, db, &before, "").map_err(|(_, e)| format!("before {}: {e}", f.path))?;
+        if run_scripts(server, &rows, &before, "").is_err() {
+            fresh_db(server, &rows, db)?;
+        }
         fresh_db(server, &pre, db)?;
+        t.rows_added += fill_rows(server, &rows)?;
+        fresh_db(server, &rows_pre, &rows)?;
         let want =
             run_scripts(server, db, &[file_script(f)], &describe).map_err(|(_, e)| format!("{}: {e}", f.path))?;
         let want = facts(&want);
-        // The plan's SQL steps in order; after a failing step, the rest still run (in a new session).
-        let steps: Vec<(usize, &Step)> = f.plan.iter().enumerate().filter(|(_, s)| !s.sql.is_empty()).collect();
-        let mut from = 0;
-        let mut first_fail = None;
-        let got = loop {
-            let scripts: Vec<String> = steps[from..].iter().map(|(_, s)| step_script(s)).collect();
-            match run_scripts(server, &pre, &scripts, &describe) {
-                Ok(out) => break facts(&out),
-                Err((at, e)) => {
-                    let Some((n, s)) = steps.get(from + at) else {
-                        return Err(format!("{}: describe: {e}", f.path));
-                    };
-                    if first_fail.is_none() {
-                        first_fail = Some(format!("step {} [{}] {}: {e}", n + 1, s.stage, clip(&s.title, 60)));
-                    }
-                    from += at + 1;
-                }
-            }
-        };
-        let keep = helpers(&f.plan);
-        let (got, want) = (without_helpers(got, &keep), without_helpers(want, &keep));
         let name = f.path.rsplit('/').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("/");
+        let keep = helpers(&f.plan);
+        let (got, first_fail) = run_plan(server, &pre, &f.plan, &describe).map_err(|e| format!("{}: {e}", f.path))?;
         match &first_fail {
             None => t.ran += 1,
             Some(e) => t.failures.push(format!("{name}: {e}")),
         }
-        if got == want {
-            t.reached += 1;
-        } else {
-            let extra: Vec<&String> = got.difference(&want).take(2).collect();
-            let missing: Vec<&String> = want.difference(&got).take(2).collect();
-            t.failures.push(format!(
-                "{name}: schema differs: only after the plan {extra:?}, only after the file {missing:?}"
-            ));
+        match schema_difference(&name, got, want, &keep) {
+            None => t.reached += 1,
+            Some(d) => t.failures.push(d),
+        }
+        // With rows: the file on the rows database, the plan on its copy.
+        match run_scripts(server, &rows, &[file_script(f)], &describe) {
+            Err((_, e)) => {
+                t.rows_file_fails.push(format!("{name}: {e}"));
+                fresh_db(server, &rows, db)?;
+            }
+            Ok(out) => {
+                t.rows_plans += 1;
+                let (got, first_fail) =
+                    run_plan(server, &rows_pre, &f.plan, &describe).map_err(|e| format!("{}: {e}", f.path))?;
+                match &first_fail {
+                    None => t.rows_ran += 1,
+                    Some(e) => t.failures.push(format!("{name} (with rows): {e}")),
+                }
+                match schema_difference(&format!("{name} (with rows)"), got, facts(&out), &keep) {
+                    None => t.rows_reached += 1,
+                    Some(d) => t.failures.push(d),
+                }
+            }
         }
     }
-    drop_db(server, &pre);
-    drop_db(server, db);
+    for d in [&pre, &rows_pre, &rows, &db.to_string()] {
+        drop_db(server, d);
+    }
     Ok(t)
 }
 
 #[test]
-#[ignore = "issue 11: the corpus plans do not all run yet (baseline in the commit that added this test); \
-            run with -- --ignored"]
 fn corpus_plans_run_and_reach_the_files_schema() {
     let corpus = corpus_dir();
     if !corpus.join("SOURCES.tsv").is_file() {
@@ -419,6 +512,7 @@ fn corpus_plans_run_and_reach_the_files_schema() {
     println!("plans_corpus_pg: migrade lint of the corpus: {:.1}s", t0.elapsed().as_secs_f64());
     let mut failed = Vec::new();
     let (mut plans, mut ran, mut reached, mut used) = (0, 0, 0, 0);
+    let (mut rows_plans, mut rows_ran, mut rows_reached, mut rows_file_fails) = (0, 0, 0, 0);
     // Folders in parallel (MIGRADE_CORPUS_JOBS, default 2: one database each), the
     // biggest first; printed in folder order.
     let jobs: usize = std::env::var("MIGRADE_CORPUS_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(2).max(1);
@@ -462,20 +556,34 @@ fn corpus_plans_run_and_reach_the_files_schema() {
             Outcome::Done(t) => {
                 used += 1;
                 println!(
-                    "{}: {}/{} plans run, {}/{} reach the file's schema ({} files, {secs:.0}s)",
+                    "{}: {}/{} plans run, {}/{} reach the file's schema; with {ROWS_PER_TABLE} rows per table: {}/{} \
+                     run, {}/{} reach ({} files fail on the rows themselves; {} rows generated) ({} files, {secs:.0}s)",
                     folder.name,
                     t.ran,
                     t.plans,
                     t.reached,
                     t.plans,
+                    t.rows_ran,
+                    t.rows_plans,
+                    t.rows_reached,
+                    t.rows_plans,
+                    t.rows_file_fails.len(),
+                    t.rows_added,
                     folder.files.len(),
                 );
                 for f in &t.failures {
                     println!("  {f}");
                 }
+                for f in &t.rows_file_fails {
+                    println!("  not judged with rows, the file fails on them: {f}");
+                }
                 plans += t.plans;
                 ran += t.ran;
                 reached += t.reached;
+                rows_plans += t.rows_plans;
+                rows_ran += t.rows_ran;
+                rows_reached += t.rows_reached;
+                rows_file_fails += t.rows_file_fails.len();
                 if !t.failures.is_empty() {
                     failed.push(format!("{}: {} failures", folder.name, t.failures.len()));
                 }
@@ -484,7 +592,8 @@ fn corpus_plans_run_and_reach_the_files_schema() {
     }
     println!(
         "plans_corpus_pg: {used} folders apply, {} skipped; {ran}/{plans} plans run, {reached}/{plans} reach the \
-         file's schema; {:.0}s",
+         file's schema; with {ROWS_PER_TABLE} rows per table: {rows_ran}/{rows_plans} run, \
+         {rows_reached}/{rows_plans} reach ({rows_file_fails} files fail on the rows themselves); {:.0}s",
         all.len() - used,
         t0.elapsed().as_secs_f64()
     );
