@@ -269,6 +269,16 @@ fn rangevar(rv: &protobuf::RangeVar) -> QName {
     }
 }
 
+/// The tables of a list of RangeVar nodes (LOCK, TRUNCATE).
+fn rangevars(list: &[Node]) -> Vec<QName> {
+    list.iter()
+        .filter_map(|n| match n.node.as_ref()? {
+            NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
+            _ => None,
+        })
+        .collect()
+}
+
 fn opt_rv(rv: &Option<protobuf::RangeVar>) -> QName {
     rv.as_ref().map(rangevar).unwrap_or_default()
 }
@@ -1420,15 +1430,7 @@ fn convert(node: &NodeEnum, sql: &str, offset: usize) -> ParsedStatement {
         NodeEnum::RenameStmt(r) => rename_stmt(r),
         NodeEnum::AlterObjectSchemaStmt(a) => alter_object_schema_stmt(a),
         NodeEnum::TruncateStmt(t) => {
-            let tables = t
-                .relations
-                .iter()
-                .filter_map(|n| match n.node.as_ref()? {
-                    NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
-                    _ => None,
-                })
-                .collect();
-            plain(Op::Truncate { tables, cascade: behavior_cascade(t.behavior) }, "TRUNCATE")
+            plain(Op::Truncate { tables: rangevars(&t.relations), cascade: behavior_cascade(t.behavior) }, "TRUNCATE")
         }
         NodeEnum::UpdateStmt(u) => update_stmt(u),
         NodeEnum::DeleteStmt(d) => plain(
@@ -2046,14 +2048,7 @@ fn transaction_stmt(t: &protobuf::TransactionStmt) -> ParsedStatement {
 
 /// [`convert`] for LockStmt.
 fn lock_stmt(l: &protobuf::LockStmt) -> ParsedStatement {
-    let tables = l
-        .relations
-        .iter()
-        .filter_map(|n| match n.node.as_ref()? {
-            NodeEnum::RangeVar(rv) => Some(rangevar(rv)),
-            _ => None,
-        })
-        .collect();
+    let tables = rangevars(&l.relations);
     let mode = match l.mode {
         1 => "ACCESS SHARE",
         2 => "ROW SHARE",
