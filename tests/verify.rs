@@ -30,23 +30,8 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_migrade");
 
-fn pg_installed(test: &str) -> bool {
-    let found = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| e.path().join("bin/initdb").is_file());
-    if found {
-        return true;
-    }
-    if std::env::var("MIGRADE_SKIP_PG").is_ok_and(|v| v == "1") {
-        eprintln!("\n!!!!!!!! SKIPPED {test}: no PostgreSQL server binaries and MIGRADE_SKIP_PG=1 !!!!!!!!\n");
-        return false;
-    }
-    panic!(
-        "{test}: PostgreSQL's server binaries are not installed: run scripts/setup.sh --test (apt-get install postgresql)"
-    );
-}
+mod common;
+use common::pg_installed;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/verify").join(name)

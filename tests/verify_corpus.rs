@@ -22,6 +22,9 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
+mod common;
+use common::pg_installed;
+
 const BIN: &str = env!("CARGO_BIN_EXE_migrade");
 
 /// The folders, biggest first (they run `MIGRADE_CORPUS_JOBS` at a time).
@@ -37,22 +40,6 @@ const FOLDERS: &[&str] = &[
     "temporalio__temporal/schema/postgresql/v12/visibility",
     "triggerdotdev__trigger.dev/internal-packages/run-ops-database",
 ];
-
-fn pg_installed() -> bool {
-    let found = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| e.path().join("bin/initdb").is_file());
-    if found {
-        return true;
-    }
-    if std::env::var("MIGRADE_SKIP_PG").is_ok_and(|v| v == "1") {
-        eprintln!("\n!!!!!!!! SKIPPED verify_corpus: no PostgreSQL server binaries and MIGRADE_SKIP_PG=1 !!!!!!!!\n");
-        return false;
-    }
-    panic!("verify_corpus: PostgreSQL's server binaries are not installed: run scripts/setup.sh --test");
-}
 
 /// One folder's run.
 struct Run {
@@ -118,7 +105,7 @@ fn corpus_folders_verify_without_disagreement() {
         eprintln!("\n!!!!!!!! SKIPPED verify_corpus: ../shared/corpus is missing (MIGRADE_SKIP_SHARED=1) !!!!!!!!\n");
         return;
     }
-    if !pg_installed() {
+    if !pg_installed("verify_corpus") {
         return;
     }
     let jobs: usize = std::env::var("MIGRADE_CORPUS_JOBS").ok().and_then(|j| j.parse().ok()).unwrap_or(2).max(1);

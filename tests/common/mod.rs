@@ -82,3 +82,24 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
         std::fs::write(p, text).unwrap();
     }
 }
+
+/// PostgreSQL's server binaries are installed (Debian's /usr/lib/postgresql/N/bin/initdb).
+/// Missing, the test fails with how to install them, unless `MIGRADE_SKIP_PG=1`: then it
+/// says so loudly and returns false (the caller skips).
+pub fn pg_installed(test: &str) -> bool {
+    let found = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().join("bin/initdb").is_file());
+    if found {
+        return true;
+    }
+    if std::env::var("MIGRADE_SKIP_PG").is_ok_and(|v| v == "1") {
+        eprintln!("\n!!!!!!!! SKIPPED {test}: no PostgreSQL server binaries and MIGRADE_SKIP_PG=1 !!!!!!!!\n");
+        return false;
+    }
+    panic!(
+        "{test}: PostgreSQL's server binaries are not installed: run scripts/setup.sh --test (apt-get install postgresql)"
+    );
+}
