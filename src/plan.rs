@@ -103,6 +103,32 @@ pub fn batched_update_for(table: &QName, pk: &Key, set_sql: &str, extra_where: O
     batched(table, pk, &format!("UPDATE {table} SET {set_sql}"), extra_where, pg)
 }
 
+/// [`batched_update_for`] for a backfill that stands in for DDL (a type change's copy,
+/// a default's fill): DDL fires no trigger, so each batch first turns the table's own
+/// triggers off for itself (`session_replication_role = replica`, transaction-local):
+/// an `updated_at` trigger must not stamp every row. Without the right to set it
+/// (superuser, or `GRANT SET ON PARAMETER` on 15+), the batch says so in a NOTICE and
+/// runs with the triggers. Only in the DO loops (a key, PostgreSQL 11+).
+pub fn batched_update_without_triggers(
+    table: &QName,
+    pk: &Key,
+    set_sql: &str,
+    extra_where: Option<&str>,
+    pg: u32,
+) -> String {
+    if pk.is_empty() || pg < 11 {
+        return batched_update_for(table, pk, set_sql, extra_where, pg);
+    }
+    let head = format!(
+        "BEGIN\n      PERFORM set_config('session_replication_role', 'replica', true);\n    \
+         EXCEPTION WHEN insufficient_privilege THEN\n      \
+         RAISE NOTICE 'cannot set session_replication_role: the triggers of % fire for this batch', {};\n    \
+         END;\n    UPDATE {table} SET {set_sql}",
+        lit(&table.to_string())
+    );
+    batched(table, pk, &head, extra_where, pg)
+}
+
 /// A primary-key-range batched DELETE.
 pub fn batched_delete_for(table: &QName, pk: &Key, where_sql: Option<&str>, pg: u32) -> String {
     batched(table, pk, &format!("DELETE FROM {table}"), where_sql, pg)
@@ -283,6 +309,8 @@ pub struct ColumnInfo {
     pub referencing_fks: Vec<ReferencingFk>,
     /// Views that read the table.
     pub views: Vec<String>,
+    /// The table's own triggers, as far as the history knows them.
+    pub triggers: Vec<String>,
     /// Single-column primary key used for batches (`id` when unknown).
     pub pk: Key,
     pub pg_version: u32,
@@ -353,6 +381,10 @@ impl ColumnInfo {
                 }
             }
         }
+        let prefix = crate::schema::trigger_key(table, "");
+        let mut triggers: Vec<String> =
+            schema.triggers.iter().filter_map(|k| k.strip_prefix(prefix.as_str()).map(str::to_string)).collect();
+        triggers.sort();
         let mut views: Vec<String> =
             schema.views.iter().filter(|(_, reads)| reads.iter().any(|r| r == table)).map(|(v, _)| v.clone()).collect();
         views.sort();
@@ -369,6 +401,7 @@ impl ColumnInfo {
             referenced_by,
             referencing_fks,
             views,
+            triggers,
             pk: pk_of(schema, table),
             pg_version,
             using: None,
@@ -817,11 +850,33 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
         (Copy::Retype { .. }, Some(u)) => format!("({u})"),
         _ => c.clone(),
     };
+    let quiet = !info.triggers.is_empty() && !info.pk.is_empty() && pg >= 11;
     steps.push(
         PlanStep::new(
             Stage::Backfill,
-            format!("copy {c} into {n} for the existing rows, {}", keyed_on(&info.pk)),
-            batched_update_for(table, &info.pk, &format!("{n} = {value}"), Some(&format!("{n} IS NULL")), pg),
+            format!(
+                "copy {c} into {n} for the existing rows, {}{}",
+                keyed_on(&info.pk),
+                if quiet {
+                    format!(
+                        "; the triggers of {table} ({}) do not fire for it, as they do not for the file's statement",
+                        info.triggers.iter().map(|t| qi(t)).collect::<Vec<_>>().join(", ")
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            if quiet {
+                batched_update_without_triggers(
+                    table,
+                    &info.pk,
+                    &format!("{n} = {value}"),
+                    Some(&format!("{n} IS NULL")),
+                    pg,
+                )
+            } else {
+                batched_update_for(table, &info.pk, &format!("{n} = {value}"), Some(&format!("{n} IS NULL")), pg)
+            },
         )
         .lock(rows_lock(&info.pk))
         .no_transaction(),

@@ -276,6 +276,15 @@ fn cases() -> Vec<Case> {
             expect: Some(("SELECT 'E|' || count(*) FROM order_emails WHERE email LIKE '%@example.com';", "5000")),
             ..Case::orders("rename_with_view", "0002_rename_email.sql")
         },
+        // A type change of a table with an updated_at trigger (issue 11, ente 25): the
+        // copy's backfill does not fire it, as ALTER TYPE does not (was: every row's
+        // updated_at stamped with the backfill's time).
+        Case {
+            before_row: "ROW(id, customer_id, amount, ref, email, note, updated_at)",
+            after_row: "ROW(id, customer_id, amount, ref, email, note, updated_at)",
+            original_flagged: true,
+            ..Case::orders("retype_with_trigger", "0002_amount_bigint.sql")
+        },
         // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
         // the type change's swap (was: first, while the old column's default used it).
         Case {
