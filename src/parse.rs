@@ -83,10 +83,10 @@ fn text_facts(sql: &str, result: &pg_query::ParseResult, op: &Op) -> TextFacts {
     let lower = sql.to_ascii_lowercase();
     TextFacts {
         strings: string_literals(sql),
-        connection_password: connection_string_password(sql),
+        connection_password: connection_string_password(&lower),
         sslmode_disable: lower.contains("sslmode") && lower.replace(' ', "").contains("sslmode=disable"),
         calls_gen_random_uuid: lower.contains("gen_random_uuid") && tree_calls(result, "gen_random_uuid"),
-        sequence_words: sequence_words(sql, op),
+        sequence_words: sequence_words(sql, &lower, op),
     }
 }
 
@@ -159,12 +159,12 @@ fn string_literals(sql: &str) -> Vec<String> {
     out
 }
 
-/// `password=...` in a libpq string, or `scheme://user:password@host` in a URL.
-fn connection_string_password(sql: &str) -> bool {
-    if !(crate::source::contains_ignore_case(sql, "password") || crate::source::contains_ignore_case(sql, "postgres")) {
+/// `password=...` in a libpq string, or `scheme://user:password@host` in a URL
+/// (`l`: the statement, ASCII-lowercased once by [`text_facts`]).
+fn connection_string_password(l: &str) -> bool {
+    if !(l.contains("password") || l.contains("postgres")) {
         return false;
     }
-    let l = sql.to_ascii_lowercase();
     if l.trim_start().starts_with("comment") {
         return false;
     }
@@ -192,7 +192,11 @@ fn connection_string_password(sql: &str) -> bool {
 /// A statement that may advance a sequence: a call of `setval(...)` (also in a DO
 /// block), or `ALTER SEQUENCE ... RESTART` / `ALTER TABLE ... ALTER COLUMN ... RESTART`.
 /// Its words (lowercase), so that a rule can see which table or sequence it names.
-fn sequence_words(sql: &str, op: &Op) -> Option<Vec<String>> {
+fn sequence_words(sql: &str, ascii_lower: &str, op: &Op) -> Option<Vec<String>> {
+    // Most statements neither call setval nor alter a sequence: no lowercase copy for them.
+    if !ascii_lower.contains("setval") && !matches!(op, Op::AlterSequence { .. } | Op::AlterTable { .. }) {
+        return None;
+    }
     let lower = sql.to_lowercase();
     let setval = lower.match_indices("setval").any(|(i, _)| {
         let before_ok = !lower[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_');
