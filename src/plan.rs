@@ -738,120 +738,174 @@ enum Copy<'a> {
     Rename,
 }
 
-fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInfo) -> Vec<PlanStep> {
-    let pg = info.pg_version;
-    let (c, n) = (qi(old), qi(tmp));
-    let fname = sibling(table, &format!("{}_{}_sync", table.name, tmp));
-    let trg = qi(&format!("{}_{}_sync", table.name, tmp));
-    let mut steps = Vec::new();
+/// One column copy being planned: the names its steps share.
+struct ColumnCopy<'a> {
+    table: &'a QName,
+    old: &'a str,
+    tmp: &'a str,
+    kind: Copy<'a>,
+    info: &'a ColumnInfo,
+    /// `old` and `tmp`, quoted.
+    c: String,
+    n: String,
+    /// The sync trigger's function and the trigger's name.
+    fname: QName,
+    trg: String,
+}
 
-    // Expand: the new column and the trigger that keeps it in sync.
-    let add = match (&kind, &info.col_type) {
-        (Copy::Retype { new_type }, _) => {
-            let coll = info.collation.as_deref().map(|c| format!(" COLLATE {}", qi(c))).unwrap_or_default();
-            with_lt(&format!("ALTER TABLE {table} ADD COLUMN {n} {new_type}{coll};"))
-        }
-        (Copy::Rename, Some(ty)) => with_lt(&format!("ALTER TABLE {table} ADD COLUMN {n} {ty};")),
-        (Copy::Rename, None) => {
-            // The type is not in the history: read it from the catalog.
-            let rel = lit(&table.to_string());
-            format!(
-                "{LT}\nDO $add$\nBEGIN\n  EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', {rel}::regclass, {}, \
-                 (SELECT format_type(atttypid, atttypmod) FROM pg_attribute\n    \
-                 WHERE attrelid = {rel}::regclass AND attname = {} AND NOT attisdropped));\nEND\n$add$;",
-                lit(tmp),
-                lit(old)
-            )
-        }
+fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInfo) -> Vec<PlanStep> {
+    let cp = ColumnCopy {
+        table,
+        old,
+        tmp,
+        kind,
+        info,
+        c: qi(old),
+        n: qi(tmp),
+        fname: sibling(table, &format!("{}_{}_sync", table.name, tmp)),
+        trg: qi(&format!("{}_{}_sync", table.name, tmp)),
     };
-    let what = match kind {
-        Copy::Retype { new_type } => format!("with type {new_type}"),
-        Copy::Rename => format!("with the type of {c}"),
-    };
-    steps.push(
-        PlanStep::new(Stage::Expand, format!("add {table}.{n} {what}, nullable (NOT NULL comes later)"), add)
-            .lock(AE_BRIEF),
-    );
-    if info.identity {
-        steps.push(PlanStep::new(
-            Stage::Expand,
-            format!(
-                "{c} is an identity column: its sequence belongs to it and DROP COLUMN {c} drops it; in the swap, \
-                 make {n} an identity column that starts after the largest value (ALTER TABLE {table} ALTER COLUMN {n} \
-                 ADD GENERATED ... AS IDENTITY (START WITH ...))"
-            ),
-            "",
-        ));
-    } else if info.serial {
-        // The swap gives the copy the column's default and its sequence (below).
-    } else if let Some(d) = &info.default {
-        steps.push(
-            PlanStep::new(Stage::Expand, format!("give {n} the DEFAULT of {c}"), {
-                with_lt(&format!("ALTER TABLE {table} ALTER COLUMN {n} SET DEFAULT {d};"))
-            })
-            .lock(AE_BRIEF),
-        );
-    } else if !info.known {
-        steps.push(PlanStep::new(
-            Stage::Expand,
-            format!(
-                "if {c} has a DEFAULT or is an identity column, give {n} the same DEFAULT now \
-                 (ALTER TABLE {table} ALTER COLUMN {n} SET DEFAULT ...): earlier migrations do not define {c}"
-            ),
-            "",
-        ));
+    let (built, unbuilt) = cp.split_indexes();
+    let mut steps = cp.expand_steps();
+    steps.push(cp.backfill_step());
+    steps.extend(cp.index_steps(&built, &unbuilt));
+    steps.extend(cp.constraint_steps());
+    steps.extend(cp.contract_steps(&built));
+    steps
+}
+
+impl<'a> ColumnCopy<'a> {
+    /// Expand: the new column, its default, the trigger that keeps it in sync, and
+    /// (type change) the deploy of code that accepts the new type.
+    fn expand_steps(&self) -> Vec<PlanStep> {
+        let mut steps = vec![self.add_step()];
+        steps.extend(self.default_step());
+        steps.push(self.sync_step());
+        if let Copy::Retype { new_type } = self.kind {
+            let c = &self.c;
+            steps.push(PlanStep::new(
+                Stage::Deploy,
+                format!(
+                    "deploy code that accepts {c} as {new_type}; it keeps writing values the old type can hold until the swap"
+                ),
+                "",
+            ));
+        }
+        steps
     }
-    let (body, events) = match &kind {
-        Copy::Retype { .. } => {
-            let expr = match &info.using {
-                Some(u) => format!("(SELECT {u} FROM (SELECT NEW.*) AS {})", qi(&table.name)),
-                None => format!("NEW.{c}"),
-            };
-            (format!("  NEW.{n} := {expr};\n"), format!("INSERT OR UPDATE OF {c}"))
+
+    fn add_step(&self) -> PlanStep {
+        let (table, c, n) = (self.table, &self.c, &self.n);
+        let add = match (&self.kind, &self.info.col_type) {
+            (Copy::Retype { new_type }, _) => {
+                let coll = self.info.collation.as_deref().map(|c| format!(" COLLATE {}", qi(c))).unwrap_or_default();
+                with_lt(&format!("ALTER TABLE {table} ADD COLUMN {n} {new_type}{coll};"))
+            }
+            (Copy::Rename, Some(ty)) => with_lt(&format!("ALTER TABLE {table} ADD COLUMN {n} {ty};")),
+            (Copy::Rename, None) => {
+                // The type is not in the history: read it from the catalog.
+                let rel = lit(&table.to_string());
+                format!(
+                    "{LT}\nDO $add$\nBEGIN\n  EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', {rel}::regclass, {}, \
+                     (SELECT format_type(atttypid, atttypmod) FROM pg_attribute\n    \
+                     WHERE attrelid = {rel}::regclass AND attname = {} AND NOT attisdropped));\nEND\n$add$;",
+                    lit(self.tmp),
+                    lit(self.old)
+                )
+            }
+        };
+        let what = match self.kind {
+            Copy::Retype { new_type } => format!("with type {new_type}"),
+            Copy::Rename => format!("with the type of {c}"),
+        };
+        PlanStep::new(Stage::Expand, format!("add {table}.{n} {what}, nullable (NOT NULL comes later)"), add)
+            .lock(AE_BRIEF)
+    }
+
+    /// The copy's DEFAULT (or what to do about it); a serial's comes with its sequence in the swap.
+    fn default_step(&self) -> Option<PlanStep> {
+        let (table, c, n, info) = (self.table, &self.c, &self.n, self.info);
+        if info.identity {
+            Some(PlanStep::new(
+                Stage::Expand,
+                format!(
+                    "{c} is an identity column: its sequence belongs to it and DROP COLUMN {c} drops it; in the swap, \
+                     make {n} an identity column that starts after the largest value (ALTER TABLE {table} ALTER COLUMN {n} \
+                     ADD GENERATED ... AS IDENTITY (START WITH ...))"
+                ),
+                "",
+            ))
+        } else if info.serial {
+            // The swap gives the copy the column's default and its sequence.
+            None
+        } else if let Some(d) = &info.default {
+            Some(
+                PlanStep::new(Stage::Expand, format!("give {n} the DEFAULT of {c}"), {
+                    with_lt(&format!("ALTER TABLE {table} ALTER COLUMN {n} SET DEFAULT {d};"))
+                })
+                .lock(AE_BRIEF),
+            )
+        } else if !info.known {
+            Some(PlanStep::new(
+                Stage::Expand,
+                format!(
+                    "if {c} has a DEFAULT or is an identity column, give {n} the same DEFAULT now \
+                     (ALTER TABLE {table} ALTER COLUMN {n} SET DEFAULT ...): earlier migrations do not define {c}"
+                ),
+                "",
+            ))
+        } else {
+            None
         }
-        Copy::Rename => (
-            format!(
-                "  IF TG_OP = 'INSERT' THEN\n    \
-                 IF NEW.{n} IS NULL THEN NEW.{n} := NEW.{c}; ELSIF NEW.{c} IS NULL THEN NEW.{c} := NEW.{n}; END IF;\n  \
-                 ELSIF NEW.{c} IS DISTINCT FROM OLD.{c} THEN\n    NEW.{n} := NEW.{c};\n  \
-                 ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN\n    NEW.{c} := NEW.{n};\n  END IF;\n"
+    }
+
+    /// The trigger function and the trigger that mirror writes into the copy.
+    fn sync_step(&self) -> PlanStep {
+        let (table, c, n, fname, trg) = (self.table, &self.c, &self.n, &self.fname, &self.trg);
+        let (body, events) = match &self.kind {
+            Copy::Retype { .. } => {
+                let expr = match &self.info.using {
+                    Some(u) => format!("(SELECT {u} FROM (SELECT NEW.*) AS {})", qi(&table.name)),
+                    None => format!("NEW.{c}"),
+                };
+                (format!("  NEW.{n} := {expr};\n"), format!("INSERT OR UPDATE OF {c}"))
+            }
+            Copy::Rename => (
+                format!(
+                    "  IF TG_OP = 'INSERT' THEN\n    \
+                     IF NEW.{n} IS NULL THEN NEW.{n} := NEW.{c}; ELSIF NEW.{c} IS NULL THEN NEW.{c} := NEW.{n}; END IF;\n  \
+                     ELSIF NEW.{c} IS DISTINCT FROM OLD.{c} THEN\n    NEW.{n} := NEW.{c};\n  \
+                     ELSIF NEW.{n} IS DISTINCT FROM OLD.{n} THEN\n    NEW.{c} := NEW.{n};\n  END IF;\n"
+                ),
+                format!("INSERT OR UPDATE OF {c}, {n}"),
             ),
-            format!("INSERT OR UPDATE OF {c}, {n}"),
-        ),
-    };
-    let sync_what = match kind {
-        Copy::Retype { .. } => format!("mirror every write of {c} into {n}, so old code needs no change"),
-        Copy::Rename => format!("keep {c} and {n} in sync both ways, so old and new code can run side by side"),
-    };
-    steps.push(
+        };
+        let sync_what = match self.kind {
+            Copy::Retype { .. } => format!("mirror every write of {c} into {n}, so old code needs no change"),
+            Copy::Rename => format!("keep {c} and {n} in sync both ways, so old and new code can run side by side"),
+        };
         PlanStep::new(
             Stage::Expand,
             sync_what,
             format!(
                 "CREATE FUNCTION {fname}() RETURNS trigger LANGUAGE plpgsql AS $sync$\nBEGIN\n{body}  RETURN NEW;\nEND\n$sync$;\n\
                  {LT}\nCREATE TRIGGER {trg} BEFORE {events} ON {table}\n  FOR EACH ROW {} {fname}();",
-                execute_function(pg)
+                execute_function(self.info.pg_version)
             ),
         )
-        .lock("SHARE ROW EXCLUSIVE (brief: blocks writes while it waits)"),
-    );
-    if let Copy::Retype { new_type } = kind {
-        steps.push(PlanStep::new(
-            Stage::Deploy,
-            format!(
-                "deploy code that accepts {c} as {new_type}; it keeps writing values the old type can hold until the swap"
-            ),
-            "",
-        ));
+        .lock("SHARE ROW EXCLUSIVE (brief: blocks writes while it waits)")
     }
 
-    // Backfill: copy the values, build the indexes, prove NOT NULL.
-    let value = match (&kind, &info.using) {
-        (Copy::Retype { .. }, Some(u)) => format!("({u})"),
-        _ => c.clone(),
-    };
-    let quiet = !info.triggers.is_empty() && !info.pk.is_empty() && pg >= 11;
-    steps.push(
+    /// Backfill: copy the values of the existing rows, in batches, without firing the
+    /// table's triggers when the history knows of some (as the file's statement fires none).
+    fn backfill_step(&self) -> PlanStep {
+        let (table, c, n, info) = (self.table, &self.c, &self.n, self.info);
+        let pg = info.pg_version;
+        let value = match (&self.kind, &info.using) {
+            (Copy::Retype { .. }, Some(u)) => format!("({u})"),
+            _ => c.clone(),
+        };
+        let quiet = !info.triggers.is_empty() && !info.pk.is_empty() && pg >= 11;
         PlanStep::new(
             Stage::Backfill,
             format!(
@@ -879,213 +933,267 @@ fn copy_column(table: &QName, old: &str, tmp: &str, kind: Copy, info: &ColumnInf
             },
         )
         .lock(rows_lock(&info.pk))
-        .no_transaction(),
-    );
-    let swap_col = |cols: &[String]| cols.iter().map(|x| if x == old { n.clone() } else { qi(x) }).collect::<Vec<_>>();
-    // The IR's exact copies name the column's copy `copy_name(old)`: a type change's.
-    let exact = |idx: &IndexCopy| idx.copy_sql.clone().filter(|_| tmp == copy_name(old));
-    let (built, unbuilt): (Vec<&IndexCopy>, Vec<&IndexCopy>) =
-        info.indexes.iter().partition(|i| exact(i).is_some() || i.plain_on(old));
-    for idx in &built {
-        let copy = copy_name(&idx.name);
-        let step = match exact(idx) {
-            Some(sql) => PlanStep::new(
-                Stage::Backfill,
-                format!(
-                    "build the copy of index {} on {n} concurrently: its whole definition, with {n} for {c}",
-                    qi(&idx.name)
-                ),
-                sql,
-            ),
-            None => PlanStep::new(
-                Stage::Backfill,
-                format!(
-                    "build the copy of index {} on {n} concurrently (same columns; add the original's method, \
-                     opclass or WHERE if it has one)",
-                    qi(&idx.name)
-                ),
-                format!(
-                    "CREATE {}INDEX CONCURRENTLY {} ON {table} ({});",
-                    if idx.unique { "UNIQUE " } else { "" },
-                    qi(&copy),
-                    swap_col(&idx.columns).join(", ")
-                ),
-            ),
-        };
-        steps.push(step.lock(SUE).no_transaction());
-    }
-    for idx in &unbuilt {
-        steps.push(PlanStep::new(
-            Stage::Backfill,
-            format!(
-                "index {} reads {c} in an expression, INCLUDE or WHERE that migrade's history cannot copy: build its \
-                 copy on {n} concurrently as {}, with {n} for {c} (DROP COLUMN {c} drops the original)",
-                qi(&idx.name),
-                qi(&copy_name(&idx.name))
-            ),
-            "",
-        ));
-    }
-    if !built.is_empty() {
-        let names: Vec<String> = built.iter().map(|i| lit(&sibling(table, &copy_name(&i.name)).to_string())).collect();
-        steps.push(index_valid_check(
-            &format!("[{}]", names.join(", ")),
-            "check the index copies are valid (an interrupted CONCURRENTLY build leaves an INVALID index: \
-             DROP INDEX CONCURRENTLY it and build it again)",
-        ));
-    }
-    if info.not_null {
-        steps.extend(not_null_steps(table, tmp, pg, Stage::Backfill));
-    }
-    if !info.known {
-        steps.push(PlanStep::new(
-            Stage::Backfill,
-            format!(
-                "earlier migrations do not define {table}.{c}: if it is NOT NULL, indexed or part of a constraint, \
-                 re-create that on {n} before the swap (CHECK NOT VALID + VALIDATE + SET NOT NULL; CREATE INDEX \
-                 CONCURRENTLY; ADD CONSTRAINT ... USING INDEX), because DROP COLUMN {c} drops it"
-            ),
-            "",
-        ));
-    }
-    for (name, fk) in &info.foreign_keys {
-        let copy = qi(&copy_name(name));
-        steps.push(
-            PlanStep::new(
-                Stage::Backfill,
-                format!("re-create foreign key {} on {n}, NOT VALID: no scan", qi(name)),
-                with_lt(&format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {copy} FOREIGN KEY ({n}) {} NOT VALID;",
-                    fk.clause()
-                )),
-            )
-            .lock("SHARE ROW EXCLUSIVE on both tables (brief: no scan)"),
-        );
-        steps.push(
-            PlanStep::new(
-                Stage::Backfill,
-                format!("validate {copy} in its own transaction: it scans {table}, but reads and writes continue"),
-                format!("ALTER TABLE {table} VALIDATE CONSTRAINT {copy};"),
-            )
-            .lock("SHARE UPDATE EXCLUSIVE on the table, ROW SHARE on the referenced one (reads and writes continue)"),
-        );
-    }
-    if !info.other_constraints.is_empty() {
-        steps.push(PlanStep::new(
-            Stage::Backfill,
-            format!(
-                "re-create {} on {n}: ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in its own transaction \
-                 (their definitions are not in migrade's history; DROP COLUMN {c} drops the originals)",
-                info.other_constraints.iter().map(|k| qi(k)).collect::<Vec<_>>().join(", ")
-            ),
-            "",
-        ));
-    }
-    let unmoved: Vec<&String> =
-        info.referenced_by.iter().filter(|t| !info.referencing_fks.iter().any(|f| &f.table == *t)).collect();
-    if !unmoved.is_empty() {
-        steps.push(PlanStep::new(
-            Stage::Backfill,
-            format!(
-                "{} reference {table}: their foreign keys depend on the key index of {c}; change their columns the same \
-                 way and re-point them at {n} before the swap (DROP COLUMN fails while they exist)",
-                unmoved.iter().map(|t| qi(t)).collect::<Vec<_>>().join(", ")
-            ),
-            "",
-        ));
-    }
-    if !info.views.is_empty() {
-        steps.push(PlanStep::new(
-            Stage::Contract,
-            format!(
-                "views {} read {table}: if they use {c}, drop them in the swap transaction and re-create them after it \
-                 (DROP COLUMN fails while they depend on it; CASCADE would drop them silently)",
-                info.views.iter().map(|v| qi(v)).collect::<Vec<_>>().join(", ")
-            ),
-            "",
-        ));
+        .no_transaction()
     }
 
-    // Contract: the swap.
-    if let Copy::Rename = kind {
-        steps.push(PlanStep::new(
-            Stage::Contract,
-            format!(
-                "after the backfill: deploy code that reads and writes {n} only (old and new code can overlap: the \
-                 trigger keeps both columns in sync)"
-            ),
-            "",
-        ));
+    /// The IR's exact copy of an index (its whole definition on `copy_name(old)`): only a
+    /// type change's copy has that name.
+    fn exact_copy(&self, idx: &IndexCopy) -> Option<String> {
+        idx.copy_sql.clone().filter(|_| self.tmp == copy_name(self.old))
     }
-    let mut swap = format!("BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {trg} ON {table};\n");
-    // Foreign keys on the old key depend on its index: dropped here, re-added on the new key.
-    for f in &info.referencing_fks {
-        swap.push_str(&format!("ALTER TABLE {} DROP CONSTRAINT {};\n", sibling(table, &f.table), qi(&f.name)));
+
+    /// The indexes on the column this plan builds copies of, and those it can only describe.
+    fn split_indexes(&self) -> (Vec<&'a IndexCopy>, Vec<&'a IndexCopy>) {
+        self.info.indexes.iter().partition(|i| self.exact_copy(i).is_some() || i.plain_on(self.old))
     }
-    if info.serial && !info.identity {
-        swap.push_str(&move_sequence(table, old, tmp));
+
+    /// The index columns with the copy in place of the column.
+    fn swap_col(&self, cols: &[String]) -> Vec<String> {
+        cols.iter().map(|x| if x == self.old { self.n.clone() } else { qi(x) }).collect()
     }
-    swap.push_str(&format!("ALTER TABLE {table} DROP COLUMN {c};\n"));
-    if let Copy::Retype { .. } = kind {
-        swap.push_str(&format!("ALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"));
-    }
-    for idx in &built {
-        let copy = copy_name(&idx.name);
-        match &idx.constraint {
-            Some((k, kind)) => swap.push_str(&format!(
-                "ALTER TABLE {table} ADD CONSTRAINT {} {} USING INDEX {};\n",
-                qi(k),
-                if *kind == ConstraintKind::PrimaryKey { "PRIMARY KEY" } else { "UNIQUE" },
-                qi(&copy)
-            )),
-            None => swap.push_str(&format!("ALTER INDEX {} RENAME TO {};\n", sibling(table, &copy), qi(&idx.name))),
+
+    /// Backfill: build the index copies concurrently, describe those it cannot build,
+    /// and check the built ones are valid.
+    fn index_steps(&self, built: &[&IndexCopy], unbuilt: &[&IndexCopy]) -> Vec<PlanStep> {
+        let (table, c, n) = (self.table, &self.c, &self.n);
+        let mut steps = Vec::new();
+        for idx in built {
+            let copy = copy_name(&idx.name);
+            let step = match self.exact_copy(idx) {
+                Some(sql) => PlanStep::new(
+                    Stage::Backfill,
+                    format!(
+                        "build the copy of index {} on {n} concurrently: its whole definition, with {n} for {c}",
+                        qi(&idx.name)
+                    ),
+                    sql,
+                ),
+                None => PlanStep::new(
+                    Stage::Backfill,
+                    format!(
+                        "build the copy of index {} on {n} concurrently (same columns; add the original's method, \
+                         opclass or WHERE if it has one)",
+                        qi(&idx.name)
+                    ),
+                    format!(
+                        "CREATE {}INDEX CONCURRENTLY {} ON {table} ({});",
+                        if idx.unique { "UNIQUE " } else { "" },
+                        qi(&copy),
+                        self.swap_col(&idx.columns).join(", ")
+                    ),
+                ),
+            };
+            steps.push(step.lock(SUE).no_transaction());
         }
+        for idx in unbuilt {
+            steps.push(PlanStep::new(
+                Stage::Backfill,
+                format!(
+                    "index {} reads {c} in an expression, INCLUDE or WHERE that migrade's history cannot copy: build its \
+                     copy on {n} concurrently as {}, with {n} for {c} (DROP COLUMN {c} drops the original)",
+                    qi(&idx.name),
+                    qi(&copy_name(&idx.name))
+                ),
+                "",
+            ));
+        }
+        if !built.is_empty() {
+            let names: Vec<String> =
+                built.iter().map(|i| lit(&sibling(table, &copy_name(&i.name)).to_string())).collect();
+            steps.push(index_valid_check(
+                &format!("[{}]", names.join(", ")),
+                "check the index copies are valid (an interrupted CONCURRENTLY build leaves an INVALID index: \
+                 DROP INDEX CONCURRENTLY it and build it again)",
+            ));
+        }
+        steps
     }
-    for (name, _) in &info.foreign_keys {
-        swap.push_str(&format!("ALTER TABLE {table} RENAME CONSTRAINT {} TO {};\n", qi(&copy_name(name)), qi(name)));
+
+    /// Backfill: NOT NULL on the copy, its foreign keys re-created NOT VALID then
+    /// validated, and what the history cannot re-create (unknown column, other
+    /// constraints, foreign keys of other tables it does not know).
+    fn constraint_steps(&self) -> Vec<PlanStep> {
+        let (table, c, n, info) = (self.table, &self.c, &self.n, self.info);
+        let mut steps = Vec::new();
+        if info.not_null {
+            steps.extend(not_null_steps(table, self.tmp, info.pg_version, Stage::Backfill));
+        }
+        if !info.known {
+            steps.push(PlanStep::new(
+                Stage::Backfill,
+                format!(
+                    "earlier migrations do not define {table}.{c}: if it is NOT NULL, indexed or part of a constraint, \
+                     re-create that on {n} before the swap (CHECK NOT VALID + VALIDATE + SET NOT NULL; CREATE INDEX \
+                     CONCURRENTLY; ADD CONSTRAINT ... USING INDEX), because DROP COLUMN {c} drops it"
+                ),
+                "",
+            ));
+        }
+        for (name, fk) in &info.foreign_keys {
+            let copy = qi(&copy_name(name));
+            steps.push(
+                PlanStep::new(
+                    Stage::Backfill,
+                    format!("re-create foreign key {} on {n}, NOT VALID: no scan", qi(name)),
+                    with_lt(&format!(
+                        "ALTER TABLE {table} ADD CONSTRAINT {copy} FOREIGN KEY ({n}) {} NOT VALID;",
+                        fk.clause()
+                    )),
+                )
+                .lock("SHARE ROW EXCLUSIVE on both tables (brief: no scan)"),
+            );
+            steps.push(
+                PlanStep::new(
+                    Stage::Backfill,
+                    format!("validate {copy} in its own transaction: it scans {table}, but reads and writes continue"),
+                    format!("ALTER TABLE {table} VALIDATE CONSTRAINT {copy};"),
+                )
+                .lock(
+                    "SHARE UPDATE EXCLUSIVE on the table, ROW SHARE on the referenced one (reads and writes continue)",
+                ),
+            );
+        }
+        if !info.other_constraints.is_empty() {
+            steps.push(PlanStep::new(
+                Stage::Backfill,
+                format!(
+                    "re-create {} on {n}: ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in its own transaction \
+                     (their definitions are not in migrade's history; DROP COLUMN {c} drops the originals)",
+                    info.other_constraints.iter().map(|k| qi(k)).collect::<Vec<_>>().join(", ")
+                ),
+                "",
+            ));
+        }
+        let unmoved: Vec<&String> =
+            info.referenced_by.iter().filter(|t| !info.referencing_fks.iter().any(|f| &f.table == *t)).collect();
+        if !unmoved.is_empty() {
+            steps.push(PlanStep::new(
+                Stage::Backfill,
+                format!(
+                    "{} reference {table}: their foreign keys depend on the key index of {c}; change their columns the same \
+                     way and re-point them at {n} before the swap (DROP COLUMN fails while they exist)",
+                    unmoved.iter().map(|t| qi(t)).collect::<Vec<_>>().join(", ")
+                ),
+                "",
+            ));
+        }
+        steps
     }
-    for f in &info.referencing_fks {
-        let cols = f.columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
-        swap.push_str(&format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({cols}) {} NOT VALID;\n",
-            sibling(table, &f.table),
-            qi(&f.name),
-            f.fk.clause()
-        ));
-    }
-    swap.push_str(&format!("COMMIT;\nDROP FUNCTION {fname}();"));
-    let title = match kind {
-        Copy::Retype { .. } => format!(
-            "swap in one short transaction: drop the trigger and the old {c}, give {n} its name and its indexes their \
-             names (the old values are gone: backup first, needs approval)"
-        ),
-        Copy::Rename => format!(
-            "drop the trigger and the old column {c} in one short transaction, give the index copies their names \
-             (the old column is gone: backup first, needs approval)"
-        ),
-    };
-    let title = if info.serial && !info.identity {
-        format!("{title}; {n} first gets the DEFAULT of {c} and the sequence it owns")
-    } else {
-        title
-    };
-    steps.push(PlanStep::new(Stage::Contract, title, swap).lock(AE_BRIEF).irreversible());
-    for f in info.referencing_fks.iter().filter(|f| f.validated) {
-        let r = sibling(table, &f.table);
-        steps.push(
-            PlanStep::new(
+
+    /// Contract: views to handle, (rename) the deploy of code that uses the new name,
+    /// the swap, then validation of the foreign keys re-added on the new key.
+    fn contract_steps(&self, built: &[&IndexCopy]) -> Vec<PlanStep> {
+        let (table, c, n, info) = (self.table, &self.c, &self.n, self.info);
+        let mut steps = Vec::new();
+        if !info.views.is_empty() {
+            steps.push(PlanStep::new(
                 Stage::Contract,
                 format!(
-                    "validate {} (re-added on the new key NOT VALID in the swap) in its own transaction: it scans {r}, \
-                     but reads and writes continue",
-                    qi(&f.name)
+                    "views {} read {table}: if they use {c}, drop them in the swap transaction and re-create them after it \
+                     (DROP COLUMN fails while they depend on it; CASCADE would drop them silently)",
+                    info.views.iter().map(|v| qi(v)).collect::<Vec<_>>().join(", ")
                 ),
-                format!("ALTER TABLE {r} VALIDATE CONSTRAINT {};", qi(&f.name)),
-            )
-            .lock("SHARE UPDATE EXCLUSIVE, ROW SHARE on the referenced table"),
+                "",
+            ));
+        }
+        if let Copy::Rename = self.kind {
+            steps.push(PlanStep::new(
+                Stage::Contract,
+                format!(
+                    "after the backfill: deploy code that reads and writes {n} only (old and new code can overlap: the \
+                     trigger keeps both columns in sync)"
+                ),
+                "",
+            ));
+        }
+        steps.push(
+            PlanStep::new(Stage::Contract, self.swap_title(), self.swap_sql(built)).lock(AE_BRIEF).irreversible(),
         );
+        for f in info.referencing_fks.iter().filter(|f| f.validated) {
+            let r = sibling(table, &f.table);
+            steps.push(
+                PlanStep::new(
+                    Stage::Contract,
+                    format!(
+                        "validate {} (re-added on the new key NOT VALID in the swap) in its own transaction: it scans {r}, \
+                         but reads and writes continue",
+                        qi(&f.name)
+                    ),
+                    format!("ALTER TABLE {r} VALIDATE CONSTRAINT {};", qi(&f.name)),
+                )
+                .lock("SHARE UPDATE EXCLUSIVE, ROW SHARE on the referenced table"),
+            );
+        }
+        steps
     }
-    steps
+
+    /// The swap's one short transaction: drop the trigger, move the foreign keys of other
+    /// tables and the serial's sequence, drop the old column, give the copy and the index
+    /// and constraint copies their names; then drop the trigger function.
+    fn swap_sql(&self, built: &[&IndexCopy]) -> String {
+        let (table, c, n, info) = (self.table, &self.c, &self.n, self.info);
+        let mut swap = format!("BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {} ON {table};\n", self.trg);
+        // Foreign keys on the old key depend on its index: dropped here, re-added on the new key.
+        for f in &info.referencing_fks {
+            swap.push_str(&format!("ALTER TABLE {} DROP CONSTRAINT {};\n", sibling(table, &f.table), qi(&f.name)));
+        }
+        if info.serial && !info.identity {
+            swap.push_str(&move_sequence(table, self.old, self.tmp));
+        }
+        swap.push_str(&format!("ALTER TABLE {table} DROP COLUMN {c};\n"));
+        if let Copy::Retype { .. } = self.kind {
+            swap.push_str(&format!("ALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"));
+        }
+        for idx in built {
+            let copy = copy_name(&idx.name);
+            match &idx.constraint {
+                Some((k, kind)) => swap.push_str(&format!(
+                    "ALTER TABLE {table} ADD CONSTRAINT {} {} USING INDEX {};\n",
+                    qi(k),
+                    if *kind == ConstraintKind::PrimaryKey { "PRIMARY KEY" } else { "UNIQUE" },
+                    qi(&copy)
+                )),
+                None => swap.push_str(&format!("ALTER INDEX {} RENAME TO {};\n", sibling(table, &copy), qi(&idx.name))),
+            }
+        }
+        for (name, _) in &info.foreign_keys {
+            swap.push_str(&format!(
+                "ALTER TABLE {table} RENAME CONSTRAINT {} TO {};\n",
+                qi(&copy_name(name)),
+                qi(name)
+            ));
+        }
+        for f in &info.referencing_fks {
+            let cols = f.columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
+            swap.push_str(&format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({cols}) {} NOT VALID;\n",
+                sibling(table, &f.table),
+                qi(&f.name),
+                f.fk.clause()
+            ));
+        }
+        swap.push_str(&format!("COMMIT;\nDROP FUNCTION {}();", self.fname));
+        swap
+    }
+
+    fn swap_title(&self) -> String {
+        let (c, n) = (&self.c, &self.n);
+        let title = match self.kind {
+            Copy::Retype { .. } => format!(
+                "swap in one short transaction: drop the trigger and the old {c}, give {n} its name and its indexes their \
+                 names (the old values are gone: backup first, needs approval)"
+            ),
+            Copy::Rename => format!(
+                "drop the trigger and the old column {c} in one short transaction, give the index copies their names \
+                 (the old column is gone: backup first, needs approval)"
+            ),
+        };
+        if self.info.serial && !self.info.identity {
+            format!("{title}; {n} first gets the DEFAULT of {c} and the sequence it owns")
+        } else {
+            title
+        }
+    }
 }
 
 /// A serial column's default and the sequence it owns, given to its copy (read from the
