@@ -9,7 +9,8 @@ use crate::unit::Unit;
 use std::collections::HashMap;
 
 /// Sets each statement's level, orders the findings by position (the highest level
-/// first at one position) and returns the file's grade with each section's grade
+/// first at one position, then by rule id; one rule's findings keep the order it
+/// reported them in) and returns the file's grade with each section's grade
 /// (empty for a file of one section).
 pub(super) fn grade(unit: &Unit, out: &mut Collected) -> (Level, Vec<(Direction, Level)>) {
     // Statement levels: the highest finding on each (one pass over the findings).
@@ -23,7 +24,7 @@ pub(super) fn grade(unit: &Unit, out: &mut Collected) -> (Level, Vec<(Direction,
     for s in &mut out.statements {
         s.level = levels.get(&s.index).copied().unwrap_or(Level::Low);
     }
-    out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level)));
+    out.findings.sort_by_key(|f| (f.span.start, std::cmp::Reverse(f.level), f.rule));
     let grade = out.findings.iter().filter(|f| !f.ignored).map(|f| f.level).max().unwrap_or(Level::Low);
     // dbmate/goose files: each direction is graded on its own as well.
     let sections = if unit.sections.len() > 1 {
