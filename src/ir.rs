@@ -277,8 +277,11 @@ pub struct ConstraintSpec {
     pub not_valid: bool,
     pub using_index: Option<String>,
     pub nulls_not_distinct: bool,
-    /// `UNIQUE / PRIMARY KEY / EXCLUDE ... INCLUDE (...)` (PostgreSQL 11+).
-    pub include: bool,
+    /// The columns of `UNIQUE / PRIMARY KEY / EXCLUDE ... INCLUDE (...)` (PostgreSQL 11+).
+    pub include: Vec<String>,
+    /// `DEFERRABLE`, and `INITIALLY DEFERRED`.
+    pub deferrable: bool,
+    pub initially_deferred: bool,
     /// For `CHECK (col IS NOT NULL)`: the column.
     pub not_null_check_of: Option<String>,
     pub references: Option<ForeignKeyRef>,
@@ -296,7 +299,9 @@ impl ConstraintSpec {
             not_valid: false,
             using_index: None,
             nulls_not_distinct: false,
-            include: false,
+            include: Vec::new(),
+            deferrable: false,
+            initially_deferred: false,
             not_null_check_of: None,
             references,
             expr_sql: None,

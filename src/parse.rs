@@ -752,7 +752,9 @@ fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<Con
         not_valid: c.skip_validation,
         using_index: if c.indexname.is_empty() { None } else { Some(c.indexname.clone()) },
         nulls_not_distinct: c.nulls_not_distinct,
-        include: !c.including.is_empty(),
+        include: strings(&c.including),
+        deferrable: c.deferrable,
+        initially_deferred: c.initdeferred,
         not_null_check_of: if kind == ConstraintKind::Check {
             c.raw_expr.as_deref().and_then(not_null_check_column)
         } else {

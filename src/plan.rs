@@ -1370,7 +1370,51 @@ pub fn add_unique(
     pg_version: u32,
 ) -> Vec<PlanStep> {
     let nullable: Vec<String> = if primary { columns.to_vec() } else { Vec::new() };
-    add_key(table, constraint, columns, primary, false, &nullable, pg_version)
+    add_key(table, constraint, columns, primary, &KeyShape::default(), &nullable, pg_version)
+}
+
+/// What a UNIQUE / PRIMARY KEY constraint says beyond its columns, kept by its plan:
+/// the concurrent index gets the INCLUDE columns and NULLS NOT DISTINCT, the attached
+/// constraint the deferral (`ADD CONSTRAINT … USING INDEX` takes DEFERRABLE and
+/// INITIALLY DEFERRED; without them the key would check immediately).
+#[derive(Debug, Clone, Default)]
+pub struct KeyShape {
+    pub nulls_not_distinct: bool,
+    pub include: Vec<String>,
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+}
+
+impl KeyShape {
+    pub fn of(spec: &crate::ir::ConstraintSpec) -> KeyShape {
+        KeyShape {
+            nulls_not_distinct: spec.nulls_not_distinct,
+            include: spec.include.clone(),
+            deferrable: spec.deferrable,
+            initially_deferred: spec.initially_deferred,
+        }
+    }
+
+    /// ` INCLUDE (...)` and ` NULLS NOT DISTINCT` of the index, in PostgreSQL's order.
+    fn index_clauses(&self) -> String {
+        let mut s = String::new();
+        if !self.include.is_empty() {
+            s.push_str(&format!(" INCLUDE ({})", self.include.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ")));
+        }
+        if self.nulls_not_distinct {
+            s.push_str(" NULLS NOT DISTINCT");
+        }
+        s
+    }
+
+    /// ` DEFERRABLE [INITIALLY DEFERRED]` of the constraint.
+    fn deferral(&self) -> &'static str {
+        match (self.deferrable, self.initially_deferred) {
+            (_, true) => " DEFERRABLE INITIALLY DEFERRED",
+            (true, false) => " DEFERRABLE",
+            (false, false) => "",
+        }
+    }
 }
 
 /// UNIQUE / PRIMARY KEY: `CREATE UNIQUE INDEX CONCURRENTLY`, check it, (PK:
@@ -1380,18 +1424,18 @@ pub fn add_key(
     constraint: &str,
     columns: &[String],
     primary: bool,
-    nulls_not_distinct: bool,
+    shape: &KeyShape,
     nullable: &[String],
     pg_version: u32,
 ) -> Vec<PlanStep> {
     let idx = qi(constraint);
     let cols = columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
-    let nnd = if nulls_not_distinct { " NULLS NOT DISTINCT" } else { "" };
+    let clauses = shape.index_clauses();
     let mut steps = vec![
         PlanStep::new(
             Stage::Expand,
             format!("build the unique index {idx} on {table} concurrently, outside a transaction"),
-            format!("CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {table} ({cols}){nnd};"),
+            format!("CREATE UNIQUE INDEX CONCURRENTLY {idx} ON {table} ({cols}){clauses};"),
         )
         .lock(SUE)
         .no_transaction(),
@@ -1420,7 +1464,7 @@ pub fn add_key(
                 "attach {idx} as the {}: no index build, no scan",
                 if primary { "primary key" } else { "unique constraint" }
             ),
-            with_lt(&format!("ALTER TABLE {table} ADD CONSTRAINT {idx} {what} USING INDEX {idx};")),
+            with_lt(&format!("ALTER TABLE {table} ADD CONSTRAINT {idx} {what} USING INDEX {idx}{};", shape.deferral())),
         )
         .lock(AE_BRIEF),
     );

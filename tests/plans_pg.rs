@@ -216,6 +216,10 @@ fn cases() -> Vec<Case> {
             ..Case::orders("add_column_then_constant", "0002_plan_legacy.sql")
         },
         Case::orders("add_unique", "0002_unique_ref.sql"),
+        // A DEFERRABLE INITIALLY DEFERRED key with INCLUDE columns (issue 11, found on an
+        // unseen folder): the concurrent index keeps the INCLUDE, the attached constraint
+        // the deferral (was: both lost, a plain immediate key on ref alone).
+        Case::orders("add_unique_deferrable", "0002_unique_ref_deferrable.sql"),
         Case { original_flagged: true, ..Case::orders("add_check", "0002_amount_positive.sql") },
         Case {
             table: "customers",

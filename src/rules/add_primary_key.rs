@@ -51,7 +51,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("adding primary key {name} builds its index on {table} while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Build a unique index CONCURRENTLY, make the columns NOT NULL safely, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
                 )
-                .plan(plan::add_key(table, &name, &spec.columns, true, false, &nullable, cx.pg())),
+                .plan(plan::add_key(table, &name, &spec.columns, true, &plan::KeyShape::of(spec), &nullable, cx.pg())),
             );
         }
     }

@@ -37,7 +37,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     format!("adding unique constraint {name} builds its index on {table} while ACCESS EXCLUSIVE blocks reads and writes"),
                     "Build the unique index with CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX",
                 )
-                .plan(plan::add_key(table, &name, &spec.columns, false, spec.nulls_not_distinct, &[], cx.pg())),
+                .plan(plan::add_key(table, &name, &spec.columns, false, &plan::KeyShape::of(spec), &[], cx.pg())),
             );
         }
     }

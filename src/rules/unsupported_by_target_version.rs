@@ -83,7 +83,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
 }
 /// Version-dated syntax of a table constraint (CREATE TABLE or ADD CONSTRAINT).
 fn constraint_syntax(k: &ConstraintSpec, need: &mut impl FnMut(u32, &str)) {
-    if k.include {
+    if !k.include.is_empty() {
         need(11, "INCLUDE (covering index columns)");
     }
     if k.nulls_not_distinct {
