@@ -50,8 +50,13 @@
 //! folders run at once; `MIGRADE_BIN` runs another
 //! migrade binary (to measure a change before and after).
 //!
-//! Part of `cargo test` (scripts/test.sh), about 5 minutes on 2 cores.
-//! Run alone: `cargo test --test plans_corpus_pg -- --nocapture`
+//! The second test runs the same checks on `fixtures/unseen/`: real folders that are
+//! not in the corpus and that migrade was never tuned on (verbatim copies; their
+//! sources, commits and licences in `fixtures/unseen/SOURCES.tsv`). It needs no corpus.
+//!
+//! Part of `cargo test` (scripts/test.sh), about 5 minutes on 2 cores (the two tests
+//! take turns). Run alone: `cargo test --test plans_corpus_pg -- --nocapture`;
+//! only the unseen folders: `cargo test --test plans_corpus_pg unseen -- --nocapture`
 
 #[allow(dead_code)]
 #[path = "pg/server.rs"]
@@ -483,6 +488,10 @@ fn check_plans(server: &Server, db: &str, folder: &Folder) -> Result<Tally, Stri
     Ok(t)
 }
 
+/// Both tests start their own server; one at a time (the machine has 2 cores and
+/// each already runs `MIGRADE_CORPUS_JOBS` folders at once).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn corpus_plans_run_and_reach_the_files_schema() {
     let corpus = corpus_dir();
@@ -494,22 +503,38 @@ fn corpus_plans_run_and_reach_the_files_schema() {
         ));
         return;
     }
+    check_root("plans_corpus_pg", &corpus);
+}
+
+/// The same checks on real migration folders this project has never been tuned on:
+/// `fixtures/unseen/` (verbatim copies, sources and licences in its SOURCES.tsv).
+/// `MIGRADE_CORPUS_ONLY` filters these folders too.
+#[test]
+fn unseen_folders_plans_run_and_reach_the_files_schema() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/unseen");
+    assert!(root.join("SOURCES.tsv").is_file(), "fixtures/unseen/SOURCES.tsv is missing");
+    check_root("plans_unseen_pg", &root);
+}
+
+/// Runs every folder under `root` (see the module comment) and fails on any failure.
+fn check_root(label: &str, root: &Path) {
     let bins = match server::find_bins() {
         Ok(b) => b,
         Err(e) => {
             if env_flag("MIGRADE_SKIP_PG") {
-                loud(&format!("!!! plans_corpus_pg SKIPPED (MIGRADE_SKIP_PG=1): {e}"));
+                loud(&format!("!!! {label} SKIPPED (MIGRADE_SKIP_PG=1): {e}"));
                 return;
             }
-            panic!("plans_corpus_pg: {e}. Install Debian's postgresql, or set MIGRADE_SKIP_PG=1 to skip.");
+            panic!("{label}: {e}. Install Debian's postgresql, or set MIGRADE_SKIP_PG=1 to skip.");
         }
     };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let t0 = Instant::now();
-    let server = Server::start(&bins).unwrap_or_else(|e| panic!("plans_corpus_pg: cannot start PostgreSQL: {e}"));
-    println!("plans_corpus_pg: PostgreSQL {} from {}, corpus {}", bins.major, bins.bindir.display(), corpus.display());
+    let server = Server::start(&bins).unwrap_or_else(|e| panic!("{label}: cannot start PostgreSQL: {e}"));
+    println!("{label}: PostgreSQL {} from {}, folders under {}", bins.major, bins.bindir.display(), root.display());
     let only = std::env::var("MIGRADE_CORPUS_ONLY").ok();
-    let all = folders(&corpus, only.as_deref());
-    println!("plans_corpus_pg: migrade lint of the corpus: {:.1}s", t0.elapsed().as_secs_f64());
+    let all = folders(root, only.as_deref());
+    println!("{label}: migrade lint: {:.1}s", t0.elapsed().as_secs_f64());
     let mut failed = Vec::new();
     let (mut plans, mut ran, mut reached, mut used) = (0, 0, 0, 0);
     let (mut rows_plans, mut rows_ran, mut rows_reached, mut rows_file_fails) = (0, 0, 0, 0);
@@ -591,12 +616,12 @@ fn corpus_plans_run_and_reach_the_files_schema() {
         }
     }
     println!(
-        "plans_corpus_pg: {used} folders apply, {} skipped; {ran}/{plans} plans run, {reached}/{plans} reach the \
+        "{label}: {used} folders apply, {} skipped; {ran}/{plans} plans run, {reached}/{plans} reach the \
          file's schema; with {ROWS_PER_TABLE} rows per table: {rows_ran}/{rows_plans} run, \
          {rows_reached}/{rows_plans} reach ({rows_file_fails} files fail on the rows themselves); {:.0}s",
         all.len() - used,
         t0.elapsed().as_secs_f64()
     );
     drop(server);
-    assert!(failed.is_empty(), "plans_corpus_pg failed:\n{}", failed.join("\n"));
+    assert!(failed.is_empty(), "{label} failed:\n{}", failed.join("\n"));
 }
