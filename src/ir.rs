@@ -268,6 +268,14 @@ pub enum ConstraintKind {
     NotNull,
 }
 
+/// See `Op::Insert::row_query`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowQuery {
+    pub source: QName,
+    pub new_sql: String,
+    pub old_sql: String,
+}
+
 /// A table constraint (CREATE TABLE or ADD CONSTRAINT).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConstraintSpec {
@@ -493,6 +501,9 @@ pub enum Op {
         /// `PARTITION BY HASH`, or a partition `FOR VALUES WITH (MODULUS ...)`.
         hash_partition: bool,
         if_not_exists: bool,
+        /// The statement deparsed under the name `copy_name(table)` (no IF NOT EXISTS): the
+        /// table built beside the old one by a rebuild's plan.
+        copy_sql: Option<String>,
     },
     CreateTableAs {
         table: QName,
@@ -597,6 +608,11 @@ pub enum Op {
         columns: Vec<String>,
         /// `ON CONFLICT ... DO UPDATE`: it can overwrite existing rows.
         upsert: bool,
+        /// `INSERT ... SELECT` from one table (no join, WITH, set operation or VALUES): that
+        /// table, and the query deparsed with it replaced by the row of a trigger,
+        /// `(SELECT NEW.*)` and `(SELECT OLD.*)`, under its alias: what the statement would
+        /// insert for that one row.
+        row_query: Option<RowQuery>,
     },
     Merge {
         table: QName,

@@ -363,6 +363,20 @@ fn func_names(node: &Node) -> Vec<String> {
     out
 }
 
+/// A window function call (`... OVER (...)`) anywhere inside a node.
+fn has_window_call(node: &Node) -> bool {
+    let Ok(v) = serde_json::to_value(node) else {
+        return true;
+    };
+    let mut found = false;
+    walk_json(&v, &mut |k, val| {
+        if k == "over" && !val.is_null() {
+            found = true;
+        }
+    });
+    found
+}
+
 fn json_has_key(node: &Node, key: &str) -> bool {
     let Ok(v) = serde_json::to_value(node) else {
         return false;
@@ -1647,11 +1661,87 @@ fn create_stmt(c: &protobuf::CreateStmt) -> ParsedStatement {
             hash_partition: c.partspec.as_ref().is_some_and(|p| p.strategy == protobuf::PartitionStrategy::Hash as i32)
                 || c.partbound.as_ref().is_some_and(|b| b.strategy == "h"),
             if_not_exists: c.if_not_exists,
+            copy_sql: table_copy_sql(c),
         },
         summary,
     );
     parsed.reads = likes;
     parsed
+}
+
+/// A CREATE TABLE deparsed under the name `copy_name` of its table, without IF NOT EXISTS.
+fn table_copy_sql(c: &protobuf::CreateStmt) -> Option<String> {
+    let mut copy = c.clone();
+    let rel = copy.relation.as_mut()?;
+    rel.relname = crate::ir::copy_name(&rel.relname);
+    copy.if_not_exists = false;
+    NodeEnum::CreateStmt(copy).deparse(Default::default()).ok().map(|s| format!("{s};"))
+}
+
+/// See `Op::Insert::row_query`.
+fn insert_row_query(i: &protobuf::InsertStmt) -> Option<crate::ir::RowQuery> {
+    let Some(NodeEnum::SelectStmt(s)) = i.select_stmt.as_deref().and_then(|s| s.node.as_ref()) else {
+        return None;
+    };
+    if !s.values_lists.is_empty()
+        || s.with_clause.is_some()
+        || s.op != protobuf::SetOperation::SetopNone as i32
+        || s.from_clause.len() != 1
+        || !s.locking_clause.is_empty()
+        || s.into_clause.is_some()
+        || !s.distinct_clause.is_empty()
+        || !s.group_clause.is_empty()
+        || s.having_clause.is_some()
+        || !s.window_clause.is_empty()
+        || s.limit_count.is_some()
+        || s.limit_offset.is_some()
+    {
+        return None;
+    }
+    // Applied to one row at a time, an aggregate or a window function gives another
+    // result than over the whole table, and a volatile function another value for the
+    // row's copy than for finding that copy again.
+    const AGGREGATES: &[&str] = &[
+        "count",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "array_agg",
+        "string_agg",
+        "json_agg",
+        "jsonb_agg",
+        "json_object_agg",
+        "jsonb_object_agg",
+        "bool_and",
+        "bool_or",
+        "every",
+        "bit_and",
+        "bit_or",
+        "xmlagg",
+    ];
+    for t in &s.target_list {
+        if has_window_call(t)
+            || func_names(t).iter().any(|f| AGGREGATES.contains(&f.as_str()) || VOLATILE_FUNCS.contains(&f.as_str()))
+        {
+            return None;
+        }
+    }
+    let Some(NodeEnum::RangeVar(rv)) = s.from_clause[0].node.as_ref() else {
+        return None;
+    };
+    let alias = rv.alias.as_ref().map(|a| a.aliasname.clone()).unwrap_or_else(|| rv.relname.clone());
+    let with_row = |record: &str| -> Option<String> {
+        let template = format!("SELECT * FROM (SELECT {record}.*) AS {}", quote_ident(&alias));
+        let tp = pg_query::parse(&template, 0).ok()?;
+        let NodeEnum::SelectStmt(t) = tp.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()? else {
+            return None;
+        };
+        let mut q = s.clone();
+        q.from_clause = vec![t.from_clause.first()?.clone()];
+        NodeEnum::SelectStmt(q).deparse(Default::default()).ok()
+    };
+    Some(crate::ir::RowQuery { source: rangevar(rv), new_sql: with_row("NEW")?, old_sql: with_row("OLD")? })
 }
 
 /// [`convert`] for AlterTableStmt.
@@ -1867,7 +1957,8 @@ fn insert_stmt(i: &protobuf::InsertStmt) -> ParsedStatement {
         .collect();
     let upsert =
         i.on_conflict_clause.as_ref().is_some_and(|c| c.action == protobuf::OnConflictAction::OnconflictUpdate as i32);
-    plain(Op::Insert { table: opt_rv(&i.relation), from_query, columns, upsert }, summary)
+    let row_query = if from_query { insert_row_query(i) } else { None };
+    plain(Op::Insert { table: opt_rv(&i.relation), from_query, columns, upsert, row_query }, summary)
 }
 
 /// [`convert`] for VacuumStmt.

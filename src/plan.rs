@@ -1771,6 +1771,167 @@ pub fn swap_table(old: &QName, new: &QName, cascade: bool, rename_at: usize) -> 
     steps
 }
 
+/// A table rebuilt under its own name (`ALTER TABLE t RENAME TO t_old; CREATE TABLE t
+/// (...); INSERT INTO t ... SELECT ... FROM t_old; [DROP TABLE t_old;]`), online.
+pub struct Rebuild<'a> {
+    pub table: &'a QName,
+    /// The name the file renames the old table to.
+    pub old: &'a str,
+    /// The file's CREATE TABLE, deparsed under `copy_name(table)`.
+    pub create_sql: &'a str,
+    /// The INSERT's columns (every column of the new table when it names none).
+    pub columns: &'a [String],
+    /// The primary key of the new table (the sync trigger finds a row's copy by it).
+    pub new_key: &'a [String],
+    /// The INSERT's query for one row of the old table (NEW and OLD).
+    pub row_new: &'a str,
+    pub row_old: &'a str,
+    /// The old table's key, for the batches that copy its rows.
+    pub old_key: &'a Key,
+    /// The file's statements the plan stands in for.
+    pub create_at: usize,
+    pub copy_at: usize,
+    pub drop_at: Option<usize>,
+    pub pg_version: u32,
+}
+
+/// Online rebuild: the new table beside the old one under `copy_name`, kept in step by a
+/// trigger on the old table that applies the file's own query to each written row, the
+/// existing rows copied in batches through the same trigger, then the names swapped in
+/// one short transaction (the old table under the file's name for it, the new one's
+/// indexes, constraints and sequences under the names the file's CREATE gives them),
+/// and the old table dropped after a release when the file drops it.
+pub fn table_rebuild(r: &Rebuild) -> Vec<PlanStep> {
+    let t = r.table;
+    let new_name = copy_name(&t.name);
+    let new = sibling(t, &new_name);
+    let old = sibling(t, r.old);
+    let fname = sibling(t, &format!("{}_rebuild_sync", t.name));
+    let trg = qi(&format!("{}_rebuild_sync", t.name));
+    let cols = r.columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
+    let key = r.new_key.iter().map(|c| qi(c)).collect::<Vec<_>>();
+    let key_match = format!(
+        "({}) = ({})",
+        key.iter().map(|k| format!("n.{k}")).collect::<Vec<_>>().join(", "),
+        key.iter().map(|k| format!("o.{k}")).collect::<Vec<_>>().join(", ")
+    );
+    let mut steps = vec![
+        PlanStep::new(
+            Stage::Expand,
+            format!("create the new {t} beside the old one, as {new}: the file's definition, no rows yet"),
+            r.create_sql.to_string(),
+        )
+        .replacing(r.create_at),
+        PlanStep::new(
+            Stage::Expand,
+            format!(
+                "keep {new} in step with {t}: every row written to {t} is re-derived with the file's own query \
+                 (its copy replaced), and a deleted row's copy is deleted; the trigger fires even when replication \
+                 triggers are off (ENABLE ALWAYS)"
+            ),
+            format!(
+                "CREATE FUNCTION {fname}() RETURNS trigger LANGUAGE plpgsql AS $sync$\nBEGIN\n  \
+                 IF TG_OP <> 'INSERT' THEN\n    DELETE FROM {new} AS n USING ({}) AS o ({cols}) WHERE {key_match};\n  \
+                 END IF;\n  IF TG_OP <> 'DELETE' THEN\n    INSERT INTO {new} ({cols}) {};\n  END IF;\n  RETURN NULL;\n\
+                 END\n$sync$;\n{LT}\nCREATE TRIGGER {trg} AFTER INSERT OR UPDATE OR DELETE ON {t}\n  FOR EACH ROW {} \
+                 {fname}();\nALTER TABLE {t} ENABLE ALWAYS TRIGGER {trg};",
+                r.row_old,
+                r.row_new,
+                execute_function(r.pg_version)
+            ),
+        )
+        .lock("SHARE ROW EXCLUSIVE (brief: blocks writes while it waits)"),
+    ];
+    let touch = r.old_key.0.first().map(|k| format!("{} = {}", qi(k), qi(k)));
+    steps.push(match touch {
+        Some(set) => PlanStep::new(
+            Stage::Backfill,
+            format!(
+                "copy the existing rows of {t} into {new} {}: each batch rewrites its rows unchanged, so the trigger \
+                 copies them (the table's own triggers do not fire)",
+                keyed_on(r.old_key)
+            ),
+            batched_update_without_triggers(t, r.old_key, &set, None, r.pg_version),
+        )
+        .lock(rows_lock(r.old_key))
+        .no_transaction(),
+        None => PlanStep::new(
+            Stage::Backfill,
+            format!(
+                "copy the existing rows of {t} into {new}: rewrite each row unchanged (UPDATE {t} SET <column> = \
+                 <column>) in batches, so the trigger copies it"
+            ),
+            "",
+        ),
+    });
+    steps.push(
+        PlanStep::new(
+            Stage::Contract,
+            format!(
+                "swap in one short transaction: {t} becomes {old} as in the file, {new} becomes {t}, and its indexes, \
+                 constraints and sequences take the names the file's CREATE TABLE gives them"
+            ),
+            format!(
+                "BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {trg} ON {t};\nALTER TABLE {t} RENAME TO {};\n\
+                 ALTER TABLE {new} RENAME TO {};\n{}COMMIT;\nDROP FUNCTION {fname}();",
+                qi(r.old),
+                qi(&t.name),
+                rebuilt_names(t, &new_name)
+            ),
+        )
+        .lock(AE_BRIEF)
+        .replacing(r.copy_at),
+    );
+    if let Some(d) = r.drop_at {
+        steps.push(PlanStep::new(
+            Stage::Contract,
+            format!("after a release with no errors, back {old} up: pg_dump --table={old} --format=custom"),
+            "",
+        ));
+        steps.push(
+            PlanStep::new(
+                Stage::Contract,
+                format!("drop {old}, as the file does (backup first, needs approval)"),
+                with_lt(&format!("DROP TABLE {old};")),
+            )
+            .lock("ACCESS EXCLUSIVE (brief)")
+            .irreversible()
+            .replacing(d),
+        );
+    }
+    steps
+}
+
+/// A DO block that gives the indexes, sequences and CHECK / foreign key constraints of
+/// `table` (just renamed from `built`) the names PostgreSQL gives them when the table is
+/// created under its own name while the old table still holds its names: `<table>_<suffix>`,
+/// or with the first number that makes it free.
+fn rebuilt_names(table: &QName, built: &str) -> String {
+    let rel = lit(&table.to_string());
+    let (prefix, base) = (lit(&format!("{built}_")), lit(&format!("{}_", table.name)));
+    format!(
+        "DO $names$\nDECLARE\n  r record;\n  target text;\n  n int;\n  ns oid := (SELECT relnamespace FROM pg_class \
+         WHERE oid = {rel}::regclass);\nBEGIN\n  \
+         FOR r IN SELECT c.relname AS name, c.relkind AS kind FROM pg_class c WHERE c.relnamespace = ns \
+         AND left(c.relname, length({prefix})) = {prefix} AND (c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = \
+         {rel}::regclass) OR c.oid IN (SELECT objid FROM pg_depend WHERE refobjid = {rel}::regclass \
+         AND classid = 'pg_class'::regclass AND deptype IN ('a', 'i'))) LOOP\n    \
+         target := {base} || substr(r.name, length({prefix}) + 1);\n    n := 0;\n    \
+         WHILE EXISTS (SELECT 1 FROM pg_class WHERE relnamespace = ns AND relname = target || coalesce(nullif(n, 0)::text, '')) LOOP\n      \
+         n := n + 1;\n    END LOOP;\n    \
+         EXECUTE format('ALTER %s %I.%I RENAME TO %I', CASE r.kind WHEN 'S' THEN 'SEQUENCE' ELSE 'INDEX' END, \
+         (SELECT nspname FROM pg_namespace WHERE oid = ns), r.name, target || coalesce(nullif(n, 0)::text, ''));\n  \
+         END LOOP;\n  \
+         FOR r IN SELECT conname AS name FROM pg_constraint WHERE conrelid = {rel}::regclass AND contype IN ('c', 'f') \
+         AND left(conname, length({prefix})) = {prefix} LOOP\n    \
+         target := {base} || substr(r.name, length({prefix}) + 1);\n    n := 0;\n    \
+         WHILE EXISTS (SELECT 1 FROM pg_constraint WHERE connamespace = ns AND conname = target || coalesce(nullif(n, 0)::text, '')) LOOP\n      \
+         n := n + 1;\n    END LOOP;\n    \
+         EXECUTE format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', {rel}::regclass, r.name, \
+         target || coalesce(nullif(n, 0)::text, ''));\n  END LOOP;\nEND\n$names$;\n"
+    )
+}
+
 // ---------------------------------------------------------------------------
 // Data changes
 // ---------------------------------------------------------------------------

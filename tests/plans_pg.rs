@@ -220,6 +220,24 @@ fn cases() -> Vec<Case> {
         // unseen folder): the concurrent index keeps the INCLUDE, the attached constraint
         // the deferral (was: both lost, a plain immediate key on ref alone).
         Case::orders("add_unique_deferrable", "0002_unique_ref_deferrable.sql"),
+        // A table rebuilt under its own name (issue 11): the new table is built beside the
+        // old one, kept in step by a trigger that applies the file's own query to each
+        // write (old code's writes after the expand stage land in it), the rows copied in
+        // batches, the names swapped (the file's names for the new table's key and CHECK)
+        // and the old table dropped, as the file does. Was: no plan, only advice.
+        Case {
+            table: "legacy_events",
+            final_table: "legacy_events",
+            before_row: "ROW(id, coalesce(payload, ''))",
+            after_row: "ROW(id, payload)",
+            app_writes: Some(
+                "UPDATE legacy_events SET payload = 'changed' WHERE id = 7;\n\
+                 INSERT INTO legacy_events (id, payload) VALUES (1001, NULL);\n\
+                 DELETE FROM legacy_events WHERE id = 9;",
+            ),
+            expect: Some(("SELECT 'E|' || count(*) FILTER (WHERE kind = 'legacy') FROM legacy_events;", "1000")),
+            ..Case::orders("table_rebuild", "0002_rebuild_legacy_events.sql")
+        },
         Case { original_flagged: true, ..Case::orders("add_check", "0002_amount_positive.sql") },
         Case {
             table: "customers",

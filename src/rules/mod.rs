@@ -277,6 +277,10 @@ pub struct Rebuild {
     /// The rename, the copy (and the drop) run in one transaction: the rename's ACCESS
     /// EXCLUSIVE lock on the old table is held through the copy.
     pub one_tx: bool,
+    /// The file's statements (0-based indexes) of the create, the copy and the drop.
+    pub create_at: usize,
+    pub copy_at: usize,
+    pub drop_at: Option<usize>,
 }
 
 /// The rebuild that a `RENAME TO` of an existing table starts, judged from the statements
@@ -310,11 +314,15 @@ pub fn rebuild_from_rename(cx: &StmtCtx) -> Option<Rebuild> {
         }
     }
     let end = dropped.or(copied)?;
+    let at = |i: usize| cx.index + 1 + i;
     Some(Rebuild {
         table: object.name.clone(),
         old: new_name.clone(),
         dropped: dropped.is_some(),
         one_tx: cx.tx.in_tx && !tx_ends.iter().any(|&t| t < end),
+        create_at: at(created?),
+        copy_at: at(copied?),
+        drop_at: dropped.map(at),
     })
 }
 

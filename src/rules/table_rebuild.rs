@@ -42,7 +42,61 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             "Run the rename, the create, the copy and the drop in one transaction (it then blocks the table for the copy), or rebuild online: create the new table beside the old one, copy in batches while triggers or the code write both, switch the code, then drop the old table in a later migration",
         ).level(Level::VeryHigh)
     };
-    out.push(hit);
+    out.push(match online_plan(cx, &r) {
+        Some(plan) => hit.plan(plan),
+        None => hit,
+    });
+}
+
+/// The online rebuild (plan::table_rebuild) when the file's statements give everything it
+/// needs: the CREATE deparsed under another name, a new table whose primary key the copy
+/// fills, a copy that reads only the old table and can be applied to one row at a time
+/// (no aggregate, window, DISTINCT, GROUP BY, LIMIT or volatile function), and a key of
+/// the old table to copy its rows in batches.
+fn online_plan(cx: &StmtCtx, r: &Rebuild) -> Option<Vec<crate::model::PlanStep>> {
+    let Op::Rename { object, .. } = cx.op else {
+        return None;
+    };
+    let later = |at: usize| cx.later.iter().nth(at.checked_sub(cx.index + 1)?).flatten();
+    let Some(Op::CreateTable { columns: new_columns, constraints, copy_sql: Some(create_sql), .. }) = later(r.create_at)
+    else {
+        return None;
+    };
+    let Some(Op::Insert { columns, row_query: Some(q), upsert: false, .. }) = later(r.copy_at) else {
+        return None;
+    };
+    if q.source.name != r.old {
+        return None;
+    }
+    let new_key: Vec<String> = match constraints.iter().find(|k| k.kind == ConstraintKind::PrimaryKey) {
+        Some(k) => k.columns.clone(),
+        None => new_columns.iter().filter(|c| c.primary_key).map(|c| c.name.clone()).collect(),
+    };
+    let columns: Vec<String> =
+        if columns.is_empty() { new_columns.iter().map(|c| c.name.clone()).collect() } else { columns.clone() };
+    if new_key.is_empty() || !new_key.iter().all(|k| columns.contains(k)) {
+        return None;
+    }
+    // Without a key to batch on, the copy is not planned (a plan that skipped it would
+    // swap in an empty table).
+    let old_key = plan::pk_of(cx.schema(), &r.table);
+    if old_key.is_empty() {
+        return None;
+    }
+    Some(plan::table_rebuild(&plan::Rebuild {
+        table: object,
+        old: &r.old,
+        create_sql,
+        columns: &columns,
+        new_key: &new_key,
+        row_new: &q.new_sql,
+        row_old: &q.old_sql,
+        old_key: &old_key,
+        create_at: r.create_at,
+        copy_at: r.copy_at,
+        drop_at: r.drop_at,
+        pg_version: cx.pg(),
+    }))
 }
 
 #[cfg(test)]
@@ -94,6 +148,28 @@ mod tests {
         let sql = format!("BEGIN;\n{}", REBUILD.replacen(";\n", ";\nCOMMIT;\nBEGIN;\n", 1)) + "COMMIT;\n";
         let f = lint(&sql, TxWrap::Never);
         assert_eq!(f.iter().filter(|x| x.0 == "table-rebuild" && x.1 == Level::VeryHigh).count(), 1, "{f:?}");
+    }
+
+    #[test]
+    fn a_rebuild_gets_an_online_plan_that_stands_in_for_the_create_the_copy_and_the_drop() {
+        let mut schema = Schema::default();
+        let settings = Settings::default();
+        lint_unit(&Unit::plain("0001_history.sql", HISTORY, Direction::Up, TxWrap::Never), &mut schema, &settings);
+        let report =
+            lint_unit(&Unit::plain("0002_test.sql", REBUILD, Direction::Up, TxWrap::Always), &mut schema, &settings);
+        let f = report.findings.iter().find(|f| f.rule == "table-rebuild").expect("finding");
+        let sql: Vec<&str> = f.plan.iter().map(|p| p.sql.as_str()).collect();
+        assert!(sql[0].starts_with("CREATE TABLE events_new ("), "{sql:?}");
+        assert!(sql[1].contains("FROM (SELECT new.*) events_old"), "{sql:?}");
+        assert!(sql.iter().any(|s| s.contains("ALTER TABLE events_new RENAME TO events;")), "{sql:?}");
+        let replaced: Vec<usize> = f.plan.iter().flat_map(|p| p.replaces.iter().copied()).collect();
+        assert_eq!(replaced, vec![1, 2, 3]);
+        // A copy that joins another table cannot be applied to one row: no plan.
+        let join = REBUILD.replace("FROM events_old;", "FROM events_old JOIN kinds USING (kind);");
+        let report =
+            lint_unit(&Unit::plain("0003_test.sql", join, Direction::Up, TxWrap::Always), &mut schema, &settings);
+        let f = report.findings.iter().find(|f| f.rule == "table-rebuild").expect("finding");
+        assert!(f.plan.is_empty(), "{:?}", f.plan);
     }
 
     #[test]
