@@ -272,6 +272,9 @@ pub enum ConstraintKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowQuery {
     pub source: QName,
+    /// The number of columns the query gives (an INSERT without a column list fills
+    /// that many first columns of the table); None with a `*` in its select list.
+    pub targets: Option<usize>,
     pub new_sql: String,
     pub old_sql: String,
 }

@@ -1741,7 +1741,12 @@ fn insert_row_query(i: &protobuf::InsertStmt) -> Option<crate::ir::RowQuery> {
         q.from_clause = vec![t.from_clause.first()?.clone()];
         NodeEnum::SelectStmt(q).deparse(Default::default()).ok()
     };
-    Some(crate::ir::RowQuery { source: rangevar(rv), new_sql: with_row("NEW")?, old_sql: with_row("OLD")? })
+    Some(crate::ir::RowQuery {
+        source: rangevar(rv),
+        targets: (!s.target_list.iter().any(|t| json_has_key(t, "AStar"))).then_some(s.target_list.len()),
+        new_sql: with_row("NEW")?,
+        old_sql: with_row("OLD")?,
+    })
 }
 
 /// [`convert`] for AlterTableStmt.

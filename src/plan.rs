@@ -1868,15 +1868,17 @@ pub fn table_rebuild(r: &Rebuild) -> Vec<PlanStep> {
         PlanStep::new(
             Stage::Contract,
             format!(
-                "swap in one short transaction: {t} becomes {old} as in the file, {new} becomes {t}, and its indexes, \
-                 constraints and sequences take the names the file's CREATE TABLE gives them"
+                "swap in one short transaction: {t} becomes {old} as in the file, {new} becomes {t}, its indexes, \
+                 constraints and sequences take the names the file's CREATE TABLE gives them, and its sequences \
+                 move past the copied values (the next default value is new)"
             ),
             format!(
                 "BEGIN;\n{LT_LOCAL}\nDROP TRIGGER {trg} ON {t};\nALTER TABLE {t} RENAME TO {};\n\
-                 ALTER TABLE {new} RENAME TO {};\n{}COMMIT;\nDROP FUNCTION {fname}();",
+                 ALTER TABLE {new} RENAME TO {};\n{}{}COMMIT;\nDROP FUNCTION {fname}();",
                 qi(r.old),
                 qi(&t.name),
-                rebuilt_names(t, &new_name)
+                rebuilt_names(t, &new_name),
+                rebuilt_sequences(t)
             ),
         )
         .lock(AE_BRIEF)
@@ -1900,6 +1902,26 @@ pub fn table_rebuild(r: &Rebuild) -> Vec<PlanStep> {
         );
     }
     steps
+}
+
+/// A DO block that advances each sequence of `table`'s columns past the column's largest
+/// value (read through an index that starts with the column; without one, a NOTICE asks
+/// for it rather than scanning under the swap's lock): rows copied with their ids, the
+/// next default value must be new.
+fn rebuilt_sequences(table: &QName) -> String {
+    let rel = lit(&table.to_string());
+    format!(
+        "DO $seq$\nDECLARE\n  r record;\nBEGIN\n  \
+         FOR r IN SELECT a.attname, pg_get_serial_sequence({rel}, a.attname) AS seq, EXISTS (SELECT 1 FROM pg_index x \
+         WHERE x.indrelid = a.attrelid AND x.indkey[0] = a.attnum) AS indexed FROM pg_attribute a \
+         WHERE a.attrelid = {rel}::regclass AND a.attnum > 0 AND NOT a.attisdropped \
+         AND pg_get_serial_sequence({rel}, a.attname) IS NOT NULL LOOP\n    \
+         IF r.indexed THEN\n      \
+         EXECUTE format('SELECT setval(%L, coalesce((SELECT max(%I) FROM %s), 0) + 1, false)', r.seq, r.attname, \
+         {rel}::regclass);\n    ELSE\n      \
+         RAISE NOTICE 'advance % past the largest %.% (setval) before new rows take its default', r.seq, {rel}, \
+         r.attname;\n    END IF;\n  END LOOP;\nEND\n$seq$;\n"
+    )
 }
 
 /// A DO block that gives the indexes, sequences and CHECK / foreign key constraints of

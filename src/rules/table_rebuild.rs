@@ -72,8 +72,13 @@ fn online_plan(cx: &StmtCtx, r: &Rebuild) -> Option<Vec<crate::model::PlanStep>>
         Some(k) => k.columns.clone(),
         None => new_columns.iter().filter(|c| c.primary_key).map(|c| c.name.clone()).collect(),
     };
-    let columns: Vec<String> =
-        if columns.is_empty() { new_columns.iter().map(|c| c.name.clone()).collect() } else { columns.clone() };
+    // Without a column list the query fills the table's first columns (with `*`: as many
+    // as the old table has, which the history may not know; then no plan).
+    let columns: Vec<String> = match (columns.is_empty(), q.targets) {
+        (false, _) => columns.clone(),
+        (true, Some(n)) => new_columns.iter().take(n).map(|c| c.name.clone()).collect(),
+        (true, None) => return None,
+    };
     if new_key.is_empty() || !new_key.iter().all(|k| columns.contains(k)) {
         return None;
     }
