@@ -3,6 +3,68 @@
 //! reads only these types, never the parser's.
 
 use std::fmt;
+use std::sync::Arc;
+
+/// SQL the parse module writes from a statement's own nodes when something prints it
+/// (a finding's plan), not at parse time: deparsing every variant of every statement up
+/// front, used or not, was a tenth of a lint's instructions (issue 16). One SQL text per
+/// key (a column, or `""` for a statement's only variant); `None` for a key it has none
+/// for (the deparser failed, or the variant cannot be written).
+#[derive(Clone, Default)]
+pub struct DeferredSql {
+    keys: Vec<String>,
+    write: Option<Arc<WriteSql>>,
+}
+
+/// Writes the SQL for one key of a [`DeferredSql`].
+type WriteSql = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl DeferredSql {
+    /// SQL for each of `keys`, written by `write` when asked.
+    pub fn new(keys: Vec<String>, write: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        DeferredSql { keys, write: Some(Arc::new(write)) }
+    }
+    /// The statement's only variant (key `""`).
+    pub fn one(write: impl Fn() -> Option<String> + Send + Sync + 'static) -> Self {
+        DeferredSql::new(vec![String::new()], move |_| write())
+    }
+    /// No SQL for any key.
+    pub fn none() -> Self {
+        DeferredSql::default()
+    }
+    /// Forgets every key (the statements went stale).
+    pub fn clear(&mut self) {
+        *self = DeferredSql::none();
+    }
+    /// The SQL for `key`, written now.
+    pub fn get(&self, key: &str) -> Option<String> {
+        let write = self.write.as_ref()?;
+        if !self.keys.iter().any(|k| k == key) {
+            return None;
+        }
+        write(key)
+    }
+    /// The statement's only variant.
+    pub fn sql(&self) -> Option<String> {
+        self.get("")
+    }
+}
+
+impl fmt::Debug for DeferredSql {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.keys.iter().map(|k| (k, self.get(k)))).finish()
+    }
+}
+
+/// Equal when they write the same SQL for the same keys.
+impl PartialEq for DeferredSql {
+    fn eq(&self, other: &Self) -> bool {
+        let written = |d: &DeferredSql| d.keys.iter().filter_map(|k| Some((k.clone(), d.get(k)?))).collect::<Vec<_>>();
+        written(self) == written(other)
+    }
+}
+
+impl Eq for DeferredSql {}
 
 /// A possibly schema-qualified object name, lower-cased as PostgreSQL folds it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -516,9 +578,9 @@ pub enum Op {
         table: QName,
         kind: ObjKind,
         cmds: Vec<AlterCmd>,
-        /// With several actions: each as its own `ALTER TABLE t <action>;`, deparsed (same
-        /// order as `cmds`; empty for one action).
-        action_sql: Vec<String>,
+        /// With several actions: each as its own `ALTER TABLE t <action>;`, deparsed, under
+        /// its position in `cmds` (`"0"`, `"1"`, ...; none for one action).
+        action_sql: DeferredSql,
     },
     CreateIndex {
         name: Option<String>,
@@ -534,7 +596,7 @@ pub enum Op {
         /// Per column of `reads`: this index's copy on that column's copy (a type change
         /// builds it beside the original), deparsed with the column and the index renamed
         /// to `copy_name` of theirs, CONCURRENTLY; the whole definition kept.
-        copies: Vec<(String, String)>,
+        copies: DeferredSql,
         unique: bool,
         concurrently: bool,
         if_not_exists: bool,
@@ -543,7 +605,7 @@ pub enum Op {
         /// `NULLS NOT DISTINCT` (PostgreSQL 15+).
         nulls_not_distinct: bool,
         /// Without CONCURRENTLY: the same statement with it, deparsed from its nodes.
-        concurrent_sql: Option<String>,
+        concurrent_sql: DeferredSql,
     },
     Drop {
         kind: ObjKind,

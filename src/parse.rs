@@ -1209,14 +1209,14 @@ fn index_reads(i: &protobuf::IndexStmt) -> Vec<String> {
 /// plans' `copy_name` of the index and of the column), the same definition (method,
 /// opclasses, ordering, expressions, INCLUDE, WHERE, options) with the column renamed,
 /// `CONCURRENTLY`, deparsed. A column whose references cannot all be renamed has none.
-fn index_copies(i: &protobuf::IndexStmt, name: &str, reads: &[String]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for col in reads {
+fn index_copies(i: &protobuf::IndexStmt, name: &str, reads: &[String]) -> DeferredSql {
+    let (i, name) = (i.clone(), name.to_string());
+    DeferredSql::new(reads.to_vec(), move |col| {
         let new = crate::ir::copy_name(col);
         let mut c = i.clone();
         c.concurrent = true;
         c.if_not_exists = false;
-        c.idxname = crate::ir::copy_name(name);
+        c.idxname = crate::ir::copy_name(&name);
         let mut ok = true;
         for p in c.index_params.iter_mut().chain(c.index_including_params.iter_mut()) {
             if let Some(NodeEnum::IndexElem(e)) = p.node.as_mut() {
@@ -1232,13 +1232,11 @@ fn index_copies(i: &protobuf::IndexStmt, name: &str, reads: &[String]) -> Vec<(S
             ok &= rename_column_refs(w, col, &new);
         }
         if !ok {
-            continue;
+            return None;
         }
-        if let Ok(sql) = NodeEnum::IndexStmt(Box::new(c)).deparse(Default::default()) {
-            out.push((col.clone(), format!("{sql};")));
-        }
-    }
-    out
+        let sql = NodeEnum::IndexStmt(Box::new(c)).deparse(Default::default()).ok()?;
+        Some(format!("{sql};"))
+    })
 }
 
 fn plain(op: Op, summary: impl Into<String>) -> ParsedStatement {
@@ -1768,7 +1766,7 @@ fn alter_table_stmt(a: &protobuf::AlterTableStmt) -> ParsedStatement {
         .any(|c| matches!(c, AlterCmd::DetachPartition { concurrently: true, .. }))
         .then(|| "ALTER TABLE ... DETACH PARTITION CONCURRENTLY".to_string());
     let summary = format!("ALTER {} {} {}", kind.sql(), opt_rv(&a.relation), names.join(", "));
-    let action_sql = if cmds.len() == a.cmds.len() { alter_action_sql(a) } else { Vec::new() };
+    let action_sql = if cmds.len() == a.cmds.len() { alter_action_sql(a) } else { DeferredSql::none() };
     ParsedStatement {
         text: Default::default(),
         op: Op::AlterTable { table: opt_rv(&a.relation), kind, cmds, action_sql },
@@ -1813,13 +1811,13 @@ fn index_stmt(i: &protobuf::IndexStmt) -> ParsedStatement {
             if_not_exists: i.if_not_exists,
             include: !i.index_including_params.is_empty(),
             nulls_not_distinct: i.nulls_not_distinct,
-            concurrent_sql: (!i.concurrent)
-                .then(|| {
-                    let mut c = i.clone();
-                    c.concurrent = true;
-                    NodeEnum::IndexStmt(Box::new(c)).deparse(Default::default()).ok()
-                })
-                .flatten(),
+            concurrent_sql: if i.concurrent {
+                DeferredSql::none()
+            } else {
+                let mut c = i.clone();
+                c.concurrent = true;
+                DeferredSql::one(move || NodeEnum::IndexStmt(Box::new(c.clone())).deparse(Default::default()).ok())
+            },
         },
         summary,
     }
@@ -2186,8 +2184,13 @@ fn is_constant(n: &protobuf::Node) -> bool {
 
 /// SQL text of an expression node of a parsed statement.
 fn deparse_expr(expr: &protobuf::Node) -> Option<String> {
-    let parsed = pg_query::parse("SELECT 1", 0).ok()?;
-    let mut node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.clone()?;
+    // The `SELECT 1` the expression is put into, parsed once per run.
+    static SELECT_ONE: std::sync::OnceLock<Option<NodeEnum>> = std::sync::OnceLock::new();
+    let template = SELECT_ONE.get_or_init(|| {
+        let parsed = pg_query::parse("SELECT 1", 0).ok()?;
+        parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.clone()
+    });
+    let mut node = template.clone()?;
     let NodeEnum::SelectStmt(sel) = &mut node else {
         return None;
     };
@@ -2199,21 +2202,19 @@ fn deparse_expr(expr: &protobuf::Node) -> Option<String> {
 }
 
 /// Each action of a multi-action `ALTER TABLE` as its own statement, deparsed from the
-/// original nodes (`ALTER TABLE t <action>;`). Empty for a single action.
-fn alter_action_sql(a: &protobuf::AlterTableStmt) -> Vec<String> {
+/// original nodes (`ALTER TABLE t <action>;`). None for a single action; each written when asked.
+fn alter_action_sql(a: &protobuf::AlterTableStmt) -> DeferredSql {
     if a.cmds.len() < 2 {
-        return Vec::new();
+        return DeferredSql::none();
     }
-    let mut out = Vec::new();
-    for c in &a.cmds {
+    let a = a.clone();
+    DeferredSql::new((0..a.cmds.len()).map(|k| k.to_string()).collect(), move |k| {
+        let c = a.cmds.get(k.parse::<usize>().ok()?)?;
         let mut one = a.clone();
         one.cmds = vec![c.clone()];
-        match NodeEnum::AlterTableStmt(one).deparse(Default::default()) {
-            Ok(sql) => out.push(format!("{sql};")),
-            Err(_) => return Vec::new(),
-        }
-    }
-    out
+        let sql = NodeEnum::AlterTableStmt(one).deparse(Default::default()).ok()?;
+        Some(format!("{sql};"))
+    })
 }
 
 /// An UPDATE or DELETE that names its target with an alias, reads other

@@ -337,7 +337,7 @@ impl ColumnInfo {
                 columns: i.columns.clone(),
                 unique: i.unique,
                 constraint: constraint.map(|k| (k.name.clone(), k.kind)),
-                copy_sql: i.copies.iter().find(|(c, _)| c == column).map(|(_, sql)| sql.clone()),
+                copy_sql: i.copies.get(column),
             });
         }
         let on_column: Vec<&crate::schema::Constraint> = t
@@ -2280,7 +2280,10 @@ pub fn file_plan(
             let plan_sql = steps.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>().join("\n");
             let (mut first, mut then) = (Vec::new(), Vec::new());
             if let Some(crate::ir::Op::AlterTable { cmds, action_sql, .. }) = op {
-                for (cmd, sql) in cmds.iter().zip(action_sql) {
+                // Every action's SQL, or none (as written only when each can be).
+                let action_sql: Vec<String> =
+                    (0..cmds.len()).map(|k| action_sql.get(&k.to_string())).collect::<Option<_>>().unwrap_or_default();
+                for (cmd, sql) in cmds.iter().zip(&action_sql) {
                     if !action_covered(cmd, &plan_sql) {
                         if action_goes_first(cmd, &plan_sql) { first.push(sql.clone()) } else { then.push(sql.clone()) }
                     }

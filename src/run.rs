@@ -159,7 +159,9 @@ fn analyse_one(p: &Placed, l: Loaded, schema: &mut Schema, settings: &Settings) 
                 }
                 return (None, None);
             }
-            let report = if changes_history {
+            // A file whose sections all run down leaves the history as it found it: the
+            // linter analyses each such section on its own copy, no second copy here.
+            let report = if changes_history || unit.sections.iter().all(|s| s.direction != Direction::Up) {
                 lint::lint_prepared(&unit, prepared, schema, settings)
             } else {
                 let mut scratch = schema.clone();

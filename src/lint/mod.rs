@@ -115,10 +115,9 @@ impl Linter<'_> {
         embedded: bool,
         later: Later,
     ) -> Effects {
-        let mut tx = st.txs.snapshot();
-        if embedded {
-            tx.in_tx = true;
-        }
+        let entered = st.txs.enter(embedded);
+        let tx = &st.txs.tx;
+        let in_tx = tx.in_tx;
         let fx = FactCtx {
             schema,
             new_objects: &st.new_objects,
@@ -140,7 +139,7 @@ impl Linter<'_> {
                 summary: &parsed.summary,
                 effects: &effects,
                 facts: &fx,
-                tx: &tx,
+                tx,
                 refuses_transaction: parsed.refuses_transaction.as_deref(),
                 settings: &self.rule_settings,
                 later,
@@ -156,6 +155,7 @@ impl Linter<'_> {
                 }
             }
         }
+        st.txs.leave(entered);
         for (id, h) in hits {
             if let Some(f) = self.finding(id, h, Some(index), span) {
                 out.findings.push(f);
@@ -180,7 +180,7 @@ impl Linter<'_> {
         }
         // The transaction state after the statement.
         let new_objects = &st.new_objects;
-        st.txs.after(&parsed.op, &effects, index, tx.in_tx, embedded, |t| new_objects.contains(t));
+        st.txs.after(&parsed.op, &effects, index, in_tx, embedded, |t| new_objects.contains(t));
         schema.apply(&parsed.op, &parsed.reads);
         // Rows written into a table created earlier in this file: it is not empty any more.
         let written = match &parsed.op {

@@ -27,8 +27,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         "Use CREATE INDEX CONCURRENTLY in a migration that does not run inside a transaction",
     );
     // The statement with CONCURRENTLY, deparsed from its nodes (none if that failed).
-    out.push(match concurrent_sql {
-        Some(sql) => hit.plan(plan::create_index_concurrently(sql, table, name.as_deref())),
+    out.push(match concurrent_sql.sql() {
+        Some(sql) => hit.plan(plan::create_index_concurrently(&sql, table, name.as_deref())),
         None => hit,
     });
 }
