@@ -18,13 +18,23 @@
 #        migrade lint --format json DIR > /dev/null
 #        find DIR -name '*.sql' -print0 | xargs -0 cat > /dev/null
 #      and measures each one's peak RSS with `/usr/bin/time -v` ("Maximum resident set size");
+#      and, when squawk is installed (the `squawk-cli` PyPI package, in the tools virtualenv
+#      target/py-tools or $MIGRADE_VENV, or on PATH), the same *.sql files through it:
+#        squawk --reporter json 'DIR/**/*.sql' > /dev/null
+#      (skipped with a message when it is not; install it with
+#      `target/py-tools/bin/pip install squawk-cli`);
 #   5. runs examples/parse_floor.rs on the corpus: read, split and pg_query-parse every
 #      statement on one thread, no rules or report (the parser's share of the work);
 #   6. times one small file end to end (process start to exit):
 #        migrade lint --format json fixtures/grades/high.sql > /dev/null
 #   7. prints a table: wall (best and mean), files/s, MB/s (10^6 bytes of *.sql), CPU time
 #      (user + system, mean) and cores busy (CPU / wall mean), peak RSS (highest of 3 runs),
-#      the ratio migrade/cat, the 10x scaling ratio wall(10x) / (10 * wall(1x)), and RSS 10x vs 1x.
+#      the ratio migrade/cat, the 10x scaling ratio wall(10x) / (10 * wall(1x)), and RSS 10x vs 1x;
+#   8. checks issue 16's four targets, each a ratio of figures of this one run:
+#        CPU (user + sys, mean) of the lint <= 1.5x the parser floor (pg_query + IR, step 5)
+#          on 1x and 10x (the floor of 10x is ten times that of 1x: the replica is ten copies);
+#        wall (best) <= 2.5x cat's;  squawk's wall (best) >= 2x migrade's;
+#        peak RSS <= 40 MiB on 1x and 10x, 10x/1x <= 1.25 (flat);  one small file <= 5 ms (best).
 #
 # Needs hyperfine and GNU time (Debian packages `hyperfine` and `time`). When missing and
 # apt-get is usable (root), the script installs them; set BENCH_NO_INSTALL=1 to forbid that.
@@ -74,6 +84,10 @@ fi
 HAVE_HYPERFINE=0
 command -v hyperfine >/dev/null 2>&1 && HAVE_HYPERFINE=1
 HAVE_TIME=0
+SQUAWK=""
+for s in "${MIGRADE_VENV:-$ROOT/target/py-tools}/bin/squawk" "$(command -v squawk 2>/dev/null || true)"; do
+    if [ -n "$s" ] && [ -x "$s" ]; then SQUAWK="$s"; break; fi
+done
 [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1 && HAVE_TIME=1
 
 # ---- build ----
@@ -159,7 +173,15 @@ for size in 1x 10x; do
     WALL[cat-$size]=$BEST; MEANS[cat-$size]=$MEAN; CPUS[cat-$size]=$CPU
     RSS[migrade-$size]=$(rss_kib "$mig > /dev/null")
     RSS[cat-$size]=$(rss_kib "$cat_cmd")
+    if [ -n "$SQUAWK" ]; then
+        # squawk expands the pattern itself (no argument list limit at 10x); it exits 1
+        # when it finds something, as migrade does.
+        time_cmd "squawk-$size" noshell "$SQUAWK --reporter json '$dir/**/*.sql'"
+        WALL[squawk-$size]=$BEST; MEANS[squawk-$size]=$MEAN; CPUS[squawk-$size]=$CPU
+        RSS[squawk-$size]=$(rss_kib "$SQUAWK --reporter json '$dir/**/*.sql' > /dev/null")
+    fi
 done
+[ -z "$SQUAWK" ] && echo "bench.sh: squawk is not installed; skipping it (install: python3 -m venv target/py-tools && target/py-tools/bin/pip install squawk-cli)" >&2
 
 echo "bench.sh: timing one small file ($SMALL) ..." >&2
 time_cmd small noshell "$BIN lint --format json $SMALL"
@@ -169,9 +191,17 @@ SMALL_RSS=$(rss_kib "$BIN lint --format json $SMALL > /dev/null")
 echo "bench.sh: timing the parser alone (examples/parse_floor.rs, one thread) ..." >&2
 FLOOR_BIN="$ROOT/target/release/examples/parse_floor"
 FLOOR=""
+FLOOR_S=""
 if [ -x "$FLOOR_BIN" ]; then
     "$FLOOR_BIN" "$CORPUS" >/dev/null # warm-up
-    FLOOR="$("$FLOOR_BIN" "$CORPUS")"
+    # The best of 3 runs (the lowest pg_query + IR time).
+    for _ in 1 2 3; do
+        line="$("$FLOOR_BIN" "$CORPUS")"
+        s="$(sed -n 's/.*pg_query + IR \([0-9.]*\)s.*/\1/p' <<<"$line")"
+        if [ -z "$FLOOR_S" ] || awk -v a="$s" -v b="$FLOOR_S" 'BEGIN {exit !(a < b)}'; then
+            FLOOR="$line"; FLOOR_S="$s"
+        fi
+    done
 fi
 
 # ---- report ----
@@ -182,8 +212,10 @@ echo "migrade benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) cores  $("$BIN" -
 echo "corpus: $CORPUS; best of $RUNS runs$([ "$HAVE_HYPERFINE" = 1 ] && echo " (hyperfine $(hyperfine --version | awk '{print $2}'))" || echo " (bash loop)")"
 echo
 printf '%-6s %-8s %7s %8s %10s %10s %10s %8s %10s %6s %11s\n' input tool files MB "wall best" "wall mean" "files/s" "MB/s" "cpu mean" cores "peak RSS"
+TOOLS="migrade cat"
+[ -n "$SQUAWK" ] && TOOLS="migrade cat squawk"
 for size in 1x 10x; do
-    for tool in migrade cat; do
+    for tool in $TOOLS; do
         k="$tool-$size"
         awk -v s="$size" -v t="$tool" -v f="${FILES[$size]}" -v b="${BYTES[$size]}" \
             -v w="${WALL[$k]}" -v m="${MEANS[$k]}" -v c="${CPUS[$k]}" -v r="$(fmt_rss "${RSS[$k]}")" \
@@ -203,3 +235,29 @@ awk -v m1="${WALL[migrade-1x]}" -v c1="${WALL[cat-1x]}" -v m10="${WALL[migrade-1
 [ -n "$FLOOR" ] && echo "parser alone on 1x (split + pg_query + IR, no rules or report): $FLOOR"
 awk -v b="$SMALL_BEST" -v m="$SMALL_MEAN" -v f="$SMALL" -v r="$(fmt_rss "$SMALL_RSS")" \
     'BEGIN {printf "single small file (%s), start to exit: best %.1f ms, mean %.1f ms, peak RSS %s\n", f, b * 1000, m * 1000, r}'
+[ -n "$SQUAWK" ] && echo "squawk: $("$SQUAWK" --version)"
+
+# ---- issue 16's targets ----
+echo
+echo "targets (issue 16), from this run:"
+check() { # NAME VALUE LIMIT OP(le|ge) UNIT
+    awk -v n="$1" -v v="$2" -v l="$3" -v op="$4" -v u="$5" 'BEGIN {
+        if (v == "") { printf "  %-44s n/a\n", n; exit }
+        ok = (op == "le") ? (v <= l) : (v >= l)
+        printf "  %-44s %8.2f%s  (target %s %s%s)  %s\n", n, v, u, (op == "le") ? "<=" : ">=", l, u, ok ? "met" : "NOT met"
+    }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print ""; else printf "%.4f", a / b }'; }
+mib() { awk -v k="$1" 'BEGIN { if (k == "") print ""; else printf "%.2f", k / 1024 }'; }
+F10=""
+[ -n "$FLOOR_S" ] && F10="$(awk -v f="$FLOOR_S" 'BEGIN {print f * 10}')"
+check "CPU / parser floor, 1x" "$(ratio "${CPUS[migrade-1x]}" "$FLOOR_S")" 1.5 le x
+check "CPU / parser floor, 10x" "$(ratio "${CPUS[migrade-10x]}" "$F10")" 1.5 le x
+check "wall / cat, 1x" "$(ratio "${WALL[migrade-1x]}" "${WALL[cat-1x]}")" 2.5 le x
+check "wall / cat, 10x" "$(ratio "${WALL[migrade-10x]}" "${WALL[cat-10x]}")" 2.5 le x
+check "squawk wall / migrade wall, 1x" "$(ratio "${WALL[squawk-1x]:-}" "${WALL[migrade-1x]}")" 2 ge x
+check "squawk wall / migrade wall, 10x" "$(ratio "${WALL[squawk-10x]:-}" "${WALL[migrade-10x]}")" 2 ge x
+check "peak RSS, 1x" "$(mib "${RSS[migrade-1x]}")" 40 le " MiB"
+check "peak RSS, 10x" "$(mib "${RSS[migrade-10x]}")" 40 le " MiB"
+check "peak RSS 10x / 1x (flat)" "$(ratio "${RSS[migrade-10x]}" "${RSS[migrade-1x]}")" 1.25 le x
+check "one small file, best" "$(awk -v b="$SMALL_BEST" 'BEGIN {printf "%.2f", b * 1000}')" 5 le " ms"
