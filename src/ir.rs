@@ -300,6 +300,9 @@ pub struct ColumnSpec {
     pub generated_virtual: bool,
     pub check: bool,
     pub unique: bool,
+    /// The inline UNIQUE / PRIMARY KEY is `DEFERRABLE`, and `INITIALLY DEFERRED`.
+    pub key_deferrable: bool,
+    pub key_initially_deferred: bool,
     pub primary_key: bool,
     pub references: Option<ForeignKeyRef>,
     pub collation: Option<String>,
@@ -445,7 +448,12 @@ pub enum AlterCmd {
         name: String,
         cascade: bool,
     },
-    AlterConstraint,
+    /// `ALTER CONSTRAINT name [NOT] DEFERRABLE [INITIALLY ...]`: `deferral` is
+    /// (deferrable, initially deferred) when the command sets them.
+    AlterConstraint {
+        name: String,
+        deferral: Option<(bool, bool)>,
+    },
     SetLogged,
     SetUnlogged,
     SetTablespace(String),

@@ -797,10 +797,11 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
     if let Some(cc) = &cd.coll_clause {
         col.collation = strings(&cc.collname).last().cloned();
     }
-    for c in &cd.constraints {
+    for (i, c) in cd.constraints.iter().enumerate() {
         let Some(NodeEnum::Constraint(c)) = c.node.as_ref() else {
             continue;
         };
+        let (deferrable, initially_deferred) = column_deferral(&cd.constraints, i, c);
         match ConstrType::try_from(c.contype) {
             Ok(ConstrType::ConstrNotnull) => col.not_null = true,
             Ok(ConstrType::ConstrNull) => col.not_null = false,
@@ -821,16 +822,45 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
                 }
             }
             Ok(ConstrType::ConstrCheck) => col.check = true,
-            Ok(ConstrType::ConstrUnique) => col.unique = true,
+            Ok(ConstrType::ConstrUnique) => {
+                col.unique = true;
+                (col.key_deferrable, col.key_initially_deferred) = (deferrable, initially_deferred);
+            }
             Ok(ConstrType::ConstrPrimary) => {
                 col.primary_key = true;
                 col.not_null = true;
+                (col.key_deferrable, col.key_initially_deferred) = (deferrable, initially_deferred);
             }
-            Ok(ConstrType::ConstrForeign) => col.references = Some(fk_ref(c)),
+            Ok(ConstrType::ConstrForeign) => {
+                let mut r = fk_ref(c);
+                (r.deferrable, r.initially_deferred) = (deferrable, initially_deferred);
+                col.references = Some(r);
+            }
             _ => {}
         }
     }
     col
+}
+
+/// The deferral of a column's constraint `constraints[i]` (`c`): in the raw parse tree a
+/// column's `DEFERRABLE` / `INITIALLY DEFERRED` are nodes of their own after the
+/// constraint they qualify (PostgreSQL folds them in at parse analysis).
+fn column_deferral(constraints: &[Node], i: usize, c: &protobuf::Constraint) -> (bool, bool) {
+    let (mut deferrable, mut deferred) = (c.deferrable, c.initdeferred);
+    for n in constraints.iter().skip(i + 1) {
+        let Some(NodeEnum::Constraint(a)) = n.node.as_ref() else {
+            break;
+        };
+        match ConstrType::try_from(a.contype) {
+            Ok(ConstrType::ConstrAttrDeferrable) => deferrable = true,
+            Ok(ConstrType::ConstrAttrNotDeferrable) => deferrable = false,
+            // INITIALLY DEFERRED implies DEFERRABLE.
+            Ok(ConstrType::ConstrAttrDeferred) => (deferrable, deferred) = (true, true),
+            Ok(ConstrType::ConstrAttrImmediate) => deferred = false,
+            _ => break,
+        }
+    }
+    (deferrable, deferred)
 }
 
 fn behavior_cascade(b: i32) -> bool {
@@ -1355,7 +1385,16 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
         T::AtDropConstraint => {
             (AlterCmd::DropConstraint { name: col(), cascade: behavior_cascade(cmd.behavior) }, "DROP CONSTRAINT")
         }
-        T::AtAlterConstraint => (AlterCmd::AlterConstraint, "ALTER CONSTRAINT"),
+        T::AtAlterConstraint => match def {
+            Some(NodeEnum::AtalterConstraint(a)) => (
+                AlterCmd::AlterConstraint {
+                    name: a.conname.clone(),
+                    deferral: a.alter_deferrability.then_some((a.deferrable, a.initdeferred)),
+                },
+                "ALTER CONSTRAINT",
+            ),
+            _ => (AlterCmd::Other("ALTER CONSTRAINT".into()), "ALTER CONSTRAINT"),
+        },
         T::AtSetLogged => (AlterCmd::SetLogged, "SET LOGGED"),
         T::AtSetUnLogged => (AlterCmd::SetUnlogged, "SET UNLOGGED"),
         T::AtSetTableSpace => (AlterCmd::SetTablespace(col()), "SET TABLESPACE"),
@@ -1612,11 +1651,15 @@ fn create_stmt(c: &protobuf::CreateStmt) -> ParsedStatement {
         match e.node.as_ref() {
             Some(NodeEnum::ColumnDef(cd)) => {
                 let col = column_spec(cd);
-                for cn in &cd.constraints {
+                for (i, cn) in cd.constraints.iter().enumerate() {
                     if let Some(NodeEnum::Constraint(k)) = cn.node.as_ref()
-                        && let Some(spec) = constraint_spec(k, Some(&cd.colname))
+                        && let Some(mut spec) = constraint_spec(k, Some(&cd.colname))
                         && spec.kind != ConstraintKind::NotNull
                     {
+                        (spec.deferrable, spec.initially_deferred) = column_deferral(&cd.constraints, i, k);
+                        if let Some(r) = spec.references.as_mut() {
+                            (r.deferrable, r.initially_deferred) = (spec.deferrable, spec.initially_deferred);
+                        }
                         constraints.push(spec);
                     }
                 }

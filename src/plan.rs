@@ -260,6 +260,8 @@ pub struct IndexCopy {
     pub unique: bool,
     /// The PRIMARY KEY or UNIQUE constraint the index backs.
     pub constraint: Option<(String, ConstraintKind)>,
+    /// That constraint's ` DEFERRABLE [INITIALLY DEFERRED]` (empty when immediate).
+    pub deferral: &'static str,
     /// The index's copy on the column's copy (`copy_name`), its whole definition, from
     /// the IR (`CreateIndex::copies`); None when the history has no exact statement.
     pub copy_sql: Option<String>,
@@ -337,6 +339,7 @@ impl ColumnInfo {
                 columns: i.columns.clone(),
                 unique: i.unique,
                 constraint: constraint.map(|k| (k.name.clone(), k.kind)),
+                deferral: constraint.map_or("", |k| deferral(k.deferrable, k.initially_deferred)),
                 copy_sql: i.copies.get(column),
             });
         }
@@ -548,7 +551,10 @@ pub fn add_plain_column(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<Pl
     if let Some(d) = &column.default_sql {
         def.push_str(&format!(" DEFAULT {d}"));
     }
-    if column.not_null {
+    // A primary key's column without a value is made NOT NULL by the key's plan
+    // ([`add_column_key`]: CHECK NOT VALID, VALIDATE, SET NOT NULL).
+    let valueless = column.default_sql.is_none() && !column.identity && !column.type_ref.is_serial();
+    if column.not_null && !(column.primary_key && valueless) {
         def.push_str(" NOT NULL");
     }
     if let Some(r) = &column.references {
@@ -1148,10 +1154,11 @@ impl<'a> ColumnCopy<'a> {
             let copy = copy_name(&idx.name);
             match &idx.constraint {
                 Some((k, kind)) => swap.push_str(&format!(
-                    "ALTER TABLE {table} ADD CONSTRAINT {} {} USING INDEX {};\n",
+                    "ALTER TABLE {table} ADD CONSTRAINT {} {} USING INDEX {}{};\n",
                     qi(k),
                     if *kind == ConstraintKind::PrimaryKey { "PRIMARY KEY" } else { "UNIQUE" },
-                    qi(&copy)
+                    qi(&copy),
+                    idx.deferral
                 )),
                 None => swap.push_str(&format!("ALTER INDEX {} RENAME TO {};\n", sibling(table, &copy), qi(&idx.name))),
             }
@@ -1360,17 +1367,33 @@ pub fn constraint_not_valid(
     steps
 }
 
-/// UNIQUE / PRIMARY KEY from an index built concurrently. Every column is
-/// assumed nullable (a primary key first makes them NOT NULL the safe way).
-pub fn add_unique(
+/// A new column's inline UNIQUE / PRIMARY KEY from an index built concurrently, with
+/// the key's deferral. The column is assumed nullable (a primary key first makes it NOT
+/// NULL the safe way).
+pub fn add_column_key(
     table: &QName,
     constraint: &str,
-    columns: &[String],
-    primary: bool,
+    column: &crate::ir::ColumnSpec,
     pg_version: u32,
 ) -> Vec<PlanStep> {
+    let columns = std::slice::from_ref(&column.name);
+    let primary = column.primary_key;
     let nullable: Vec<String> = if primary { columns.to_vec() } else { Vec::new() };
-    add_key(table, constraint, columns, primary, &KeyShape::default(), &nullable, pg_version)
+    let shape = KeyShape {
+        deferrable: column.key_deferrable,
+        initially_deferred: column.key_initially_deferred,
+        ..KeyShape::default()
+    };
+    add_key(table, constraint, columns, primary, &shape, &nullable, pg_version)
+}
+
+/// ` DEFERRABLE [INITIALLY DEFERRED]` of a constraint (`ADD CONSTRAINT … USING INDEX` takes it).
+fn deferral(deferrable: bool, initially_deferred: bool) -> &'static str {
+    match (deferrable, initially_deferred) {
+        (_, true) => " DEFERRABLE INITIALLY DEFERRED",
+        (true, false) => " DEFERRABLE",
+        (false, false) => "",
+    }
 }
 
 /// What a UNIQUE / PRIMARY KEY constraint says beyond its columns, kept by its plan:
@@ -1409,11 +1432,7 @@ impl KeyShape {
 
     /// ` DEFERRABLE [INITIALLY DEFERRED]` of the constraint.
     fn deferral(&self) -> &'static str {
-        match (self.deferrable, self.initially_deferred) {
-            (_, true) => " DEFERRABLE INITIALLY DEFERRED",
-            (true, false) => " DEFERRABLE",
-            (false, false) => "",
-        }
+        deferral(self.deferrable, self.initially_deferred)
     }
 }
 

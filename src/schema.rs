@@ -73,6 +73,9 @@ pub struct Constraint {
     /// For a foreign key: its whole definition (referenced table, columns as written, empty
     /// for the referenced table's primary key; actions).
     pub fk: Option<crate::ir::ForeignKeyRef>,
+    /// `DEFERRABLE`, and `INITIALLY DEFERRED`.
+    pub deferrable: bool,
+    pub initially_deferred: bool,
 }
 
 impl Constraint {
@@ -461,6 +464,8 @@ impl Schema {
                 not_null_check_of: spec.not_null_check_of.clone(),
                 index,
                 fk: spec.references.clone(),
+                deferrable: spec.deferrable,
+                initially_deferred: spec.initially_deferred,
             });
         }
     }
@@ -789,7 +794,11 @@ impl Schema {
                 }
                 if column.unique || column.primary_key {
                     let kind = if column.primary_key { ConstraintKind::PrimaryKey } else { ConstraintKind::Unique };
-                    let spec = ConstraintSpec::for_column(kind, &column.name, None);
+                    let spec = ConstraintSpec {
+                        deferrable: column.key_deferrable,
+                        initially_deferred: column.key_initially_deferred,
+                        ..ConstraintSpec::for_column(kind, &column.name, None)
+                    };
                     self.add_constraint(table, &spec, true);
                 }
                 if let Some(r) = &column.references {
@@ -860,6 +869,18 @@ impl Schema {
                     && let Some(k) = t.constraints.iter_mut().find(|k| &k.name == name)
                 {
                     k.validated = true;
+                }
+            }
+            AlterCmd::AlterConstraint { name, deferral: Some((deferrable, deferred)) } => {
+                if let Some(k) = Arc::make_mut(&mut self.tables)
+                    .get_mut(table)
+                    .map(Arc::make_mut)
+                    .and_then(|t| t.constraints.iter_mut().find(|k| &k.name == name))
+                {
+                    (k.deferrable, k.initially_deferred) = (*deferrable, *deferred);
+                    if let Some(fk) = k.fk.as_mut() {
+                        (fk.deferrable, fk.initially_deferred) = (*deferrable, *deferred);
+                    }
                 }
             }
             AlterCmd::DropConstraint { name, .. } => {

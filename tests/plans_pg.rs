@@ -220,6 +220,14 @@ fn cases() -> Vec<Case> {
         // unseen folder): the concurrent index keeps the INCLUDE, the attached constraint
         // the deferral (was: both lost, a plain immediate key on ref alone).
         Case::orders("add_unique_deferrable", "0002_unique_ref_deferrable.sql"),
+        // Inline UNIQUE DEFERRABLE [INITIALLY DEFERRED] on new columns, and an inline
+        // PRIMARY KEY DEFERRABLE INITIALLY DEFERRED (issue 11): the attached keys keep the
+        // deferral (was: lost, plain immediate keys).
+        Case::orders("add_column_unique_deferrable", "0002_keys_deferrable.sql"),
+        // Type changes of columns with deferrable keys, one inline in CREATE TABLE, one a
+        // table constraint (issue 11): the swap attaches the key's copy with its deferral
+        // (was: lost; the history did not record it).
+        Case { original_flagged: true, ..Case::orders("retype_deferrable_key", "0002_retype_keys.sql") },
         // A table rebuilt under its own name (issue 11): the new table is built beside the
         // old one, kept in step by a trigger that applies the file's own query to each
         // write (old code's writes after the expand stage land in it), the rows copied in

@@ -36,8 +36,9 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 ),
                 "Add the column nullable (or with a constant DEFAULT), backfill it in batches, then enforce NOT NULL with a validated CHECK",
             );
-            // `DROP COLUMN x, ADD COLUMN x ...`: drop-column plans the replacement as a whole.
-            out.push(if replaced_column(cmds, &column.name).is_some() {
+            // `DROP COLUMN x, ADD COLUMN x ...`: drop-column plans the replacement as a whole;
+            // an inline PRIMARY KEY: add-column-with-unique plans the column and its NOT NULL.
+            out.push(if replaced_column(cmds, &column.name).is_some() || column.primary_key {
                 hit
             } else {
                 hit.plan(plan::add_not_null_column(table, &column.name, &column.type_ref.display, None, &pk, cx.pg()))

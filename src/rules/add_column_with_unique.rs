@@ -33,7 +33,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 .plan({
                     // The column first, plain (the file's inline key would build the index).
                     let mut steps = plan::add_plain_column(table, column);
-                    steps.extend(plan::add_unique(table, &name, std::slice::from_ref(&column.name), column.primary_key, cx.pg()));
+                    steps.extend(plan::add_column_key(table, &name, column, cx.pg()));
                     steps
                 }),
             );
