@@ -384,10 +384,7 @@ impl ColumnInfo {
                 }
             }
         }
-        let prefix = crate::schema::trigger_key(table, "");
-        let mut triggers: Vec<String> =
-            schema.triggers.iter().filter_map(|k| k.strip_prefix(prefix.as_str()).map(str::to_string)).collect();
-        triggers.sort();
+        let triggers = table_triggers(schema, table);
         let mut views: Vec<String> =
             schema.views.iter().filter(|(_, reads)| reads.iter().any(|r| r == table)).map(|(v, _)| v.clone()).collect();
         views.sort();
@@ -673,11 +670,34 @@ pub fn add_not_null_column(
     steps
 }
 
+/// The triggers the history knows on `table`, sorted.
+pub fn table_triggers(schema: &Schema, table: &str) -> Vec<String> {
+    let prefix = crate::schema::trigger_key(table, "");
+    let mut triggers: Vec<String> =
+        schema.triggers.iter().filter_map(|k| k.strip_prefix(prefix.as_str()).map(str::to_string)).collect();
+    triggers.sort();
+    triggers
+}
+
+/// `; the triggers of t (a, b) do not fire for it, …` when a backfill that stands in for
+/// DDL runs without `triggers` ([`batched_update_without_triggers`] can: a key, 11+).
+fn quiet_note(table: &QName, triggers: &[String], pk: &Key, pg: u32) -> Option<String> {
+    (!triggers.is_empty() && !pk.is_empty() && pg >= 11).then(|| {
+        format!(
+            "; the triggers of {table} ({}) do not fire for it, as they do not for the file's statement",
+            triggers.iter().map(|t| qi(t)).collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
 /// A column whose DEFAULT would be evaluated for every existing row (volatile
 /// default, or any default before PostgreSQL 11): added without it, the
 /// default set for new rows only, existing rows filled with `DEFAULT` in
 /// batches, then NOT NULL the safe way. `default_sql` is the expression (the IR's
 /// `ColumnSpec::default_sql`); without it the SET DEFAULT step is an instruction.
+/// `triggers`: the table's own triggers; ADD COLUMN fires none, so neither does the
+/// fill (an `updated_at` trigger would stamp every row).
+#[allow(clippy::too_many_arguments)]
 pub fn add_column_with_default(
     table: &QName,
     column: &str,
@@ -685,6 +705,7 @@ pub fn add_column_with_default(
     default_sql: Option<&str>,
     not_null: bool,
     pk: &Key,
+    triggers: &[String],
     pg_version: u32,
 ) -> Vec<PlanStep> {
     let c = qi(column);
@@ -714,11 +735,21 @@ pub fn add_column_with_default(
     if not_null && pg_version >= 12 {
         steps.push(nn_check_step(table, column, Stage::Backfill));
     }
+    let quiet = quiet_note(table, triggers, pk, pg_version);
+    let (set, cond) = (format!("{c} = DEFAULT"), format!("{c} IS NULL"));
     steps.push(
         PlanStep::new(
             Stage::Backfill,
-            format!("fill {c} for the existing rows with its default, {}", keyed_on(pk)),
-            batched_update_for(table, pk, &format!("{c} = DEFAULT"), Some(&format!("{c} IS NULL")), pg_version),
+            format!(
+                "fill {c} for the existing rows with its default, {}{}",
+                keyed_on(pk),
+                quiet.as_deref().unwrap_or("")
+            ),
+            if quiet.is_some() {
+                batched_update_without_triggers(table, pk, &set, Some(&cond), pg_version)
+            } else {
+                batched_update_for(table, pk, &set, Some(&cond), pg_version)
+            },
         )
         .lock(rows_lock(pk))
         .no_transaction(),
@@ -911,31 +942,19 @@ impl<'a> ColumnCopy<'a> {
             (Copy::Retype { .. }, Some(u)) => format!("({u})"),
             _ => c.clone(),
         };
-        let quiet = !info.triggers.is_empty() && !info.pk.is_empty() && pg >= 11;
+        let quiet = quiet_note(table, &info.triggers, &info.pk, pg);
+        let (set, cond) = (format!("{n} = {value}"), format!("{n} IS NULL"));
         PlanStep::new(
             Stage::Backfill,
             format!(
                 "copy {c} into {n} for the existing rows, {}{}",
                 keyed_on(&info.pk),
-                if quiet {
-                    format!(
-                        "; the triggers of {table} ({}) do not fire for it, as they do not for the file's statement",
-                        info.triggers.iter().map(|t| qi(t)).collect::<Vec<_>>().join(", ")
-                    )
-                } else {
-                    String::new()
-                }
+                quiet.as_deref().unwrap_or("")
             ),
-            if quiet {
-                batched_update_without_triggers(
-                    table,
-                    &info.pk,
-                    &format!("{n} = {value}"),
-                    Some(&format!("{n} IS NULL")),
-                    pg,
-                )
+            if quiet.is_some() {
+                batched_update_without_triggers(table, &info.pk, &set, Some(&cond), pg)
             } else {
-                batched_update_for(table, &info.pk, &format!("{n} = {value}"), Some(&format!("{n} IS NULL")), pg)
+                batched_update_for(table, &info.pk, &set, Some(&cond), pg)
             },
         )
         .lock(rows_lock(&info.pk))

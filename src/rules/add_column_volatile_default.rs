@@ -43,6 +43,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                 default_sql.as_deref(),
                 column.not_null,
                 &pk,
+                &plan::table_triggers(cx.schema(), &table.name),
                 cx.pg(),
             );
             out.push(
