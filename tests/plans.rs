@@ -830,8 +830,16 @@ fn add_column_with_a_volatile_default_recipe() {
     };
     assert_eq!(d.as_deref(), Some("clock_timestamp()"));
     let t = migrade::ir::QName::new("orders");
-    let raw =
-        migrade::plan::add_column_with_default(&t, "created_at", "timestamptz", d.as_deref(), true, &"id".into(), &[], 15);
+    let raw = migrade::plan::add_column_with_default(
+        &t,
+        "created_at",
+        "timestamptz",
+        d.as_deref(),
+        true,
+        &"id".into(),
+        &[],
+        15,
+    );
     let steps: Vec<Step> = raw
         .into_iter()
         .map(|p| Step {
