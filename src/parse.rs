@@ -346,6 +346,9 @@ pub(crate) fn type_ref(t: &protobuf::TypeName) -> TypeRef {
 
 /// Every function called anywhere inside a node (found through its serde form).
 fn func_names(node: &Node) -> Vec<String> {
+    if let Ok(names) = serde_walk::last_names(node, "FuncCall", "funcname") {
+        return names;
+    }
     let v = match serde_json::to_value(node) {
         Ok(v) => v,
         Err(_) => return vec!["(unreadable expression)".into()],
@@ -365,6 +368,15 @@ fn func_names(node: &Node) -> Vec<String> {
 
 /// A window function call (`... OVER (...)`) anywhere inside a node.
 fn has_window_call(node: &Node) -> bool {
+    let (mut overs, mut nulls) = (0usize, 0usize);
+    let walked = serde_walk::walk(node, |e| match e {
+        serde_walk::Event::Key([.., serde_walk::Step::Key("over")]) => overs += 1,
+        serde_walk::Event::Null([.., serde_walk::Step::Key("over")]) => nulls += 1,
+        _ => {}
+    });
+    if walked.is_ok() {
+        return overs > nulls;
+    }
     let Ok(v) = serde_json::to_value(node) else {
         return true;
     };
@@ -378,6 +390,17 @@ fn has_window_call(node: &Node) -> bool {
 }
 
 fn json_has_key(node: &Node, key: &str) -> bool {
+    let mut found = false;
+    let walked = serde_walk::walk(node, |e| {
+        if let serde_walk::Event::Key([.., serde_walk::Step::Key(k)]) = e
+            && *k == key
+        {
+            found = true;
+        }
+    });
+    if walked.is_ok() {
+        return found;
+    }
     let Ok(v) = serde_json::to_value(node) else {
         return false;
     };
@@ -708,6 +731,9 @@ fn joins_on(expr: &Node, a: &str, b: &str, key: &str) -> bool {
 /// a string or a function body). pg_query's own function list misses calls in some
 /// places (VALUES lists): the whole tree is walked, through its serde form.
 fn tree_calls(result: &pg_query::ParseResult, name: &str) -> bool {
+    if let Ok(names) = serde_walk::last_names(&result.protobuf, "FuncCall", "funcname") {
+        return names.iter().any(|n| n == name);
+    }
     let Ok(tree) = serde_json::to_value(&result.protobuf) else {
         return false;
     };
@@ -1152,6 +1178,14 @@ fn index_auto_name(i: &protobuf::IndexStmt) -> String {
 
 /// Every column an expression reads (its column references' last names).
 fn column_refs(node: &Node, out: &mut Vec<String>) {
+    if let Ok(names) = serde_walk::last_names(node, "ColumnRef", "fields") {
+        for s in names {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        return;
+    }
     let Ok(v) = serde_json::to_value(node) else {
         return;
     };
@@ -2331,5 +2365,334 @@ mod text_facts_tests {
         assert!(w.iter().any(|x| x == "users_id_seq"));
         assert!(facts("ALTER SEQUENCE users_id_seq RESTART WITH 10").sequence_words.is_some());
         assert!(facts("SELECT nextval('users_id_seq')").sequence_words.is_none());
+    }
+}
+
+/// A walk over a node's serde form without building it: the keys (struct fields and
+/// enum variants, in declaration order) and string values serde_json's `to_value`
+/// would produce, each with its path. Anything `to_value` would write differently
+/// (maps, tuples, struct variants, a sequence of unknown length) is refused, and the
+/// callers then fall back to `to_value`. The callers sort what they collect by path:
+/// `to_value`'s objects are sorted by key, so a walk of the Value visits the paths in
+/// that order.
+mod serde_walk {
+    use serde::ser::{self, Serialize};
+    use std::fmt;
+
+    /// One step of a path: an object key, or an array element (index, array length).
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+    pub enum Step {
+        Key(&'static str),
+        Idx(usize, usize),
+    }
+
+    pub enum Event<'e> {
+        /// An object key (the path ends with it), before its value.
+        Key(&'e [Step]),
+        /// A string value at the path.
+        Str(&'e [Step], &'e str),
+        /// A null value at the path.
+        Null(&'e [Step]),
+    }
+
+    #[derive(Debug)]
+    pub struct Unsupported;
+
+    impl fmt::Display for Unsupported {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a form the walk does not read")
+        }
+    }
+    impl std::error::Error for Unsupported {}
+    impl ser::Error for Unsupported {
+        fn custom<T: fmt::Display>(_: T) -> Self {
+            Unsupported
+        }
+    }
+
+    pub fn walk<T: Serialize + ?Sized, F: FnMut(Event)>(value: &T, f: F) -> Result<(), Unsupported> {
+        let mut w = Walker { path: Vec::new(), f };
+        value.serialize(&mut w)
+    }
+
+    /// For every object `outer` anywhere in the value whose `list` array's last element
+    /// reads `{"node": {"String": {"sval": s}}}`: `s`, in the order a walk of the
+    /// `to_value` form meets them (`FuncCall`/`funcname`, `ColumnRef`/`fields`).
+    pub fn last_names<T: Serialize + ?Sized>(
+        value: &T,
+        outer: &'static str,
+        list: &'static str,
+    ) -> Result<Vec<String>, Unsupported> {
+        let mut found: Vec<(Vec<Step>, String)> = Vec::new();
+        walk(value, |e| {
+            if let Event::Str(p, s) = e
+                && let [
+                    ..,
+                    Step::Key(o),
+                    Step::Key(l),
+                    Step::Idx(i, len),
+                    Step::Key("node"),
+                    Step::Key("String"),
+                    Step::Key("sval"),
+                ] = p
+                && *o == outer
+                && *l == list
+                && i + 1 == *len
+            {
+                found.push((p[..p.len() - 5].to_vec(), s.to_string()));
+            }
+        })?;
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(found.into_iter().map(|(_, s)| s).collect())
+    }
+
+    struct Walker<F> {
+        path: Vec<Step>,
+        f: F,
+    }
+
+    impl<F: FnMut(Event)> Walker<F> {
+        fn keyed<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Unsupported> {
+            self.path.push(Step::Key(key));
+            (self.f)(Event::Key(&self.path));
+            let r = value.serialize(&mut *self);
+            self.path.pop();
+            r
+        }
+        fn string(&mut self, s: &str) -> Result<(), Unsupported> {
+            (self.f)(Event::Str(&self.path, s));
+            Ok(())
+        }
+        fn null(&mut self) -> Result<(), Unsupported> {
+            (self.f)(Event::Null(&self.path));
+            Ok(())
+        }
+    }
+
+    pub struct Seq<'w, F> {
+        w: &'w mut Walker<F>,
+        i: usize,
+        len: usize,
+    }
+
+    impl<F: FnMut(Event)> ser::SerializeSeq for Seq<'_, F> {
+        type Ok = ();
+        type Error = Unsupported;
+        fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unsupported> {
+            self.w.path.push(Step::Idx(self.i, self.len));
+            let r = value.serialize(&mut *self.w);
+            self.w.path.pop();
+            self.i += 1;
+            r
+        }
+        fn end(self) -> Result<(), Unsupported> {
+            if self.i == self.len { Ok(()) } else { Err(Unsupported) }
+        }
+    }
+
+    impl<F: FnMut(Event)> ser::SerializeStruct for &mut Walker<F> {
+        type Ok = ();
+        type Error = Unsupported;
+        fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Unsupported> {
+            self.keyed(key, value)
+        }
+        fn end(self) -> Result<(), Unsupported> {
+            Ok(())
+        }
+    }
+
+    impl<'w, F: FnMut(Event)> ser::Serializer for &'w mut Walker<F> {
+        type Ok = ();
+        type Error = Unsupported;
+        type SerializeSeq = Seq<'w, F>;
+        type SerializeTuple = ser::Impossible<(), Unsupported>;
+        type SerializeTupleStruct = ser::Impossible<(), Unsupported>;
+        type SerializeTupleVariant = ser::Impossible<(), Unsupported>;
+        type SerializeMap = ser::Impossible<(), Unsupported>;
+        type SerializeStruct = Self;
+        type SerializeStructVariant = ser::Impossible<(), Unsupported>;
+
+        fn serialize_bool(self, _: bool) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_i8(self, _: i8) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_i16(self, _: i16) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_i32(self, _: i32) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_i64(self, _: i64) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_u8(self, _: u8) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_u16(self, _: u16) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_u32(self, _: u32) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_u64(self, _: u64) -> Result<(), Unsupported> {
+            Ok(())
+        }
+        fn serialize_f32(self, v: f32) -> Result<(), Unsupported> {
+            self.serialize_f64(f64::from(v))
+        }
+        fn serialize_f64(self, v: f64) -> Result<(), Unsupported> {
+            // to_value writes a non-finite float as null.
+            if v.is_finite() { Ok(()) } else { self.null() }
+        }
+        fn serialize_char(self, v: char) -> Result<(), Unsupported> {
+            self.string(v.encode_utf8(&mut [0; 4]))
+        }
+        fn serialize_str(self, v: &str) -> Result<(), Unsupported> {
+            self.string(v)
+        }
+        fn serialize_bytes(self, _: &[u8]) -> Result<(), Unsupported> {
+            // to_value: an array of numbers, no keys and no strings.
+            Ok(())
+        }
+        fn serialize_none(self) -> Result<(), Unsupported> {
+            self.null()
+        }
+        fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Unsupported> {
+            value.serialize(self)
+        }
+        fn serialize_unit(self) -> Result<(), Unsupported> {
+            self.null()
+        }
+        fn serialize_unit_struct(self, _: &'static str) -> Result<(), Unsupported> {
+            self.null()
+        }
+        fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), Unsupported> {
+            self.string(variant)
+        }
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            value: &T,
+        ) -> Result<(), Unsupported> {
+            value.serialize(self)
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            variant: &'static str,
+            value: &T,
+        ) -> Result<(), Unsupported> {
+            self.keyed(variant, value)
+        }
+        fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'w, F>, Unsupported> {
+            let len = len.ok_or(Unsupported)?;
+            Ok(Seq { w: self, i: 0, len })
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unsupported> {
+            Err(Unsupported)
+        }
+        fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Unsupported> {
+            Err(Unsupported)
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Unsupported> {
+            Err(Unsupported)
+        }
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unsupported> {
+            Err(Unsupported)
+        }
+        fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Unsupported> {
+            Ok(self)
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Unsupported> {
+            Err(Unsupported)
+        }
+    }
+}
+
+#[cfg(test)]
+mod serde_walk_tests {
+    use super::{serde_walk, walk_json};
+    use serde_json::Value;
+
+    /// What the walk of the `to_value` form finds (the code before serde_walk).
+    fn json_last_names(v: &Value, outer: &str, list: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        walk_json(v, &mut |k, val| {
+            if k == outer
+                && let Some(last) = val.get(list).and_then(Value::as_array).and_then(|p| p.last())
+                && let Some(s) = last.pointer("/node/String/sval").and_then(Value::as_str)
+            {
+                out.push(s.to_string());
+            }
+        });
+        out
+    }
+
+    fn sql_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                sql_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "sql") {
+                out.push(p);
+            }
+        }
+    }
+
+    #[test]
+    fn the_walk_finds_what_the_value_walk_finds_in_the_same_order() {
+        let mut files = Vec::new();
+        sql_files(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures"), &mut files);
+        let mut sql: Vec<String> = files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect();
+        sql.push(
+            "SELECT f(a), row_number() OVER (ORDER BY b), (SELECT max(c) FROM t2), s.g(t.d, e) FROM t \
+             WHERE h(x) IN (VALUES (k()), (gen_random_uuid())); SELECT count(*), t.* FROM t"
+                .into(),
+        );
+        let mut checked = 0;
+        for text in &sql {
+            let Ok(parsed) = pg_query::parse(text, 0) else { continue };
+            let v = serde_json::to_value(&parsed.protobuf).unwrap();
+            for (outer, list) in [("FuncCall", "funcname"), ("ColumnRef", "fields")] {
+                assert_eq!(
+                    serde_walk::last_names(&parsed.protobuf, outer, list).unwrap(),
+                    json_last_names(&v, outer, list)
+                );
+            }
+            for key in ["SubLink", "AStar", "over"] {
+                let mut keys = (0, 0);
+                serde_walk::walk(&parsed.protobuf, |e| match e {
+                    serde_walk::Event::Key([.., serde_walk::Step::Key(k)]) if *k == key => keys.0 += 1,
+                    serde_walk::Event::Null([.., serde_walk::Step::Key(k)]) if *k == key => keys.1 += 1,
+                    _ => {}
+                })
+                .unwrap();
+                let mut json = (0, 0);
+                walk_json(&v, &mut |k, val| {
+                    if k == key {
+                        json.0 += 1;
+                        json.1 += usize::from(val.is_null());
+                    }
+                });
+                assert_eq!(keys, json, "{key}");
+            }
+            checked += 1;
+        }
+        assert!(checked > 50, "{checked}");
     }
 }
