@@ -393,7 +393,8 @@ impl ColumnInfo {
             col_type: col.map(|c| crate::ir::TypeRef::without_serial(&c.type_ref)),
             serial: col.is_some_and(|c| c.from_sequence()),
             identity: col.is_some_and(|c| c.identity),
-            not_null: col.is_some_and(|c| c.not_null),
+            // An identity column is NOT NULL (PostgreSQL adds it), and so must its copy be.
+            not_null: col.is_some_and(|c| c.not_null || c.identity),
             default: col.and_then(|c| c.stored_default()),
             indexes,
             foreign_keys,
@@ -862,18 +863,9 @@ impl<'a> ColumnCopy<'a> {
     /// The copy's DEFAULT (or what to do about it); a serial's comes with its sequence in the swap.
     fn default_step(&self) -> Option<PlanStep> {
         let (table, c, n, info) = (self.table, &self.c, &self.n, self.info);
-        if info.identity {
-            Some(PlanStep::new(
-                Stage::Expand,
-                format!(
-                    "{c} is an identity column: its sequence belongs to it and DROP COLUMN {c} drops it; in the swap, \
-                     make {n} an identity column that starts after the largest value (ALTER TABLE {table} ALTER COLUMN {n} \
-                     ADD GENERATED ... AS IDENTITY (START WITH ...))"
-                ),
-                "",
-            ))
-        } else if info.serial {
-            // The swap gives the copy the column's default and its sequence.
+        if info.serial {
+            // The swap gives the copy the column's default and its sequence (serial), or
+            // makes it the identity column with the sequence's name, options and value.
             None
         } else if let Some(d) = &info.default {
             Some(
@@ -1165,9 +1157,19 @@ impl<'a> ColumnCopy<'a> {
         if info.serial && !info.identity {
             swap.push_str(&move_sequence(table, self.old, self.tmp));
         }
+        let kept = match self.kind {
+            Copy::Retype { .. } => self.old,
+            Copy::Rename => self.tmp,
+        };
+        if info.identity {
+            swap.push_str(&capture_identity(table, self.old, kept));
+        }
         swap.push_str(&format!("ALTER TABLE {table} DROP COLUMN {c};\n"));
         if let Copy::Retype { .. } = self.kind {
             swap.push_str(&format!("ALTER TABLE {table} RENAME COLUMN {n} TO {c};\n"));
+        }
+        if info.identity {
+            swap.push_str(RESTORE_IDENTITY);
         }
         for idx in built {
             let copy = copy_name(&idx.name);
@@ -1214,7 +1216,12 @@ impl<'a> ColumnCopy<'a> {
                  (the old column is gone: backup first, needs approval)"
             ),
         };
-        if self.info.serial && !self.info.identity {
+        if self.info.identity {
+            format!(
+                "{title}; the column becomes the identity column (same kind, sequence name and options, the sequence's \
+                 value carried over: DROP COLUMN {c} drops the old sequence)"
+            )
+        } else if self.info.serial {
             format!("{title}; {n} first gets the DEFAULT of {c} and the sequence it owns")
         } else {
             title
@@ -1235,6 +1242,40 @@ fn move_sequence(table: &QName, old: &str, tmp: &str) -> String {
          END IF;\nEND\n$seq$;\n"
     )
 }
+
+/// Before an identity column `old` is dropped in the swap: reads its kind (ALWAYS / BY
+/// DEFAULT) and its sequence (name, options, value) from the catalog, and keeps, for
+/// [`RESTORE_IDENTITY`] in the same transaction (`set_config(..., true)`), the statements
+/// that make `kept` that identity column again. The sequence takes the column's new type;
+/// a MINVALUE / MAXVALUE that was the old type's default follows the type, as it does
+/// when ALTER COLUMN TYPE changes an identity sequence's type.
+fn capture_identity(table: &QName, old: &str, kept: &str) -> String {
+    let (t, o, k) = (lit(&table.to_string()), lit(old), lit(kept));
+    format!(
+        "DO $identity$\nDECLARE\n  seq text := pg_get_serial_sequence({t}, {o});\n  s record;\n  v record;\n  \
+         kind text;\n  top bigint;\n  opts text;\nBEGIN\n  \
+         SELECT CASE attidentity WHEN 'a' THEN 'ALWAYS' ELSE 'BY DEFAULT' END INTO kind FROM pg_attribute\n    \
+         WHERE attrelid = {t}::regclass AND attname = {o};\n  \
+         SELECT * INTO s FROM pg_sequence WHERE seqrelid = seq::regclass;\n  \
+         EXECUTE format('SELECT last_value, is_called FROM %s', seq) INTO v;\n  \
+         top := CASE s.seqtypid WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647 \
+         ELSE 9223372036854775807 END;\n  \
+         opts := format('SEQUENCE NAME %s START WITH %s INCREMENT BY %s CACHE %s', seq, s.seqstart, s.seqincrement, s.seqcache);\n  \
+         IF s.seqmin <> (CASE WHEN s.seqincrement > 0 THEN 1 ELSE -top - 1 END) THEN\n    \
+         opts := opts || format(' MINVALUE %s', s.seqmin);\n  END IF;\n  \
+         IF s.seqmax <> (CASE WHEN s.seqincrement > 0 THEN top ELSE -1 END) THEN\n    \
+         opts := opts || format(' MAXVALUE %s', s.seqmax);\n  END IF;\n  \
+         IF s.seqcycle THEN\n    opts := opts || ' CYCLE';\n  END IF;\n  \
+         PERFORM set_config('migrade.identity', format('ALTER TABLE %s ALTER COLUMN %I ADD GENERATED %s AS IDENTITY (%s)', \
+         {t}::regclass, {k}, kind, opts), true);\n  \
+         PERFORM set_config('migrade.identity_value', format('SELECT setval(%L, %s, %L)', seq, v.last_value, v.is_called), true);\n\
+         END\n$identity$;\n"
+    )
+}
+
+/// After the swap's DROP COLUMN: runs what [`capture_identity`] kept.
+const RESTORE_IDENTITY: &str = "DO $identity$\nBEGIN\n  EXECUTE current_setting('migrade.identity');\n  \
+     EXECUTE current_setting('migrade.identity_value');\nEND\n$identity$;\n";
 
 /// A DO block that fails loudly when one of the named indexes is missing or INVALID.
 fn index_valid_check(array_sql: &str, title: &str) -> PlanStep {

@@ -296,6 +296,24 @@ fn cases() -> Vec<Case> {
             )),
             ..Case::orders("retype_serial", "0002_events_bigint.sql")
         },
+        // An identity column's type change (issue 11): the swap makes the copy the identity
+        // column, with the kind, the sequence's name and options and its value (was: an
+        // instruction only). Old code's insert after the expand stage takes 2000.
+        Case {
+            table: "legacy_events",
+            final_table: "legacy_events",
+            before_row: "ROW(id, payload)",
+            after_row: "ROW(id, payload)",
+            app_writes: Some("INSERT INTO legacy_events (payload) VALUES ('new');"),
+            expect: Some((
+                "SELECT 'E|' || a.attidentity::text || ' ' || c.relname || ' ' || format_type(s.seqtypid, NULL) || ' ' || \
+                 s.seqincrement || ' ' || nextval(c.oid) FROM pg_attribute a, pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid \
+                 WHERE a.attrelid = 'legacy_events'::regclass AND a.attname = 'id' \
+                 AND s.seqrelid = pg_get_serial_sequence('legacy_events', 'id')::regclass;",
+                "d legacy_events_id_seq bigint 5 2005",
+            )),
+            ..Case::orders("retype_identity", "0002_events_bigint.sql")
+        },
         // A type change of a key another table references (issue 11): the swap drops the
         // foreign key and re-adds it on the new key, validated after it (was: an
         // instruction, and DROP COLUMN failed on the dependent foreign key).
