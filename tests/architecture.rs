@@ -166,8 +166,8 @@ fn every_module_of_lib_has_a_stage() {
     assert!(missing.is_empty(), "modules of src/lib.rs missing from STAGES: {missing:?}");
 }
 
-/// Every rule file is registered, under its own name: build.rs declares each file of
-/// src/rules/ (but mod.rs and ignores.rs) as a module and lists its `RULE` in `ALL`, in
+/// Every rule file is registered, under its own name: the `rules!` list of
+/// src/rules/mod.rs names each file of src/rules/ (but mod.rs and ignores.rs), in
 /// file-name order. The file name is the rule id in snake case, so the catalogue is in
 /// rule-id order and a newcomer finds a rule's code by its id.
 #[test]
