@@ -166,9 +166,8 @@ fn every_module_of_lib_has_a_stage() {
     assert!(missing.is_empty(), "modules of src/lib.rs missing from STAGES: {missing:?}");
 }
 
-/// Every rule file is registered, under its own name: the `rules!` list of
-/// src/rules/mod.rs names each file of src/rules/ (but mod.rs and ignores.rs), in
-/// file-name order. The file name is the rule id in snake case, so the catalogue is in
+/// Every rule file is registered, under its own name: build.rs lists each file of
+/// src/rules/ (but mod.rs and ignores.rs) in `rules::ALL`, in file-name order. The file name is the rule id in snake case, so the catalogue is in
 /// rule-id order and a newcomer finds a rule's code by its id.
 #[test]
 fn every_rule_file_is_registered_under_its_id() {
@@ -182,6 +181,32 @@ fn every_rule_file_is_registered_under_its_id() {
     files.sort();
     let ids: Vec<&str> = migrade::rules::ALL.iter().map(|r| r.id).collect();
     assert_eq!(ids, files, "rules::ALL must be the files of src/rules/, each RULE's id its file name");
+}
+
+/// The rule files are formatted. build.rs `include!`s them, so `cargo fmt` does not
+/// reach them: this runs the toolchain's rustfmt on them (CONTRIBUTING.md gives the
+/// command that formats them).
+#[test]
+fn rule_files_are_formatted() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/rules"));
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    let rustfmt = std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".to_string());
+    let out = std::process::Command::new(&rustfmt)
+        .args(["--check", "--edition", "2024"])
+        .args(&files)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {rustfmt} (rustup component add rustfmt): {e}"));
+    assert!(
+        out.status.success(),
+        "rule files not formatted; run `rustfmt --edition 2024 src/rules/*.rs`:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// No `#[allow(unused_imports)]` silences the compiler where newcomers copy from.

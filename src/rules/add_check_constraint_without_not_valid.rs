@@ -1,5 +1,3 @@
-//! Rule `add-check-constraint-without-not-valid` (its page: rules/add-check-constraint-without-not-valid.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `add-column-domain-with-check` (its page: rules/add-column-domain-with-check.md).
-
 use super::*;
 use crate::model::Level;
 

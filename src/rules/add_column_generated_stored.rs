@@ -1,5 +1,3 @@
-//! Rule `add-column-generated-stored` (its page: rules/add-column-generated-stored.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `add-column-not-null-without-default` (its page: rules/add-column-not-null-without-default.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `add-column-volatile-default` (its page: rules/add-column-volatile-default.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

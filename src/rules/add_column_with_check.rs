@@ -1,5 +1,3 @@
-//! Rule `add-column-with-check` (its page: rules/add-column-with-check.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

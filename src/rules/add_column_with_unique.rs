@@ -1,5 +1,3 @@
-//! Rule `add-column-with-unique` (its page: rules/add-column-with-unique.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

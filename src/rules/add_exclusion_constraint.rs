@@ -1,5 +1,3 @@
-//! Rule `add-exclusion-constraint` (its page: rules/add-exclusion-constraint.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `add-foreign-key-without-not-valid` (its page: rules/add-foreign-key-without-not-valid.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `add-primary-key` (its page: rules/add-primary-key.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `add-unique-constraint` (its page: rules/add-unique-constraint.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `alter-column-set-expression` (its page: rules/alter-column-set-expression.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

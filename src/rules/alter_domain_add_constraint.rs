@@ -1,5 +1,3 @@
-//! Rule `alter-domain-add-constraint` (its page: rules/alter-domain-add-constraint.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

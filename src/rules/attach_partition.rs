@@ -1,5 +1,3 @@
-//! Rule `attach-partition` (its page: rules/attach-partition.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `change-column-type` (its page: rules/change-column-type.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `cluster` (its page: rules/cluster.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

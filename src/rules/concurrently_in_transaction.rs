@@ -1,5 +1,3 @@
-//! Rule `concurrently-in-transaction` (its page: rules/concurrently-in-transaction.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `create-index` (its page: rules/create-index.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

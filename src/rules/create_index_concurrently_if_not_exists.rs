@@ -1,5 +1,3 @@
-//! Rule `create-index-concurrently-if-not-exists` (its page: rules/create-index-concurrently-if-not-exists.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `create-index-non-concurrently` (its page: rules/create-index-non-concurrently.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `data-transformation` (its page: rules/data-transformation.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

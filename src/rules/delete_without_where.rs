@@ -1,5 +1,3 @@
-//! Rule `delete-without-where` (its page: rules/delete-without-where.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `detach-partition` (its page: rules/detach-partition.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `disable-row-level-security` (its page: rules/disable-row-level-security.md).
-
 use super::*;
 use crate::model::Level;
 

@@ -1,5 +1,3 @@
-//! Rule `disable-trigger-all` (its page: rules/disable-trigger-all.md).
-
 use super::*;
 use crate::model::Level;
 

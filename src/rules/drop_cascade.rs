@@ -1,5 +1,3 @@
-//! Rule `drop-cascade` (its page: rules/drop-cascade.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `drop-column` (its page: rules/drop-column.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

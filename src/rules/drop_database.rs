@@ -1,5 +1,3 @@
-//! Rule `drop-database` (its page: rules/drop-database.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

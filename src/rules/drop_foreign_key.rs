@@ -1,5 +1,3 @@
-//! Rule `drop-foreign-key` (its page: rules/drop-foreign-key.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `drop-index` (its page: rules/drop-index.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

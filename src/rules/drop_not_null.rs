@@ -1,5 +1,3 @@
-//! Rule `drop-not-null` (its page: rules/drop-not-null.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

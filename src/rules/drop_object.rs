@@ -1,5 +1,3 @@
-//! Rule `drop-object` (its page: rules/drop-object.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

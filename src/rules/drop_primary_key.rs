@@ -1,5 +1,3 @@
-//! Rule `drop-primary-key` (its page: rules/drop-primary-key.md).
-
 use super::*;
 use crate::model::Level;
 

@@ -1,5 +1,3 @@
-//! Rule `drop-schema` (its page: rules/drop-schema.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `drop-table` (its page: rules/drop-table.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

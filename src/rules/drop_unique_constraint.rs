@@ -1,5 +1,3 @@
-//! Rule `drop-unique-constraint` (its page: rules/drop-unique-constraint.md).
-
 use super::*;
 use crate::model::Level;
 

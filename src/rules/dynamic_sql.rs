@@ -1,5 +1,3 @@
-//! Rule `dynamic-sql` (its page: rules/dynamic-sql.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `enum-value-used-in-same-transaction` (its page: rules/enum-value-used-in-same-transaction.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `foreign-key-set-null-on-not-null-column` (its page: rules/foreign-key-set-null-on-not-null-column.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

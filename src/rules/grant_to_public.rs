@@ -1,5 +1,3 @@
-//! Rule `grant-to-public` (its page: rules/grant-to-public.md).
-
 use super::*;
 use crate::model::Level;
 

@@ -1,5 +1,3 @@
-//! Rule `hardcoded-secret` (its page: rules/hardcoded-secret.md).
-
 use super::*;
 use crate::model::Level;
 
@@ -31,4 +29,3 @@ fn hardcoded_secret(cx: &StmtCtx, out: &mut Vec<Hit>) {
         "Set the password outside the migration (psql \\password, a secret manager, or a variable substituted at deploy time) and rotate this one",
     ));
 }
-

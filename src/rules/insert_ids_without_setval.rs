@@ -1,5 +1,3 @@
-//! Rule `insert-ids-without-setval` (its page: rules/insert-ids-without-setval.md).
-
 use super::*;
 use crate::model::Level;
 

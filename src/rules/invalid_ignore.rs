@@ -1,5 +1,4 @@
-//! Rule `invalid-ignore` (its page: rules/invalid-ignore.md).
-//! Emitted by the driver's suppression stage (src/lint/suppression.rs).
+// Emitted by the driver's suppression stage (src/lint/suppression.rs).
 
 use super::*;
 

@@ -1,5 +1,3 @@
-//! Rule `lock-table-outside-transaction` (its page: rules/lock-table-outside-transaction.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

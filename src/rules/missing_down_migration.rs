@@ -1,5 +1,3 @@
-//! Rule `missing-down-migration` (its page: rules/missing-down-migration.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

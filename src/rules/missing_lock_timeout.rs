@@ -1,5 +1,3 @@
-//! Rule `missing-lock-timeout` (its page: rules/missing-lock-timeout.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `mixed-expand-contract` (its page: rules/mixed-expand-contract.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `multiple-alter-table` (its page: rules/multiple-alter-table.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

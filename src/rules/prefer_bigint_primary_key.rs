@@ -1,5 +1,3 @@
-//! Rule `prefer-bigint-primary-key` (its page: rules/prefer-bigint-primary-key.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `prefer-identity` (its page: rules/prefer-identity.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `prefer-jsonb` (its page: rules/prefer-jsonb.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `prefer-text-over-char` (its page: rules/prefer-text-over-char.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

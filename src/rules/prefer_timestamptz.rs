@@ -1,5 +1,3 @@
-//! Rule `prefer-timestamptz` (its page: rules/prefer-timestamptz.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

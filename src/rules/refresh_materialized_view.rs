@@ -1,5 +1,3 @@
-//! Rule `refresh-materialized-view` (its page: rules/refresh-materialized-view.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

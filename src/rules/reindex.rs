@@ -1,5 +1,3 @@
-//! Rule `reindex` (its page: rules/reindex.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

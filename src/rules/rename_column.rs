@@ -1,5 +1,3 @@
-//! Rule `rename-column` (its page: rules/rename-column.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

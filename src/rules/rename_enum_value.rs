@@ -1,5 +1,3 @@
-//! Rule `rename-enum-value` (its page: rules/rename-enum-value.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

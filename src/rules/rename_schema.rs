@@ -1,5 +1,3 @@
-//! Rule `rename-schema` (its page: rules/rename-schema.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `rename-table` (its page: rules/rename-table.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `scan-while-holding-access-exclusive` (its page: rules/scan-while-holding-access-exclusive.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `schema-and-data-change-in-transaction` (its page: rules/schema-and-data-change-in-transaction.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

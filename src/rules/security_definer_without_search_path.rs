@@ -1,5 +1,3 @@
-//! Rule `security-definer-without-search-path` (its page: rules/security-definer-without-search-path.md).
-
 use super::*;
 use crate::model::Level;
 

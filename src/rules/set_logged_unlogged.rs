@@ -1,5 +1,3 @@
-//! Rule `set-logged-unlogged` (its page: rules/set-logged-unlogged.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `set-not-null` (its page: rules/set-not-null.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

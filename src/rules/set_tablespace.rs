@@ -1,5 +1,3 @@
-//! Rule `set-tablespace` (its page: rules/set-tablespace.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

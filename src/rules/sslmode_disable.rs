@@ -1,5 +1,3 @@
-//! Rule `sslmode-disable` (its page: rules/sslmode-disable.md).
-
 use super::*;
 use crate::model::Level;
 
@@ -14,8 +12,7 @@ pub static RULE: Rule = Rule {
 };
 
 fn sslmode(cx: &StmtCtx, out: &mut Vec<Hit>) {
-    let hit = matches!(cx.op, Op::ForeignServer { sslmode_disable: true, .. })
-        || cx.text.sslmode_disable;
+    let hit = matches!(cx.op, Op::ForeignServer { sslmode_disable: true, .. }) || cx.text.sslmode_disable;
     if hit {
         out.push(Hit::new(
             format!("{} sets sslmode=disable: traffic and credentials travel unencrypted", cx.summary),

@@ -1,5 +1,3 @@
-//! Rule `stage-name-mismatch` (its page: rules/stage-name-mismatch.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

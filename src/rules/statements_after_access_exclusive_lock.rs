@@ -1,5 +1,3 @@
-//! Rule `statements-after-access-exclusive-lock` (its page: rules/statements-after-access-exclusive-lock.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `table-rebuild` (its page: rules/table-rebuild.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {
@@ -58,7 +56,8 @@ fn online_plan(cx: &StmtCtx, r: &Rebuild) -> Option<Vec<crate::model::PlanStep>>
         return None;
     };
     let later = |at: usize| cx.later.iter().nth(at.checked_sub(cx.index + 1)?).flatten();
-    let Some(Op::CreateTable { columns: new_columns, constraints, copy_sql: Some(create_sql), .. }) = later(r.create_at)
+    let Some(Op::CreateTable { columns: new_columns, constraints, copy_sql: Some(create_sql), .. }) =
+        later(r.create_at)
     else {
         return None;
     };

@@ -1,5 +1,3 @@
-//! Rule `transaction-nesting` (its page: rules/transaction-nesting.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `truncate-table` (its page: rules/truncate-table.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,4 @@
-//! Rule `unparsable-statement` (its page: rules/unparsable-statement.md).
-//! Emitted by the driver (src/lint/mod.rs) for a statement that does not split or parse.
+// Emitted by the driver (src/lint/mod.rs) for a statement that does not split or parse.
 
 use super::*;
 

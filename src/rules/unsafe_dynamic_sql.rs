@@ -1,5 +1,3 @@
-//! Rule `unsafe-dynamic-sql` (its page: rules/unsafe-dynamic-sql.md).
-
 use super::*;
 use crate::model::Level;
 

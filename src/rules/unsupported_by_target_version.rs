@@ -1,5 +1,3 @@
-//! Rule `unsupported-by-target-version` (its page: rules/unsupported-by-target-version.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {
@@ -23,10 +21,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         }
     };
     // gen_random_uuid() is built in from 13; before, it comes with the pgcrypto extension.
-    if pg < 13
-        && !cx.schema().extensions.contains("pgcrypto")
-        && cx.text.calls_gen_random_uuid
-    {
+    if pg < 13 && !cx.schema().extensions.contains("pgcrypto") && cx.text.calls_gen_random_uuid {
         need(13, "gen_random_uuid() without the pgcrypto extension (no CREATE EXTENSION pgcrypto in the history)");
     }
     match cx.op {

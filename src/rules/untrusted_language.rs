@@ -1,5 +1,3 @@
-//! Rule `untrusted-language` (its page: rules/untrusted-language.md).
-
 use super::*;
 use crate::model::Level;
 

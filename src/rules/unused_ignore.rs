@@ -1,5 +1,4 @@
-//! Rule `unused-ignore` (its page: rules/unused-ignore.md).
-//! Emitted by the driver's suppression stage (src/lint/suppression.rs).
+// Emitted by the driver's suppression stage (src/lint/suppression.rs).
 
 use super::*;
 

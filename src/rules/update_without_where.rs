@@ -1,5 +1,3 @@
-//! Rule `update-without-where` (its page: rules/update-without-where.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `vacuum-full` (its page: rules/vacuum-full.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,3 @@
-//! Rule `vacuum-in-transaction` (its page: rules/vacuum-in-transaction.md).
-
 use super::*;
 
 pub static RULE: Rule = Rule {

@@ -1,5 +1,4 @@
-//! Rule `verify-apply-failed` (its page: rules/verify-apply-failed.md).
-//! Emitted by `migrade verify` (src/verify) only, never by `lint`.
+// Emitted by `migrade verify` (src/verify) only, never by `lint`.
 
 use super::*;
 

@@ -1,5 +1,4 @@
-//! Rule `verify-disagrees` (its page: rules/verify-disagrees.md).
-//! Emitted by `migrade verify` (src/verify) only, never by `lint`.
+// Emitted by `migrade verify` (src/verify) only, never by `lint`.
 
 use super::*;
 

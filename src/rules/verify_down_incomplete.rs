@@ -1,5 +1,4 @@
-//! Rule `verify-down-incomplete` (its page: rules/verify-down-incomplete.md).
-//! Emitted by `migrade verify` (src/verify) only, never by `lint`.
+// Emitted by `migrade verify` (src/verify) only, never by `lint`.
 
 use super::*;
 
