@@ -23,7 +23,7 @@ use crate::rules::{self, Check, FileCtx, Hit, Later, RuleSettings, StmtCtx, Stmt
 use crate::schema::Schema;
 use crate::source::LineIndex;
 use crate::split::{self, RawStatement};
-use crate::unit::Unit;
+use crate::unit::{TxWrap, Unit};
 use std::collections::{HashMap, HashSet};
 use transactions::Transactions;
 
@@ -419,6 +419,7 @@ fn check_prepared(
             path: &unit.path,
             name: &unit.name,
             direction: section.direction,
+            tx: if settings.assume_in_transaction { TxWrap::Always } else { tx },
             has_down: if grade_so_far >= Level::Medium { unit.has_down } else { None },
             empty_down: unit.empty_down.as_deref(),
             statements: records,

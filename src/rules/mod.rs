@@ -12,6 +12,7 @@ pub(crate) use crate::model::{Level, PlanStep};
 pub(crate) use crate::plan;
 pub use crate::plan::{backup_select, pk_of};
 use crate::schema::Schema;
+pub(crate) use crate::unit::TxWrap;
 use std::collections::HashMap;
 
 /// What a rule reports; the driver adds the location and the level (the rule's own,
@@ -165,6 +166,10 @@ pub struct FileCtx<'a> {
     /// The migration's name without its version prefix and extension (`add_email`).
     pub name: &'a str,
     pub direction: Direction,
+    /// How the migration tool runs this section: in a transaction of its own
+    /// (`Always`, also under `assume_in_transaction`), as one multi-statement query, or
+    /// statement by statement.
+    pub tx: TxWrap,
     /// Some(false): the layout has down migrations and this up file has none.
     pub has_down: Option<bool>,
     /// The down file when it holds only comments.
