@@ -691,33 +691,46 @@ fn quiet_note(table: &QName, triggers: &[String], pk: &Key, pg: u32) -> Option<S
     })
 }
 
-/// A column whose DEFAULT would be evaluated for every existing row (volatile
-/// default, or any default before PostgreSQL 11): added without it, the
-/// default set for new rows only, existing rows filled with `DEFAULT` in
-/// batches, then NOT NULL the safe way. `default_sql` is the expression (the IR's
-/// `ColumnSpec::default_sql`); without it the SET DEFAULT step is an instruction.
+/// The name PostgreSQL gives a new column's inline UNIQUE (`t_c_key`) or PRIMARY KEY
+/// (`t_pkey`).
+pub fn column_key_name(table: &QName, column: &crate::ir::ColumnSpec) -> String {
+    if column.primary_key {
+        crate::ir::object_name(&table.name, None, "pkey")
+    } else {
+        crate::ir::object_name(&table.name, Some(&column.name), "key")
+    }
+}
+
+/// A column whose value would be evaluated for every existing row (a volatile default,
+/// or any default before PostgreSQL 11): the whole replacement of its `ADD COLUMN`.
+/// Added once, with its type only (and its collation); the default set for new rows
+/// only; the existing rows filled with `DEFAULT` in batches; then NOT NULL the safe
+/// way; then its inline UNIQUE / PRIMARY KEY from an index built concurrently after the
+/// fill (a primary key attached once the column is NOT NULL). The expression is the
+/// IR's `ColumnSpec::default_sql`; without it the SET DEFAULT step is an instruction.
 /// `triggers`: the table's own triggers; ADD COLUMN fires none, so neither does the
 /// fill (an `updated_at` trigger would stamp every row).
-#[allow(clippy::too_many_arguments)]
-pub fn add_column_with_default(
+pub fn add_column_filled(
     table: &QName,
-    column: &str,
-    col_type: &str,
-    default_sql: Option<&str>,
-    not_null: bool,
+    column: &crate::ir::ColumnSpec,
     pk: &Key,
     triggers: &[String],
     pg_version: u32,
 ) -> Vec<PlanStep> {
-    let c = qi(column);
+    let c = qi(&column.name);
+    let not_null = column.not_null || column.primary_key;
+    let mut def = column.type_ref.without_serial();
+    if let Some(x) = &column.collation {
+        def.push_str(&format!(" COLLATE {}", qi(x)));
+    }
     let mut steps = vec![
         PlanStep::new(
             Stage::Expand,
             format!("add {table}.{c} with no default and nullable: catalog only"),
-            with_lt(&format!("ALTER TABLE {table} ADD COLUMN {c} {col_type};")),
+            with_lt(&format!("ALTER TABLE {table} ADD COLUMN {c} {def};")),
         )
         .lock(AE_BRIEF),
-        match default_sql {
+        match column.default_sql.as_deref() {
             Some(d) => PlanStep::new(
                 Stage::Expand,
                 format!("set the default of {c} for new rows only"),
@@ -734,7 +747,7 @@ pub fn add_column_with_default(
         },
     ];
     if not_null && pg_version >= 12 {
-        steps.push(nn_check_step(table, column, Stage::Backfill));
+        steps.push(nn_check_step(table, &column.name, Stage::Backfill));
     }
     let quiet = quiet_note(table, triggers, pk, pg_version);
     let (set, cond) = (format!("{c} = DEFAULT"), format!("{c} IS NULL"));
@@ -757,9 +770,19 @@ pub fn add_column_with_default(
     );
     if not_null {
         if pg_version >= 12 {
-            steps.push(nn_validate_step(table, column, Stage::Backfill));
+            steps.push(nn_validate_step(table, &column.name, Stage::Backfill));
         }
-        steps.push(nn_set_step(table, column, pg_version, Stage::Contract));
+        steps.push(nn_set_step(table, &column.name, pg_version, Stage::Contract));
+    }
+    if column.unique || column.primary_key {
+        // After the fill: a primary key once the column is NOT NULL (contract), a
+        // unique key as soon as every row has its value (backfill).
+        let stage = if column.primary_key { Stage::Contract } else { Stage::Backfill };
+        let mut key = add_column_key(table, &column_key_name(table, column), column, &[], pg_version);
+        for s in &mut key {
+            s.stage = stage;
+        }
+        steps.extend(key);
     }
     steps
 }
@@ -1428,23 +1451,23 @@ pub fn constraint_not_valid(
 }
 
 /// A new column's inline UNIQUE / PRIMARY KEY from an index built concurrently, with
-/// the key's deferral. The column is assumed nullable (a primary key first makes it NOT
-/// NULL the safe way).
+/// the key's deferral. A primary key first makes the `nullable` columns NOT NULL the
+/// safe way.
 pub fn add_column_key(
     table: &QName,
     constraint: &str,
     column: &crate::ir::ColumnSpec,
+    nullable: &[String],
     pg_version: u32,
 ) -> Vec<PlanStep> {
     let columns = std::slice::from_ref(&column.name);
     let primary = column.primary_key;
-    let nullable: Vec<String> = if primary { columns.to_vec() } else { Vec::new() };
     let shape = KeyShape {
         deferrable: column.key_deferrable,
         initially_deferred: column.key_initially_deferred,
         ..KeyShape::default()
     };
-    add_key(table, constraint, columns, primary, &shape, &nullable, pg_version)
+    add_key(table, constraint, columns, primary, &shape, nullable, pg_version)
 }
 
 /// ` DEFERRABLE [INITIALLY DEFERRED]` of a constraint (`ADD CONSTRAINT … USING INDEX` takes it).

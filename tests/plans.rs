@@ -821,25 +821,16 @@ fn split_file_names_follow_each_convention() {
 fn add_column_with_a_volatile_default_recipe() {
     let sql = "ALTER TABLE orders ADD COLUMN created_at timestamptz NOT NULL DEFAULT clock_timestamp()";
     let parsed = migrade::parse::parse_statement(sql, 0).unwrap();
-    let d = match parsed.op {
+    let column = match parsed.op {
         migrade::ir::Op::AlterTable { cmds, .. } => match &cmds[..] {
-            [migrade::ir::AlterCmd::AddColumn { column, .. }] => column.default_sql.clone(),
+            [migrade::ir::AlterCmd::AddColumn { column, .. }] => column.clone(),
             other => panic!("{other:?}"),
         },
         other => panic!("{other:?}"),
     };
-    assert_eq!(d.as_deref(), Some("clock_timestamp()"));
+    assert_eq!(column.default_sql.as_deref(), Some("clock_timestamp()"));
     let t = migrade::ir::QName::new("orders");
-    let raw = migrade::plan::add_column_with_default(
-        &t,
-        "created_at",
-        "timestamptz",
-        d.as_deref(),
-        true,
-        &"id".into(),
-        &[],
-        15,
-    );
+    let raw = migrade::plan::add_column_filled(&t, &column, &"id".into(), &[], 15);
     let steps: Vec<Step> = raw
         .into_iter()
         .map(|p| Step {

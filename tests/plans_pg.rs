@@ -350,6 +350,19 @@ fn cases() -> Vec<Case> {
             expect: Some(("SELECT 'E|' || count(*) FILTER (WHERE token IS NULL) FROM orders;", "0")),
             ..Case::orders("add_default_with_trigger", "0002_add_token.sql")
         },
+        // Inline keys on new columns with a volatile default (issue 11): UNIQUE on orders,
+        // PRIMARY KEY on a table without one. The column is added once, with no default,
+        // filled in batches, then keyed from an index built concurrently, the primary key
+        // once the column is NOT NULL (was: both rules added the column, and the second
+        // ADD COLUMN failed: "column already exists"; it also kept the volatile default).
+        Case {
+            expect: Some((
+                "SELECT 'E|' || count(DISTINCT public_id) || '/' || \
+                 (SELECT count(DISTINCT event_uid) FROM legacy_events) FROM orders;",
+                "5000/1000",
+            )),
+            ..Case::orders("add_column_filled_key", "0002_public_ids.sql")
+        },
         // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
         // the type change's swap (was: first, while the old column's default used it).
         Case {

@@ -18,32 +18,8 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         let AlterCmd::AddColumn { column, .. } = cmd else {
             continue;
         };
-        let why = if column.type_ref.is_serial() {
-            Some(format!("{} fills every existing row from a sequence", column.type_ref.name))
-        } else if column.identity {
-            Some("an identity column fills every existing row from a sequence".to_string())
-        } else if let Some(f) = column.default.as_ref().and_then(|d| crate::facts::volatile_default(d, cx.schema())) {
-            Some(format!("the volatile default {f} is evaluated for every existing row"))
-        } else if cx.pg() < 11
-            && matches!(column.default, Some(DefaultKind::NonVolatile | DefaultKind::UserFunctions(_)))
-        {
-            Some(format!("before PostgreSQL 11 any non-NULL default rewrites the table (target: {})", cx.pg()))
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            let pk = pk_of(cx.schema(), &table.name);
-            let default_sql = &column.default_sql;
-            let plan = plan::add_column_with_default(
-                table,
-                &column.name,
-                &column.type_ref.without_serial(),
-                default_sql.as_deref(),
-                column.not_null,
-                &pk,
-                &plan::table_triggers(cx.schema(), &table.name),
-                cx.pg(),
-            );
+        if let Some(why) = fill_reason(cx, column) {
+            let plan = filled_plan(cx, table, column);
             out.push(
                 Hit::new(
                     format!("adding {table}.{} rewrites the table under an ACCESS EXCLUSIVE lock: {why}", column.name),
@@ -53,4 +29,27 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
             );
         }
     }
+}
+
+/// Why adding `column` to an existing table evaluates its value for every row (None:
+/// it does not).
+pub(super) fn fill_reason(cx: &StmtCtx, column: &crate::ir::ColumnSpec) -> Option<String> {
+    if column.type_ref.is_serial() {
+        Some(format!("{} fills every existing row from a sequence", column.type_ref.name))
+    } else if column.identity {
+        Some("an identity column fills every existing row from a sequence".to_string())
+    } else if let Some(f) = column.default.as_ref().and_then(|d| crate::facts::volatile_default(d, cx.schema())) {
+        Some(format!("the volatile default {f} is evaluated for every existing row"))
+    } else if cx.pg() < 11 && matches!(column.default, Some(DefaultKind::NonVolatile | DefaultKind::UserFunctions(_))) {
+        Some(format!("before PostgreSQL 11 any non-NULL default rewrites the table (target: {})", cx.pg()))
+    } else {
+        None
+    }
+}
+
+/// The whole replacement of the column's ADD COLUMN (also its inline key's plan, so the
+/// two findings plan the same steps and the column is added once).
+pub(super) fn filled_plan(cx: &StmtCtx, table: &crate::ir::QName, column: &crate::ir::ColumnSpec) -> Vec<PlanStep> {
+    let pk = pk_of(cx.schema(), &table.name);
+    plan::add_column_filled(table, column, &pk, &plan::table_triggers(cx.schema(), &table.name), cx.pg())
 }

@@ -18,21 +18,23 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
         if let AlterCmd::AddColumn { column, .. } = cmd
             && (column.unique || column.primary_key)
         {
-            let name = if column.primary_key {
-                crate::ir::object_name(&table.name, None, "pkey")
-            } else {
-                crate::ir::object_name(&table.name, Some(&column.name), "key")
-            };
             out.push(
                 Hit::new(
                     format!("the inline {} on {table}.{} builds an index while ACCESS EXCLUSIVE blocks reads and writes", if column.primary_key { "PRIMARY KEY" } else { "UNIQUE" }, column.name),
                     "Add the column plain, build a unique index CONCURRENTLY, then attach it with ADD CONSTRAINT ... UNIQUE USING INDEX",
                 )
-                .plan({
-                    // The column first, plain (the file's inline key would build the index).
-                    let mut steps = plan::add_plain_column(table, column);
-                    steps.extend(plan::add_column_key(table, &name, column, cx.pg()));
-                    steps
+                .plan(match super::add_column_volatile_default::fill_reason(cx, column) {
+                    // A value for every existing row too: the volatile default's plan adds
+                    // the column once, fills it, then builds the key.
+                    Some(_) => super::add_column_volatile_default::filled_plan(cx, table, column),
+                    None => {
+                        // The column first, plain (the file's inline key would build the index).
+                        let mut steps = plan::add_plain_column(table, column);
+                        let name = plan::column_key_name(table, column);
+                        let nullable = if column.primary_key { vec![column.name.clone()] } else { Vec::new() };
+                        steps.extend(plan::add_column_key(table, &name, column, &nullable, cx.pg()));
+                        steps
+                    }
                 }),
             );
         }
