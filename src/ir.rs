@@ -66,6 +66,50 @@ impl PartialEq for DeferredSql {
 
 impl Eq for DeferredSql {}
 
+/// One SQL text the parse module writes from a statement's own nodes the first time it
+/// is read, then keeps: an `Option<String>` (`None` when the deparser fails) for a field
+/// most runs never read (a column's DEFAULT, read by one rule's plan), so a lint does not
+/// deparse every default of every CREATE TABLE up front (issue 16).
+#[derive(Clone, Default)]
+pub struct LazySql {
+    sql: std::sync::OnceLock<Option<String>>,
+    write: Option<Arc<dyn Fn() -> Option<String> + Send + Sync>>,
+}
+
+impl LazySql {
+    /// SQL written by `write` when first read.
+    pub fn new(write: impl Fn() -> Option<String> + Send + Sync + 'static) -> Self {
+        LazySql { sql: std::sync::OnceLock::new(), write: Some(Arc::new(write)) }
+    }
+    /// SQL already written (or none).
+    pub fn written(sql: Option<String>) -> Self {
+        LazySql { sql: std::sync::OnceLock::from(sql), write: None }
+    }
+    /// The SQL (written now if it was not yet), as `Option<String>::as_deref` gives it.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.sql.get_or_init(|| self.write.as_ref().and_then(|w| w())).as_deref()
+    }
+    /// No SQL (none to write, or the deparser failed).
+    pub fn is_none(&self) -> bool {
+        self.as_deref().is_none()
+    }
+}
+
+impl fmt::Debug for LazySql {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.as_deref().fmt(f)
+    }
+}
+
+/// Equal when they write the same SQL.
+impl PartialEq for LazySql {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_deref() == other.as_deref()
+    }
+}
+
+impl Eq for LazySql {}
+
 /// A possibly schema-qualified object name, lower-cased as PostgreSQL folds it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct QName {
@@ -290,8 +334,8 @@ pub struct ColumnSpec {
     pub type_ref: TypeRef,
     pub not_null: bool,
     pub default: Option<DefaultKind>,
-    /// The DEFAULT expression as SQL (deparsed).
-    pub default_sql: Option<String>,
+    /// The DEFAULT expression as SQL (deparsed when first read).
+    pub default_sql: LazySql,
     /// The DEFAULT is a bare string literal (`DEFAULT '1970-01-01'`): PostgreSQL types it
     /// as the column's type, and a type change keeps that type.
     pub default_literal: bool,
@@ -575,8 +619,8 @@ pub enum Op {
         hash_partition: bool,
         if_not_exists: bool,
         /// The statement deparsed under the name `copy_name(table)` (no IF NOT EXISTS): the
-        /// table built beside the old one by a rebuild's plan.
-        copy_sql: Option<String>,
+        /// table built beside the old one by a rebuild's plan; written when asked.
+        copy_sql: DeferredSql,
     },
     CreateTableAs {
         table: QName,

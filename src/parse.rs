@@ -814,7 +814,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
     };
     if let Some(d) = cd.raw_default.as_deref() {
         col.default = Some(default_kind(d));
-        col.default_sql = deparse_expr(d);
+        col.default_sql = lazy_expr(d);
         col.default_literal = is_string_literal(d);
     }
     if !cd.identity.is_empty() {
@@ -834,7 +834,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
             Ok(ConstrType::ConstrDefault) => {
                 if let Some(e) = c.raw_expr.as_deref() {
                     col.default = Some(default_kind(e));
-                    col.default_sql = deparse_expr(e);
+                    col.default_sql = lazy_expr(e);
                     col.default_literal = is_string_literal(e);
                 }
             }
@@ -1744,13 +1744,20 @@ fn create_stmt(c: &protobuf::CreateStmt) -> ParsedStatement {
     parsed
 }
 
-/// A CREATE TABLE deparsed under the name `copy_name` of its table, without IF NOT EXISTS.
-fn table_copy_sql(c: &protobuf::CreateStmt) -> Option<String> {
-    let mut copy = c.clone();
-    let rel = copy.relation.as_mut()?;
-    rel.relname = crate::ir::copy_name(&rel.relname);
-    copy.if_not_exists = false;
-    NodeEnum::CreateStmt(copy).deparse(Default::default()).ok().map(|s| format!("{s};"))
+/// A CREATE TABLE deparsed under the name `copy_name` of its table, without IF NOT EXISTS,
+/// written when a plan asks (only a table rebuild's does).
+fn table_copy_sql(c: &protobuf::CreateStmt) -> DeferredSql {
+    if c.relation.is_none() {
+        return DeferredSql::none();
+    }
+    let c = c.clone();
+    DeferredSql::one(move || {
+        let mut copy = c.clone();
+        let rel = copy.relation.as_mut()?;
+        rel.relname = crate::ir::copy_name(&rel.relname);
+        copy.if_not_exists = false;
+        NodeEnum::CreateStmt(copy).deparse(Default::default()).ok().map(|s| format!("{s};"))
+    })
 }
 
 /// See `Op::Insert::row_query`.
@@ -2276,6 +2283,12 @@ fn deparse_expr(expr: &protobuf::Node) -> Option<String> {
     };
     rt.val = Some(Box::new(expr.clone()));
     node.deparse(Default::default()).ok()?.strip_prefix("SELECT ").map(str::to_string)
+}
+
+/// [`deparse_expr`] of `expr`, written when first read.
+fn lazy_expr(expr: &protobuf::Node) -> LazySql {
+    let expr = expr.clone();
+    LazySql::new(move || deparse_expr(&expr))
 }
 
 /// Each action of a multi-action `ALTER TABLE` as its own statement, deparsed from the

@@ -517,7 +517,7 @@ pub fn add_column_with_value(
     let c = qi(&column.name);
     let not_null = if column.not_null { " NOT NULL" } else { "" };
     let collate = column.collation.as_ref().map(|x| format!(" COLLATE {}", qi(x))).unwrap_or_default();
-    let then = match &column.default_sql {
+    let then = match column.default_sql.as_deref() {
         Some(d) if d == value => String::new(),
         Some(d) => format!("\nALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT {d};"),
         None => format!("\nALTER TABLE {table} ALTER COLUMN {c} DROP DEFAULT;"),
@@ -546,7 +546,7 @@ pub fn add_plain_column(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<Pl
     if let Some(x) = &column.collation {
         def.push_str(&format!(" COLLATE {}", qi(x)));
     }
-    if let Some(d) = &column.default_sql {
+    if let Some(d) = column.default_sql.as_deref() {
         def.push_str(&format!(" DEFAULT {d}"));
     }
     // A primary key's column without a value is made NOT NULL by the key's plan
@@ -1723,7 +1723,7 @@ pub fn replace_column(
     let n = qi(&tmp);
     let ty = &column.type_ref.display;
     let collate = column.collation.as_ref().map(|x| format!(" COLLATE {}", qi(x))).unwrap_or_default();
-    let default = column.default_sql.as_ref().map(|d| format!(" DEFAULT {d}")).unwrap_or_default();
+    let default = column.default_sql.as_deref().map(|d| format!(" DEFAULT {d}")).unwrap_or_default();
     let mut steps = vec![
         PlanStep::new(
             Stage::Expand,

@@ -13,8 +13,8 @@ pub struct Column {
     pub not_null: bool,
     /// `GENERATED ... AS IDENTITY`: filled from a sequence, like serial.
     pub identity: bool,
-    /// The DEFAULT expression (deparsed), when the history knows one.
-    pub default_sql: Option<String>,
+    /// The DEFAULT expression (deparsed when first read), when the history knows one.
+    pub default_sql: crate::ir::LazySql,
     /// `default_sql` is a bare string literal, typed by the column's type.
     pub default_literal: bool,
 }
@@ -25,9 +25,9 @@ impl Column {
     /// timestamp through a type change). The type without its modifiers: the length
     /// coercion is implicit, PostgreSQL strips it (`'q'::character varying`).
     pub fn stored_default(&self) -> Option<String> {
-        let d = self.default_sql.as_ref()?;
+        let d = self.default_sql.as_deref()?;
         if !self.default_literal {
-            return Some(d.clone());
+            return Some(d.to_string());
         }
         let t = &self.type_ref;
         let ty = if t.mods.is_empty() {
@@ -821,7 +821,7 @@ impl Schema {
                     && let Some(c) = t.column_mut(column)
                 {
                     // The default keeps the type it had (PostgreSQL coerces it to the new one).
-                    c.default_sql = c.stored_default();
+                    c.default_sql = crate::ir::LazySql::written(c.stored_default());
                     c.default_literal = false;
                     c.type_ref = new_type.clone();
                 }
@@ -844,7 +844,7 @@ impl Schema {
                 if let Some(t) = Arc::make_mut(&mut self.tables).get_mut(table).map(Arc::make_mut)
                     && let Some(c) = t.column_mut(column)
                 {
-                    c.default_sql = sql.clone();
+                    c.default_sql = crate::ir::LazySql::written(sql.clone());
                     c.default_literal = *literal;
                 }
             }
@@ -852,7 +852,7 @@ impl Schema {
                 if let Some(t) = Arc::make_mut(&mut self.tables).get_mut(table).map(Arc::make_mut)
                     && let Some(c) = t.column_mut(column)
                 {
-                    c.default_sql = None;
+                    c.default_sql = Default::default();
                     c.default_literal = false;
                 }
             }

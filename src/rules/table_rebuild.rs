@@ -56,11 +56,10 @@ fn online_plan(cx: &StmtCtx, r: &Rebuild) -> Option<Vec<crate::model::PlanStep>>
         return None;
     };
     let later = |at: usize| cx.later.iter().nth(at.checked_sub(cx.index + 1)?).flatten();
-    let Some(Op::CreateTable { columns: new_columns, constraints, copy_sql: Some(create_sql), .. }) =
-        later(r.create_at)
-    else {
+    let Some(Op::CreateTable { columns: new_columns, constraints, copy_sql, .. }) = later(r.create_at) else {
         return None;
     };
+    let create_sql = copy_sql.sql()?;
     let Some(Op::Insert { columns, row_query: Some(q), upsert: false, .. }) = later(r.copy_at) else {
         return None;
     };
@@ -90,7 +89,7 @@ fn online_plan(cx: &StmtCtx, r: &Rebuild) -> Option<Vec<crate::model::PlanStep>>
     Some(plan::table_rebuild(&plan::Rebuild {
         table: object,
         old: &r.old,
-        create_sql,
+        create_sql: &create_sql,
         columns: &columns,
         new_key: &new_key,
         row_new: &q.new_sql,
