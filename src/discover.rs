@@ -927,7 +927,15 @@ fn order_group(group: &Path, mut files: Vec<PathBuf>, forced: Option<Layout>, ou
 
 /// Whether a file has dbmate's `-- migrate:up` section marker. Unreadable files do not.
 fn dbmate_sections(p: &Path) -> bool {
-    std::fs::read_to_string(p).is_ok_and(|t| {
+    // Every match below has `migrate:up` in it: a file without those bytes (nearly all)
+    // is not scanned line by line.
+    let Ok(bytes) = std::fs::read(p) else {
+        return false;
+    };
+    if memchr::memmem::find(&bytes, b"migrate:up").is_none() {
+        return false;
+    }
+    String::from_utf8(bytes).is_ok_and(|t| {
         t.lines().any(|l| {
             l.trim()
                 .strip_prefix("--")

@@ -2277,7 +2277,9 @@ pub fn file_plan(
     // Each step once: an instruction once per file, a step with SQL once per statement (a
     // file may repeat a statement, and its plan must repeat the steps: marquez V63 drops
     // and re-adds the same foreign key twice).
-    let mut seen: HashSet<(usize, &str, &str)> = HashSet::new();
+    // Ordered, not hashed: two steps' titles differ in their first bytes, where SipHash
+    // read every byte of every step's SQL (issue 16).
+    let mut seen: std::collections::BTreeSet<(usize, &str, &str)> = Default::default();
     let mut out: Vec<PlanStep> = Vec::new();
     let replaced = by_statement.values().any(|v| v.iter().any(|p| !p.sql.is_empty()));
     if !replaced {

@@ -19,19 +19,19 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let bytes = text.as_bytes();
         let mut starts = vec![0];
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'\n' => starts.push(i + 1),
-                b'\r' => {
-                    if bytes.get(i + 1) == Some(&b'\n') {
-                        i += 1;
-                    }
+        // The `\n` of a `\r\n`: that line started after it already.
+        let mut lf_of_crlf = usize::MAX;
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            if bytes[i] == b'\r' {
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    lf_of_crlf = i + 1;
+                    starts.push(i + 2);
+                } else {
                     starts.push(i + 1);
                 }
-                _ => {}
+            } else if i != lf_of_crlf {
+                starts.push(i + 1);
             }
-            i += 1;
         }
         LineIndex { starts }
     }
@@ -92,5 +92,38 @@ mod tests {
         assert_eq!(idx.line_col(text, semi), LineCol { line: 2, column: 9 });
         let ko = text.find("국").unwrap();
         assert_eq!(idx.line_col(text, ko), LineCol { line: 1, column: 5 });
+    }
+
+    /// The line starts are the ones of a byte-by-byte scan (`\n`, `\r\n`, lone `\r`).
+    #[test]
+    fn line_starts_match_a_byte_scan() {
+        fn scan(b: &[u8]) -> Vec<usize> {
+            let mut starts = vec![0];
+            let mut i = 0;
+            while i < b.len() {
+                match b[i] {
+                    b'\n' => starts.push(i + 1),
+                    b'\r' => {
+                        if b.get(i + 1) == Some(&b'\n') {
+                            i += 1;
+                        }
+                        starts.push(i + 1);
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            starts
+        }
+        let parts = ["", "a", "\n", "\r", "\r\n", "\n\r", "é", "SELECT 1;"];
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            texts = texts.iter().flat_map(|t| parts.iter().map(move |p| format!("{t}{p}"))).collect();
+            for t in &texts {
+                assert_eq!(LineIndex::new(t).starts, scan(t.as_bytes()), "{t:?}");
+            }
+        }
+        let long = "x\r\n\r\ry\n\n".repeat(40);
+        assert_eq!(LineIndex::new(&long).starts, scan(long.as_bytes()));
     }
 }
