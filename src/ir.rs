@@ -384,8 +384,10 @@ pub struct RowQuery {
     /// The number of columns the query gives (an INSERT without a column list fills
     /// that many first columns of the table); None with a `*` in its select list.
     pub targets: Option<usize>,
-    pub new_sql: String,
-    pub old_sql: String,
+    /// The query for one row, `NEW` or `OLD` (written when first read; None when the
+    /// deparser fails).
+    pub new_sql: LazySql,
+    pub old_sql: LazySql,
 }
 
 /// A table constraint (CREATE TABLE or ADD CONSTRAINT).

@@ -1813,21 +1813,27 @@ fn insert_row_query(i: &protobuf::InsertStmt) -> Option<crate::ir::RowQuery> {
         return None;
     };
     let alias = rv.alias.as_ref().map(|a| a.aliasname.clone()).unwrap_or_else(|| rv.relname.clone());
-    let with_row = |record: &str| -> Option<String> {
-        let template = format!("SELECT * FROM (SELECT {record}.*) AS {}", quote_ident(&alias));
-        let tp = pg_query::parse(&template, 0).ok()?;
-        let NodeEnum::SelectStmt(t) = tp.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()? else {
-            return None;
-        };
-        let mut q = s.clone();
-        q.from_clause = vec![t.from_clause.first()?.clone()];
-        NodeEnum::SelectStmt(q).deparse(Default::default()).ok()
+    // Written when a plan reads them (only a table rebuild's does).
+    let shared = std::sync::Arc::new((s.clone(), alias));
+    let with_row = |record: &'static str| {
+        let shared = shared.clone();
+        LazySql::new(move || {
+            let (s, alias) = &*shared;
+            let template = format!("SELECT * FROM (SELECT {record}.*) AS {}", quote_ident(alias));
+            let tp = pg_query::parse(&template, 0).ok()?;
+            let NodeEnum::SelectStmt(t) = tp.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()? else {
+                return None;
+            };
+            let mut q = s.clone();
+            q.from_clause = vec![t.from_clause.first()?.clone()];
+            NodeEnum::SelectStmt(q).deparse(Default::default()).ok()
+        })
     };
     Some(crate::ir::RowQuery {
         source: rangevar(rv),
         targets: (!s.target_list.iter().any(|t| json_has_key(t, "AStar"))).then_some(s.target_list.len()),
-        new_sql: with_row("NEW")?,
-        old_sql: with_row("OLD")?,
+        new_sql: with_row("NEW"),
+        old_sql: with_row("OLD"),
     })
 }
 

@@ -63,6 +63,9 @@ fn online_plan(cx: &StmtCtx, r: &Rebuild) -> Option<Vec<crate::model::PlanStep>>
     let Some(Op::Insert { columns, row_query: Some(q), upsert: false, .. }) = later(r.copy_at) else {
         return None;
     };
+    let (Some(row_new), Some(row_old)) = (q.new_sql.as_deref(), q.old_sql.as_deref()) else {
+        return None;
+    };
     if q.source.name != r.old {
         return None;
     }
@@ -92,8 +95,8 @@ fn online_plan(cx: &StmtCtx, r: &Rebuild) -> Option<Vec<crate::model::PlanStep>>
         create_sql: &create_sql,
         columns: &columns,
         new_key: &new_key,
-        row_new: &q.new_sql,
-        row_old: &q.old_sql,
+        row_new,
+        row_old,
         old_key: &old_key,
         create_at: r.create_at,
         copy_at: r.copy_at,
