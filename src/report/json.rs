@@ -377,9 +377,20 @@ impl Writer {
             self.0.push(b',');
         }
     }
-    fn num(&mut self, n: usize) {
-        use std::io::Write;
-        let _ = write!(self.0, "{n}");
+    /// A number in decimal digits, as `{n}` writes it (without the formatting machinery:
+    /// four per finding and statement).
+    fn num(&mut self, mut n: usize) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.0.extend_from_slice(&digits[i..]);
     }
     fn opt_num(&mut self, n: Option<usize>) {
         match n {
@@ -514,6 +525,15 @@ impl<W: std::io::Write> JsonStream<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn num_writes_decimal_digits() {
+        for n in [0, 1, 9, 10, 11, 99, 100, 101, 12345, 1_000_000, usize::MAX - 1, usize::MAX] {
+            let mut w = Writer(Vec::new());
+            w.num(n);
+            assert_eq!(w.0, n.to_string().into_bytes());
+        }
+    }
 
     /// The hand-written entry is serde_json's, byte for byte, on every fixture (plans,
     /// findings, sections, ignores) and on strings with every kind of escape.
