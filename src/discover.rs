@@ -200,7 +200,11 @@ impl Walk {
         let inner = walkdir::WalkDir::new(root)
             .follow_links(true)
             .max_depth(max_depth.unwrap_or(usize::MAX))
-            .sort_by_file_name()
+            // By file name (what sort_by_file_name compares), read off the whole paths:
+            // siblings' paths are their folder's path joined with their names, so they
+            // compare as their names do, without splitting each path into components on
+            // every comparison.
+            .sort_by(|a, b| a.path().as_os_str().cmp(b.path().as_os_str()))
             .into_iter();
         Walk { root: root.to_path_buf(), inner, include, exclude, excluded: 0 }
     }
