@@ -701,6 +701,30 @@ pub fn column_key_name(table: &QName, column: &crate::ir::ColumnSpec) -> String 
     }
 }
 
+/// A serial column's sequence, as PostgreSQL makes it for `ADD COLUMN c serial`: named
+/// `t_c_seq`, of the column's integer type, the column's default for new rows, and owned
+/// by the column (dropped with it). Catalog only.
+fn serial_default_step(table: &QName, column: &crate::ir::ColumnSpec, pg: u32) -> PlanStep {
+    let c = qi(&column.name);
+    let seq = sibling(table, &crate::ir::object_name(&table.name, Some(&column.name), "seq"));
+    // `AS type` is PostgreSQL 10+; before, every sequence is bigint.
+    let ty = if pg >= 10 { format!(" AS {}", column.type_ref.without_serial()) } else { String::new() };
+    PlanStep::new(
+        Stage::Expand,
+        format!(
+            "create the sequence {seq} of {table}.{c} ({}), owned by the column, and make it the default for new rows only",
+            column.type_ref.name
+        ),
+        with_lt(&format!(
+            "CREATE SEQUENCE {seq}{ty};\n\
+             ALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT nextval({}::regclass);\n\
+             ALTER SEQUENCE {seq} OWNED BY {table}.{c};",
+            lit(&seq.to_string())
+        )),
+    )
+    .lock(AE_BRIEF)
+}
+
 /// A column whose value would be evaluated for every existing row (a volatile default,
 /// or any default before PostgreSQL 11): the whole replacement of its `ADD COLUMN`.
 /// Added once, with its type only (and its collation); the default set for new rows
@@ -718,7 +742,8 @@ pub fn add_column_filled(
     pg_version: u32,
 ) -> Vec<PlanStep> {
     let c = qi(&column.name);
-    let not_null = column.not_null || column.primary_key;
+    // serial and bigserial are NOT NULL too.
+    let not_null = column.not_null || column.primary_key || column.type_ref.is_serial();
     let mut def = column.type_ref.without_serial();
     if let Some(x) = &column.collation {
         def.push_str(&format!(" COLLATE {}", qi(x)));
@@ -731,6 +756,7 @@ pub fn add_column_filled(
         )
         .lock(AE_BRIEF),
         match column.default_sql.as_deref() {
+            _ if column.type_ref.is_serial() => serial_default_step(table, column, pg_version),
             Some(d) => PlanStep::new(
                 Stage::Expand,
                 format!("set the default of {c} for new rows only"),

@@ -363,14 +363,22 @@ fn cases() -> Vec<Case> {
             )),
             ..Case::orders("add_column_filled_key", "0002_public_ids.sql")
         },
-        // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
-        // the type change's swap (was: first, while the old column's default used it).
+        // serial columns added to tables with rows, one with an inline UNIQUE (issue 11):
+        // the plan creates the sequence under PostgreSQL's name, of the column's type,
+        // owned by the column and its default, fills the rows from it, and keys the column
+        // after the fill (was: the default was an instruction, the column nullable, and no
+        // sequence made).
         Case {
-            table: "legacy_events",
-            final_table: "legacy_events",
-            before_row: "ROW(id, payload)",
-            after_row: "ROW(id, payload)",
-            ..Case::orders("serial_to_identity", "0002_events_identity.sql")
+            expect: Some((
+                "SELECT 'E|' || pg_get_serial_sequence('orders', 'seq_no')::regclass::text || ' ' || \
+                 nextval(pg_get_serial_sequence('orders', 'seq_no')) || ' ' || \
+                 pg_get_serial_sequence('legacy_events', 'line_no')::regclass::text || ' ' || \
+                 (SELECT format_type(seqtypid, NULL) FROM pg_sequence \
+                  WHERE seqrelid = pg_get_serial_sequence('legacy_events', 'line_no')::regclass) || ' ' || \
+                 (SELECT count(DISTINCT line_no) FROM legacy_events);",
+                "orders_seq_no_seq 5001 legacy_events_line_no_seq integer 1000",
+            )),
+            ..Case::orders("add_column_serial", "0002_numbers.sql")
         },
     ]
 }
