@@ -349,7 +349,19 @@ pub struct ColumnSpec {
     pub key_initially_deferred: bool,
     pub primary_key: bool,
     pub references: Option<ForeignKeyRef>,
+    /// The name of the inline REFERENCES when the file gives one (`CONSTRAINT x REFERENCES ...`).
+    pub references_name: Option<String>,
+    /// The inline CHECKs, in order (`check` says there is one).
+    pub checks: Vec<ColumnCheck>,
     pub collation: Option<String>,
+}
+
+/// An inline CHECK of a column: its name when the file gives one, and its expression
+/// (deparsed; None when it does not deparse).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ColumnCheck {
+    pub name: Option<String>,
+    pub expr_sql: Option<String>,
 }
 
 impl ColumnSpec {

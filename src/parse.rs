@@ -847,7 +847,13 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
                     col.generated_stored = true;
                 }
             }
-            Ok(ConstrType::ConstrCheck) => col.check = true,
+            Ok(ConstrType::ConstrCheck) => {
+                col.check = true;
+                col.checks.push(crate::ir::ColumnCheck {
+                    name: (!c.conname.is_empty()).then(|| c.conname.clone()),
+                    expr_sql: c.raw_expr.as_deref().and_then(deparse_expr),
+                });
+            }
             Ok(ConstrType::ConstrUnique) => {
                 col.unique = true;
                 (col.key_deferrable, col.key_initially_deferred) = (deferrable, initially_deferred);
@@ -861,6 +867,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
                 let mut r = fk_ref(c);
                 (r.deferrable, r.initially_deferred) = (deferrable, initially_deferred);
                 col.references = Some(r);
+                col.references_name = (!c.conname.is_empty()).then(|| c.conname.clone());
             }
             _ => {}
         }

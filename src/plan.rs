@@ -772,6 +772,14 @@ pub fn add_column_filled(
             ),
         },
     ];
+    // The inline CHECKs and REFERENCES the type-only ADD COLUMN leaves out: NOT VALID now
+    // (no scan; new and updated rows, the fill's too, are checked), validated last.
+    let mut validations = Vec::new();
+    for (name, spec) in column_constraints(table, column) {
+        let mut added = constraint_not_valid(table, &spec, &name, None);
+        validations.extend(added.pop());
+        steps.extend(added);
+    }
     if not_null && pg_version >= 12 {
         steps.push(nn_check_step(table, &column.name, Stage::Backfill));
     }
@@ -810,7 +818,32 @@ pub fn add_column_filled(
         }
         steps.extend(key);
     }
+    steps.extend(validations);
     steps
+}
+
+/// A new column's inline CHECKs and REFERENCES as table constraints, under the names
+/// PostgreSQL gives them (`t_c_check`, `t_c_check1`, …, `t_c_fkey`) unless the file names them.
+fn column_constraints(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<(String, crate::ir::ConstraintSpec)> {
+    use crate::ir::{ConstraintSpec, object_name};
+    let mut out = Vec::new();
+    let mut unnamed = 0;
+    for check in &column.checks {
+        let name = check.name.clone().unwrap_or_else(|| {
+            let label = if unnamed == 0 { "check".to_string() } else { format!("check{unnamed}") };
+            unnamed += 1;
+            object_name(&table.name, Some(&column.name), &label)
+        });
+        let mut spec = ConstraintSpec::for_column(ConstraintKind::Check, &column.name, None);
+        spec.expr_sql = check.expr_sql.clone();
+        out.push((name, spec));
+    }
+    if let Some(r) = &column.references {
+        let name =
+            column.references_name.clone().unwrap_or_else(|| object_name(&table.name, Some(&column.name), "fkey"));
+        out.push((name, ConstraintSpec::for_column(ConstraintKind::ForeignKey, &column.name, Some(r.clone()))));
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------

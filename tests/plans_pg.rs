@@ -380,6 +380,16 @@ fn cases() -> Vec<Case> {
             )),
             ..Case::orders("add_column_serial", "0002_numbers.sql")
         },
+        // Inline CHECKs and a REFERENCES on new columns with a volatile default (issue 11):
+        // re-created NOT VALID, then validated, under PostgreSQL's names (was: lost, the
+        // plan added the columns with their types only).
+        Case {
+            expect: Some((
+                "SELECT 'E|' || count(*) FILTER (WHERE score IS NULL OR referrer_id IS NULL) FROM orders;",
+                "0",
+            )),
+            ..Case::orders("add_column_filled_checked", "0002_score_referrer.sql")
+        },
     ]
 }
 
