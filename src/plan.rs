@@ -262,6 +262,10 @@ pub struct IndexCopy {
     pub constraint: Option<(String, ConstraintKind)>,
     /// That constraint's ` DEFERRABLE [INITIALLY DEFERRED]` (empty when immediate).
     pub deferral: &'static str,
+    /// That constraint's INCLUDE columns and NULLS NOT DISTINCT (its index has no
+    /// CREATE INDEX of its own to copy).
+    pub include: Vec<String>,
+    pub nulls_not_distinct: bool,
     /// The index's copy on the column's copy (`copy_name`), its whole definition, from
     /// the IR (`CreateIndex::copies`); None when the history has no exact statement.
     pub copy_sql: Option<String>,
@@ -271,7 +275,8 @@ impl IndexCopy {
     /// Whether its key is plain columns that include the copied one: the copy can be
     /// built from the column list alone.
     fn plain_on(&self, column: &str) -> bool {
-        self.columns.iter().any(|c| c == column) && self.columns.iter().all(|c| c != "(expression)")
+        self.columns.iter().chain(&self.include).any(|c| c == column)
+            && self.columns.iter().all(|c| c != "(expression)")
     }
 }
 
@@ -340,6 +345,8 @@ impl ColumnInfo {
                 unique: i.unique,
                 constraint: constraint.map(|k| (k.name.clone(), k.kind)),
                 deferral: constraint.map_or("", |k| deferral(k.deferrable, k.initially_deferred)),
+                include: i.include.clone(),
+                nulls_not_distinct: i.nulls_not_distinct,
                 copy_sql: i.copies.get(column),
             });
         }
@@ -1051,6 +1058,18 @@ impl<'a> ColumnCopy<'a> {
         cols.iter().map(|x| if x == self.old { self.n.clone() } else { qi(x) }).collect()
     }
 
+    /// A key's ` INCLUDE (...)` (with the copy for the column) and ` NULLS NOT DISTINCT`.
+    fn key_clauses(&self, idx: &IndexCopy) -> String {
+        let mut s = String::new();
+        if !idx.include.is_empty() {
+            s.push_str(&format!(" INCLUDE ({})", self.swap_col(&idx.include).join(", ")));
+        }
+        if idx.nulls_not_distinct {
+            s.push_str(" NULLS NOT DISTINCT");
+        }
+        s
+    }
+
     /// Backfill: build the index copies concurrently, describe those it cannot build,
     /// and check the built ones are valid.
     fn index_steps(&self, built: &[&IndexCopy], unbuilt: &[&IndexCopy]) -> Vec<PlanStep> {
@@ -1075,10 +1094,11 @@ impl<'a> ColumnCopy<'a> {
                         qi(&idx.name)
                     ),
                     format!(
-                        "CREATE {}INDEX CONCURRENTLY {} ON {table} ({});",
+                        "CREATE {}INDEX CONCURRENTLY {} ON {table} ({}){};",
                         if idx.unique { "UNIQUE " } else { "" },
                         qi(&copy),
-                        self.swap_col(&idx.columns).join(", ")
+                        self.swap_col(&idx.columns).join(", "),
+                        self.key_clauses(idx)
                     ),
                 ),
             };

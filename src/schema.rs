@@ -129,6 +129,10 @@ pub struct Index {
     pub unique: bool,
     /// Every column the index reads (key columns, expressions, INCLUDE, WHERE).
     pub reads: Vec<String>,
+    /// A UNIQUE / PRIMARY KEY constraint's index (no CREATE INDEX of its own): its
+    /// INCLUDE columns and NULLS NOT DISTINCT, which a copy of it must keep.
+    pub include: Vec<String>,
+    pub nulls_not_distinct: bool,
     /// The IR's `CreateIndex::copies`: per column, the index's copy on that column's
     /// copy. Cleared when a rename (of the index, its table or a column it reads) makes
     /// the statements stale.
@@ -420,25 +424,35 @@ impl Schema {
                 // name (PostgreSQL docs, ALTER TABLE: "the index will be renamed to match
                 // the constraint name"); without a constraint name the constraint takes the
                 // index's.
-                let columns = match &spec.using_index {
+                let (columns, include, nulls_not_distinct) = match &spec.using_index {
                     Some(old) => {
                         let existing = Arc::make_mut(&mut self.indexes).remove(old);
                         if *old != name {
                             Arc::make_mut(&mut self.gone).insert(old.clone(), format!("renamed to {name}"));
                         }
-                        existing.map(|i| i.columns.clone()).filter(|c| !c.is_empty()).unwrap_or(spec.columns.clone())
+                        let (include, nnd) =
+                            existing.as_ref().map(|i| (i.include.clone(), i.nulls_not_distinct)).unwrap_or_default();
+                        let columns = existing
+                            .map(|i| i.columns.clone())
+                            .filter(|c| !c.is_empty())
+                            .unwrap_or(spec.columns.clone());
+                        (columns, include, nnd)
                     }
-                    None => spec.columns.clone(),
+                    None => (spec.columns.clone(), spec.include.clone(), spec.nulls_not_distinct),
                 };
                 let idx = name.clone();
                 Arc::make_mut(&mut self.gone).remove(&idx);
+                let mut reads = columns.clone();
+                reads.extend(include.iter().filter(|c| !columns.contains(c)).cloned());
                 Arc::make_mut(&mut self.indexes).insert(
                     idx.clone(),
                     Arc::new(Index {
                         name: idx.clone(),
                         table: table.to_string(),
-                        reads: columns.clone(),
+                        reads,
                         columns,
+                        include,
+                        nulls_not_distinct,
                         unique: true,
                         copies: crate::ir::DeferredSql::none(),
                     }),
@@ -564,6 +578,8 @@ impl Schema {
                         columns: columns.clone(),
                         unique: *unique,
                         reads: reads.clone(),
+                        include: Vec::new(),
+                        nulls_not_distinct: false,
                         copies: copies.clone(),
                     }),
                 );
@@ -654,7 +670,7 @@ impl Schema {
                         }
                         for i in Arc::make_mut(&mut self.indexes).values_mut().map(Arc::make_mut) {
                             if i.table == object.name && i.reads.contains(old) {
-                                for c in i.columns.iter_mut().chain(i.reads.iter_mut()) {
+                                for c in i.columns.iter_mut().chain(i.reads.iter_mut()).chain(i.include.iter_mut()) {
                                     if c == old {
                                         *c = new_name.clone();
                                     }

@@ -390,6 +390,20 @@ fn cases() -> Vec<Case> {
             )),
             ..Case::orders("add_column_filled_checked", "0002_score_referrer.sql")
         },
+        // Type changes of a key's column and of a key's INCLUDE column, the keys with
+        // INCLUDE and NULLS NOT DISTINCT and no CREATE INDEX of their own (issue 11): the
+        // index copies keep both (was: a plain unique index on the key columns; the key on
+        // email was not copied at all, and the swap's DROP COLUMN dropped it).
+        Case { original_flagged: true, ..Case::orders("retype_key_include", "0002_widen.sql") },
+        // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
+        // the type change's swap (was: first, while the old column's default used it).
+        Case {
+            table: "legacy_events",
+            final_table: "legacy_events",
+            before_row: "ROW(id, payload)",
+            after_row: "ROW(id, payload)",
+            ..Case::orders("serial_to_identity", "0002_events_identity.sql")
+        },
     ]
 }
 
