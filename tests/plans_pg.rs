@@ -836,6 +836,54 @@ fn composite_key_loop(server: &Server) -> Result<String, String> {
     Ok(format!("  (a, b) key: same rows as the original ({})", ca[0]))
 }
 
+/// The trigger-free fill (`session_replication_role = replica`) run by a role that may
+/// not set it (not a superuser, no `GRANT SET ON PARAMETER`): every step of the
+/// add_default_with_trigger plan still runs, the fill says in a NOTICE that the triggers
+/// fire, and they do (updated_at is stamped). Then the same plan as the superuser: no
+/// NOTICE, and no row is stamped.
+fn fill_without_the_right_to_skip_triggers(server: &Server) -> Result<String, String> {
+    let case = Case::orders("add_default_with_trigger", "0002_add_token.sql");
+    let steps = plan_of(&case);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/plans").join(case.dir);
+    let create = std::fs::read_to_string(root.join("0001_create.sql")).map_err(|e| e.to_string())?;
+    let mut log = Vec::new();
+    server.sql("CREATE ROLE migrade_plain NOSUPERUSER LOGIN;");
+    for (schema, role) in [("quiet_plain", Some("migrade_plain")), ("quiet_super", None)] {
+        let set_role = role.map(|r| format!("SET ROLE {r};\n")).unwrap_or_default();
+        let auth = role.map(|r| format!(" AUTHORIZATION {r}")).unwrap_or_default();
+        server.sql(&format!("CREATE SCHEMA {schema}{auth};"));
+        run(server, schema, "setup", &format!("{set_role}{create}\n{DATA}"));
+        let mut notices = 0;
+        for st in steps.iter().filter(|st| !st.sql.is_empty()) {
+            let sql = format!("{}SET client_min_messages = notice;\n{set_role}{}\n", prelude(schema), st.sql);
+            let out = server.sql(&sql);
+            if !out.ok {
+                return Err(format!("{schema}: step `{}` failed: {}", st.title, out.stderr));
+            }
+            notices += out.stderr.matches("cannot set session_replication_role: the triggers of").count();
+        }
+        let q = "SELECT 'E|' || count(*) FILTER (WHERE token IS NULL) || '/' || \
+                 count(*) FILTER (WHERE updated_at <> '2000-01-01') FROM orders;";
+        let got = tagged(&run(server, schema, "after", q), "E");
+        let (nulls, stamped) =
+            got.first().and_then(|g| g.split_once('/')).ok_or_else(|| format!("{schema}: no result: {got:?}"))?;
+        let plain = role.is_some();
+        if nulls != "0" || (stamped == "0") == plain || (notices > 0) != plain {
+            return Err(format!(
+                "{schema}: {nulls} rows without a token, {stamped} rows stamped by the trigger, {notices} NOTICEs \
+                 (expected 0, {}, {})",
+                if plain { "all" } else { "none" },
+                if plain { "some" } else { "none" }
+            ));
+        }
+        log.push(format!(
+            "  {}: the plan runs; {notices} NOTICEs that the triggers fire; {stamped} rows stamped",
+            role.unwrap_or("superuser")
+        ));
+    }
+    Ok(log.join("\n"))
+}
+
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n - 1).collect::<String>()) }
 }
@@ -902,6 +950,13 @@ fn plans_applied_to_a_real_server() {
             failed.push(format!("composite primary key: {e}"));
         }
     }
+    match fill_without_the_right_to_skip_triggers(&server) {
+        Ok(l) => println!("[data] trigger-free fill without the right to set session_replication_role\n{l}\n  ok"),
+        Err(e) => {
+            println!("[data] trigger-free fill without the right to set session_replication_role\n  {e}");
+            failed.push(format!("trigger-free fill without the right: {e}"));
+        }
+    }
     match text_key_loops(&server) {
         Ok(l) => println!("[data] text and uuid primary keys\n{l}\n  ok"),
         Err(e) => {
@@ -912,7 +967,7 @@ fn plans_applied_to_a_real_server() {
     println!(
         "plans_pg: {} plan cases, {} data cases in {:.1}s, {} failed",
         all.len(),
-        DATA_CASES.len() + 1,
+        DATA_CASES.len() + 2,
         t0.elapsed().as_secs_f64(),
         failed.len()
     );
