@@ -340,6 +340,8 @@ pub struct ColumnSpec {
     /// as the column's type, and a type change keeps that type.
     pub default_literal: bool,
     pub identity: bool,
+    /// `GENERATED ALWAYS AS IDENTITY` (else BY DEFAULT).
+    pub identity_always: bool,
     pub generated_stored: bool,
     pub generated_virtual: bool,
     pub check: bool,

@@ -819,6 +819,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
     }
     if !cd.identity.is_empty() {
         col.identity = true;
+        col.identity_always = cd.identity == "a";
     }
     if let Some(cc) = &cd.coll_clause {
         col.collation = strings(&cc.collname).last().cloned();
@@ -838,7 +839,10 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
                     col.default_literal = is_string_literal(e);
                 }
             }
-            Ok(ConstrType::ConstrIdentity) => col.identity = true,
+            Ok(ConstrType::ConstrIdentity) => {
+                col.identity = true;
+                col.identity_always = c.generated_when == "a";
+            }
             Ok(ConstrType::ConstrGenerated) => {
                 // PG 18: VIRTUAL is the default kind; "s" is STORED.
                 if c.generated_kind == "v" {

@@ -732,6 +732,62 @@ fn serial_default_step(table: &QName, column: &crate::ir::ColumnSpec, pg: u32) -
     .lock(AE_BRIEF)
 }
 
+/// The sequence an identity column is filled from until it is made the identity column
+/// ([`identity_step`]): `t_c_seq_fill`, so PostgreSQL's own `t_c_seq` is free for it.
+fn identity_fill_sequence(table: &QName, column: &crate::ir::ColumnSpec) -> QName {
+    sibling(table, &crate::ir::object_name(&table.name, Some(&column.name), "seq_fill"))
+}
+
+/// An identity column, added plain: its values for new rows and for the fill come from
+/// a sequence of its own, owned by the column, until [`identity_step`].
+fn identity_fill_step(table: &QName, column: &crate::ir::ColumnSpec) -> PlanStep {
+    let c = qi(&column.name);
+    let seq = identity_fill_sequence(table, column);
+    PlanStep::new(
+        Stage::Expand,
+        format!(
+            "create the sequence {seq}, owned by {table}.{c}, and make it the default for new rows only: it numbers \
+             the rows until {c} becomes the identity column"
+        ),
+        with_lt(&format!(
+            "CREATE SEQUENCE {seq} AS {};\n\
+             ALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT nextval({}::regclass);\n\
+             ALTER SEQUENCE {seq} OWNED BY {table}.{c};",
+            column.type_ref.display,
+            lit(&seq.to_string())
+        )),
+    )
+    .lock(AE_BRIEF)
+}
+
+/// The filled, NOT NULL column becomes the identity column, as the file declares it
+/// (ALWAYS or BY DEFAULT): its sequence (PostgreSQL's name) continues where the fill's
+/// left off, and the fill's is dropped (first released by the column, or
+/// `pg_get_serial_sequence` would still find it). Catalog only, in one transaction.
+fn identity_step(table: &QName, column: &crate::ir::ColumnSpec) -> PlanStep {
+    let c = qi(&column.name);
+    let seq = identity_fill_sequence(table, column);
+    let kind = if column.identity_always { "ALWAYS" } else { "BY DEFAULT" };
+    PlanStep::new(
+        Stage::Contract,
+        format!(
+            "make {table}.{c} the identity column (GENERATED {kind}), its sequence continuing after the filled \
+             values, and drop {seq}: catalog only"
+        ),
+        with_lt(&format!(
+            "ALTER TABLE {table} ALTER COLUMN {c} DROP DEFAULT;\n\
+             ALTER SEQUENCE {seq} OWNED BY NONE;\n\
+             ALTER TABLE {table} ALTER COLUMN {c} ADD GENERATED {kind} AS IDENTITY;\n\
+             SELECT setval(pg_get_serial_sequence({}, {}), nextval({}::regclass), false);\n\
+             DROP SEQUENCE {seq};",
+            lit(&table.to_string()),
+            lit(&column.name),
+            lit(&seq.to_string())
+        )),
+    )
+    .lock(AE_BRIEF)
+}
+
 /// A column whose value would be evaluated for every existing row (a volatile default,
 /// or any default before PostgreSQL 11): the whole replacement of its `ADD COLUMN`.
 /// Added once, with its type only (and its collation); the default set for new rows
@@ -749,8 +805,8 @@ pub fn add_column_filled(
     pg_version: u32,
 ) -> Vec<PlanStep> {
     let c = qi(&column.name);
-    // serial and bigserial are NOT NULL too.
-    let not_null = column.not_null || column.primary_key || column.type_ref.is_serial();
+    // serial, bigserial and identity columns are NOT NULL too.
+    let not_null = column.not_null || column.primary_key || column.type_ref.is_serial() || column.identity;
     let mut def = column.type_ref.without_serial();
     if let Some(x) = &column.collation {
         def.push_str(&format!(" COLLATE {}", qi(x)));
@@ -764,6 +820,7 @@ pub fn add_column_filled(
         .lock(AE_BRIEF),
         match column.default_sql.as_deref() {
             _ if column.type_ref.is_serial() => serial_default_step(table, column, pg_version),
+            _ if column.identity => identity_fill_step(table, column),
             Some(d) => PlanStep::new(
                 Stage::Expand,
                 format!("set the default of {c} for new rows only"),
@@ -814,6 +871,9 @@ pub fn add_column_filled(
             steps.push(nn_validate_step(table, &column.name, Stage::Backfill));
         }
         steps.push(nn_set_step(table, &column.name, pg_version, Stage::Contract));
+    }
+    if column.identity {
+        steps.push(identity_step(table, column));
     }
     if column.unique || column.primary_key {
         // After the fill: a primary key once the column is NOT NULL (contract), a

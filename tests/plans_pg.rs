@@ -395,6 +395,21 @@ fn cases() -> Vec<Case> {
         // index copies keep both (was: a plain unique index on the key columns; the key on
         // email was not copied at all, and the swap's DROP COLUMN dropped it).
         Case { original_flagged: true, ..Case::orders("retype_key_include", "0002_widen.sql") },
+        // Identity columns added to tables with rows, one with an inline UNIQUE (issue 11):
+        // filled from a sequence of their own, made NOT NULL the safe way, then the identity
+        // columns (ALWAYS / BY DEFAULT, PostgreSQL's sequence names, continuing after the
+        // filled values), the key built after the fill (was: the default an instruction, no
+        // identity, and with UNIQUE the column added twice).
+        Case {
+            expect: Some((
+                "SELECT 'E|' || string_agg(a.attidentity::text || ' ' || \
+                 pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass::text || ' ' || \
+                 nextval(pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)), ', ' ORDER BY a.attname) \
+                 FROM pg_attribute a WHERE a.attidentity <> '' AND a.attrelid IN ('orders'::regclass, 'customers'::regclass);",
+                "a orders_number_seq 5001, d customers_seq_seq 101",
+            )),
+            ..Case::orders("add_column_identity", "0002_numbers.sql")
+        },
         // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
         // the type change's swap (was: first, while the old column's default used it).
         Case {
