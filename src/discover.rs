@@ -530,15 +530,15 @@ pub fn version_key(name: &str) -> VersionKey {
 }
 
 fn direction_of(p: &Path, layout: Layout) -> Direction {
-    let f = file_name(p).to_ascii_lowercase();
-    let parent = parent_name(p);
     if layout == Layout::Sqitch {
-        return match parent.as_str() {
+        // Only sqitch reads the folder's name (the parent is looked up on every call).
+        return match parent_name(p).as_str() {
             "revert" => Direction::Down,
             "verify" => Direction::Verify,
             _ => Direction::Up,
         };
     }
+    let f = file_name(p).to_ascii_lowercase();
     if f == "down.sql"
         || f.ends_with(".down.sql")
         || f.ends_with("_down.sql")
