@@ -349,6 +349,9 @@ pub struct ColumnSpec {
     /// The inline UNIQUE / PRIMARY KEY is `DEFERRABLE`, and `INITIALLY DEFERRED`.
     pub key_deferrable: bool,
     pub key_initially_deferred: bool,
+    /// The inline UNIQUE's NULLS NOT DISTINCT (PostgreSQL 15+; a column constraint takes
+    /// no INCLUDE).
+    pub key_nulls_not_distinct: bool,
     pub primary_key: bool,
     pub references: Option<ForeignKeyRef>,
     /// The name of the inline REFERENCES when the file gives one (`CONSTRAINT x REFERENCES ...`).

@@ -861,6 +861,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
             Ok(ConstrType::ConstrUnique) => {
                 col.unique = true;
                 (col.key_deferrable, col.key_initially_deferred) = (deferrable, initially_deferred);
+                col.key_nulls_not_distinct = c.nulls_not_distinct;
             }
             Ok(ConstrType::ConstrPrimary) => {
                 col.primary_key = true;

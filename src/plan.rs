@@ -546,7 +546,9 @@ pub fn add_column_with_value(
 }
 
 /// `ADD COLUMN` of the column without its inline UNIQUE / PRIMARY KEY (the key is built
-/// concurrently next): type, collation, DEFAULT, NOT NULL and a foreign key as written.
+/// concurrently next): type, collation, DEFAULT and NOT NULL as written; its inline
+/// CHECKs and foreign key are [`column_constraint_steps`] (NOT VALID, then validated: an
+/// inline one is checked against every row under ACCESS EXCLUSIVE).
 pub fn add_plain_column(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<PlanStep> {
     let c = qi(&column.name);
     let mut def = column.type_ref.display.clone();
@@ -561,9 +563,6 @@ pub fn add_plain_column(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<Pl
     let valueless = column.default_sql.is_none() && !column.identity && !column.type_ref.is_serial();
     if column.not_null && !(column.primary_key && valueless) {
         def.push_str(" NOT NULL");
-    }
-    if let Some(r) = &column.references {
-        def.push_str(&format!(" {}", r.clause()));
     }
     vec![
         PlanStep::new(
@@ -838,12 +837,8 @@ pub fn add_column_filled(
     ];
     // The inline CHECKs and REFERENCES the type-only ADD COLUMN leaves out: NOT VALID now
     // (no scan; new and updated rows, the fill's too, are checked), validated last.
-    let mut validations = Vec::new();
-    for (name, spec) in column_constraints(table, column) {
-        let mut added = constraint_not_valid(table, &spec, &name, None);
-        validations.extend(added.pop());
-        steps.extend(added);
-    }
+    let (added, validations) = column_constraint_steps(table, column);
+    steps.extend(added);
     if not_null && pg_version >= 12 {
         steps.push(nn_check_step(table, &column.name, Stage::Backfill));
     }
@@ -887,6 +882,19 @@ pub fn add_column_filled(
     }
     steps.extend(validations);
     steps
+}
+
+/// A new column's inline CHECKs and REFERENCES, which a plan's `ADD COLUMN` leaves out:
+/// the `ADD CONSTRAINT … NOT VALID` steps (expand: no scan; new and updated rows are
+/// checked from then on) and, apart, their `VALIDATE CONSTRAINT` steps (contract).
+pub fn column_constraint_steps(table: &QName, column: &crate::ir::ColumnSpec) -> (Vec<PlanStep>, Vec<PlanStep>) {
+    let (mut added, mut validations) = (Vec::new(), Vec::new());
+    for (name, spec) in column_constraints(table, column) {
+        let mut steps = constraint_not_valid(table, &spec, &name, None);
+        validations.extend(steps.pop());
+        added.extend(steps);
+    }
+    (added, validations)
 }
 
 /// A new column's inline CHECKs and REFERENCES as table constraints, under the names
@@ -1604,6 +1612,7 @@ pub fn add_column_key(
     let shape = KeyShape {
         deferrable: column.key_deferrable,
         initially_deferred: column.key_initially_deferred,
+        nulls_not_distinct: column.key_nulls_not_distinct,
         ..KeyShape::default()
     };
     add_key(table, constraint, columns, primary, &shape, nullable, pg_version)

@@ -813,6 +813,7 @@ impl Schema {
                     let spec = ConstraintSpec {
                         deferrable: column.key_deferrable,
                         initially_deferred: column.key_initially_deferred,
+                        nulls_not_distinct: column.key_nulls_not_distinct,
                         ..ConstraintSpec::for_column(kind, &column.name, None)
                     };
                     self.add_constraint(table, &spec, true);

@@ -410,6 +410,11 @@ fn cases() -> Vec<Case> {
             )),
             ..Case::orders("add_column_identity", "0002_numbers.sql")
         },
+        // Inline keys on new columns with an inline CHECK / REFERENCES and no volatile
+        // default (issue 11): the CHECK and the foreign key are added NOT VALID, then
+        // validated (was: the CHECK lost, the foreign key inline in the plain ADD COLUMN);
+        // an inline key keeps NULLS NOT DISTINCT (was: lost).
+        Case::orders("add_column_unique_checked", "0002_code_buyer.sql"),
         // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
         // the type change's swap (was: first, while the old column's default used it).
         Case {

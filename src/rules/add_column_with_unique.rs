@@ -30,9 +30,13 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                     None => {
                         // The column first, plain (the file's inline key would build the index).
                         let mut steps = plan::add_plain_column(table, column);
+                        // Its inline CHECKs and foreign key NOT VALID, validated last.
+                        let (added, validations) = plan::column_constraint_steps(table, column);
+                        steps.extend(added);
                         let name = plan::column_key_name(table, column);
                         let nullable = if column.primary_key { vec![column.name.clone()] } else { Vec::new() };
                         steps.extend(plan::add_column_key(table, &name, column, &nullable, cx.pg()));
+                        steps.extend(validations);
                         steps
                     }
                 }),
