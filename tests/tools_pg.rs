@@ -310,3 +310,94 @@ fn all_pending_holds_the_earlier_files_locks_the_way_migrade_says() {
         assert_eq!(claimed, held, "{mode}: migrade and the server disagree: {f:#}");
     }
 }
+
+/// `begin-without-commit`, held against the server: a file whose own BEGIN is never
+/// committed leaves its transaction open once the tool is done with it (the lock its
+/// ALTER took is still held by the session) exactly where migrade reports the rule.
+/// The tool's own transaction (dbmate, goose, diesel) is committed by the tool, the
+/// file's BEGIN having only warned; golang-migrate's one multi-statement query is
+/// followed by another query on the same session, as its version bookkeeping is.
+#[test]
+fn an_uncommitted_begin_stays_open_where_migrade_says() {
+    let Some(server) = start_server() else { return };
+    let body = "BEGIN;\nALTER TABLE users ADD COLUMN note text;\n";
+    let probe = "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = 'users'::regclass AND mode = 'AccessExclusiveLock'";
+    let cases = [
+        (
+            "golang-migrate",
+            vec![("m/000001_users.up.sql", USERS.to_string()), ("m/000002_x.up.sql", body.into())],
+            Run::OneQuery,
+        ),
+        (
+            "psql (plain files)",
+            vec![("m/0001_users.sql", USERS.into()), ("m/0002_x.sql", body.into())],
+            Run::Statements,
+        ),
+        (
+            "goose NO TRANSACTION",
+            vec![
+                ("m/00001_users.sql", format!("-- +goose Up\n{USERS}")),
+                ("m/00002_x.sql", format!("-- +goose NO TRANSACTION\n-- +goose Up\n{body}")),
+            ],
+            Run::Statements,
+        ),
+        (
+            "goose",
+            vec![
+                ("m/00001_users.sql", format!("-- +goose Up\n{USERS}")),
+                ("m/00002_x.sql", format!("-- +goose Up\n{body}")),
+            ],
+            Run::Transaction,
+        ),
+        (
+            "dbmate",
+            vec![
+                ("m/20240101000000_users.sql", format!("-- migrate:up\n{USERS}")),
+                ("m/20240102000000_x.sql", format!("-- migrate:up\n{body}")),
+            ],
+            Run::Transaction,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, files, run) in cases {
+        let case = Case { name: name.to_string(), files, run };
+        let reset = server.sql(&format!("DROP TABLE IF EXISTS users CASCADE;\n{USERS}"));
+        assert!(reset.ok, "{name}: reset: {}", reset.stderr);
+        let text = case.checked().1.to_string();
+        // The tool runs the file, then the session goes on: the probe is the next query.
+        let out = match run {
+            Run::Transaction => server.sql(&format!("BEGIN;\n{text}\nCOMMIT;\n{probe};\n")),
+            Run::Statements => server.sql(&format!("{text}\n{probe};\n")),
+            Run::OneQuery => {
+                let mut c = server.psql_cmd("migrade_tools");
+                c.arg("-c").arg(&text).arg("-c").arg(probe);
+                pg::server::SqlOut::from_output(c.output().unwrap())
+            }
+        };
+        assert!(out.ok, "{name}: {}", out.stderr);
+        let open = out.stdout.lines().any(|l| l.trim() == "1");
+
+        let d = tempfile::tempdir().unwrap();
+        let owned: Vec<(&str, &str)> = case.files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        write_files(d.path(), &owned);
+        let lint = Command::new(BIN)
+            .args(["lint", "--no-config", "--format", "json", "m"])
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&lint.stdout).unwrap();
+        let last = case.checked().0;
+        let f = v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == last)
+            .unwrap_or_else(|| panic!("{last}: {v:#}"));
+        let claimed = f["findings"].as_array().unwrap().iter().any(|x| x["rule"] == "begin-without-commit");
+        println!("tools_pg: {name:<22} transaction still open after the file: {open}; migrade says so: {claimed}");
+        if open != claimed {
+            failures.push(format!("{name}: server open={open}, migrade begin-without-commit={claimed}"));
+        }
+    }
+    assert!(failures.is_empty(), "begin-without-commit differs from PostgreSQL:\n{}", failures.join("\n"));
+}
