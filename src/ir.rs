@@ -362,11 +362,11 @@ pub struct ColumnSpec {
 }
 
 /// An inline CHECK of a column: its name when the file gives one, and its expression
-/// (deparsed; None when it does not deparse).
+/// (deparsed when first read, by a plan; None when it does not deparse).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ColumnCheck {
     pub name: Option<String>,
-    pub expr_sql: Option<String>,
+    pub expr_sql: LazySql,
 }
 
 impl ColumnSpec {

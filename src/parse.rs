@@ -855,7 +855,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
                 col.check = true;
                 col.checks.push(crate::ir::ColumnCheck {
                     name: (!c.conname.is_empty()).then(|| c.conname.clone()),
-                    expr_sql: c.raw_expr.as_deref().and_then(deparse_expr),
+                    expr_sql: c.raw_expr.as_deref().map(lazy_expr).unwrap_or_default(),
                 });
             }
             Ok(ConstrType::ConstrUnique) => {

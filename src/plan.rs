@@ -309,6 +309,9 @@ pub struct ColumnInfo {
     pub foreign_keys: Vec<(String, crate::ir::ForeignKeyRef)>,
     /// CHECK / EXCLUDE constraints and other foreign keys on the column (definitions not in the history).
     pub other_constraints: Vec<String>,
+    /// CHECKs on the column whose expressions the history knows: (name, expression,
+    /// validated). A type change re-adds them in the swap, after DROP COLUMN dropped them.
+    pub checks: Vec<(String, String, bool)>,
     /// Tables with a foreign key to this table, when the column is in a key they may reference.
     pub referenced_by: Vec<String>,
     /// The foreign keys of the history that reference a key the column is in (they
@@ -364,7 +367,15 @@ impl ColumnInfo {
             .unwrap_or_default();
         let copied_fk = |k: &crate::schema::Constraint| k.fk.clone().filter(|_| k.columns.len() == 1);
         let foreign_keys = on_column.iter().filter_map(|k| Some((k.name.clone(), copied_fk(k)?))).collect();
-        let other_constraints = on_column.iter().filter(|k| copied_fk(k).is_none()).map(|k| k.name.clone()).collect();
+        let check_sql = |k: &crate::schema::Constraint| {
+            k.check_sql.as_deref().filter(|_| k.kind == ConstraintKind::Check).map(str::to_string)
+        };
+        let checks = on_column.iter().filter_map(|k| Some((k.name.clone(), check_sql(k)?, k.validated))).collect();
+        let other_constraints = on_column
+            .iter()
+            .filter(|k| copied_fk(k).is_none() && check_sql(k).is_none())
+            .map(|k| k.name.clone())
+            .collect();
         let keyed = indexes.iter().any(|i| i.constraint.is_some());
         let referenced_by =
             if keyed { schema.referencing(table).into_iter().map(str::to_string).collect() } else { Vec::new() };
@@ -406,6 +417,7 @@ impl ColumnInfo {
             indexes,
             foreign_keys,
             other_constraints,
+            checks,
             referenced_by,
             referencing_fks,
             views,
@@ -902,15 +914,9 @@ pub fn column_constraint_steps(table: &QName, column: &crate::ir::ColumnSpec) ->
 fn column_constraints(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<(String, crate::ir::ConstraintSpec)> {
     use crate::ir::{ConstraintSpec, object_name};
     let mut out = Vec::new();
-    let mut unnamed = 0;
-    for check in &column.checks {
-        let name = check.name.clone().unwrap_or_else(|| {
-            let label = if unnamed == 0 { "check".to_string() } else { format!("check{unnamed}") };
-            unnamed += 1;
-            object_name(&table.name, Some(&column.name), &label)
-        });
+    for (name, expr) in crate::schema::column_checks(&table.name, column) {
         let mut spec = ConstraintSpec::for_column(ConstraintKind::Check, &column.name, None);
-        spec.expr_sql = check.expr_sql.clone();
+        spec.expr_sql = expr.as_deref().map(str::to_string);
         out.push((name, spec));
     }
     if let Some(r) = &column.references {
@@ -1240,13 +1246,21 @@ impl<'a> ColumnCopy<'a> {
                 ),
             );
         }
-        if !info.other_constraints.is_empty() {
+        // A rename's copy has another name than the CHECK expressions read: those stay
+        // instructions too.
+        let unmoved_checks = match self.kind {
+            Copy::Retype { .. } => &[][..],
+            Copy::Rename => &info.checks[..],
+        };
+        let instructed: Vec<&String> =
+            info.other_constraints.iter().chain(unmoved_checks.iter().map(|(k, _, _)| k)).collect();
+        if !instructed.is_empty() {
             steps.push(PlanStep::new(
                 Stage::Backfill,
                 format!(
                     "re-create {} on {n}: ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in its own transaction \
                      (their definitions are not in migrade's history; DROP COLUMN {c} drops the originals)",
-                    info.other_constraints.iter().map(|k| qi(k)).collect::<Vec<_>>().join(", ")
+                    instructed.iter().map(|k| qi(k)).collect::<Vec<_>>().join(", ")
                 ),
                 "",
             ));
@@ -1311,6 +1325,20 @@ impl<'a> ColumnCopy<'a> {
                 .lock("SHARE UPDATE EXCLUSIVE, ROW SHARE on the referenced table"),
             );
         }
+        for (name, _, _) in self.swapped_checks().iter().filter(|(_, _, validated)| *validated) {
+            steps.push(
+                PlanStep::new(
+                    Stage::Contract,
+                    format!(
+                        "validate {} (re-added on {c} NOT VALID in the swap) in its own transaction: it scans {table}, \
+                         but reads and writes continue",
+                        qi(name)
+                    ),
+                    format!("ALTER TABLE {table} VALIDATE CONSTRAINT {};", qi(name)),
+                )
+                .lock("SHARE UPDATE EXCLUSIVE (reads and writes continue)"),
+            );
+        }
         steps
     }
 
@@ -1361,6 +1389,9 @@ impl<'a> ColumnCopy<'a> {
                 qi(name)
             ));
         }
+        for (name, expr, _) in self.swapped_checks() {
+            swap.push_str(&format!("ALTER TABLE {table} ADD CONSTRAINT {} CHECK ({expr}) NOT VALID;\n", qi(name)));
+        }
         for f in &info.referencing_fks {
             let cols = f.columns.iter().map(|c| qi(c)).collect::<Vec<_>>().join(", ");
             swap.push_str(&format!(
@@ -1372,6 +1403,16 @@ impl<'a> ColumnCopy<'a> {
         }
         swap.push_str(&format!("COMMIT;\nDROP FUNCTION {}();", self.fname));
         swap
+    }
+
+    /// The CHECKs a type change re-adds in the swap (NOT VALID, validated after it):
+    /// DROP COLUMN drops the originals, and their expressions read the column's name,
+    /// which the copy has from the swap on.
+    fn swapped_checks(&self) -> &'a [(String, String, bool)] {
+        match self.kind {
+            Copy::Retype { .. } => &self.info.checks,
+            Copy::Rename => &[],
+        }
     }
 
     fn swap_title(&self) -> String {

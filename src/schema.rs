@@ -76,6 +76,8 @@ pub struct Constraint {
     /// `DEFERRABLE`, and `INITIALLY DEFERRED`.
     pub deferrable: bool,
     pub initially_deferred: bool,
+    /// For a CHECK: its expression (written when first read), when the history knows it.
+    pub check_sql: crate::ir::LazySql,
 }
 
 impl Constraint {
@@ -408,6 +410,18 @@ impl Schema {
     }
 
     fn add_constraint(&mut self, table: &str, spec: &ConstraintSpec, validated: bool) {
+        self.add_constraint_with(table, spec, validated, None);
+    }
+
+    /// [`Schema::add_constraint`], a CHECK's expression given apart (`check_sql`: an
+    /// inline CHECK's, written when first read) instead of `spec.expr_sql`.
+    fn add_constraint_with(
+        &mut self,
+        table: &str,
+        spec: &ConstraintSpec,
+        validated: bool,
+        check_sql: Option<crate::ir::LazySql>,
+    ) {
         // Without a name, `USING INDEX i` names the constraint after the index.
         let name = spec
             .name
@@ -480,6 +494,7 @@ impl Schema {
                 fk: spec.references.clone(),
                 deferrable: spec.deferrable,
                 initially_deferred: spec.initially_deferred,
+                check_sql: check_sql.unwrap_or_else(|| crate::ir::LazySql::written(spec.expr_sql.clone())),
             });
         }
     }
@@ -822,6 +837,15 @@ impl Schema {
                     let spec = ConstraintSpec::for_column(ConstraintKind::ForeignKey, &column.name, Some(r.clone()));
                     self.add_constraint(table, &spec, true);
                 }
+                // The inline CHECKs, under PostgreSQL's names (a later type change of the
+                // column re-creates them from their expressions).
+                for (name, expr) in column_checks(table, column) {
+                    let spec = ConstraintSpec {
+                        name: Some(name),
+                        ..ConstraintSpec::for_column(ConstraintKind::Check, &column.name, None)
+                    };
+                    self.add_constraint_with(table, &spec, true, Some(expr));
+                }
             }
             AlterCmd::DropColumn { column, .. } => {
                 // Gone after the statement whether or not the history knew the table or the
@@ -913,6 +937,24 @@ impl Schema {
             _ => {}
         }
     }
+}
+
+/// The inline CHECKs of a column added to `table`, named as PostgreSQL names them
+/// (`t_c_check`, `t_c_check1`, …) unless the file names them, with their expressions.
+pub fn column_checks(table: &str, column: &crate::ir::ColumnSpec) -> Vec<(String, crate::ir::LazySql)> {
+    let mut unnamed = 0;
+    column
+        .checks
+        .iter()
+        .map(|check| {
+            let name = check.name.clone().unwrap_or_else(|| {
+                let label = if unnamed == 0 { "check".to_string() } else { format!("check{unnamed}") };
+                unnamed += 1;
+                object_name(table, Some(&column.name), &label)
+            });
+            (name, check.expr_sql.clone())
+        })
+        .collect()
 }
 
 /// PostgreSQL's default constraint names (`t_col_key`, `t_pkey`, `t_col_fkey`, `t_col_check`).

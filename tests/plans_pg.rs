@@ -415,6 +415,22 @@ fn cases() -> Vec<Case> {
         // validated (was: the CHECK lost, the foreign key inline in the plain ADD COLUMN);
         // an inline key keeps NULLS NOT DISTINCT (was: lost).
         Case::orders("add_column_unique_checked", "0002_code_buyer.sql"),
+        // A type change of a column whose CHECKs came inline with its ADD COLUMN in an
+        // earlier file (issue 11): the swap re-adds them NOT VALID under PostgreSQL's names
+        // (orders_priority_check, orders_priority_check1) and the file's, validated after
+        // (was: not in the history, dropped with the old column).
+        Case {
+            before_row: "ROW(id, customer_id, amount, ref, email, note, priority)",
+            after_row: "ROW(id, customer_id, amount, ref, email, note, priority)",
+            expect: Some((
+                "SELECT 'E|' || string_agg(conname || ' ' || convalidated::text || ' ' || pg_get_constraintdef(oid), ', ' \
+                 ORDER BY conname) FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'c';",
+                "orders_priority_check true CHECK ((priority > 0)), orders_priority_check1 true CHECK ((priority < 1000)), \
+                 orders_priority_not_13 true CHECK ((priority <> 13))",
+            )),
+            original_flagged: true,
+            ..Case::orders("retype_added_check", "0002_priority_bigint.sql")
+        },
         // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
         // the type change's swap (was: first, while the old column's default used it).
         Case {
