@@ -444,8 +444,19 @@ impl Schema {
                         if *old != name {
                             Arc::make_mut(&mut self.gone).insert(old.clone(), format!("renamed to {name}"));
                         }
-                        let (include, nnd) =
-                            existing.as_ref().map(|i| (i.include.clone(), i.nulls_not_distinct)).unwrap_or_default();
+                        // An index a key can use has no expression and no WHERE (PostgreSQL
+                        // refuses it): what it reads beyond its key columns is its INCLUDE.
+                        let (include, nnd) = existing
+                            .as_ref()
+                            .map(|i| {
+                                let include = if i.include.is_empty() {
+                                    i.reads.iter().filter(|r| !i.columns.contains(r)).cloned().collect()
+                                } else {
+                                    i.include.clone()
+                                };
+                                (include, i.nulls_not_distinct)
+                            })
+                            .unwrap_or_default();
                         let columns = existing
                             .map(|i| i.columns.clone())
                             .filter(|c| !c.is_empty())
@@ -583,7 +594,7 @@ impl Schema {
                     self.apply_alter(&table.name, cmd);
                 }
             }
-            Op::CreateIndex { name, auto_name, table, columns, unique, reads, copies, .. } => {
+            Op::CreateIndex { name, auto_name, table, columns, unique, reads, copies, nulls_not_distinct, .. } => {
                 let name = name.clone().unwrap_or_else(|| auto_name.clone());
                 Arc::make_mut(&mut self.indexes).insert(
                     name.clone(),
@@ -593,8 +604,10 @@ impl Schema {
                         columns: columns.clone(),
                         unique: *unique,
                         reads: reads.clone(),
+                        // Its INCLUDE columns are among `reads`: a key made USING INDEX
+                        // takes them from there (see add_constraint).
                         include: Vec::new(),
-                        nulls_not_distinct: false,
+                        nulls_not_distinct: *nulls_not_distinct,
                         copies: copies.clone(),
                     }),
                 );

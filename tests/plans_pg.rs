@@ -431,6 +431,20 @@ fn cases() -> Vec<Case> {
             original_flagged: true,
             ..Case::orders("retype_added_check", "0002_priority_bigint.sql")
         },
+        // Type changes of a key column and of a key's INCLUDE column, the keys attached
+        // with ADD CONSTRAINT ... UNIQUE USING INDEX to indexes made with INCLUDE / NULLS NOT
+        // DISTINCT (issue 11): the copies keep both (was: a plain unique index on the key
+        // column, and the INCLUDE column's DROP COLUMN dropped the other key).
+        Case {
+            expect: Some((
+                "SELECT 'E|' || string_agg(conname || ' ' || pg_get_constraintdef(oid), ', ' ORDER BY conname) \
+                 FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'u';",
+                "orders_amount_uq UNIQUE NULLS NOT DISTINCT (amount) INCLUDE (note), \
+                 orders_email_customer_idx UNIQUE (email) INCLUDE (customer_id)",
+            )),
+            original_flagged: true,
+            ..Case::orders("retype_key_using_index", "0002_widen.sql")
+        },
         // ente's serial to bigint identity (issue 11): the file's DROP SEQUENCE runs after
         // the type change's swap (was: first, while the old column's default used it).
         Case {
