@@ -342,6 +342,9 @@ pub struct ColumnSpec {
     pub identity: bool,
     /// `GENERATED ALWAYS AS IDENTITY` (else BY DEFAULT).
     pub identity_always: bool,
+    /// The identity's sequence options as SQL clauses, in order (`START WITH 100`,
+    /// `INCREMENT BY 5`, `SEQUENCE NAME s`, ...); None when one is not understood.
+    pub identity_options: Option<Vec<String>>,
     pub generated_stored: bool,
     pub generated_virtual: bool,
     pub check: bool,

@@ -820,6 +820,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
     if !cd.identity.is_empty() {
         col.identity = true;
         col.identity_always = cd.identity == "a";
+        col.identity_options = Some(Vec::new());
     }
     if let Some(cc) = &cd.coll_clause {
         col.collation = strings(&cc.collname).last().cloned();
@@ -842,6 +843,7 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
             Ok(ConstrType::ConstrIdentity) => {
                 col.identity = true;
                 col.identity_always = c.generated_when == "a";
+                col.identity_options = sequence_options(&c.options);
             }
             Ok(ConstrType::ConstrGenerated) => {
                 // PG 18: VIRTUAL is the default kind; "s" is STORED.
@@ -1010,6 +1012,46 @@ fn input_params(f: &protobuf::CreateFunctionStmt) -> Vec<&protobuf::FunctionPara
             _ => None,
         })
         .collect()
+}
+
+/// A sequence's options (`CREATE SEQUENCE`'s, an identity's `( ... )`) as SQL clauses;
+/// None when one is not understood (OWNED BY, RESTART, LOGGED, an odd argument).
+fn sequence_options(options: &[Node]) -> Option<Vec<String>> {
+    let number = |d: &protobuf::DefElem| match d.arg.as_deref()?.node.as_ref()? {
+        NodeEnum::Integer(i) => Some(i.ival.to_string()),
+        NodeEnum::Float(f) => Some(f.fval.clone()),
+        _ => None,
+    };
+    let names = |d: &protobuf::DefElem| match d.arg.as_deref()?.node.as_ref()? {
+        NodeEnum::List(l) => Some(strings(&l.items).iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(".")),
+        NodeEnum::TypeName(t) => Some(strings(&t.names).iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(".")),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for n in options {
+        let NodeEnum::DefElem(d) = n.node.as_ref()? else {
+            return None;
+        };
+        let clause = match d.defname.as_str() {
+            "start" => format!("START WITH {}", number(d)?),
+            "increment" => format!("INCREMENT BY {}", number(d)?),
+            "cache" => format!("CACHE {}", number(d)?),
+            "minvalue" if d.arg.is_none() => "NO MINVALUE".to_string(),
+            "maxvalue" if d.arg.is_none() => "NO MAXVALUE".to_string(),
+            "minvalue" => format!("MINVALUE {}", number(d)?),
+            "maxvalue" => format!("MAXVALUE {}", number(d)?),
+            "cycle" => match d.arg.as_deref()?.node.as_ref()? {
+                NodeEnum::Boolean(b) if b.boolval => "CYCLE".to_string(),
+                NodeEnum::Boolean(_) => "NO CYCLE".to_string(),
+                _ => return None,
+            },
+            "as" => format!("AS {}", names(d)?),
+            "sequence_name" => format!("SEQUENCE NAME {}", names(d)?),
+            _ => return None,
+        };
+        out.push(clause);
+    }
+    Some(out)
 }
 
 fn def_string(d: &protobuf::DefElem) -> Option<String> {

@@ -761,14 +761,23 @@ fn identity_fill_step(table: &QName, column: &crate::ir::ColumnSpec) -> PlanStep
              the rows until {c} becomes the identity column"
         ),
         with_lt(&format!(
-            "CREATE SEQUENCE {seq} AS {};\n\
+            "CREATE SEQUENCE {seq} AS {}{};\n\
              ALTER TABLE {table} ALTER COLUMN {c} SET DEFAULT nextval({}::regclass);\n\
              ALTER SEQUENCE {seq} OWNED BY {table}.{c};",
             column.type_ref.display,
+            fill_sequence_options(column),
             lit(&seq.to_string())
         )),
     )
     .lock(AE_BRIEF)
+}
+
+/// The identity's sequence options a fill sequence takes (` START WITH 100 INCREMENT BY
+/// 5`), so the filled values are those the identity would have given: all but its name
+/// and its type (the column's).
+fn fill_sequence_options(column: &crate::ir::ColumnSpec) -> String {
+    let options = column.identity_options.iter().flatten();
+    options.filter(|o| !o.starts_with("SEQUENCE NAME ") && !o.starts_with("AS ")).map(|o| format!(" {o}")).collect()
 }
 
 /// The filled, NOT NULL column becomes the identity column, as the file declares it
@@ -779,16 +788,25 @@ fn identity_step(table: &QName, column: &crate::ir::ColumnSpec) -> PlanStep {
     let c = qi(&column.name);
     let seq = identity_fill_sequence(table, column);
     let kind = if column.identity_always { "ALWAYS" } else { "BY DEFAULT" };
+    let options = match &column.identity_options {
+        Some(o) if !o.is_empty() => format!(" ({})", o.join(" ")),
+        _ => String::new(),
+    };
+    let unread = if column.identity_options.is_none() {
+        " (the file's sequence options are not understood: give the sequence them with ALTER SEQUENCE)"
+    } else {
+        ""
+    };
     PlanStep::new(
         Stage::Contract,
         format!(
             "make {table}.{c} the identity column (GENERATED {kind}), its sequence continuing after the filled \
-             values, and drop {seq}: catalog only"
+             values, and drop {seq}: catalog only{unread}"
         ),
         with_lt(&format!(
             "ALTER TABLE {table} ALTER COLUMN {c} DROP DEFAULT;\n\
              ALTER SEQUENCE {seq} OWNED BY NONE;\n\
-             ALTER TABLE {table} ALTER COLUMN {c} ADD GENERATED {kind} AS IDENTITY;\n\
+             ALTER TABLE {table} ALTER COLUMN {c} ADD GENERATED {kind} AS IDENTITY{options};\n\
              SELECT setval(pg_get_serial_sequence({}, {}), nextval({}::regclass), false);\n\
              DROP SEQUENCE {seq};",
             lit(&table.to_string()),

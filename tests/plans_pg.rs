@@ -415,6 +415,22 @@ fn cases() -> Vec<Case> {
         // validated (was: the CHECK lost, the foreign key inline in the plain ADD COLUMN);
         // an inline key keeps NULLS NOT DISTINCT (was: lost).
         Case::orders("add_column_unique_checked", "0002_code_buyer.sql"),
+        // Identity columns with sequence options added to tables with rows (issue 11): filled
+        // as the identity would number them, the identity with the file's options and
+        // sequence name (was: the defaults, START 1 INCREMENT 1, and PostgreSQL's name).
+        Case {
+            expect: Some((
+                "SELECT 'E|' || string_agg(a.attidentity::text || ' ' || s.seqrelid::regclass::text || ' ' || \
+                 s.seqstart || ' ' || s.seqincrement || ' ' || s.seqcache || ' ' || s.seqcycle || ' ' || \
+                 (SELECT min(n) || '-' || max(n) FROM (SELECT number AS n FROM orders WHERE a.attname = 'number' \
+                 UNION ALL SELECT seq FROM customers WHERE a.attname = 'seq') m) || ' ' || nextval(s.seqrelid), ', ' \
+                 ORDER BY a.attname) FROM pg_attribute a JOIN pg_sequence s \
+                 ON s.seqrelid = pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass \
+                 WHERE a.attidentity <> '' AND a.attrelid IN ('orders'::regclass, 'customers'::regclass);",
+                "a orders_number_seq 100 5 1 false 100-25095 25100, d customer_numbers 10 10 1 false 10-1000 1010",
+            )),
+            ..Case::orders("add_column_identity_options", "0002_numbers.sql")
+        },
         // A type change of a column whose CHECKs came inline with its ADD COLUMN in an
         // earlier file (issue 11): the swap re-adds them NOT VALID under PostgreSQL's names
         // (orders_priority_check, orders_priority_check1) and the file's, validated after
