@@ -2356,16 +2356,22 @@ pub fn split_schema_and_data() -> Vec<PlanStep> {
 
 /// `BEGIN` / `COMMIT` and the like: the plan's steps carry their own transactions.
 pub fn is_transaction_control(sql: &str) -> bool {
-    let body = sql.trim().trim_end_matches(';').trim().to_ascii_uppercase();
-    let words: Vec<&str> = body.split_whitespace().collect();
-    matches!(
-        words.as_slice(),
-        ["BEGIN"]
-            | ["COMMIT"]
-            | ["END"]
-            | ["START", "TRANSACTION"]
-            | ["BEGIN" | "COMMIT" | "END", "TRANSACTION" | "WORK"]
-    )
+    // At most two words, compared without an upper-cased copy of the statement (a plan
+    // asks this of every statement it keeps as written, however long: issue 16).
+    let mut words = sql.trim().trim_end_matches(';').split_whitespace();
+    let (first, second) = (words.next().unwrap_or(""), words.next());
+    if words.next().is_some() {
+        return false;
+    }
+    let is = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
+    match second {
+        None => ["BEGIN", "COMMIT", "END"].iter().any(|k| is(first, k)),
+        Some(second) => {
+            (is(first, "START") && is(second, "TRANSACTION"))
+                || (["BEGIN", "COMMIT", "END"].iter().any(|k| is(first, k))
+                    && ["TRANSACTION", "WORK"].iter().any(|k| is(second, k)))
+        }
+    }
 }
 
 /// Statements of the file that run as written, gathered until the next re-planned one.
@@ -2458,24 +2464,30 @@ pub fn file_plan(
     statements: &[crate::model::StatementReport],
     findings: &[crate::model::Finding],
     sectioned: bool,
-    ops: &std::collections::HashMap<usize, &crate::ir::Op>,
+    ops: &[Option<&crate::ir::Op>],
 ) -> Vec<PlanStep> {
     use crate::model::Direction;
     use std::collections::{HashMap, HashSet};
     let up = |s: &crate::model::StatementReport| !sectioned || s.section != Some(Direction::Down);
     let down_start = statements.iter().filter(|s| !up(s)).map(|s| s.span.start).min();
-    let up_index: HashSet<usize> = statements.iter().filter(|s| up(s)).map(|s| s.index).collect();
-    let mut by_statement: HashMap<usize, Vec<&PlanStep>> = HashMap::new();
+    // Indexed by statement index (dense from 0), not hashed: a few lookups per statement
+    // and finding, where SipHash cost more than the plan (issue 16).
+    let n = statements.iter().map(|s| s.index + 1).max().unwrap_or(0);
+    let mut up_index = vec![false; n];
+    for s in statements.iter().filter(|s| up(s)) {
+        up_index[s.index] = true;
+    }
+    let is_up = |i: usize| up_index.get(i).copied().unwrap_or(false);
+    let op_at = |i: usize| ops.get(i).copied().flatten();
+    let mut by_statement: Vec<Vec<&PlanStep>> = vec![Vec::new(); n];
     let mut file_level: Vec<&PlanStep> = Vec::new();
     // A DO block runs as one piece (its statements share PL/pgSQL variables and control
     // flow): the plans of the statements inside it cannot replace it, only advise.
-    let in_do_block = |i: usize| matches!(ops.get(&i), Some(crate::ir::Op::Do { .. }));
+    let in_do_block = |i: usize| matches!(op_at(i), Some(crate::ir::Op::Do { .. }));
     for f in findings.iter().filter(|f| !f.ignored) {
         match f.statement {
-            Some(i) if up_index.contains(&i) && in_do_block(i) => {
-                by_statement.entry(i).or_default().extend(f.plan.iter().filter(|p| p.sql.is_empty()))
-            }
-            Some(i) if up_index.contains(&i) => by_statement.entry(i).or_default().extend(&f.plan),
+            Some(i) if is_up(i) && in_do_block(i) => by_statement[i].extend(f.plan.iter().filter(|p| p.sql.is_empty())),
+            Some(i) if is_up(i) => by_statement[i].extend(&f.plan),
             Some(_) => {}
             None if down_start.is_some_and(|d| f.span.start >= d) => {}
             None => file_level.extend(&f.plan),
@@ -2488,10 +2500,10 @@ pub fn file_plan(
     // read every byte of every step's SQL (issue 16).
     let mut seen: std::collections::BTreeSet<(usize, &str, &str)> = Default::default();
     let mut out: Vec<PlanStep> = Vec::new();
-    let replaced = by_statement.values().any(|v| v.iter().any(|p| !p.sql.is_empty()));
+    let replaced = by_statement.iter().any(|v| v.iter().any(|p| !p.sql.is_empty()));
     if !replaced {
         for s in statements.iter().filter(|s| up(s)) {
-            for p in by_statement.get(&s.index).into_iter().flatten() {
+            for p in &by_statement[s.index] {
                 if seen.insert(step_key(s.index, p)) {
                     out.push((*p).clone());
                 }
@@ -2509,7 +2521,7 @@ pub fn file_plan(
     let mut table_stage: HashMap<String, Stage> = HashMap::new();
     let mut pending: Option<AsWritten> = None;
     // Statements a later statement's steps stand in for (a catalog-only form of both).
-    let stood_in: HashSet<usize> = by_statement.values().flatten().flat_map(|p| p.replaces.iter().copied()).collect();
+    let stood_in: HashSet<usize> = by_statement.iter().flatten().flat_map(|p| p.replaces.iter().copied()).collect();
     for s in statements.iter().filter(|s| up(s) && !stood_in.contains(&s.index)) {
         let mut tables: Vec<String> = s.effects.table.iter().cloned().collect();
         tables.extend(s.effects.other_locks.iter().map(|(t, _)| t.clone()));
@@ -2518,7 +2530,7 @@ pub fn file_plan(
         // …) goes after every earlier statement's steps: until those have run (a type
         // change's swap, …), the old column may still use it.
         let drops_shared = matches!(
-            ops.get(&s.index),
+            op_at(s.index),
             Some(crate::ir::Op::Drop { kind, .. }) if !matches!(
                 kind,
                 ObjKind::Table | ObjKind::ForeignTable | ObjKind::Index | ObjKind::View | ObjKind::MaterializedView
@@ -2530,11 +2542,11 @@ pub fn file_plan(
         } else {
             tables.iter().filter_map(|t| table_stage.get(t)).copied().max().unwrap_or(Stage::Expand)
         };
-        let steps: Vec<&PlanStep> = by_statement.get(&s.index).cloned().unwrap_or_default();
+        let steps: &[&PlanStep] = &by_statement[s.index];
         let mut last = floor;
         let end = s.span.end.min(text.len());
         let body = text.get(s.span.start..end).unwrap_or("").trim();
-        let op = ops.get(&s.index).copied();
+        let op = op_at(s.index);
         let dml = match op {
             Some(crate::ir::Op::Update { table, backup_query: Some(q), .. })
             | Some(crate::ir::Op::Delete { table, backup_query: Some(q), .. }) => Some((table, q)),
@@ -2608,7 +2620,7 @@ pub fn file_plan(
             if !first.is_empty() {
                 out.push(others(sql_stage(floor), first));
             }
-            for p in steps {
+            for &p in steps {
                 if !seen.insert(step_key(s.index, p)) {
                     continue;
                 }
@@ -2627,7 +2639,7 @@ pub fn file_plan(
                 out.push(others(sql_stage(last), then));
             }
         } else {
-            for p in steps {
+            for &p in steps {
                 if seen.insert(step_key(s.index, p)) {
                     let mut p = p.clone();
                     p.stage = p.stage.max(floor);
@@ -2709,4 +2721,48 @@ pub fn backup_select(schema: &Schema, table: &str) -> Option<String> {
         })
         .collect();
     Some(cols.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_transaction_control;
+
+    /// The word-by-word check answers as the upper-cased word list it replaced.
+    #[test]
+    fn transaction_control_words() {
+        let upper = |sql: &str| {
+            let body = sql.trim().trim_end_matches(';').trim().to_ascii_uppercase();
+            let words: Vec<&str> = body.split_whitespace().collect();
+            matches!(
+                words.as_slice(),
+                ["BEGIN"]
+                    | ["COMMIT"]
+                    | ["END"]
+                    | ["START", "TRANSACTION"]
+                    | ["BEGIN" | "COMMIT" | "END", "TRANSACTION" | "WORK"]
+            )
+        };
+        let cases = [
+            ("BEGIN", true),
+            ("begin;", true),
+            ("  Commit ;; ", true),
+            ("END", true),
+            ("start\ttransaction;", true),
+            ("BEGIN WORK", true),
+            ("commit transaction", true),
+            ("END WORK;", true),
+            ("START WORK", false),
+            ("BEGIN ; ;", false),
+            ("BEGIN TRANSACTION ISOLATION LEVEL SERIALIZABLE", false),
+            ("ROLLBACK", false),
+            ("", false),
+            (";", false),
+            ("CREATE TABLE t (id int)", false),
+            ("begİn", false),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(is_transaction_control(sql), want, "{sql:?}");
+            assert_eq!(upper(sql), want, "{sql:?} (old form)");
+        }
+    }
 }

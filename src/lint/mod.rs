@@ -458,7 +458,10 @@ fn check_prepared(
     }
     suppression::apply_ignores(text, &sp, &mut out, settings, |rule, hit, span| linter.finding(rule, hit, None, span));
     let (grade, sections) = grading::grade(unit, &mut out);
-    let ops: HashMap<usize, &Op> = out.records.iter().filter_map(|r| Some((r.index, r.op.as_ref()?))).collect();
+    let mut ops: Vec<Option<&Op>> = vec![None; out.records.iter().map(|r| r.index + 1).max().unwrap_or(0)];
+    for r in &out.records {
+        ops[r.index] = r.op.as_ref();
+    }
     let plan = crate::plan::file_plan(text, &out.statements, &out.findings, unit.sections.len() > 1, &ops);
     FileReport {
         sections,
