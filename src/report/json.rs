@@ -240,7 +240,13 @@ pub fn render(run: &RunReport) -> String {
 /// instructions, issue 16). The unit test below holds the two equal.
 pub fn file_bytes(f: &FileReport) -> Vec<u8> {
     let j = file(f);
-    let mut w = Writer(Vec::with_capacity(1024));
+    // Sized once from what the entry holds (an entry is mostly its plan's SQL, its
+    // messages and ~300 bytes of fields per statement), not grown by doubling: the
+    // reallocations copied each large entry several times (issue 16).
+    let strings = |v: &[&str]| v.iter().map(|s| s.len() + 16).sum::<usize>();
+    let plan: usize = j.plan.iter().map(|p| strings(&[p.title, p.sql, p.lock.unwrap_or("")]) + 64).sum();
+    let findings: usize = j.findings.iter().map(|x| strings(&[x.message, x.help, x.rule]) + 128).sum();
+    let mut w = Writer(Vec::with_capacity(512 + f.path.len() + 320 * j.statements.len() + findings + plan));
     w.raw("{\"path\":");
     w.str(j.path);
     w.raw(",\"grade\":");
