@@ -658,8 +658,11 @@ impl Schema {
                     Arc::make_mut(&mut self.renamed_tables).insert(new_name.clone(), object.name.clone());
                     if let Some(mut t) = Arc::make_mut(&mut self.tables).remove(&object.name) {
                         Arc::make_mut(&mut t).name = new_name.clone();
-                        for i in Arc::make_mut(&mut self.indexes).values_mut().map(Arc::make_mut) {
+                        // Only the renamed table's indexes are copied out of a shared
+                        // history (a down section's scratch), not every index (issue 16).
+                        for i in Arc::make_mut(&mut self.indexes).values_mut() {
                             if i.table == object.name {
+                                let i = Arc::make_mut(i);
                                 i.table = new_name.clone();
                                 i.copies.clear();
                             }
@@ -696,8 +699,9 @@ impl Schema {
                                 k.not_null_check_of = Some(new_name.clone());
                             }
                         }
-                        for i in Arc::make_mut(&mut self.indexes).values_mut().map(Arc::make_mut) {
+                        for i in Arc::make_mut(&mut self.indexes).values_mut() {
                             if i.table == object.name && i.reads.contains(old) {
+                                let i = Arc::make_mut(i);
                                 for c in i.columns.iter_mut().chain(i.reads.iter_mut()).chain(i.include.iter_mut()) {
                                     if c == old {
                                         *c = new_name.clone();
