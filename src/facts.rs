@@ -4,9 +4,8 @@
 //! reads [`crate::ir`] only. Lock modes follow LOCK-FACTS-PG15.md.
 
 use crate::ir::*;
-use crate::model::{Effects, LockMode};
+use crate::model::{Effects, FastMap, FastSet, LockMode};
 use crate::schema::Schema;
-use std::collections::{HashMap, HashSet};
 
 use LockMode::*;
 
@@ -14,18 +13,18 @@ use LockMode::*;
 pub struct FactCtx<'a> {
     pub schema: &'a Schema,
     /// Tables, indexes and other objects created earlier in the same file.
-    pub new_objects: &'a HashSet<String>,
+    pub new_objects: &'a FastSet<String>,
     /// Tables created earlier in the same file and then written to (INSERT, COPY, UPDATE):
     /// new, but not empty.
-    pub filled: &'a HashSet<String>,
+    pub filled: &'a FastSet<String>,
     /// The file's own backfill expressions so far: (table, column) -> the expression an
     /// earlier UPDATE of this file set it to, for every row or for its NULLs.
-    pub fills: &'a HashMap<(String, String), String>,
+    pub fills: &'a FastMap<(String, String), String>,
     /// Columns added earlier in this file by an ALTER TABLE whose only action is the
     /// ADD COLUMN: (table, column) -> (statement index, the column).
-    pub added_alone: &'a HashMap<(String, String), (usize, crate::ir::ColumnSpec)>,
+    pub added_alone: &'a FastMap<(String, String), (usize, crate::ir::ColumnSpec)>,
     /// The last earlier statement of this file that locked, read or created each relation.
-    pub touched: &'a HashMap<String, usize>,
+    pub touched: &'a FastMap<String, usize>,
     pub pg_version: u32,
     /// The session's TimeZone is UTC: configuration, or a `SET TimeZone` earlier in the
     /// same file (session) or transaction (`SET LOCAL`), which overrides the configuration.

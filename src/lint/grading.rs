@@ -4,9 +4,8 @@
 //! ([`crate::model::Advice::for_grade`], RISK-MODEL.md).
 
 use super::Collected;
-use crate::model::{Direction, Level};
+use crate::model::{Direction, FastMap, Level};
 use crate::unit::Unit;
-use std::collections::HashMap;
 
 /// Sets each statement's level, orders the findings by position (the highest level
 /// first at one position, then by rule id; one rule's findings keep the order it
@@ -14,7 +13,7 @@ use std::collections::HashMap;
 /// (empty for a file of one section).
 pub(super) fn grade(unit: &Unit, out: &mut Collected) -> (Level, Vec<(Direction, Level)>) {
     // Statement levels: the highest finding on each (one pass over the findings).
-    let mut levels: HashMap<usize, Level> = HashMap::new();
+    let mut levels: FastMap<usize, Level> = FastMap::default();
     for f in out.findings.iter().filter(|f| !f.ignored) {
         if let Some(i) = f.statement {
             let l = levels.entry(i).or_insert(Level::Low);

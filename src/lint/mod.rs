@@ -24,33 +24,32 @@ use crate::schema::Schema;
 use crate::source::LineIndex;
 use crate::split::{self, RawStatement};
 use crate::unit::{TxWrap, Unit};
-use std::collections::{HashMap, HashSet};
 use transactions::Transactions;
 
 /// What the driver remembers of a file section while it walks it: the objects the file
 /// created and wrote (new tables are empty until written), the file's own backfill
 /// expressions, and the transaction state.
 struct FileState {
-    new_objects: HashSet<String>,
+    new_objects: FastSet<String>,
     /// New objects written to since they were created (not empty).
-    filled: HashSet<String>,
+    filled: FastSet<String>,
     /// (table, column) -> the expression an UPDATE of this file filled it with.
-    fills: HashMap<(String, String), String>,
-    added_alone: HashMap<(String, String), (usize, crate::ir::ColumnSpec)>,
-    touched: HashMap<String, usize>,
-    created_at: HashMap<String, usize>,
+    fills: FastMap<(String, String), String>,
+    added_alone: FastMap<(String, String), (usize, crate::ir::ColumnSpec)>,
+    touched: FastMap<String, usize>,
+    created_at: FastMap<String, usize>,
     txs: Transactions,
 }
 
 impl FileState {
     fn new(wrapped: bool) -> Self {
         FileState {
-            new_objects: HashSet::new(),
-            filled: HashSet::new(),
-            fills: HashMap::new(),
-            added_alone: HashMap::new(),
-            touched: HashMap::new(),
-            created_at: HashMap::new(),
+            new_objects: FastSet::default(),
+            filled: FastSet::default(),
+            fills: FastMap::default(),
+            added_alone: FastMap::default(),
+            touched: FastMap::default(),
+            created_at: FastMap::default(),
             txs: Transactions::new(wrapped),
         }
     }

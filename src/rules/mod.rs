@@ -8,12 +8,11 @@ use crate::ir::*;
 use crate::model::{Direction, Effects, LockMode};
 // What rule files use most, for their `use super::*;`.
 pub(crate) use crate::facts::{TypeChange, type_change};
-pub(crate) use crate::model::{Level, PlanStep};
+pub(crate) use crate::model::{FastMap, FastSet, Level, PlanStep};
 pub(crate) use crate::plan;
 pub use crate::plan::{backup_select, pk_of};
 use crate::schema::Schema;
 pub(crate) use crate::unit::TxWrap;
-use std::collections::HashMap;
 
 /// What a rule reports; the driver adds the location and the level (the rule's own,
 /// unless the hit says otherwise with [`Hit::level`]).
@@ -176,7 +175,7 @@ pub struct FileCtx<'a> {
     pub empty_down: Option<&'a str>,
     pub statements: &'a [StmtRecord],
     /// Objects created in this file, with the statement that created them.
-    pub created_at: &'a HashMap<String, usize>,
+    pub created_at: &'a crate::model::FastMap<String, usize>,
     /// `transaction = "all-pending"`: ACCESS EXCLUSIVE locks the earlier pending files
     /// took and the runner's one transaction still holds when this file starts:
     /// (table, `<file> statement N`).

@@ -37,8 +37,8 @@ fn pass_under_lock<'a>(cx: &FileCtx, s: &'a StmtRecord) -> Option<&'a QName> {
 
 fn check(cx: &FileCtx, out: &mut Vec<Hit>) {
     // (transaction, table) -> the statement that first scanned or rewrote it.
-    let mut first: HashMap<(usize, String), usize> = HashMap::new();
-    let mut reported = std::collections::HashSet::new();
+    let mut first: FastMap<(usize, String), usize> = FastMap::default();
+    let mut reported = FastSet::default();
     for s in cx.statements.iter().filter(|s| s.in_tx) {
         let Some(table) = pass_under_lock(cx, s) else {
             // Another statement on the table in between (a backfill UPDATE, an index, a DO
