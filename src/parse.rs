@@ -1015,7 +1015,7 @@ fn input_params(f: &protobuf::CreateFunctionStmt) -> Vec<&protobuf::FunctionPara
 }
 
 /// A sequence's options (`CREATE SEQUENCE`'s, an identity's `( ... )`) as SQL clauses;
-/// None when one is not understood (OWNED BY, RESTART, LOGGED, an odd argument).
+/// None when one is not understood (an odd argument).
 fn sequence_options(options: &[Node]) -> Option<Vec<String>> {
     let number = |d: &protobuf::DefElem| match d.arg.as_deref()?.node.as_ref()? {
         NodeEnum::Integer(i) => Some(i.ival.to_string()),
@@ -1047,6 +1047,18 @@ fn sequence_options(options: &[Node]) -> Option<Vec<String>> {
             },
             "as" => format!("AS {}", names(d)?),
             "sequence_name" => format!("SEQUENCE NAME {}", names(d)?),
+            "restart" if d.arg.is_none() => "RESTART".to_string(),
+            "restart" => format!("RESTART WITH {}", number(d)?),
+            // `OWNED BY NONE` is the name list ["none"].
+            "owned_by" => match d.arg.as_deref()?.node.as_ref()? {
+                NodeEnum::List(l) if matches!(strings(&l.items).as_slice(), [n] if n == "none") => {
+                    "OWNED BY NONE".to_string()
+                }
+                _ => format!("OWNED BY {}", names(d)?),
+            },
+            // PostgreSQL 15+: the identity sequence's persistence.
+            "logged" if d.arg.is_none() => "LOGGED".to_string(),
+            "unlogged" if d.arg.is_none() => "UNLOGGED".to_string(),
             _ => return None,
         };
         out.push(clause);

@@ -773,11 +773,17 @@ fn identity_fill_step(table: &QName, column: &crate::ir::ColumnSpec) -> PlanStep
 }
 
 /// The identity's sequence options a fill sequence takes (` START WITH 100 INCREMENT BY
-/// 5`), so the filled values are those the identity would have given: all but its name
-/// and its type (the column's).
+/// 5`, `RESTART WITH 50`), so the filled values are those the identity would have given:
+/// all but its name, its type (the column's), its owner (the fill step's own OWNED BY)
+/// and LOGGED / UNLOGGED (CREATE SEQUENCE refuses them as options, PostgreSQL 15; the
+/// identity step gives them to the identity's sequence).
 fn fill_sequence_options(column: &crate::ir::ColumnSpec) -> String {
     let options = column.identity_options.iter().flatten();
-    options.filter(|o| !o.starts_with("SEQUENCE NAME ") && !o.starts_with("AS ")).map(|o| format!(" {o}")).collect()
+    let kept = |o: &&String| {
+        !["SEQUENCE NAME ", "AS ", "OWNED BY "].iter().any(|p| o.starts_with(p))
+            && !matches!(o.as_str(), "LOGGED" | "UNLOGGED")
+    };
+    options.filter(kept).map(|o| format!(" {o}")).collect()
 }
 
 /// The filled, NOT NULL column becomes the identity column, as the file declares it

@@ -431,6 +431,24 @@ fn cases() -> Vec<Case> {
             )),
             ..Case::orders("add_column_identity_options", "0002_numbers.sql")
         },
+        // Identity columns with RESTART WITH, UNLOGGED and OWNED BY NONE (issue 11): the fill
+        // numbers the rows from the RESTART value, the identity's sequence is unlogged as the
+        // file makes it (was: none of the options read, the rows numbered from 1 and the
+        // identity with PostgreSQL's defaults).
+        Case {
+            expect: Some((
+                "SELECT 'E|' || string_agg(a.attidentity::text || ' ' || s.seqrelid::regclass::text || ' ' || \
+                 s.seqstart || ' ' || s.seqincrement || ' ' || c.relpersistence::text || ' ' || \
+                 (SELECT min(n) || '-' || max(n) FROM (SELECT number AS n FROM orders WHERE a.attname = 'number' \
+                 UNION ALL SELECT seq FROM customers WHERE a.attname = 'seq') m) || ' ' || nextval(s.seqrelid), ', ' \
+                 ORDER BY a.attname) FROM pg_attribute a JOIN pg_sequence s \
+                 ON s.seqrelid = pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass \
+                 JOIN pg_class c ON c.oid = s.seqrelid \
+                 WHERE a.attidentity <> '' AND a.attrelid IN ('orders'::regclass, 'customers'::regclass);",
+                "a orders_number_seq 100 1 u 500-5499 5500, d customers_seq_seq 1 3 p 1-298 301",
+            )),
+            ..Case::orders("add_column_identity_more_options", "0002_numbers.sql")
+        },
         // A type change of a column whose CHECKs came inline with its ADD COLUMN in an
         // earlier file (issue 11): the swap re-adds them NOT VALID under PostgreSQL's names
         // (orders_priority_check, orders_priority_check1) and the file's, validated after
