@@ -364,12 +364,14 @@ pub struct ColumnSpec {
     pub collation: Option<String>,
 }
 
-/// An inline CHECK of a column: its name when the file gives one, and its expression
-/// (deparsed when first read, by a plan; None when it does not deparse).
+/// An inline CHECK of a column: its name when the file gives one, its expression
+/// (deparsed when first read, by a plan; None when it does not deparse) and the columns
+/// the expression reads (PostgreSQL names an unnamed CHECK after its one column).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ColumnCheck {
     pub name: Option<String>,
     pub expr_sql: LazySql,
+    pub columns: Vec<String>,
 }
 
 impl ColumnSpec {

@@ -778,9 +778,20 @@ fn constraint_spec(c: &protobuf::Constraint, column: Option<&str>) -> Option<Con
     };
     let mut columns = match kind {
         ConstraintKind::ForeignKey => strings(&c.fk_attrs),
+        // A CHECK's columns are those its expression reads, wherever it is written
+        // (PostgreSQL: it depends on them, DROP COLUMN drops it, and an unnamed one is
+        // named after its column when it reads one).
+        ConstraintKind::Check => {
+            let mut read = Vec::new();
+            if let Some(e) = c.raw_expr.as_deref() {
+                column_refs(e, &mut read);
+            }
+            read
+        }
         _ => strings(&c.keys),
     };
     if columns.is_empty()
+        && kind != ConstraintKind::Check
         && let Some(col) = column
     {
         columns.push(col.to_string());
@@ -855,9 +866,14 @@ fn column_spec(cd: &protobuf::ColumnDef) -> ColumnSpec {
             }
             Ok(ConstrType::ConstrCheck) => {
                 col.check = true;
+                let mut columns = Vec::new();
+                if let Some(e) = c.raw_expr.as_deref() {
+                    column_refs(e, &mut columns);
+                }
                 col.checks.push(crate::ir::ColumnCheck {
                     name: (!c.conname.is_empty()).then(|| c.conname.clone()),
                     expr_sql: c.raw_expr.as_deref().map(lazy_expr).unwrap_or_default(),
+                    columns,
                 });
             }
             Ok(ConstrType::ConstrUnique) => {

@@ -833,6 +833,7 @@ fn identity_step(table: &QName, column: &crate::ir::ColumnSpec) -> PlanStep {
 /// `triggers`: the table's own triggers; ADD COLUMN fires none, so neither does the
 /// fill (an `updated_at` trigger would stamp every row).
 pub fn add_column_filled(
+    schema: &Schema,
     table: &QName,
     column: &crate::ir::ColumnSpec,
     pk: &Key,
@@ -873,7 +874,7 @@ pub fn add_column_filled(
     ];
     // The inline CHECKs and REFERENCES the type-only ADD COLUMN leaves out: NOT VALID now
     // (no scan; new and updated rows, the fill's too, are checked), validated last.
-    let (added, validations) = column_constraint_steps(table, column);
+    let (added, validations) = column_constraint_steps(schema, table, column);
     steps.extend(added);
     if not_null && pg_version >= 12 {
         steps.push(nn_check_step(table, &column.name, Stage::Backfill));
@@ -923,9 +924,15 @@ pub fn add_column_filled(
 /// A new column's inline CHECKs and REFERENCES, which a plan's `ADD COLUMN` leaves out:
 /// the `ADD CONSTRAINT … NOT VALID` steps (expand: no scan; new and updated rows are
 /// checked from then on) and, apart, their `VALIDATE CONSTRAINT` steps (contract).
-pub fn column_constraint_steps(table: &QName, column: &crate::ir::ColumnSpec) -> (Vec<PlanStep>, Vec<PlanStep>) {
+/// `schema`: the history before the statement (the CHECKs' names are PostgreSQL's first
+/// free ones).
+pub fn column_constraint_steps(
+    schema: &Schema,
+    table: &QName,
+    column: &crate::ir::ColumnSpec,
+) -> (Vec<PlanStep>, Vec<PlanStep>) {
     let (mut added, mut validations) = (Vec::new(), Vec::new());
-    for (name, spec) in column_constraints(table, column) {
+    for (name, spec) in column_constraints(schema, table, column) {
         let mut steps = constraint_not_valid(table, &spec, &name, None);
         validations.extend(steps.pop());
         added.extend(steps);
@@ -934,13 +941,19 @@ pub fn column_constraint_steps(table: &QName, column: &crate::ir::ColumnSpec) ->
 }
 
 /// A new column's inline CHECKs and REFERENCES as table constraints, under the names
-/// PostgreSQL gives them (`t_c_check`, `t_c_check1`, …, `t_c_fkey`) unless the file names them.
-fn column_constraints(table: &QName, column: &crate::ir::ColumnSpec) -> Vec<(String, crate::ir::ConstraintSpec)> {
+/// PostgreSQL gives them (`t_c_check`, `t_c_check1`, … past the names `schema` holds,
+/// `t_c_fkey`) unless the file names them.
+fn column_constraints(
+    schema: &Schema,
+    table: &QName,
+    column: &crate::ir::ColumnSpec,
+) -> Vec<(String, crate::ir::ConstraintSpec)> {
     use crate::ir::{ConstraintSpec, object_name};
     let mut out = Vec::new();
-    for (name, expr) in crate::schema::column_checks(&table.name, column) {
+    for (name, check) in crate::schema::column_checks(schema, &table.name, column) {
         let mut spec = ConstraintSpec::for_column(ConstraintKind::Check, &column.name, None);
-        spec.expr_sql = expr.as_deref().map(str::to_string);
+        spec.columns = check.columns.clone();
+        spec.expr_sql = check.expr_sql.as_deref().map(str::to_string);
         out.push((name, spec));
     }
     if let Some(r) = &column.references {

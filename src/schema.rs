@@ -431,7 +431,7 @@ impl Schema {
                     .clone()
                     .filter(|_| matches!(spec.kind, ConstraintKind::Unique | ConstraintKind::PrimaryKey))
             })
-            .unwrap_or_else(|| default_constraint_name(table, spec));
+            .unwrap_or_else(|| self.new_constraint_name(table, spec, &[], &[]));
         let index = match spec.kind {
             ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
                 // `ADD CONSTRAINT c ... USING INDEX i` renames the index to the constraint's
@@ -507,6 +507,55 @@ impl Schema {
                 initially_deferred: spec.initially_deferred,
                 check_sql: check_sql.unwrap_or_else(|| crate::ir::LazySql::written(spec.expr_sql.clone())),
             });
+        }
+    }
+
+    /// The name PostgreSQL gives an unnamed constraint `spec` added to `table` now: for a
+    /// CHECK, the first free one of `t_c_check`, `t_c_check1`, … ([`Schema::choose_constraint_name`]);
+    /// `others`: the names the same command chose before it; `freed`: the constraints the
+    /// same ALTER TABLE drops (PostgreSQL drops them before it adds any).
+    pub fn new_constraint_name(
+        &self,
+        table: &str,
+        spec: &ConstraintSpec,
+        others: &[String],
+        freed: &[String],
+    ) -> String {
+        match spec.kind {
+            ConstraintKind::Check => {
+                self.choose_constraint_name(table, check_column(&spec.columns), "check", others, freed)
+            }
+            _ => default_constraint_name(table, spec),
+        }
+    }
+
+    /// PostgreSQL's ChooseConstraintName (PostgreSQL 15, checked): `<name1>_<name2>_<label>`,
+    /// then with `label1`, `label2`, … until no constraint of the schema has the name (the
+    /// history has no schemas: any table's) and the same command did not choose it (`others`).
+    pub fn choose_constraint_name(
+        &self,
+        name1: &str,
+        name2: Option<&str>,
+        label: &str,
+        others: &[String],
+        freed: &[String],
+    ) -> String {
+        let taken = |n: &str| {
+            others.iter().any(|o| o == n)
+                || (!freed.iter().any(|f| f == n)
+                    && self
+                        .tables
+                        .values()
+                        .any(|t| t.constraints.iter().any(|k| k.kind != ConstraintKind::NotNull && k.name == n)))
+        };
+        let mut pass = 0u32;
+        loop {
+            let l = if pass == 0 { label.to_string() } else { format!("{label}{pass}") };
+            let name = object_name(name1, name2, &l);
+            if !taken(&name) {
+                return name;
+            }
+            pass += 1;
         }
     }
 
@@ -590,7 +639,10 @@ impl Schema {
                 }
             }
             Op::AlterTable { table, cmds, .. } => {
-                for cmd in cmds {
+                // PostgreSQL drops the statement's constraints before it adds any (their
+                // names are free for the new ones, whatever the order of the actions).
+                let drop = |c: &&AlterCmd| matches!(c, AlterCmd::DropConstraint { .. });
+                for cmd in cmds.iter().filter(drop).chain(cmds.iter().filter(|c| !drop(c))) {
                     self.apply_alter(&table.name, cmd);
                 }
             }
@@ -690,6 +742,11 @@ impl Schema {
                         t.gone_columns.remove(new_name);
                         t.gone_columns.insert(old.clone(), format!("renamed to {new_name}"));
                         for k in &mut t.constraints {
+                            if k.kind == ConstraintKind::Check && k.columns.contains(old) {
+                                // Its expression names the old column: no longer the SQL
+                                // that re-creates it (a type change says so instead).
+                                k.check_sql = crate::ir::LazySql::written(None);
+                            }
                             for c in &mut k.columns {
                                 if c == old {
                                     *c = new_name.clone();
@@ -856,12 +913,13 @@ impl Schema {
                 }
                 // The inline CHECKs, under PostgreSQL's names (a later type change of the
                 // column re-creates them from their expressions).
-                for (name, expr) in column_checks(table, column) {
+                for (name, check) in column_checks(self, table, column) {
                     let spec = ConstraintSpec {
                         name: Some(name),
+                        columns: check.columns.clone(),
                         ..ConstraintSpec::for_column(ConstraintKind::Check, &column.name, None)
                     };
-                    self.add_constraint_with(table, &spec, true, Some(expr));
+                    self.add_constraint_with(table, &spec, true, Some(check.expr_sql.clone()));
                 }
             }
             AlterCmd::DropColumn { column, .. } => {
@@ -956,33 +1014,45 @@ impl Schema {
     }
 }
 
-/// The inline CHECKs of a column added to `table`, named as PostgreSQL names them
-/// (`t_c_check`, `t_c_check1`, …) unless the file names them, with their expressions.
-pub fn column_checks(table: &str, column: &crate::ir::ColumnSpec) -> Vec<(String, crate::ir::LazySql)> {
-    let mut unnamed = 0;
-    column
-        .checks
-        .iter()
-        .map(|check| {
-            let name = check.name.clone().unwrap_or_else(|| {
-                let label = if unnamed == 0 { "check".to_string() } else { format!("check{unnamed}") };
-                unnamed += 1;
-                object_name(table, Some(&column.name), &label)
-            });
-            (name, check.expr_sql.clone())
-        })
-        .collect()
+/// The inline CHECKs of a column added to `table`, under the names the file gives them or,
+/// unnamed, the ones PostgreSQL chooses ([`Schema::choose_constraint_name`]: `t_c_check`,
+/// else `t_c_check1`, …, past the names the history and the column's earlier CHECKs hold).
+pub fn column_checks<'a>(
+    schema: &Schema,
+    table: &str,
+    column: &'a crate::ir::ColumnSpec,
+) -> Vec<(String, &'a crate::ir::ColumnCheck)> {
+    let mut chosen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for check in &column.checks {
+        let name = check.name.clone().unwrap_or_else(|| {
+            schema.choose_constraint_name(table, check_column(&check.columns), "check", &chosen, &[])
+        });
+        chosen.push(name.clone());
+        out.push((name, check));
+    }
+    out
 }
 
-/// PostgreSQL's default constraint names (`t_col_key`, `t_pkey`, `t_col_fkey`, `t_col_check`).
+/// The column an unnamed CHECK is named after: the one its expression reads, if only one.
+fn check_column(columns: &[String]) -> Option<&str> {
+    match columns {
+        [c] => Some(c.as_str()),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's default constraint names (`t_col_key`, `t_pkey`, `t_col_fkey`; a CHECK
+/// `t_col_check` when it reads one column, else `t_check`), before any number is added
+/// to make them free ([`Schema::new_constraint_name`]).
 pub fn default_constraint_name(table: &str, spec: &ConstraintSpec) -> String {
     let cols = spec.columns.join("_");
     let cols = (!cols.is_empty()).then_some(cols.as_str());
     match spec.kind {
+        ConstraintKind::Check => object_name(table, check_column(&spec.columns), "check"),
         ConstraintKind::PrimaryKey => object_name(table, None, "pkey"),
         ConstraintKind::Unique => object_name(table, cols, "key"),
         ConstraintKind::ForeignKey => object_name(table, cols, "fkey"),
-        ConstraintKind::Check => object_name(table, cols, "check"),
         ConstraintKind::Exclude => object_name(table, cols, "excl"),
         ConstraintKind::NotNull => object_name(table, cols, "not_null"),
     }

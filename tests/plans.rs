@@ -830,7 +830,7 @@ fn add_column_with_a_volatile_default_recipe() {
     };
     assert_eq!(column.default_sql.as_deref(), Some("clock_timestamp()"));
     let t = migrade::ir::QName::new("orders");
-    let raw = migrade::plan::add_column_filled(&t, &column, &"id".into(), &[], 15);
+    let raw = migrade::plan::add_column_filled(&migrade::schema::Schema::default(), &t, &column, &"id".into(), &[], 15);
     let steps: Vec<Step> = raw
         .into_iter()
         .map(|p| Step {

@@ -465,6 +465,26 @@ fn cases() -> Vec<Case> {
             original_flagged: true,
             ..Case::orders("retype_added_check", "0002_priority_bigint.sql")
         },
+        // CHECKs whose names PostgreSQL chooses past the taken ones, and table CHECKs on the
+        // retyped column (issue 11): the swap re-adds priority's inline CHECK as
+        // orders_priority_check1 (the history's name; was orders_priority_check, which
+        // amount's CHECK has: "already exists") and its table CHECKs, on it alone and on it
+        // and amount (was: not tied to the column, dropped with it); score's inline CHECK is
+        // orders_score_check1, another table having orders_score_check (was: _check).
+        Case {
+            before_row: "ROW(id, customer_id, amount, ref, email, note, priority)",
+            after_row: "ROW(id, customer_id, amount, ref, email, note, priority)",
+            expect: Some((
+                "SELECT 'E|' || string_agg(conrelid::regclass::text || ' ' || conname || ' ' || convalidated::text || ' ' \
+                 || pg_get_constraintdef(oid), ', ' ORDER BY conrelid::regclass::text, conname) FROM pg_constraint \
+                 WHERE contype = 'c' AND conrelid IN ('orders'::regclass, 'legacy_events'::regclass);",
+                "legacy_events orders_score_check true CHECK ((id > 0)), orders orders_check true CHECK ((priority <= amount)), \
+                 orders orders_priority_check true CHECK ((amount > 0)), orders orders_priority_check1 true CHECK ((priority > 0)), \
+                 orders orders_priority_check2 true CHECK ((priority < 1000)), orders orders_score_check1 true CHECK ((score >= 0))",
+            )),
+            original_flagged: true,
+            ..Case::orders("retype_check_names", "0002_priority_score.sql")
+        },
         // Type changes of a key column and of a key's INCLUDE column, the keys attached
         // with ADD CONSTRAINT ... UNIQUE USING INDEX to indexes made with INCLUDE / NULLS NOT
         // DISTINCT (issue 11): the copies keep both (was: a plain unique index on the key

@@ -14,12 +14,27 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let Some((table, cmds)) = existing_alter_cmds(cx) else {
         return;
     };
+    // The names the statement's earlier actions chose (PostgreSQL numbers the next one),
+    // and the constraints it drops (before any is added: their names are free).
+    let mut chosen: Vec<String> = Vec::new();
+    let freed: Vec<String> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            AlterCmd::DropConstraint { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
     for cmd in cmds {
-        if let AlterCmd::AddConstraint(spec) = cmd
-            && spec.kind == ConstraintKind::Check
-            && !spec.not_valid
-        {
-            let name = spec.name.clone().unwrap_or_else(|| crate::schema::default_constraint_name(&table.name, spec));
+        let AlterCmd::AddConstraint(spec) = cmd else {
+            continue;
+        };
+        if spec.kind != ConstraintKind::Check {
+            continue;
+        }
+        let name =
+            spec.name.clone().unwrap_or_else(|| cx.schema().new_constraint_name(&table.name, spec, &chosen, &freed));
+        chosen.push(name.clone());
+        if !spec.not_valid {
             out.push(
                 Hit::new(
                     format!("adding CHECK constraint {name} on {table} checks every row while ACCESS EXCLUSIVE blocks reads and writes"),

@@ -51,5 +51,5 @@ pub(super) fn fill_reason(cx: &StmtCtx, column: &crate::ir::ColumnSpec) -> Optio
 /// two findings plan the same steps and the column is added once).
 pub(super) fn filled_plan(cx: &StmtCtx, table: &crate::ir::QName, column: &crate::ir::ColumnSpec) -> Vec<PlanStep> {
     let pk = pk_of(cx.schema(), &table.name);
-    plan::add_column_filled(table, column, &pk, &plan::table_triggers(cx.schema(), &table.name), cx.pg())
+    plan::add_column_filled(cx.schema(), table, column, &pk, &plan::table_triggers(cx.schema(), &table.name), cx.pg())
 }

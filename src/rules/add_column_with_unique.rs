@@ -31,7 +31,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
                         // The column first, plain (the file's inline key would build the index).
                         let mut steps = plan::add_plain_column(table, column);
                         // Its inline CHECKs and foreign key NOT VALID, validated last.
-                        let (added, validations) = plan::column_constraint_steps(table, column);
+                        let (added, validations) = plan::column_constraint_steps(cx.schema(), table, column);
                         steps.extend(added);
                         let name = plan::column_key_name(table, column);
                         let nullable = if column.primary_key { vec![column.name.clone()] } else { Vec::new() };
