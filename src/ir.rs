@@ -549,6 +549,11 @@ pub enum AlterCmd {
     AddIdentity {
         column: String,
     },
+    /// `ALTER COLUMN c DROP IDENTITY [IF EXISTS]`: the column stays, NOT NULL, without
+    /// its sequence.
+    DropIdentity {
+        column: String,
+    },
     SetExpression {
         column: String,
     },

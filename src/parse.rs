@@ -1549,6 +1549,7 @@ fn alter_cmd(cmd: &protobuf::AlterTableCmd) -> (AlterCmd, &'static str) {
             (AlterCmd::SetOptions, "SET (...)")
         }
         T::AtAddIdentity => (AlterCmd::AddIdentity { column: col() }, "ALTER COLUMN ADD GENERATED AS IDENTITY"),
+        T::AtDropIdentity => (AlterCmd::DropIdentity { column: col() }, "ALTER COLUMN DROP IDENTITY"),
         T::AtSetExpression => (AlterCmd::SetExpression { column: col() }, "ALTER COLUMN SET EXPRESSION"),
         T::AtDropExpression => (AlterCmd::DropExpression, "ALTER COLUMN DROP EXPRESSION"),
         T::AtAddInherit | T::AtDropInherit => (AlterCmd::Inherit, "INHERIT"),

@@ -956,6 +956,14 @@ impl Schema {
                     c.identity = true;
                 }
             }
+            AlterCmd::DropIdentity { column } => {
+                if let Some(t) = Arc::make_mut(&mut self.tables).get_mut(table).map(Arc::make_mut)
+                    && let Some(c) = t.column_mut(column)
+                {
+                    c.identity = false;
+                    c.not_null = true;
+                }
+            }
             AlterCmd::SetDefault { column, sql, literal, .. } => {
                 if let Some(t) = Arc::make_mut(&mut self.tables).get_mut(table).map(Arc::make_mut)
                     && let Some(c) = t.column_mut(column)

@@ -485,6 +485,21 @@ fn cases() -> Vec<Case> {
             original_flagged: true,
             ..Case::orders("retype_check_names", "0002_priority_score.sql")
         },
+        // A type change of a column whose identity an earlier file dropped (issue 11): a plain
+        // copy (was: the history still took it for an identity column, and the swap failed
+        // reading the sequence it no longer has).
+        Case {
+            before_row: "ROW(id, customer_id, amount, ref, email, note, seq)",
+            after_row: "ROW(id, customer_id, amount, ref, email, note, seq)",
+            expect: Some((
+                "SELECT 'E|' || format_type(atttypid, atttypmod) || ' ' || attidentity::text || ' ' || attnotnull::text || ' ' || \
+                 coalesce(pg_get_serial_sequence('orders', 'seq'), 'none') FROM pg_attribute \
+                 WHERE attrelid = 'orders'::regclass AND attname = 'seq';",
+                "bigint  false none",
+            )),
+            original_flagged: true,
+            ..Case::orders("retype_dropped_identity", "0002_seq_bigint.sql")
+        },
         // Type changes of a key column and of a key's INCLUDE column, the keys attached
         // with ADD CONSTRAINT ... UNIQUE USING INDEX to indexes made with INCLUDE / NULLS NOT
         // DISTINCT (issue 11): the copies keep both (was: a plain unique index on the key
