@@ -2373,6 +2373,36 @@ pub fn split_schema_and_data() -> Vec<PlanStep> {
 // The whole file's plan
 // ---------------------------------------------------------------------------
 
+/// The instruction that stands for the SQL steps of a finding on a statement inside a DO
+/// block (the block runs as one piece: they cannot replace the statement in it): what
+/// they would do outside the block, by their titles. None when the plan has no SQL.
+fn do_block_step(text: &str, f: &crate::model::Finding) -> Option<PlanStep> {
+    let sql: Vec<&PlanStep> = f.plan.iter().filter(|p| !p.sql.is_empty()).collect();
+    let stage = sql.iter().map(|p| p.stage).min()?;
+    let line = text.get(..f.span.start).map_or(0, |t| t.matches('\n').count()) + 1;
+    // Each step's title up to its explanation (after `: `, and a parenthesis that cut opens).
+    let what: Vec<&str> = sql
+        .iter()
+        .map(|p| {
+            let t = p.title.split(": ").next().unwrap_or(&p.title);
+            match t.rsplit_once(" (") {
+                Some((head, _)) if t.matches('(').count() > t.matches(')').count() => head,
+                _ => t,
+            }
+        })
+        .collect();
+    Some(PlanStep::new(
+        sql_stage(stage),
+        format!(
+            "line {line}, inside the DO block ({}): the block runs as one piece, so its plan cannot stage this \
+             statement; run the statement outside the block to stage it: {}",
+            f.rule,
+            what.join("; ")
+        ),
+        "",
+    ))
+}
+
 /// `BEGIN` / `COMMIT` and the like: the plan's steps carry their own transactions.
 pub fn is_transaction_control(sql: &str) -> bool {
     // At most two words, compared without an upper-cased copy of the statement (a plan
@@ -2501,8 +2531,17 @@ pub fn file_plan(
     let mut by_statement: Vec<Vec<&PlanStep>> = vec![Vec::new(); n];
     let mut file_level: Vec<&PlanStep> = Vec::new();
     // A DO block runs as one piece (its statements share PL/pgSQL variables and control
-    // flow): the plans of the statements inside it cannot replace it, only advise.
+    // flow): the plans of the statements inside it cannot replace it, only advise. A
+    // statement's SQL steps become one instruction that names them.
     let in_do_block = |i: usize| matches!(op_at(i), Some(crate::ir::Op::Do { .. }));
+    let do_block_advice: Vec<(usize, PlanStep)> = findings
+        .iter()
+        .filter(|f| !f.ignored)
+        .filter_map(|f| {
+            let i = f.statement.filter(|i| is_up(*i) && in_do_block(*i))?;
+            Some((i, do_block_step(text, f)?))
+        })
+        .collect();
     for f in findings.iter().filter(|f| !f.ignored) {
         match f.statement {
             Some(i) if is_up(i) && in_do_block(i) => by_statement[i].extend(f.plan.iter().filter(|p| p.sql.is_empty())),
@@ -2510,6 +2549,11 @@ pub fn file_plan(
             Some(_) => {}
             None if down_start.is_some_and(|d| f.span.start >= d) => {}
             None => file_level.extend(&f.plan),
+        }
+    }
+    for (i, p) in &do_block_advice {
+        if let Some(v) = by_statement.get_mut(*i) {
+            v.push(p);
         }
     }
     // Each step once: an instruction once per file, a step with SQL once per statement (a

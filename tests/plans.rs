@@ -563,6 +563,23 @@ fn a_plan_keeps_every_statement_of_its_file() {
 
 /// Every action of a multi-action ALTER TABLE is in the plan: the re-planned
 /// one as its recipe, the others as written, each in order (issue 11).
+/// A statement inside a DO block whose plan is SQL (issue 11): the block cannot be split,
+/// so one instruction names what the statement's plan would do outside it (an ADD COLUMN
+/// serial inside a DO block had no plan at all: its SQL steps were dropped).
+#[test]
+fn a_do_block_statement_planned_with_sql_gets_an_instruction() {
+    let p = plan("do_block_serial", "0002_numbers.sql", &[]);
+    assert!(p.iter().all(|s| s.sql.is_empty()), "a DO block is not replaced: {p:#?}");
+    let s = p
+        .iter()
+        .find(|s| s.title.contains("inside the DO block (add-column-volatile-default)"))
+        .unwrap_or_else(|| panic!("no instruction for the DO block's ADD COLUMN: {p:#?}"));
+    assert!(s.title.starts_with("line 8, "), "{}", s.title);
+    assert!(s.title.contains("add legacy_events.seq_no with no default and nullable"), "{}", s.title);
+    assert!(s.title.contains("create the sequence legacy_events_seq_no_seq"), "{}", s.title);
+    assert!(s.title.contains("fill seq_no for the existing rows with its default"), "{}", s.title);
+}
+
 #[test]
 fn a_plan_keeps_every_action_of_a_multi_action_alter() {
     let p = plan("multi_action", "0002_discount.sql", &[]);
