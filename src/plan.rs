@@ -941,14 +941,14 @@ pub fn column_constraint_steps(
 }
 
 /// A new column's inline CHECKs and REFERENCES as table constraints, under the names
-/// PostgreSQL gives them (`t_c_check`, `t_c_check1`, … past the names `schema` holds,
-/// `t_c_fkey`) unless the file names them.
+/// PostgreSQL gives them (`t_c_check`, `t_c_check1`, …, `t_c_fkey`, `t_c_fkey1`, … past
+/// the names `schema` holds) unless the file names them.
 fn column_constraints(
     schema: &Schema,
     table: &QName,
     column: &crate::ir::ColumnSpec,
 ) -> Vec<(String, crate::ir::ConstraintSpec)> {
-    use crate::ir::{ConstraintSpec, object_name};
+    use crate::ir::ConstraintSpec;
     let mut out = Vec::new();
     for (name, check) in crate::schema::column_checks(schema, &table.name, column) {
         let mut spec = ConstraintSpec::for_column(ConstraintKind::Check, &column.name, None);
@@ -957,8 +957,10 @@ fn column_constraints(
         out.push((name, spec));
     }
     if let Some(r) = &column.references {
-        let name =
-            column.references_name.clone().unwrap_or_else(|| object_name(&table.name, Some(&column.name), "fkey"));
+        let name = column
+            .references_name
+            .clone()
+            .unwrap_or_else(|| schema.choose_constraint_name(&table.name, Some(&column.name), "fkey", &[], &[]));
         out.push((name, ConstraintSpec::for_column(ConstraintKind::ForeignKey, &column.name, Some(r.clone()))));
     }
     out

@@ -525,6 +525,11 @@ impl Schema {
             ConstraintKind::Check => {
                 self.choose_constraint_name(table, check_column(&spec.columns), "check", others, freed)
             }
+            // ATExecAddConstraint: ChooseConstraintName(rel, the key's columns joined by `_`, "fkey").
+            ConstraintKind::ForeignKey => {
+                let cols = spec.columns.join("_");
+                self.choose_constraint_name(table, (!cols.is_empty()).then_some(cols.as_str()), "fkey", others, freed)
+            }
             _ => default_constraint_name(table, spec),
         }
     }

@@ -485,6 +485,20 @@ fn cases() -> Vec<Case> {
             original_flagged: true,
             ..Case::orders("retype_check_names", "0002_priority_score.sql")
         },
+        // Unnamed foreign keys, added to an existing column and inline in ADD COLUMN, where
+        // another table holds the names PostgreSQL would try first (issue 11): the plan's
+        // NOT VALID keys take the names PostgreSQL gives, orders_customer_id_fkey1 and
+        // orders_buyer_id_fkey1 (was: _fkey, so the plan's schema differed from the file's).
+        Case {
+            expect: Some((
+                "SELECT 'E|' || string_agg(conname || ' ' || convalidated::text || ' ' || pg_get_constraintdef(oid), ', ' \
+                 ORDER BY conname) FROM pg_constraint WHERE conrelid = 'orders'::regclass AND contype = 'f';",
+                "orders_buyer_id_fkey1 true FOREIGN KEY (buyer_id) REFERENCES customers(id), \
+                 orders_customer_id_fkey1 true FOREIGN KEY (customer_id) REFERENCES customers(id)",
+            )),
+            original_flagged: true,
+            ..Case::orders("fk_names", "0002_orders_fks.sql")
+        },
         // A type change of a column whose identity an earlier file dropped (issue 11): a plain
         // copy (was: the history still took it for an identity column, and the swap failed
         // reading the sequence it no longer has).

@@ -17,13 +17,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     // The names the statement's earlier actions chose (PostgreSQL numbers the next one),
     // and the constraints it drops (before any is added: their names are free).
     let mut chosen: Vec<String> = Vec::new();
-    let freed: Vec<String> = cmds
-        .iter()
-        .filter_map(|c| match c {
-            AlterCmd::DropConstraint { name, .. } => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
+    let freed = dropped_constraints(cmds);
     for cmd in cmds {
         let AlterCmd::AddConstraint(spec) = cmd else {
             continue;

@@ -339,6 +339,17 @@ pub fn lock_phrase(table: &str, mode: LockMode) -> String {
     format!("{mode} lock on {table} ({})", mode.blocks())
 }
 
+/// The constraints an ALTER TABLE drops: PostgreSQL drops them before it adds any, so an
+/// unnamed constraint the same statement adds may take their names.
+pub fn dropped_constraints(cmds: &[AlterCmd]) -> Vec<String> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            AlterCmd::DropConstraint { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `DROP COLUMN x, ADD COLUMN x <definition>` in one ALTER TABLE (how Prisma changes a
 /// type that has no cast): the new definition of `column`, when it is a plain column (no
 /// key, CHECK, foreign key, identity or generated value; a non-volatile default or none),
