@@ -192,7 +192,9 @@ echo "bench.sh: timing the parser alone (examples/parse_floor.rs, one thread) ..
 FLOOR_BIN="$ROOT/target/release/examples/parse_floor"
 FLOOR=""
 FLOOR_S=""
-if [ -x "$FLOOR_BIN" ]; then
+if [ ! -x "$FLOOR_BIN" ]; then
+    echo "bench.sh: $FLOOR_BIN not built: the CPU / parser floor targets print n/a (drop --no-build, or cargo build --release --example parse_floor)" >&2
+else
     "$FLOOR_BIN" "$CORPUS" >/dev/null # warm-up
     # The best of 3 runs (the lowest pg_query + IR time).
     for _ in 1 2 3; do
