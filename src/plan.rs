@@ -957,11 +957,10 @@ fn column_constraints(
         out.push((name, spec));
     }
     if let Some(r) = &column.references {
-        let name = column
-            .references_name
-            .clone()
-            .unwrap_or_else(|| schema.choose_constraint_name(&table.name, Some(&column.name), "fkey", &[], &[]));
-        out.push((name, ConstraintSpec::for_column(ConstraintKind::ForeignKey, &column.name, Some(r.clone()))));
+        let spec = ConstraintSpec::for_column(ConstraintKind::ForeignKey, &column.name, Some(r.clone()));
+        let name =
+            column.references_name.clone().unwrap_or_else(|| schema.new_constraint_name(&table.name, &spec, &[], &[]));
+        out.push((name, spec));
     }
     out
 }

@@ -14,20 +14,7 @@ fn check(cx: &StmtCtx, out: &mut Vec<Hit>) {
     let Some((table, cmds)) = existing_alter_cmds(cx) else {
         return;
     };
-    // The names the statement's earlier foreign keys chose (PostgreSQL numbers the next one),
-    // and the constraints it drops (before any is added: their names are free).
-    let mut chosen: Vec<String> = Vec::new();
-    let freed = dropped_constraints(cmds);
-    for cmd in cmds {
-        let AlterCmd::AddConstraint(spec) = cmd else {
-            continue;
-        };
-        if spec.kind != ConstraintKind::ForeignKey {
-            continue;
-        }
-        let name =
-            spec.name.clone().unwrap_or_else(|| cx.schema().new_constraint_name(&table.name, spec, &chosen, &freed));
-        chosen.push(name.clone());
+    for (name, spec) in added_constraints(cx.schema(), &table.name, cmds, ConstraintKind::ForeignKey) {
         if !spec.not_valid {
             let target = spec.references.as_ref().map(|r| r.table.to_string()).unwrap_or_default();
             // An index to suggest on the referencing columns, unless one already starts with them.

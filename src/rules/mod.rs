@@ -339,15 +339,35 @@ pub fn lock_phrase(table: &str, mode: LockMode) -> String {
     format!("{mode} lock on {table} ({})", mode.blocks())
 }
 
-/// The constraints an ALTER TABLE drops: PostgreSQL drops them before it adds any, so an
-/// unnamed constraint the same statement adds may take their names.
-pub fn dropped_constraints(cmds: &[AlterCmd]) -> Vec<String> {
-    cmds.iter()
+/// The constraints of `kind` an ALTER TABLE adds, each with its name: the file's, or the
+/// one PostgreSQL chooses ([`Schema::new_constraint_name`]) past the history's names, the
+/// ones the statement chose before, and the ones it drops (PostgreSQL drops a statement's
+/// constraints before it adds any, so their names are free).
+pub fn added_constraints<'a>(
+    schema: &Schema,
+    table: &str,
+    cmds: &'a [AlterCmd],
+    kind: ConstraintKind,
+) -> Vec<(String, &'a ConstraintSpec)> {
+    let freed: Vec<String> = cmds
+        .iter()
         .filter_map(|c| match c {
             AlterCmd::DropConstraint { name, .. } => Some(name.clone()),
             _ => None,
         })
-        .collect()
+        .collect();
+    let mut chosen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for cmd in cmds {
+        if let AlterCmd::AddConstraint(spec) = cmd
+            && spec.kind == kind
+        {
+            let name = spec.name.clone().unwrap_or_else(|| schema.new_constraint_name(table, spec, &chosen, &freed));
+            chosen.push(name.clone());
+            out.push((name, spec));
+        }
+    }
+    out
 }
 
 /// `DROP COLUMN x, ADD COLUMN x <definition>` in one ALTER TABLE (how Prisma changes a
