@@ -7,6 +7,10 @@
 
 use std::time::{Duration, Instant};
 
+/// The same allocator as the `migrade` binary, so the floor is measured as the lint runs.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let Some(root) = std::env::args().nth(1) else {
         eprintln!("usage: parse_floor DIR");
