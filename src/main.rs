@@ -13,7 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// mimalloc (v2, no transparent huge pages): about 28% less CPU than glibc's malloc on a
+/// mimalloc (v2, no transparent huge pages): about 25% less CPU than glibc's malloc on a
 /// lint of many files (issue 16; the measurement is in Cargo.toml's comment on the crate).
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
