@@ -378,7 +378,10 @@ fn check_prepared(
     };
     let Prepared { split: sp, parsed } = prepared;
     let mut parsed: Vec<_> = parsed.into_iter().map(Some).collect();
-    let mut out = Collected { statements: vec![], findings: vec![], records: vec![] };
+    // Every statement gets a record and a report: sized up front, a large file's vectors
+    // are not doubled and copied as they grow.
+    let n = sp.statements.len();
+    let mut out = Collected { statements: Vec::with_capacity(n), findings: vec![], records: Vec::with_capacity(n) };
     let mut index = 0;
     for section in &unit.sections {
         let mut scratch;
